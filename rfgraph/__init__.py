@@ -1,0 +1,82 @@
+"""rfgraph: exact receptive fields and per-pixel contribution maps of CNNs.
+
+A network is described with a few immutable ops, unrolled into a layered graph
+(input pixels -> feature maps -> a target neuron) and analysed exactly:
+
+>>> import rfgraph as rf
+>>> net = rf.Sequential(*[rf.Conv(3) for _ in range(5)])
+>>> rf.contribution_map(net, (15,)).tolist()
+[0, 0, 5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5, 0, 0]
+>>> rf.receptive_field(net, (15,))[-1].size
+(11,)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import zoo
+from .arithmetic import RFRecord, format_table, receptive_field
+from .engine import contribution_map, profile, reach
+from .errors import RFGraphError
+from .graph import to_networkx
+from .ops import (
+    Add,
+    Concat,
+    Conv,
+    ConvTranspose,
+    GlobalPool,
+    Identity,
+    Op,
+    Pool,
+    Residual,
+    Sequential,
+    Upsample,
+)
+from .plan import Plan, build_plan
+from .spec import load_network, parse_spec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Add",
+    "Concat",
+    "Conv",
+    "ConvTranspose",
+    "GlobalPool",
+    "Identity",
+    "Op",
+    "Plan",
+    "Pool",
+    "RFGraphError",
+    "RFRecord",
+    "Residual",
+    "Sequential",
+    "Upsample",
+    "build_plan",
+    "contribution_map",
+    "format_table",
+    "from_onnx",
+    "from_torch",
+    "load_network",
+    "parse_spec",
+    "profile",
+    "reach",
+    "receptive_field",
+    "to_networkx",
+    "zoo",
+]
+
+
+def from_torch(module: Any, input_shape: Any, **options: Any) -> Op:
+    """Import a ``torch.nn.Module`` (needs the ``torch`` extra); see :mod:`rfgraph.torch_import`."""
+    from .torch_import import from_torch as _from_torch
+
+    return _from_torch(module, input_shape, **options)
+
+
+def from_onnx(model: Any, input_shape: Any = None, **options: Any) -> Op:
+    """Import an ONNX model or file (needs the ``onnx`` extra); see :mod:`rfgraph.onnx_import`."""
+    from .onnx_import import from_onnx as _from_onnx
+
+    return _from_onnx(model, input_shape, **options)

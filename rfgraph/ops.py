@@ -1,0 +1,371 @@
+"""Network description: immutable, hashable ops (SPEC section 2).
+
+A network is a tree of ops.  Leaf ops (:class:`Conv`, :class:`Pool`,
+:class:`ConvTranspose`, :class:`Upsample`, :class:`GlobalPool`) map one tensor to
+a new one; :class:`Identity` returns its input; containers (:class:`Sequential`,
+:class:`Add`, :class:`Concat`, :class:`Residual`) combine ops.  Channel counts and
+pointwise layers never change the graph, so they are not described at all.
+
+Every spatial parameter is an int (same on every axis) or a tuple with one entry
+per spatial axis; the number of axes comes from the input shape given later.
+
+>>> import rfgraph as rf
+>>> rf.Sequential(rf.Conv(3, padding=1), rf.Pool(2), name="block1")
+Sequential(Conv(3, padding=1), Pool(2), name='block1')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Union
+
+from .errors import RFGraphError
+
+__all__ = [
+    "Op",
+    "Conv",
+    "Pool",
+    "ConvTranspose",
+    "Upsample",
+    "GlobalPool",
+    "Identity",
+    "Sequential",
+    "Add",
+    "Concat",
+    "Residual",
+    "Spatial",
+    "Padding",
+]
+
+Spatial = Union[int, tuple[int, ...]]
+"""An int (same on every axis) or one int per spatial axis."""
+
+Padding = Union[int, str, tuple[int, ...], tuple[tuple[int, int], ...]]
+"""int, per-axis ints, per-axis ``(left, right)`` pairs, ``"valid"`` or ``"same"``."""
+
+UPSAMPLE_MODES = ("nearest", "linear")
+_MODE_ALIASES = {"bilinear": "linear", "trilinear": "linear", "linear": "linear", "nearest": "nearest"}
+
+
+def _as_tuple(value: Any) -> Any:
+    """Lists (e.g. from JSON) become tuples so that ops stay hashable."""
+    if isinstance(value, list | tuple):
+        return tuple(_as_tuple(v) for v in value)
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_spatial(op: Op, what: str, value: Any, minimum: int) -> None:
+    entries = value if isinstance(value, tuple) else (value,)
+    if isinstance(value, tuple) and not value:
+        raise RFGraphError(f"{op.label()}: {what}=() is empty; give an int or one int per axis")
+    for v in entries:
+        if not _is_int(v):
+            raise RFGraphError(f"{op.label()}: {what}={value!r} must be an int or a tuple of ints")
+        if v < minimum:
+            raise RFGraphError(
+                f"{op.label()}: {what}={value!r} must be >= {minimum} on every axis; "
+                f"use {what}={max(minimum, 1)} or more"
+            )
+
+
+def _check_padding(op: Op, padding: Any) -> None:
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise RFGraphError(f"{op.label()}: padding={padding!r} is unknown; use an int, 'valid' or 'same'")
+        return
+    entries = padding if isinstance(padding, tuple) else (padding,)
+    if isinstance(padding, tuple) and not padding:
+        raise RFGraphError(f"{op.label()}: padding=() is empty; give an int or one entry per axis")
+    for entry in entries:
+        pair = entry if isinstance(entry, tuple) else (entry,)
+        if isinstance(entry, tuple) and len(entry) != 2:
+            raise RFGraphError(
+                f"{op.label()}: padding entry {entry!r} must be an int or a (left, right) pair"
+            )
+        for v in pair:
+            if not _is_int(v):
+                raise RFGraphError(f"{op.label()}: padding={padding!r} must hold ints")
+            if v < 0:
+                raise RFGraphError(f"{op.label()}: padding={padding!r} is negative; use padding >= 0")
+
+
+@dataclass(frozen=True, repr=False)
+class Op:
+    """Base class of every op.  ``name`` is optional; unnamed ops get default names."""
+
+    kind: ClassVar[str] = "op"
+    name: str | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.name is not None and (not isinstance(self.name, str) or not self.name):
+            raise RFGraphError(f"{type(self).__name__}: name={self.name!r} must be a non-empty string")
+
+    def label(self) -> str:
+        """A short description for error messages: the kind and, if any, the name."""
+        kind = type(self).__name__
+        return f"{kind} {self.name!r}" if self.name else kind
+
+    def _params(self) -> list[str]:
+        return []
+
+    def __repr__(self) -> str:
+        params = self._params()
+        if self.name is not None:
+            params.append(f"name={self.name!r}")
+        return f"{type(self).__name__}({', '.join(params)})"
+
+
+@dataclass(frozen=True, repr=False)
+class _Windowed(Op):
+    """Shared fields and checks of Conv, Pool and ConvTranspose."""
+
+    kernel_size: Spatial = 1
+    stride: Spatial | None = 1
+    padding: Padding = 0
+    dilation: Spatial = 1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for attr in ("kernel_size", "stride", "padding", "dilation"):
+            object.__setattr__(self, attr, _as_tuple(getattr(self, attr)))
+        _check_spatial(self, "kernel_size", self.kernel_size, 1)
+        if self.stride is not None:
+            _check_spatial(self, "stride", self.stride, 1)
+        _check_spatial(self, "dilation", self.dilation, 1)
+        _check_padding(self, self.padding)
+
+    @property
+    def effective_stride(self) -> Spatial:
+        return self.kernel_size if self.stride is None else self.stride
+
+    def _params(self) -> list[str]:
+        params = [repr(self.kernel_size)]
+        for attr, default in (("stride", 1), ("padding", 0), ("dilation", 1)):
+            value = getattr(self, attr)
+            if value != default:
+                params.append(f"{attr}={value!r}")
+        return params
+
+
+@dataclass(frozen=True, repr=False)
+class Conv(_Windowed):
+    """Convolution, any channel count or groups.
+
+    Output position ``o`` sees input ``o*stride - pad_left + t*dilation`` for each tap ``t``.
+
+    >>> Conv(3, stride=2, padding="same")
+    Conv(3, stride=2, padding='same')
+    """
+
+    kind: ClassVar[str] = "conv"
+
+
+@dataclass(frozen=True, repr=False)
+class Pool(_Windowed):
+    """Max or average pooling (the same graph).  ``stride=None`` means ``kernel_size``.
+
+    >>> Pool(3, stride=2, ceil_mode=True)
+    Pool(3, stride=2, ceil_mode=True)
+    """
+
+    kind: ClassVar[str] = "pool"
+    stride: Spatial | None = None
+    ceil_mode: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.ceil_mode, bool):
+            raise RFGraphError(f"{self.label()}: ceil_mode={self.ceil_mode!r} must be True or False")
+
+    def _params(self) -> list[str]:
+        params = [repr(self.kernel_size)]
+        if self.stride is not None:
+            params.append(f"stride={self.stride!r}")
+        for attr, default in (("padding", 0), ("dilation", 1), ("ceil_mode", False)):
+            value = getattr(self, attr)
+            if value != default:
+                params.append(f"{attr}={value!r}")
+        return params
+
+
+@dataclass(frozen=True, repr=False)
+class ConvTranspose(_Windowed):
+    """Transposed convolution: input ``i`` feeds output ``i*stride - pad_left + t*dilation``.
+
+    >>> ConvTranspose(4, stride=2, padding=1)
+    ConvTranspose(4, stride=2, padding=1)
+    """
+
+    kind: ClassVar[str] = "deconv"
+    output_padding: Spatial = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "output_padding", _as_tuple(self.output_padding))
+        _check_spatial(self, "output_padding", self.output_padding, 0)
+
+    def _params(self) -> list[str]:
+        params = super()._params()
+        if self.output_padding != 0:
+            params.append(f"output_padding={self.output_padding!r}")
+        return params
+
+
+@dataclass(frozen=True, repr=False)
+class Upsample(Op):
+    """Resize by an integer factor; ``mode`` is ``"nearest"`` or ``"linear"``.
+
+    ``"linear"`` (also spelled ``"bilinear"``/``"trilinear"``) uses
+    ``align_corners=False``: an output sees the one or two inputs whose
+    interpolation weight is non-zero.
+
+    >>> Upsample(2, mode="bilinear")
+    Upsample(2, mode='linear')
+    """
+
+    kind: ClassVar[str] = "upsample"
+    scale_factor: Spatial = 2
+    mode: str = "nearest"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "scale_factor", _as_tuple(self.scale_factor))
+        _check_spatial(self, "scale_factor", self.scale_factor, 1)
+        mode = _MODE_ALIASES.get(self.mode) if isinstance(self.mode, str) else None
+        if mode is None:
+            raise RFGraphError(
+                f"{self.label()}: mode={self.mode!r} is unknown; use one of {', '.join(map(repr, _MODE_ALIASES))}"
+            )
+        object.__setattr__(self, "mode", mode)
+
+    def _params(self) -> list[str]:
+        params = [repr(self.scale_factor)]
+        if self.mode != "nearest":
+            params.append(f"mode={self.mode!r}")
+        return params
+
+
+@dataclass(frozen=True, repr=False)
+class GlobalPool(Op):
+    """Global average or max pooling: one output node fed by every input position.
+
+    A ``Flatten`` + ``Linear`` head is the same graph.
+    """
+
+    kind: ClassVar[str] = "gpool"
+
+
+@dataclass(frozen=True, repr=False)
+class Identity(Op):
+    """No op.  As a branch of :class:`Add`/:class:`Concat` it means "the input itself"."""
+
+    kind: ClassVar[str] = "identity"
+
+
+def _collect(ops: tuple[Any, ...], owner: str) -> tuple[Op, ...]:
+    # Sequential([a, b]) and Sequential(a, b) both work; JSON gives lists.
+    if len(ops) == 1 and isinstance(ops[0], list | tuple):
+        ops = tuple(ops[0])
+    for i, op in enumerate(ops):
+        if not isinstance(op, Op):
+            raise RFGraphError(
+                f"{owner}: entry {i} is {type(op).__name__} {op!r}, not an rfgraph op; "
+                "use rf.Conv, rf.Pool, ... (see rfgraph.ops)"
+            )
+    return tuple(ops)
+
+
+@dataclass(frozen=True, repr=False, init=False)
+class Sequential(Op):
+    """Ops applied in order.  ``Sequential()`` is the identity.
+
+    >>> Sequential(Conv(3), Conv(3))
+    Sequential(Conv(3), Conv(3))
+    """
+
+    kind: ClassVar[str] = "seq"
+    ops: tuple[Op, ...] = ()
+
+    def __init__(self, *ops: Op | Iterable[Op], name: str | None = None) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "ops", _collect(ops, "Sequential" if name is None else f"Sequential {name!r}"))
+        self.__post_init__()
+
+    def __iter__(self) -> Any:
+        return iter(self.ops)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def _params(self) -> list[str]:
+        return [repr(op) for op in self.ops]
+
+
+@dataclass(frozen=True, repr=False, init=False)
+class _Merge(Op):
+    branches: tuple[Op, ...] = ()
+
+    def __init__(self, *branches: Op | Iterable[Op], name: str | None = None) -> None:
+        object.__setattr__(self, "name", name)
+        label = type(self).__name__ if name is None else f"{type(self).__name__} {name!r}"
+        collected = _collect(branches, label)
+        if not collected:
+            raise RFGraphError(f"{label}: needs at least one branch, e.g. {type(self).__name__}(Identity(), Conv(3, padding=1))")
+        object.__setattr__(self, "branches", collected)
+        self.__post_init__()
+
+    def _params(self) -> list[str]:
+        return [repr(op) for op in self.branches]
+
+
+class Add(_Merge):
+    """Element-wise sum of branches applied to the same input.
+
+    >>> Add(Identity(), Conv(3, padding=1))
+    Add(Identity(), Conv(3, padding=1))
+    """
+
+    kind: ClassVar[str] = "add"
+
+
+class Concat(_Merge):
+    """Channel concatenation of branches applied to the same input."""
+
+    kind: ClassVar[str] = "concat"
+
+
+@dataclass(frozen=True, repr=False, init=False)
+class Residual(Op):
+    """``Add(shortcut, body)``; the shortcut defaults to :class:`Identity`.
+
+    >>> Residual(Sequential(Conv(3, padding=1), Conv(3, padding=1)))
+    Residual(Sequential(Conv(3, padding=1), Conv(3, padding=1)))
+    """
+
+    kind: ClassVar[str] = "res"
+    body: Op = field(default_factory=Identity)
+    shortcut: Op = field(default_factory=Identity)
+
+    def __init__(self, body: Op, shortcut: Op | None = None, *, name: str | None = None) -> None:
+        object.__setattr__(self, "name", name)
+        label = "Residual" if name is None else f"Residual {name!r}"
+        body, shortcut = _collect((body, Identity() if shortcut is None else shortcut), label)
+        object.__setattr__(self, "body", body)
+        object.__setattr__(self, "shortcut", shortcut)
+        self.__post_init__()
+
+    @property
+    def branches(self) -> tuple[Op, ...]:
+        # Body first so that default names follow torch (conv1, conv2, ..., then the shortcut).
+        return (self.body, self.shortcut)
+
+    def _params(self) -> list[str]:
+        params = [repr(self.body)]
+        if self.shortcut != Identity():
+            params.append(f"shortcut={self.shortcut!r}")
+        return params

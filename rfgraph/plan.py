@@ -1,0 +1,276 @@
+"""The unrolled plan: a network resolved against an input shape (SPEC section 3).
+
+A :class:`Plan` lists tensors in topological order (``tensors[0]`` is the input,
+``tensors[-1]`` the output or the chosen end-point).  Each tensor knows the
+:class:`Link`\\ s that feed it; a link's edge set is the product of its per-axis
+:class:`~rfgraph.geometry.AxisMap`\\ s.  Plans are immutable and cached, so that
+the receptive-field table, the engine and the graph export share one resolution.
+
+>>> import rfgraph as rf
+>>> plan = build_plan(rf.Sequential(rf.Conv(3), rf.Pool(2)), (8,))
+>>> [(t.name, t.shape) for t in plan.tensors]
+[('input', (8,)), ('conv1', (6,)), ('pool1', (3,))]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
+
+from .errors import RFGraphError
+from .geometry import AxisMap, Geometry, resolve
+from .ops import Identity, Op, Residual, Sequential, _Merge
+
+__all__ = ["Link", "Tensor", "Plan", "build_plan", "normalize_shape", "MAX_NDIM"]
+
+MAX_NDIM = 3
+
+
+@dataclass(frozen=True, eq=False)
+class Link:
+    """Edges from tensor ``source`` into the tensor that owns the link."""
+
+    source: int
+    maps: tuple[AxisMap, ...]
+
+    @property
+    def nnz(self) -> int:
+        """Number of edges (product of the per-axis edge counts)."""
+        total = 1
+        for m in self.maps:
+            total *= m.nnz
+        return total
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor:
+    """One tensor of the unrolled network: a layer of graph nodes."""
+
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    op: Op | None
+    links: tuple[Link, ...] = ()
+    geometry: Geometry | None = None
+
+    @property
+    def size(self) -> int:
+        total = 1
+        for n in self.shape:
+            total *= n
+        return total
+
+    @property
+    def kind(self) -> str:
+        return "input" if self.op is None else type(self.op).__name__
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A network unrolled against an input shape."""
+
+    network: Op
+    input_shape: tuple[int, ...]
+    tensors: tuple[Tensor, ...]
+    endpoints: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.input_shape)
+
+    @property
+    def output(self) -> Tensor:
+        return self.tensors[-1]
+
+    @property
+    def consumers(self) -> tuple[tuple[tuple[int, Link], ...], ...]:
+        """For each tensor, the ``(destination, link)`` pairs that read it."""
+        return _consumers(self)
+
+    def tensor(self, name: str) -> Tensor:
+        """The tensor called ``name`` (an op name or a container alias)."""
+        try:
+            return self.tensors[self.endpoints[name]]
+        except KeyError:
+            raise RFGraphError(_unknown_endpoint(name, self.endpoints)) from None
+
+    @property
+    def num_nodes(self) -> int:
+        return sum(t.size for t in self.tensors)
+
+    @property
+    def num_edges(self) -> int:
+        return sum(link.nnz for t in self.tensors for link in t.links)
+
+
+@lru_cache(maxsize=64)
+def _consumers(plan: Plan) -> tuple[tuple[tuple[int, Link], ...], ...]:
+    out: list[list[tuple[int, Link]]] = [[] for _ in plan.tensors]
+    for t in plan.tensors:
+        for link in t.links:
+            out[link.source].append((t.index, link))
+    return tuple(tuple(c) for c in out)
+
+
+def _unknown_endpoint(name: str, endpoints: Any) -> str:
+    names = list(endpoints)
+    shown = ", ".join(names[:25]) + (", ..." if len(names) > 25 else "")
+    return f"end-point {name!r} is not a tensor of this network; choose one of: {shown}"
+
+
+def normalize_shape(input_shape: Any) -> tuple[int, ...]:
+    """Check an input shape: 1 to 3 positive ints (an int means one axis)."""
+    if isinstance(input_shape, int) and not isinstance(input_shape, bool):
+        input_shape = (input_shape,)
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        raise RFGraphError(
+            f"input_shape={input_shape!r} must be a tuple of spatial sizes, e.g. (224, 224)"
+        ) from None
+    if not 1 <= len(shape) <= MAX_NDIM or any(
+        not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in shape
+    ):
+        raise RFGraphError(
+            f"input_shape={input_shape!r} must hold 1 to {MAX_NDIM} positive ints (spatial sizes only, "
+            "no batch or channel), e.g. (224, 224)"
+        )
+    return shape
+
+
+class _Builder:
+    def __init__(self, ndim: int) -> None:
+        self.ndim = ndim
+        self.tensors: list[Tensor] = []
+        self.endpoints: dict[str, int] = {}
+        self.explicit: set[str] = set()
+
+    def add_tensor(self, name: str, shape: tuple[int, ...], op: Op | None,
+                   links: tuple[Link, ...], geometry: Geometry | None = None) -> int:
+        index = len(self.tensors)
+        self.tensors.append(Tensor(index, name, shape, op, links, geometry))
+        self.alias(name, index, op)
+        return index
+
+    def alias(self, name: str, index: int, op: Op | None) -> None:
+        explicit = op is not None and op.name is not None
+        if name in self.endpoints and self.endpoints[name] != index:
+            if explicit and name in self.explicit:
+                raise RFGraphError(
+                    f"two different ops are named {name!r}; give every named op a unique name"
+                )
+            if not explicit:
+                return
+        self.endpoints[name] = index
+        if explicit:
+            self.explicit.add(name)
+
+    def apply(self, op: Op, src: int, prefix: str, counters: dict[str, int]) -> int:
+        if isinstance(op, Identity):
+            if op.name is not None:
+                self.alias(_join(prefix, op.name), src, op)
+            return src
+        local = op.name
+        if local is None:
+            counters[op.kind] = counters.get(op.kind, 0) + 1
+            local = f"{op.kind}{counters[op.kind]}"
+        full = _join(prefix, local)
+        where = f"{type(op).__name__} {full!r} (op {len(self.tensors)} of the network)"
+        if isinstance(op, Sequential):
+            # An unnamed Sequential is transparent: its ops share the enclosing scope.
+            inner_prefix, inner_counters = (full, {}) if op.name is not None else (prefix, counters)
+            out = src
+            for child in op.ops:
+                out = self.apply(child, out, inner_prefix, inner_counters)
+            if op.name is not None:
+                self.alias(full, out, op)
+            return out
+        if isinstance(op, _Merge | Residual):
+            return self.merge(op, src, full, where)
+        geometry = resolve(op, self.tensors[src].shape, where)
+        return self.add_tensor(full, geometry.out_shape, op, (Link(src, geometry.maps),), geometry)
+
+    def merge(self, op: Op, src: int, full: str, where: str) -> int:
+        branches: Sequence[Op] = op.branches  # type: ignore[attr-defined]
+        counters: dict[str, int] = {}
+        outs = [self.apply(b, src, full, counters) for b in branches]
+        shapes = [self.tensors[o].shape for o in outs]
+        if len(set(shapes)) > 1:
+            listed = "; ".join(f"branch {i}: {s}" for i, s in enumerate(shapes))
+            raise RFGraphError(
+                f"{where}: branch outputs must have equal spatial shapes, got {listed}; "
+                "adjust strides or padding so that the branches agree"
+            )
+        if len(set(outs)) < len(outs):
+            raise RFGraphError(
+                f"{where}: more than one branch returns the input itself; keep at most one Identity branch"
+            )
+        shape = shapes[0]
+        identity = tuple(AxisMap.identity(n) for n in shape)
+        links = tuple(Link(o, identity) for o in outs)
+        return self.add_tensor(full, shape, op, links)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _ancestors(tensors: Sequence[Tensor], target: int) -> list[int]:
+    keep = {target}
+    for t in reversed(tensors[: target + 1]):
+        if t.index in keep:
+            keep.update(link.source for link in t.links)
+    return sorted(keep)
+
+
+@lru_cache(maxsize=64)
+def _build(network: Op, input_shape: tuple[int, ...], endpoint: str | None) -> Plan:
+    if not isinstance(network, Op):
+        raise RFGraphError(
+            f"network must be an rfgraph op such as rf.Sequential(...), got {type(network).__name__}"
+        )
+    builder = _Builder(len(input_shape))
+    builder.add_tensor("input", input_shape, None, ())
+    out = builder.apply(network, 0, "", {})
+    endpoints = builder.endpoints
+    target = out if endpoint is None else None
+    if endpoint is not None:
+        if endpoint not in endpoints:
+            raise RFGraphError(_unknown_endpoint(endpoint, endpoints))
+        target = endpoints[endpoint]
+    assert target is not None
+    keep = _ancestors(builder.tensors, target)
+    renumber = {old: new for new, old in enumerate(keep)}
+    tensors = []
+    for old in keep:
+        t = builder.tensors[old]
+        links = tuple(Link(renumber[link.source], link.maps) for link in t.links)
+        tensors.append(Tensor(renumber[old], t.name, t.shape, t.op, links, t.geometry))
+    kept = {name: renumber[i] for name, i in endpoints.items() if i in renumber}
+    if endpoint is not None:
+        kept[endpoint] = len(tensors) - 1
+    return Plan(network, input_shape, tuple(tensors), MappingProxyType(kept))
+
+
+def build_plan(network: Op, input_shape: Any, endpoint: str | None = None) -> Plan:
+    """Unroll ``network`` against ``input_shape``; stop at ``endpoint`` if given.
+
+    Parameters
+    ----------
+    network : Op
+        The network description.
+    input_shape : tuple of int
+        Spatial sizes of the input (1 to 3 axes).
+    endpoint : str, optional
+        Name of the tensor to treat as the output (an op name or a named container).
+
+    Returns
+    -------
+    Plan
+        Tensors in topological order, restricted to the end-point's ancestors.
+    """
+    return _build(network, normalize_shape(input_shape), endpoint)
+

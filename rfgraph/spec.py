@@ -1,0 +1,329 @@
+"""Networks from text: the compact spec grammar, JSON/YAML files, zoo names.
+
+The compact grammar (used by the CLI) is a comma-separated list of layers::
+
+    conv3            Conv(3)
+    conv3s2p1        Conv(3, stride=2, padding=1)
+    conv3d2          Conv(3, dilation=2)
+    conv3x5s2x1      Conv((3, 5), stride=(2, 1))       per-axis values joined by x
+    conv3psame       Conv(3, padding="same")           also pvalid
+    pool2 / maxpool2 / avgpool3s2p1                    Pool (stride defaults to kernel)
+    pool3s2c         Pool(3, stride=2, ceil_mode=True) trailing c = ceil_mode
+    deconv4s2p1o1    ConvTranspose(4, stride=2, padding=1, output_padding=1)
+    up2 / up2linear  Upsample(2) / Upsample(2, mode="linear")
+    gpool / gap / fc GlobalPool()
+    id               Identity()
+    conv3*5          five Conv(3) in a row (any layer or group)
+    (conv3,pool2)*2  a group, repeated
+    res(conv3p1,conv3p1)           Residual(Sequential(...)), identity shortcut
+    res(conv3p1s2 | conv1s2)       Residual(body, shortcut)
+    add(id | conv3p1 | conv5p2)    Add of branches separated by |
+    cat(conv1 | conv3p1)           Concat of branches
+    conv3p1:conv1_1                a name after a colon
+
+Whitespace is ignored.
+
+>>> parse_spec("conv3*2,pool2")
+Sequential(Conv(3), Conv(3), Pool(2))
+>>> parse_spec("res(conv3p1,conv3p1)")
+Sequential(Residual(Sequential(Conv(3, padding=1), Conv(3, padding=1))))
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .errors import RFGraphError
+from .ops import (
+    Add,
+    Concat,
+    Conv,
+    ConvTranspose,
+    GlobalPool,
+    Identity,
+    Op,
+    Pool,
+    Residual,
+    Sequential,
+    Upsample,
+)
+
+__all__ = ["parse_spec", "load_network", "network_from_dict", "network_to_dict", "GRAMMAR"]
+
+GRAMMAR = __doc__.split("::", 1)[1].split("Whitespace", 1)[0] if __doc__ else ""
+
+_NUM = r"\d+(?:x\d+)*"
+_LAYER = re.compile(
+    rf"^(?P<kind>conv|maxpool|avgpool|pool|deconv|convt|up|upsample)(?P<k>{_NUM})"
+    rf"(?P<mods>(?:s{_NUM}|d{_NUM}|o{_NUM}|psame|pvalid|p{_NUM})*)"
+    r"(?P<extra>c|linear|bilinear|trilinear|nearest)?$"
+)
+_MOD = re.compile(rf"(s|d|o)({_NUM})|p(same|valid|{_NUM})")
+_GLOBAL = {"gpool", "gap", "fc", "globalpool"}
+
+
+def _value(text: str) -> int | tuple[int, ...]:
+    parts = tuple(int(p) for p in text.split("x"))
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _layer(token: str, spec: str) -> Op:
+    name = None
+    if ":" in token:
+        token, name = token.split(":", 1)
+        if not name:
+            raise RFGraphError(f"spec {spec!r}: empty name after ':' in {token + ':'!r}")
+    word = token.lower()
+    if word in _GLOBAL:
+        return GlobalPool(name=name)
+    if word in ("id", "identity"):
+        return Identity(name=name)
+    m = _LAYER.match(word)
+    if not m:
+        raise RFGraphError(
+            f"spec {spec!r}: cannot read layer {token!r}; write e.g. conv3s2p1, pool2, deconv4s2p1, up2, "
+            "gpool, res(...), add(a|b), cat(a|b) (see `rfgraph spec-help`)"
+        )
+    kind, extra = m["kind"], m["extra"]
+    params: dict[str, Any] = {}
+    for mod in _MOD.finditer(m["mods"]):
+        if mod.group(1):
+            key = {"s": "stride", "d": "dilation", "o": "output_padding"}[mod.group(1)]
+            params[key] = _value(mod.group(2))
+        else:
+            pad = mod.group(3)
+            params["padding"] = pad if pad in ("same", "valid") else _value(pad)
+    k = _value(m["k"])
+    try:
+        if kind in ("up", "upsample"):
+            mode = extra if extra in ("linear", "bilinear", "trilinear", "nearest") else "nearest"
+            if params:
+                raise RFGraphError(f"spec {spec!r}: {token!r}: upsampling takes only a factor and a mode")
+            return Upsample(k, mode=mode, name=name)
+        if extra not in (None, "c") or (extra == "c" and "pool" not in kind):
+            raise RFGraphError(f"spec {spec!r}: {token!r}: suffix {extra!r} does not apply to {kind}")
+        if "output_padding" in params and kind not in ("deconv", "convt"):
+            raise RFGraphError(f"spec {spec!r}: {token!r}: o (output_padding) is only for deconv")
+        if kind in ("deconv", "convt"):
+            return ConvTranspose(k, name=name, **params)
+        if "pool" in kind:
+            return Pool(k, ceil_mode=extra == "c", name=name, **params)
+        return Conv(k, name=name, **params)
+    except RFGraphError as err:
+        if str(err).startswith("spec "):
+            raise
+        raise RFGraphError(f"spec {spec!r}: layer {token!r}: {err}") from None
+
+
+class _Parser:
+    """Recursive descent over the compact grammar."""
+
+    def __init__(self, text: str) -> None:
+        self.spec = text
+        self.text = re.sub(r"\s+", "", text)
+        self.pos = 0
+
+    def error(self, what: str) -> RFGraphError:
+        return RFGraphError(f"spec {self.spec!r}: {what} at character {self.pos}")
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def sequence(self, stops: str) -> list[Op]:
+        ops: list[Op] = []
+        while True:
+            ops.extend(self.item())
+            if self.peek() == ",":
+                self.pos += 1
+                continue
+            if self.peek() == "" or self.peek() in stops:
+                return ops
+            raise self.error(f"unexpected {self.peek()!r}")
+
+    def item(self) -> list[Op]:
+        if self.peek() == "(":
+            self.pos += 1
+            ops = self.sequence(")")
+            self.expect(")")
+        else:
+            m = re.compile(r"[A-Za-z0-9_:.\-]+").match(self.text, self.pos)
+            if not m:
+                raise self.error("expected a layer")
+            word = m.group(0)
+            self.pos = m.end()
+            if self.peek() == "(" and word.split(":")[0].lower() in ("res", "residual", "add", "cat", "concat"):
+                ops = [self.merge(word)]
+            else:
+                ops = [_layer(word, self.spec)]
+        if self.peek() == "*":
+            self.pos += 1
+            m = re.compile(r"\d+").match(self.text, self.pos)
+            if not m or int(m.group(0)) < 1:
+                raise self.error("expected a positive repeat count after '*'")
+            self.pos = m.end()
+            ops = ops * int(m.group(0))
+        return ops
+
+    def merge(self, word: str) -> Op:
+        kind, _, name = word.partition(":")
+        self.expect("(")
+        branches = [self.sequence("|)")]
+        while self.peek() == "|":
+            self.pos += 1
+            branches.append(self.sequence("|)"))
+        self.expect(")")
+        # Single-op branches stay bare so that reprs and names read naturally.
+        ops = [b[0] if len(b) == 1 else Sequential(*b) for b in branches]
+        label = name or None
+        kind = kind.lower()
+        if kind in ("res", "residual"):
+            if len(ops) > 2:
+                raise self.error("res(body | shortcut) takes at most two branches")
+            return Residual(ops[0], ops[1] if len(ops) == 2 else None, name=label)
+        cls = Add if kind == "add" else Concat
+        return cls(*ops, name=label)
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise self.error(f"expected {char!r}")
+        self.pos += 1
+
+
+def parse_spec(text: str) -> Sequential:
+    """Parse the compact text grammar (see the module docstring) into a network.
+
+    >>> parse_spec("conv3s2p1, pool3s2c, deconv4s2p1:up1")
+    Sequential(Conv(3, stride=2, padding=1), Pool(3, stride=2, ceil_mode=True), ConvTranspose(4, stride=2, padding=1, name='up1'))
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise RFGraphError(f"spec {text!r} is empty; write layers such as 'conv3,conv3s2p1,pool2'")
+    parser = _Parser(text)
+    ops = parser.sequence("")
+    return Sequential(*ops)
+
+
+_KINDS: dict[str, type[Op]] = {
+    "conv": Conv,
+    "pool": Pool,
+    "maxpool": Pool,
+    "avgpool": Pool,
+    "convtranspose": ConvTranspose,
+    "deconv": ConvTranspose,
+    "upsample": Upsample,
+    "globalpool": GlobalPool,
+    "identity": Identity,
+    "sequential": Sequential,
+    "add": Add,
+    "concat": Concat,
+    "residual": Residual,
+}
+
+
+def network_from_dict(data: Any, where: str = "network") -> Op:
+    """Build a network from plain data (parsed JSON/YAML).
+
+    A list is a Sequential.  A dict has ``type`` (one of ``conv``, ``pool``,
+    ``convtranspose``, ``upsample``, ``globalpool``, ``identity``, ``sequential``,
+    ``add``, ``concat``, ``residual``) and the op's parameters; ``layers``
+    holds a Sequential's ops, ``branches`` a merge's, ``body``/``shortcut`` a
+    Residual's.  A string is parsed with :func:`parse_spec`.
+
+    >>> network_from_dict([{"type": "conv", "kernel_size": 3, "stride": 2}, "pool2"])
+    Sequential(Conv(3, stride=2), Sequential(Pool(2)))
+    """
+    if isinstance(data, str):
+        return parse_spec(data)
+    if isinstance(data, list):
+        return Sequential(*(network_from_dict(d, f"{where}[{i}]") for i, d in enumerate(data)))
+    if not isinstance(data, dict):
+        raise RFGraphError(f"{where}: expected a list, a dict with 'type', or a spec string, got {data!r}")
+    params = dict(data)
+    kind = str(params.pop("type", "sequential" if "layers" in params else "")).lower().replace("_", "")
+    cls = _KINDS.get(kind)
+    if cls is None:
+        raise RFGraphError(f"{where}: unknown type {data.get('type')!r}; use one of {', '.join(_KINDS)}")
+    name = params.pop("name", None)
+    try:
+        if cls is Sequential:
+            layers = params.pop("layers", params.pop("ops", []))
+            op: Op = Sequential(*(network_from_dict(d, f"{where}.layers[{i}]") for i, d in enumerate(layers)), name=name)
+        elif cls in (Add, Concat):
+            branches = params.pop("branches", [])
+            op = cls(*(network_from_dict(d, f"{where}.branches[{i}]") for i, d in enumerate(branches)), name=name)  # type: ignore[call-arg]
+        elif cls is Residual:
+            body = network_from_dict(params.pop("body", []), f"{where}.body")
+            shortcut = params.pop("shortcut", None)
+            op = Residual(body, None if shortcut is None else network_from_dict(shortcut, f"{where}.shortcut"), name=name)
+        else:
+            op = cls(**params, name=name)
+            params = {}
+    except TypeError as err:
+        raise RFGraphError(f"{where}: {err}; check the parameter names of {cls.__name__}") from None
+    if params:
+        raise RFGraphError(f"{where}: unexpected keys {sorted(params)} for {cls.__name__}")
+    return op
+
+
+def network_to_dict(op: Op) -> Any:
+    """The inverse of :func:`network_from_dict` (JSON-ready data)."""
+    out: dict[str, Any] = {"type": type(op).__name__.lower()}
+    if op.name is not None:
+        out["name"] = op.name
+    if isinstance(op, Sequential):
+        out["layers"] = [network_to_dict(o) for o in op.ops]
+    elif isinstance(op, Add | Concat):
+        out["branches"] = [network_to_dict(o) for o in op.branches]
+    elif isinstance(op, Residual):
+        out["body"] = network_to_dict(op.body)
+        if op.shortcut != Identity():
+            out["shortcut"] = network_to_dict(op.shortcut)
+    else:
+        for key in ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "output_padding", "scale_factor", "mode"):
+            if hasattr(op, key):
+                out[key] = getattr(op, key)
+    return out
+
+
+def load_network(source: Any) -> Op:
+    """A network from an op, a zoo name, a ``.onnx``/``.json``/``.yaml`` file, or a spec string.
+
+    >>> load_network("conv3,conv3")
+    Sequential(Conv(3), Conv(3))
+    """
+    if isinstance(source, Op):
+        return source
+    if not isinstance(source, str | Path):
+        raise RFGraphError(f"cannot make a network from {type(source).__name__}; give an op, a zoo name, a file or a spec")
+    text = str(source)
+    from . import zoo
+
+    if text in zoo.names():
+        return zoo.build(text)
+    path = Path(text)
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".yaml", ".yml", ".onnx"):
+        if not path.exists():
+            raise RFGraphError(f"file {text!r} does not exist; give an existing .json/.yaml/.onnx file")
+        if suffix == ".onnx":
+            from .onnx_import import from_onnx
+
+            return from_onnx(text)
+        raw = path.read_text()
+        if suffix == ".json":
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError as err:
+                raise RFGraphError(f"{text}: invalid JSON ({err})") from None
+        else:
+            try:
+                import yaml
+            except ImportError:  # pragma: no cover - depends on the environment
+                raise RFGraphError(f"{text}: reading YAML needs PyYAML: pip install pyyaml") from None
+            data = yaml.safe_load(raw)
+        if isinstance(data, dict) and "network" in data:
+            data = data["network"]
+        return network_from_dict(data, where=path.name)
+    return parse_spec(text)
