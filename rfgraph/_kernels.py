@@ -1,0 +1,106 @@
+"""Numba kernels of the engine.  They take only arrays and ints.
+
+Two families:
+
+* ``_pull_axis``: one step of the backward path-count sweep along one axis of a
+  tensor (``out[p, u, q] += g[p, v, q]`` for every edge ``u -> v`` of that axis).
+* ``_general_*``: the node-level engine for any DAG, used when the separable
+  algebra of :mod:`rfgraph.engine` would need too many inclusion-exclusion terms
+  (and as the independent check of that algebra).  Nodes are numbered tensor by
+  tensor in topological order, so every edge goes from a smaller to a larger id.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._numba import kernel
+
+
+@kernel
+def _pull_axis(g, indptr, indices, n_in):  # type: ignore[no-untyped-def]
+    """``g`` has shape (pre, n_out, post); returns (pre, n_in, post) float64."""
+    pre, n_out, post = g.shape
+    out = np.zeros((pre, n_in, post), dtype=np.float64)
+    for p in range(pre):
+        for v in range(n_out):
+            for e in range(indptr[v], indptr[v + 1]):
+                u = indices[e]
+                for q in range(post):
+                    out[p, u, q] += g[p, v, q]
+    return out
+
+
+@kernel
+def _general_cone(in_ptr, in_src, target, n_nodes):  # type: ignore[no-untyped-def]
+    """Boolean mask of nodes with a path to ``target`` (the target included)."""
+    cone = np.zeros(n_nodes, dtype=np.bool_)
+    cone[target] = True
+    for v in range(target, -1, -1):
+        if cone[v]:
+            for e in range(in_ptr[v], in_ptr[v + 1]):
+                cone[in_src[e]] = True
+    return cone
+
+
+@kernel
+def _general_paths(in_ptr, in_src, target, n_nodes, n_inputs):  # type: ignore[no-untyped-def]
+    """Number of paths from each input node to ``target`` (float64)."""
+    count = np.zeros(n_nodes, dtype=np.float64)
+    count[target] = 1.0
+    for v in range(target, -1, -1):
+        c = count[v]
+        if c != 0.0:
+            for e in range(in_ptr[v], in_ptr[v + 1]):
+                count[in_src[e]] += c
+    return count[:n_inputs].copy()
+
+
+@kernel
+def _general_edges(in_ptr, in_src, cone, n_inputs, words):  # type: ignore[no-untyped-def]
+    """Distinct edges on paths from each input node to the target.
+
+    ``edges(x) = sum over cone nodes u reachable from x of outdeg_cone(u)``; the
+    inputs that reach each node are kept as bitsets of ``words`` uint64 words.
+    """
+    n_nodes = cone.size
+    outdeg = np.zeros(n_nodes, dtype=np.int64)
+    for v in range(n_nodes):
+        if cone[v]:
+            for e in range(in_ptr[v], in_ptr[v + 1]):
+                outdeg[in_src[e]] += 1
+    # Dense row index of each cone node in the bitset table.
+    row = np.full(n_nodes, -1, dtype=np.int64)
+    rows = 0
+    for v in range(n_nodes):
+        if cone[v]:
+            row[v] = rows
+            rows += 1
+    bits = np.zeros((rows, words), dtype=np.uint64)
+    result = np.zeros(n_inputs, dtype=np.int64)
+    for v in range(n_nodes):
+        r = row[v]
+        if r < 0:
+            continue
+        if v < n_inputs:
+            bits[r, v >> 6] |= np.uint64(1) << np.uint64(v & 63)
+        for e in range(in_ptr[v], in_ptr[v + 1]):
+            ru = row[in_src[e]]
+            for w in range(words):
+                bits[r, w] |= bits[ru, w]
+        weight = outdeg[v]
+        if weight == 0:
+            continue
+        for w in range(words):
+            word = bits[r, w]
+            while word != 0:
+                low = word & (~word + np.uint64(1))
+                # index of the lowest set bit
+                b = 0
+                probe = low
+                while probe > np.uint64(1):
+                    probe >>= np.uint64(1)
+                    b += 1
+                result[w * 64 + b] += weight
+                word ^= low
+    return result
