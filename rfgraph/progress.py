@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -41,10 +42,18 @@ class Progress:
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
+        self._tqdm: Any = None
+        self._t0 = 0.0
 
     # -- lifecycle
     def start(self) -> Progress:
         if self.enabled:
+            try:  # imported here, not in the thread, which could wait on the import lock
+                from tqdm import tqdm
+            except ImportError:  # the progress extra is optional
+                return self
+            self._tqdm = tqdm
+            self._t0 = time.time()
             self._thread = threading.Thread(target=self._run, name="rfgraph-progress", daemon=True)
             self._thread.start()
         return self
@@ -52,15 +61,12 @@ class Progress:
     def _run(self) -> None:
         if self._done.wait(self.delay):
             return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:  # the progress extra is optional
-            return
         with self._lock:
             if self._done.is_set():
                 return
-            self._bar = tqdm(total=self.total, desc=self.desc, initial=self.n, file=self.stream,
-                             leave=False, unit="stage", dynamic_ncols=True)
+            self._bar = self._tqdm(total=self.total, desc=self.desc, initial=self.n, file=self.stream,
+                                   leave=False, unit="stage", dynamic_ncols=True)
+            self._bar.start_t = self._t0  # count the elapsed time from the start of the work
         while not self._done.wait(self.refresh):
             with self._lock:
                 self._bar.refresh()

@@ -331,3 +331,82 @@ def test_progress_prints_only_after_delay():
         time.sleep(0.4)
         bar.update("done")
     assert "slow" in loud.getvalue()
+
+
+# --------------------------------------------------------------------------- command line (picture outputs)
+
+
+def run_cli(*argv: str) -> int:
+    from rfgraph.cli import main
+
+    return main(list(argv))
+
+
+def test_cli_map_picture_and_json(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "map.png"
+    assert run_cli("map", "conv3p1*2,pool2,conv3p1", "--input", "32x32", "--out", str(out), "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert result["out"] == str(out) and result["shape"] == [32, 32]
+    assert result["max"] == int(rf.contribution_map(rf.parse_spec("conv3p1*2,pool2,conv3p1"), (32, 32)).max())
+    for suffix in (".svg", ".pdf"):
+        assert run_cli("map", "conv3*3", "--input", "16x16", "--metric", "paths", "--scale", "log",
+                       "--out", str(tmp_path / f"m{suffix}")) == 0
+        assert (tmp_path / f"m{suffix}").stat().st_size > 1000
+
+
+def test_cli_map_data_outputs(tmp_path):
+    assert run_cli("map", "conv3*5", "--input", "15", "--out", str(tmp_path / "m.npy")) == 0
+    assert np.load(tmp_path / "m.npy")[2:13].tolist() == SEED_EDGES
+    assert run_cli("map", "conv3*2", "--input", "6x6", "--out", str(tmp_path / "m.csv")) == 0
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "m.csv", delimiter=","),
+                                  rf.contribution_map(rf.parse_spec("conv3*2"), (6, 6)))
+
+
+def test_cli_profile_plot(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "p.svg"
+    assert run_cli("profile", "conv3*5", "--input", "15", "--plot", "--out", str(out)) == 0
+    assert capsys.readouterr().out.split() == [str(v) for v in [0, 0, *SEED_EDGES, 0, 0]]
+    assert b"<svg" in out.read_bytes()[:400]
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("profile", "conv3*5", "--input", "15", "--plot", "--metric", "paths") == 0
+    assert (tmp_path / "profile.png").exists()
+
+
+def test_cli_graph(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "graph.png"
+    assert run_cli("graph", "conv3*5", "--input", "15", "--source", "4", "--out", str(out), "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["edges_from_source"] == 24 and summary["paths_from_source"] == 15
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["graph", "conv3*5", "--input", "15x15"], "1-D"),
+    (["map", "conv3*5", "--input", "15", "--out", "x.jpg"], ".npy or .csv"),
+    (["graph", "conv3*5", "--input", "15", "--source", "99"], "outside"),
+])
+def test_cli_errors_are_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(*argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        run_cli("map", "--help")
+    text = capsys.readouterr().out
+    assert "rfgraph map vgg16 --out vgg16.png" in text and "rfgraph graph" in text
+
+
+def test_cli_map_vgg16_picture(tmp_path):
+    if "vgg16" not in rf.zoo.names():
+        pytest.skip("the zoo is not merged yet")
+    out = tmp_path / "vgg16.png"
+    assert run_cli("map", "vgg16", "--out", str(out)) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
