@@ -323,10 +323,14 @@ def _box_from(rf_box: Any, target: Any, shape: tuple[int, ...]) -> Box | None:
 
 def _rectangle(box: Box, **style: Any) -> Any:
     """A Rectangle covering the pixels of a 2-D box ((y0, y1), (x0, x1))."""
+    from matplotlib import patheffects
     from matplotlib.patches import Rectangle
 
     (y0, y1), (x0, x1) = box
-    return Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, **style)
+    # A dark outline keeps light (white) boxes visible on light backgrounds too.
+    outline = [patheffects.withStroke(linewidth=style.get("linewidth", 1.5) + 1.6, foreground="#202020")]
+    return Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, path_effects=outline,
+                     **style)
 
 
 # --------------------------------------------------------------------------- 1-D profile
@@ -446,7 +450,8 @@ def plot_map(
         Centre of that square: the map's peak (default) or explicit coordinates.
     image : array_like, optional
         An image of the same height and width (``H x W`` or ``H x W x 3/4``) to
-        show underneath; the map is then drawn with transparency ``alpha``.
+        show underneath; the map is then drawn with transparency ``alpha``, and
+        its zero pixels not at all.
     cmap, colorbar, norm, legend, title, label
         Styling; ``norm`` (a matplotlib Normalize) overrides ``scale``, e.g. to share
         one scale between plots; ``label`` titles the colour bar.
@@ -477,7 +482,8 @@ def plot_map(
                 f"image of shape {img.shape} does not match the map {arr.shape}; give H x W or H x W x 3"
             )
         ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="nearest")
-    data: Any = np.ma.masked_less_equal(arr, 0) if scale == "log" else arr
+    # Zero pixels are masked on the log scale and over an image (there they stay see-through).
+    data: Any = np.ma.masked_less_equal(arr, 0) if scale == "log" or image is not None else arr
     if norm is None:
         lo, hi = _positive_range([arr]) if scale == "log" else (float(arr.min()), float(arr.max()))
         norm = _norm(scale, lo, hi)

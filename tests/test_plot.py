@@ -129,6 +129,7 @@ def test_map_overlay_on_image():
     assert len(ax.images) == 2
     np.testing.assert_array_equal(ax.images[0].get_array(), image)
     assert ax.images[-1].get_alpha() == 0.5
+    np.testing.assert_array_equal(ax.images[-1].get_array().mask, m == 0)  # the image shows through
     assert_not_blank(ax.figure, 0.2)
     with pytest.raises(rf.RFGraphError, match="does not match"):
         plot.plot_map(m, image=np.zeros((10, 10)))

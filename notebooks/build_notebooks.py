@@ -1,0 +1,413 @@
+"""Write the teaching notebooks (without outputs) from the cells below.
+
+Edit here, then run ``python notebooks/build_notebooks.py``; the ``.ipynb`` files are
+generated, committed without outputs and executed top to bottom by
+``tests/test_notebooks.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+SETUP = """\
+import numpy as np
+import matplotlib.pyplot as plt
+
+import rfgraph as rf
+from rfgraph import plot"""
+
+NOTEBOOKS: dict[str, list[tuple[str, str]]] = {}
+
+# --------------------------------------------------------------------------- (a)
+NOTEBOOKS["01_seed_profile_and_graph.ipynb"] = [
+    ("md", """\
+# (a) The seed profile and its graph
+
+Five 3-tap, stride-1 convolutions over 15 input pixels give 5 outputs. Unroll the
+network into a layered graph: one node per position of every tensor, one edge for
+every tap. For the centre output (the *target*), seed 003 scores each input pixel by
+the number of **distinct edges** on all paths from it to the target. The number of
+**paths** is the other metric; it equals the gradient of the target in the
+all-ones linear network."""),
+    ("code", SETUP),
+    ("code", """\
+net = rf.Sequential(*[rf.Conv(3)] * 5)
+edges = rf.contribution_map(net, (15,), metric="edges")
+paths = rf.contribution_map(net, (15,), metric="paths")
+print("edges:", edges.tolist())
+print("paths:", paths.astype(int).tolist())
+assert edges[2:13].tolist() == [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]
+assert paths[2:13].astype(int).tolist() == [1, 5, 15, 30, 45, 51, 45, 30, 15, 5, 1]"""),
+    ("md", "The profile as bars, each bar labelled with its value (the seed figure):"),
+    ("code", """\
+ax = plot.plot_profile(edges, trim=True, title="distinct edges from each input to the centre output",
+                       ylabel="edges")"""),
+    ("md", """\
+## The unrolled graph
+
+Layers are drawn bottom-up, every node at the centre of its own receptive field.
+Input pixels are coloured by their edge count (written under them). Pale nodes do
+not reach the target. The red edges are the paths from input 4 to the target:
+15 paths that share 24 distinct edges."""),
+    ("code", """\
+ax = plot.plot_graph(net, (15,), source=4)
+print(ax.get_title())"""),
+    ("md", """\
+The drawing counts the highlighted edges directly on the networkx graph, so the
+fast engine can be checked against it for every input pixel:"""),
+    ("code", """\
+counted = [len(plot.path_edges(net, (15,), s)) for s in range(15)]
+print(counted)
+assert counted == edges.tolist()"""),
+    ("md", """\
+Edges grow roughly linearly towards the centre, while paths grow like binomial
+coefficients. Scaled to the same maximum, the paths profile is the narrower one:"""),
+    ("code", """\
+fig = plot.compare([net, net], ["edges", "paths"], input_shape=(15,), metric=["edges", "paths"],
+                   normalize=True)"""),
+    ("md", """\
+The same picture from the command line:
+
+```
+rfgraph profile "conv3*5" --input 15 --plot --out profile.png
+rfgraph graph "conv3*5" --input 15 --source 4 --out graph.png
+```"""),
+]
+
+# --------------------------------------------------------------------------- (b)
+NOTEBOOKS["02_vgg16_resnet50_maps.ipynb"] = [
+    ("md", """\
+# (b) Theoretical vs contribution maps: VGG-16 and ResNet-50
+
+The *theoretical* receptive field of an output neuron is the box that the
+size/stride/padding arithmetic gives. The *contribution map* says how strongly
+each pixel in that box is connected to the neuron. The effective receptive field
+drawn here is the smallest centred square that holds 95% of the map's total. It is
+centred on the map's peak."""),
+    ("code", SETUP),
+    ("code", """\
+SHAPE = (224, 224)
+
+VGG16_SPEC = "(conv3p1*2,pool2),(conv3p1*2,pool2),(conv3p1*3,pool2)*3"
+
+
+def resnet50_spec():
+    def stage(blocks, stride):
+        first = (f"res(conv1,conv3s{stride}p1,conv1|conv1s{stride})" if stride > 1
+                 else "res(conv1,conv3p1,conv1|conv1)")
+        return ",".join([first] + ["res(conv1,conv3p1,conv1)"] * (blocks - 1))
+    return "conv7s2p3,pool3s2p1," + ",".join([stage(3, 1), stage(4, 2), stage(6, 2), stage(3, 2)])
+
+
+def backbone(name, spec):
+    \"\"\"The zoo network when there is one, analysed at its last spatial tensor; else the spec.\"\"\"
+    if name in rf.zoo.names():
+        try:
+            net = rf.zoo.build(name)
+            records = rf.receptive_field(net, SHAPE)
+            spatial = [r for r in records if min(r.shape) > 1]
+            return net, spatial[-1].name
+        except rf.RFGraphError:
+            pass
+    return rf.parse_spec(spec), None
+
+
+vgg, vgg_end = backbone("vgg16", VGG16_SPEC)
+resnet, resnet_end = backbone("resnet50", resnet50_spec())
+print("VGG-16 end-point:", vgg_end or "output", "| ResNet-50 end-point:", resnet_end or "output")"""),
+    ("md", "The receptive-field arithmetic of the last few tensors:"),
+    ("code", """\
+vgg_records = rf.receptive_field(vgg, SHAPE, vgg_end)
+resnet_records = rf.receptive_field(resnet, SHAPE, resnet_end)
+print(rf.format_table(vgg_records[-4:]))
+print()
+print(rf.format_table(resnet_records[-4:]))"""),
+    ("md", """\
+## VGG-16
+
+The dashed box is the theoretical RF of the centre neuron of the last feature map,
+212×212 pixels. The edges map fills it like a pyramid. The paths map (log scale) is
+close to a 2-D Gaussian: most paths come from the middle."""),
+    ("code", """\
+vgg_edges = rf.contribution_map(vgg, SHAPE, "edges", endpoint=vgg_end)
+vgg_paths = rf.contribution_map(vgg, SHAPE, "paths", endpoint=vgg_end)
+fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
+plot.plot_map(vgg_edges, axes[0], rf_box=vgg_records, title="VGG-16: distinct edges", label="edges")
+plot.plot_map(vgg_paths, axes[1], rf_box=vgg_records, scale="log", title="VGG-16: paths (log)",
+              label="paths")
+box = plot.theoretical_box(vgg_records, shape=SHAPE)
+ys, xs = np.nonzero(vgg_edges)
+assert box[0][0] <= ys.min() and ys.max() <= box[0][1]  # nothing outside the theoretical box
+print("theoretical box:", box)
+print("ERF 95% of edges:", plot.effective_rf(vgg_edges).size,
+      "| ERF 95% of paths:", plot.effective_rf(vgg_paths).size)"""),
+    ("code", """\
+ax = plot.plot_surface(vgg_paths / vgg_paths.max(), title="VGG-16 paths map as a surface")"""),
+    ("md", """\
+## ResNet-50
+
+ResNet-50's theoretical RF (427 pixels) is larger than the image, so the box is
+clipped to the image. The contribution stays concentrated near the centre:
+the identity shortcuts add many short paths."""),
+    ("code", """\
+resnet_edges = rf.contribution_map(resnet, SHAPE, "edges", endpoint=resnet_end)
+resnet_paths = rf.contribution_map(resnet, SHAPE, "paths", endpoint=resnet_end)
+fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
+plot.plot_map(resnet_edges, axes[0], rf_box=resnet_records, title="ResNet-50: distinct edges", label="edges")
+plot.plot_map(resnet_paths, axes[1], rf_box=resnet_records, scale="log", title="ResNet-50: paths (log)",
+              label="paths")
+print("theoretical RF size:", resnet_records[-1].size, "| clipped box:",
+      plot.theoretical_box(resnet_records, shape=SHAPE))
+print("ERF 95% of paths:", plot.effective_rf(resnet_paths).size)"""),
+    ("md", "Both networks side by side, each map divided by its maximum so that one colour scale fits both:"),
+    ("code", """\
+fig = plot.compare([vgg_paths, resnet_paths], ["VGG-16 paths", "ResNet-50 paths"], normalize=True)"""),
+    ("md", """\
+From the command line (once the zoo holds `vgg16`):
+
+```
+rfgraph map vgg16 --out vgg16.png
+rfgraph map vgg16 --metric paths --scale log --out vgg16_paths.svg
+```"""),
+]
+
+# --------------------------------------------------------------------------- (c)
+NOTEBOOKS["03_dilation_gridding.ipynb"] = [
+    ("md", """\
+# (c) Dilation gridding: rates [2, 2, 2] vs [1, 2, 5]
+
+Stacking dilated convolutions with the same rate leaves a regular grid of pixels
+that never reach the output: *gridding*. With rates that share no common factor
+([1, 2, 5], as in hybrid dilated convolution) the receptive field has no holes.
+The theoretical receptive-field size does not show the holes, but the exact
+graph does."""),
+    ("code", SETUP),
+    ("code", """\
+same = rf.parse_spec("conv3d2*3")             # rates 2, 2, 2
+hybrid = rf.parse_spec("conv3,conv3d2,conv3d5")  # rates 1, 2, 5
+for name, net in [("[2,2,2]", same), ("[1,2,5]", hybrid)]:
+    rec = rf.receptive_field(net, (41,))[-1]
+    mask = rf.reach(net, (41,))
+    box = plot.theoretical_box(rec)
+    inside = mask[box[0][0]: box[0][1] + 1]
+    print(f"{name}: theoretical RF {rec.size[0]} pixels, {inside.sum()} reach the target, "
+          f"{(~inside).sum()} holes")"""),
+    ("md", """\
+In 1-D, the [2, 2, 2] stack only sees every other pixel of its 13-pixel field, and
+the [1, 2, 5] stack sees all 17:"""),
+    ("code", """\
+fig = plot.compare([same, hybrid], ["rates [2, 2, 2]", "rates [1, 2, 5]"], input_shape=(41,), metric="paths")"""),
+    ("md", """\
+In 2-D the holes multiply: only 7×7 = 49 of the 169 pixels in the [2, 2, 2] box
+are ever seen. Both maps use one log colour scale; grey pixels have no path at all."""),
+    ("code", """\
+SHAPE = (41, 41)
+fig = plot.compare([same, hybrid], ["rates [2, 2, 2]", "rates [1, 2, 5]"], input_shape=SHAPE,
+                   metric="paths", scale="log", erf_mass=None)
+for name, net in [("[2,2,2]", same), ("[1,2,5]", hybrid)]:
+    m = rf.contribution_map(net, SHAPE, "paths")
+    (y0, y1), (x0, x1) = plot.theoretical_box(rf.receptive_field(net, SHAPE), shape=SHAPE)
+    box = m[y0: y1 + 1, x0: x1 + 1]
+    print(f"{name}: {int((box == 0).sum())} of {box.size} pixels in the theoretical box have no path")"""),
+    ("md", """\
+The graph of the gridded stack on a short input. Every other input pixel is cut
+off from the target (pale nodes, 0 under them):"""),
+    ("code", """\
+ax = plot.plot_graph(same, (17,), source=4)"""),
+    ("code", """\
+ax = plot.plot_graph(hybrid, (21,), source=4)"""),
+    ("md", """\
+More rate-2 layers widen the field but do not fill it: every tap moves by an
+even number of pixels, so one pixel in two per axis reaches the target, however
+deep the stack. Neighbouring outputs see disjoint grids:"""),
+    ("code", """\
+deep = rf.parse_spec("conv3d2*4")
+m0 = rf.reach(deep, (41,), target=(12,))
+m1 = rf.reach(deep, (41,), target=(13,))
+print("target 12 sees", np.flatnonzero(m0).tolist())
+print("target 13 sees", np.flatnonzero(m1).tolist())
+assert not (m0 & m1).any()"""),
+]
+
+# --------------------------------------------------------------------------- (d)
+NOTEBOOKS["04_residual_identity_path.ipynb"] = [
+    ("md", """\
+# (d) Residual connections and the identity path
+
+`Residual(body)` is `Add(Identity(), body)`. The identity shortcut is one extra edge
+that skips the body. In the graph drawing it is the arc that bypasses the two
+convolutions."""),
+    ("code", SETUP),
+    ("code", """\
+block = "res(conv3p1,conv3p1)"
+resnet = rf.parse_spec(f"{block}*2")
+plain = rf.parse_spec("conv3p1*4")
+ax = plot.plot_graph(resnet, (11,), source=3)"""),
+    ("md", """\
+## Paths multiply like polynomials
+
+In 1-D, one all-ones 3-tap convolution is the polynomial `1 + z + z²`. The body of a
+block is its square. The block adds the identity: `1 + (1 + z + z²)²` (centred). Two
+blocks give the square of that. Far from the borders, the paths profile is exactly
+these coefficients:"""),
+    ("code", """\
+conv = np.ones(3)
+body = np.convolve(conv, conv)            # [1, 2, 3, 2, 1]
+blk = body.copy()
+blk[2] += 1                               # + identity at the centre: [1, 2, 4, 2, 1]
+two_blocks = np.convolve(blk, blk)
+paths = rf.contribution_map(resnet, (31,), "paths")
+centre = 15
+print("predicted:", two_blocks.astype(int).tolist())
+print("rfgraph:  ", paths[centre - 4: centre + 5].astype(int).tolist())
+assert np.array_equal(paths[centre - 4: centre + 5], two_blocks)"""),
+    ("md", """\
+Without the shortcuts the same four convolutions give `(1 + z + z²)⁴`. The
+receptive field is the same 9 pixels, but the residual network puts relatively
+more weight on the centre pixel:"""),
+    ("code", """\
+fig = plot.compare([plain, resnet], ["plain conv3p1 × 4", "2 residual blocks"], input_shape=(21,),
+                   metric="paths", normalize=True)"""),
+    ("md", """\
+## Do shortcuts shrink the effective receptive field?
+
+With 8 blocks (16 convolutions) the theoretical RF is 33×33 pixels either way. If
+we only count connections, the shortcuts change very little. Each block adds one
+path through the identity but nine through its two 3×3 convolutions, so the maps
+almost coincide: same 95% square, nearly the same share at the centre. The strong
+centring reported for trained ResNets comes from the weights, which these counts
+ignore. The identity path carries much more weight there than it does here."""),
+    ("code", """\
+SHAPE = (49, 49)
+deep_plain = rf.parse_spec("conv3p1*16")
+deep_res = rf.parse_spec("res(conv3p1,conv3p1)*8")
+fig = plot.compare([deep_plain, deep_res], ["16 plain convolutions", "8 residual blocks"],
+                   input_shape=SHAPE, metric="paths", normalize=True)
+for name, net in [("plain", deep_plain), ("residual", deep_res)]:
+    m = rf.contribution_map(net, SHAPE, "paths")
+    print(f"{name:8s}: theoretical RF {rf.receptive_field(net, SHAPE)[-1].size}, "
+          f"95% ERF {plot.effective_rf(m, 0.95).size}, centre pixel share {m[24, 24] / m.sum():.2%}")"""),
+]
+
+# --------------------------------------------------------------------------- (e)
+NOTEBOOKS["05_import_pytorch_model.ipynb"] = [
+    ("md", """\
+# (e) Importing your own PyTorch model
+
+`rf.from_torch(module, input_shape)` traces a `torch.nn.Module` and keeps what
+changes the graph: convolutions, pooling, up-sampling and merges. Activations,
+normalisation and channel counts do not change it. If this rfgraph has no
+importer, the notebook falls back to a ten-line converter for plain
+`nn.Sequential` models."""),
+    ("code", SETUP + """
+import torch
+from torch import nn"""),
+    ("code", """\
+model = nn.Sequential(
+    nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+    nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+    nn.MaxPool2d(2),
+    nn.Conv2d(16, 32, 3, padding=2, dilation=2), nn.ReLU(),
+    nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.ReLU(),
+    nn.Conv2d(32, 8, 1),
+)
+SHAPE = (64, 64)
+
+
+def simple_from_torch(module):
+    \"\"\"Leaf convolutions and poolings of a purely sequential model, in order.\"\"\"
+    ops = []
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            ops.append(rf.Conv(m.kernel_size, stride=m.stride, padding=m.padding, dilation=m.dilation))
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            ops.append(rf.Pool(m.kernel_size, stride=m.stride, padding=m.padding,
+                               ceil_mode=m.ceil_mode))
+    return rf.Sequential(*ops)
+
+
+try:
+    net = rf.from_torch(model, SHAPE)
+except ImportError:  # no importer in this rfgraph
+    net = simple_from_torch(model)
+print(net)
+print(rf.format_table(rf.receptive_field(net, SHAPE)))"""),
+    ("md", """\
+The output has 16×16 positions. This is the contribution map of the centre one.
+The network's final shape comes from PyTorch itself:"""),
+    ("code", """\
+with torch.no_grad():
+    out = model.eval()(torch.zeros(1, 3, *SHAPE))
+print("torch output:", tuple(out.shape[2:]), "| rfgraph output:", rf.receptive_field(net, SHAPE)[-1].shape)
+assert tuple(out.shape[2:]) == rf.receptive_field(net, SHAPE)[-1].shape
+paths = rf.contribution_map(net, SHAPE, "paths")
+ax = plot.plot_map(paths, rf_box=rf.receptive_field(net, SHAPE), title="paths to the centre output")"""),
+    ("md", """\
+## Check against autograd
+
+The number of paths equals the gradient of the target in the *linear, all-ones*
+version of the network: every convolution has one channel and a kernel of ones,
+every pooling is a sum, and nothing else is kept."""),
+    ("code", """\
+def all_ones_copy(module):
+    layers = []
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            conv = nn.Conv2d(1, 1, m.kernel_size, stride=m.stride, padding=m.padding, dilation=m.dilation,
+                             bias=False)
+            nn.init.ones_(conv.weight)
+            layers.append(conv)
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            layers.append(nn.AvgPool2d(m.kernel_size, m.stride, m.padding, ceil_mode=m.ceil_mode,
+                                       divisor_override=1))  # a sum
+    return nn.Sequential(*layers).double()
+
+
+x = torch.zeros(1, 1, *SHAPE, dtype=torch.float64, requires_grad=True)
+y = all_ones_copy(model)(x)
+y[0, 0, y.shape[2] // 2, y.shape[3] // 2].backward()
+grad = x.grad[0, 0].numpy()
+print("max |gradient - paths| =", np.abs(grad - paths).max())
+assert np.array_equal(grad, paths)"""),
+    ("md", """\
+## On an image
+
+Any image of the input size can go underneath the map. Here it is a synthetic one.
+The edges map is drawn with transparency over it:"""),
+    ("code", """\
+yy, xx = np.mgrid[0:64, 0:64]
+image = 0.5 + 0.5 * np.sin(np.hypot(yy - 20, xx - 40) / 3.0)
+edges = rf.contribution_map(net, SHAPE, "edges")
+ax = plot.plot_map(edges, image=image, alpha=0.55, rf_box=rf.receptive_field(net, SHAPE),
+                   title="edges map over an image")"""),
+]
+
+
+def build() -> list[Path]:
+    written = []
+    for name, cells in NOTEBOOKS.items():
+        nb = new_notebook(
+            cells=[new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in cells],
+            metadata={
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                "language_info": {"name": "python"},
+            },
+        )
+        # Stable cell ids keep the diff small when the notebooks are rebuilt.
+        for i, cell in enumerate(nb.cells):
+            cell["id"] = f"{Path(name).stem[:2]}-{i:02d}"
+        nbformat.validate(nb)
+        path = HERE / name
+        nbformat.write(nb, path)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for p in build():
+        print("wrote", p.relative_to(HERE.parent))
