@@ -133,6 +133,12 @@ def _summary(values: Any) -> dict[str, Any]:
             "nonzero": int((values != 0).sum())}
 
 
+def _label(args: argparse.Namespace) -> str:
+    """The network as a figure title: long specs are shortened."""
+    name = str(args.network)
+    return name if len(name) <= 40 else name[:39] + "…"
+
+
 def cmd_map(args: argparse.Namespace) -> int:
     from .arithmetic import plan_receptive_field
     from .engine import plan_contribution_map
@@ -155,7 +161,7 @@ def cmd_map(args: argparse.Namespace) -> int:
             except RFGraphError:  # e.g. branches with different strides: no single RF box
                 records = None
             save_map_figure(values, args.out, records=records, target=target, scale=args.scale,
-                            metric=args.metric, title=f"{args.network}: {args.metric} contribution map")
+                            metric=args.metric, title=f"{_label(args)}: {args.metric} contribution map")
         elif args.out is not None:
             _write_data(values, args.out)
         bar.update()
@@ -184,7 +190,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
             out = out or "profile.png"
             save_profile_figure(values, out, metric=args.metric, scale=args.scale,
-                                title=f"{args.network}: {args.metric} profile")
+                                title=f"{_label(args)}: {args.metric} profile")
         elif out is not None:
             _write_data(values, out)
         bar.update()

@@ -321,16 +321,16 @@ def _box_from(rf_box: Any, target: Any, shape: tuple[int, ...]) -> Box | None:
     return box
 
 
-def _rectangle(box: Box, **style: Any) -> Any:
+def _rectangle(box: Box, outline: bool = False, **style: Any) -> Any:
     """A Rectangle covering the pixels of a 2-D box ((y0, y1), (x0, x1))."""
     from matplotlib import patheffects
     from matplotlib.patches import Rectangle
 
     (y0, y1), (x0, x1) = box
-    # A dark outline keeps light (white) boxes visible on light backgrounds too.
-    outline = [patheffects.withStroke(linewidth=style.get("linewidth", 1.5) + 1.6, foreground="#202020")]
-    return Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, path_effects=outline,
-                     **style)
+    # A dark outline keeps a white box visible on light backgrounds too.
+    effects = [patheffects.withStroke(linewidth=style.get("linewidth", 1.5) + 1.6, foreground="#202020")]
+    return Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False,
+                     path_effects=effects if outline else None, **style)
 
 
 # --------------------------------------------------------------------------- 1-D profile
@@ -491,7 +491,7 @@ def plot_map(
                    interpolation="nearest", alpha=alpha if image is not None else None)
     handles = []
     if box is not None:
-        patch = _rectangle(box, **RF_BOX_STYLE)
+        patch = _rectangle(box, outline=True, **RF_BOX_STYLE)
         ax.add_patch(patch)
         (y0, y1), (x0, x1) = box
         patch.set_label(f"theoretical RF {int(y1 - y0 + 1)}×{int(x1 - x0 + 1)}")
