@@ -66,8 +66,8 @@ Box = tuple[tuple[float, float], ...]
 
 INSTALL_HINT = "pip install 'rfgraph[plot]'"
 GRAPH_MAX_NODES = 600
-RF_BOX_STYLE = {"edgecolor": "white", "linestyle": "--", "linewidth": 1.5}
-ERF_STYLE = {"edgecolor": "#e8402a", "linestyle": "-", "linewidth": 1.8}
+RF_BOX_STYLE: dict[str, Any] = {"edgecolor": "white", "linestyle": "--", "linewidth": 1.5}
+ERF_STYLE: dict[str, Any] = {"edgecolor": "#e8402a", "linestyle": "-", "linewidth": 1.8}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -115,10 +115,10 @@ def _as_map(values: Any, ndim: int | Sequence[int] | None = None, what: str = "v
     return arr
 
 
-def _check_scale(scale: Any) -> str:
+def _check_scale(scale: Any) -> Scale:
     if scale not in ("linear", "log"):
         raise RFGraphError(f"scale={scale!r} is unknown; use 'linear' or 'log'")
-    return str(scale)
+    return "log" if scale == "log" else "linear"
 
 
 def _norm(scale: str, vmin: float, vmax: float) -> Any:
@@ -553,20 +553,20 @@ def plot_surface(
     """
     arr = _as_map(values, 2)
     scale = _check_scale(scale)
-    ax = _new_axes(ax, projection="3d", figsize=(6, 5))
-    if getattr(ax, "name", "") != "3d":
+    ax3d: Any = _new_axes(ax, projection="3d", figsize=(6, 5))
+    if getattr(ax3d, "name", "") != "3d":
         raise RFGraphError("plot_surface needs a 3-D Axes: fig.add_subplot(projection='3d')")
     z = np.log10(1 + arr) if scale == "log" else arr
     y, x = np.mgrid[0 : arr.shape[0], 0 : arr.shape[1]]
-    ax.plot_surface(x, y, z, cmap=cmap, rcount=min(arr.shape[0], max_points),
-                    ccount=min(arr.shape[1], max_points), linewidth=0, antialiased=True)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_zlabel("log10(1 + value)" if scale == "log" else "contribution")
-    ax.invert_yaxis()
+    ax3d.plot_surface(x, y, z, cmap=cmap, rcount=min(arr.shape[0], max_points),
+                      ccount=min(arr.shape[1], max_points), linewidth=0, antialiased=True)
+    ax3d.set_xlabel("x")
+    ax3d.set_ylabel("y")
+    ax3d.set_zlabel("log10(1 + value)" if scale == "log" else "contribution")
+    ax3d.invert_yaxis()
     if title is not None:
-        ax.set_title(title)
-    return ax
+        ax3d.set_title(title)
+    return ax3d
 
 
 # --------------------------------------------------------------------------- unrolled graph
