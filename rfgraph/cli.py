@@ -78,6 +78,139 @@ def cmd_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def _map(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
+    from .engine import contribution_map
+
+    return contribution_map(_network(args), shape, args.metric, parse_target(args.target), endpoint=args.endpoint)
+
+
+def _support(values: Any) -> tuple[int, int]:
+    import numpy as np
+
+    nonzero = np.flatnonzero(values)
+    return (0, 0) if nonzero.size == 0 else (int(nonzero[0]), int(nonzero[-1]) + 1)
+
+
+def _number(v: Any) -> Any:
+    return int(v) if float(v).is_integer() else float(v)
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from .engine import profile
+
+    shape = _input_shape(args)
+    values = profile(_network(args), shape, args.metric, parse_target(args.target), axis=args.axis,
+                     endpoint=args.endpoint)
+    lo, hi = (0, len(values)) if args.full else _support(values)
+    shown = [_number(v) for v in values[lo:hi]]
+    if args.json:
+        print(json.dumps({"metric": args.metric, "input": list(shape), "axis": args.axis, "offset": lo,
+                          "values": shown}))
+    else:
+        print(" ".join(str(v) for v in shown))
+    return 0
+
+
+def _summary(values: Any) -> dict[str, Any]:
+    import numpy as np
+
+    peak = tuple(int(i) for i in np.unravel_index(int(np.argmax(values)), values.shape))
+    nonzero = np.argwhere(values != 0)
+    box = [[int(a), int(b)] for a, b in zip(nonzero.min(axis=0), nonzero.max(axis=0))] if nonzero.size else []
+    return {
+        "shape": list(values.shape),
+        "dtype": str(values.dtype),
+        "max": _number(values.max()),
+        "peak": list(peak),
+        "nonzero": int((values != 0).sum()),
+        "support_box": box,
+        "sum": _number(values.sum()),
+    }
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    values = _map(args, _input_shape(args))
+    if args.out:
+        out = str(args.out)
+        if out.endswith(".npy"):
+            np.save(out, values)
+        elif out.endswith(".csv"):
+            if values.ndim > 2:
+                raise RFGraphError(f"--out {out!r}: CSV holds 1-D or 2-D maps; use .npy for {values.ndim}-D")
+            np.savetxt(out, np.atleast_2d(values), delimiter=",", fmt="%d" if values.dtype.kind == "i" else "%.17g")
+        else:
+            raise RFGraphError(f"--out {out!r}: unknown extension; use .npy or .csv")
+    summary = _summary(values)
+    if args.json:
+        print(json.dumps({"metric": args.metric, **summary, "out": args.out}))
+    else:
+        print(f"{args.metric} map of {args.network!r} at {'x'.join(map(str, values.shape))}: "
+              f"max {summary['max']} at {tuple(summary['peak'])}, {summary['nonzero']} pixels reach the target, "
+              f"support box {summary['support_box']}" + (f"; written to {args.out}" if args.out else ""))
+    return 0
+
+
+_SHADES = " .:-=+*#%@"
+
+
+def ascii_map(values: Any) -> str:
+    """A 2-D map as text, darker characters for larger values."""
+    top = float(values.max()) or 1.0
+    return "\n".join(
+        "".join(_SHADES[min(int(v / top * (len(_SHADES) - 1) + 0.5), len(_SHADES) - 1)] * 2 for v in row)
+        for row in values
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import time
+
+    from . import zoo
+    from .arithmetic import receptive_field
+    from .engine import contribution_map
+    from .ops import Conv, Sequential
+
+    seed = Sequential(*[Conv(3) for _ in range(5)])
+    edges = contribution_map(seed, (15,))
+    paths = contribution_map(seed, (15,), "paths")
+    lo, hi = _support(edges)
+    print("Five 3-tap convolutions over 15 inputs, target = centre of the 5 outputs (seed 003):")
+    print("  distinct edges per input:", " ".join(str(int(v)) for v in edges[lo:hi]))
+    print("  paths per input:         ", " ".join(str(int(v)) for v in paths[lo:hi]))
+    grid = contribution_map(seed, (15, 15))
+    print(f"\nThe same network in 2-D (15x15): centre {grid[7, 7]}, corner of the field {grid[2, 2]}")
+    print(ascii_map(grid[2:13, 2:13]))
+    if "vgg16" in zoo.names():
+        name, net = "vgg16", zoo.build("vgg16")
+    else:  # pragma: no cover - the zoo always has vgg16
+        from .spec import parse_spec
+
+        name, net = "VGG-16 features", parse_spec("(conv3p1*2,pool2),(conv3p1*2,pool2),(conv3p1*3,pool2)*3")
+    start = time.perf_counter()
+    big = contribution_map(net, (224, 224), endpoint="pool5" if "pool5" in _endpoints(net) else None)
+    took = time.perf_counter() - start
+    rec = receptive_field(net, (224, 224), "pool5" if "pool5" in _endpoints(net) else None)[-1]
+    summary = _summary(big)
+    print(f"\n{name} at 224x224, centre of {rec.name} (receptive field {rec.size[0]}, stride {rec.stride[0]}):")
+    print(f"  edges map computed in {took * 1000:.1f} ms; max {summary['max']} at {tuple(summary['peak'])}; "
+          f"{summary['nonzero']} of {big.size} pixels contribute")
+    step = 16
+    print(ascii_map(big[::step, ::step]))
+    print("\nNext: rfgraph table vgg16 --input 224x224 | rfgraph map resnet50 --out map.npy | rfgraph --help")
+    return 0
+
+
+def _endpoints(net: Any) -> Any:
+    from .plan import build_plan
+
+    try:
+        return build_plan(net, (224, 224)).endpoints
+    except RFGraphError:
+        return {}
+
+
 def cmd_spec_help(args: argparse.Namespace) -> int:
     from .spec import GRAMMAR
 
@@ -88,6 +221,9 @@ def cmd_spec_help(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "table": (cmd_table, "print the receptive-field table (size, jump, start, padding, aligned)"),
     "spec-help": (cmd_spec_help, "print the compact network grammar"),
+    "profile": (cmd_profile, "print the 1-D contribution profile (edges or paths) as numbers"),
+    "map": (cmd_map, "compute a contribution map; --out map.npy/.csv writes it"),
+    "demo": (cmd_demo, "show the seed profile and a 2-D map of a built-in network"),
 }
 
 
@@ -110,6 +246,19 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_network_args(table)
     sub.add_parser("spec-help", help=COMMANDS["spec-help"][1])
+    for name in ("profile", "map"):
+        p = sub.add_parser(name, help=COMMANDS[name][1], epilog=EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        _add_network_args(p)
+        p.add_argument("--metric", "-m", default="edges", choices=["edges", "paths"],
+                       help="distinct edges on all paths (default) or number of paths")
+        p.add_argument("--target", "-t", help="target position in the output, e.g. 3x4 (default: centre)")
+        if name == "profile":
+            p.add_argument("--axis", type=int, default=0, help="axis of the line through the peak (N-D maps)")
+            p.add_argument("--full", action="store_true", help="print zeros outside the receptive field too")
+        else:
+            p.add_argument("--out", "-o", help="write the map: .npy or .csv")
+    sub.add_parser("demo", help=COMMANDS["demo"][1])
     return parser
 
 

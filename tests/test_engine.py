@@ -19,6 +19,8 @@ EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 def _check_against_reference(net, shape, target):
     for metric in ("edges", "paths"):
         expected = np.array(reference.contribution_map(net, shape, metric, target), dtype=object)
+        by_sets = np.array(reference.contribution_map(net, shape, metric, target, algorithm="sets"), dtype=object)
+        assert (by_sets == expected).all(), (metric, "sets")
         fast = rf.contribution_map(net, shape, metric, target)
         general = rf.contribution_map(net, shape, metric, target, method="general")
         assert fast.shape == shape
