@@ -49,9 +49,9 @@ def _windowed(torch: Any, x: Any, op: Op, g: Geometry) -> Any:
             n_out = g.out_shape[axis]
             have = full.shape[2 + axis]
             if pl + n_out > have:  # output_padding: zeros past the last tap
-                pad = [0, 0] * nd
-                pad[2 * (nd - 1 - axis) + 1] = pl + n_out - have
-                full = F.pad(full, pad)
+                extra = [0, 0] * nd
+                extra[2 * (nd - 1 - axis) + 1] = pl + n_out - have
+                full = F.pad(full, extra)
             index.append(slice(pl, pl + n_out))
         return full[tuple(index)]
     conv = (F.conv1d, F.conv2d, F.conv3d)[nd - 1]
@@ -63,7 +63,8 @@ def _windowed(torch: Any, x: Any, op: Op, g: Geometry) -> Any:
         pr = max(pr, needed - g.in_shape[axis] - pl)
         pad += [pl, pr]
     out = conv(F.pad(x, pad), weight, stride=g.stride, dilation=g.dilation)
-    return out[(slice(None), slice(None), *(slice(0, n) for n in g.out_shape))]
+    crop = (slice(None), slice(None)) + tuple(slice(0, n) for n in g.out_shape)
+    return out[crop]
 
 
 def _leaf(torch: Any, x: Any, t: Tensor) -> Any:
@@ -118,6 +119,6 @@ def paths_by_autograd(network: Op, input_shape: Any, target: Any = None, *, endp
     tgt = _check_target(plan, target)
     x = torch.zeros((1, 1, *plan.input_shape), dtype=torch.float64, requires_grad=True)
     out = ones_network_forward(plan, x)
-    out[(0, 0, *tgt)].backward()
+    out[(0, 0) + tgt].backward()
     assert x.grad is not None
     return x.grad[0, 0].numpy().copy()  # type: ignore[no-any-return]
