@@ -45,7 +45,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import RFGraphError
-from .ops import Conv, ConvTranspose, GlobalPool, Op, Pool, Sequential, Upsample, _Merge, _Windowed
+from .ops import Concat, Conv, ConvTranspose, GlobalPool, Op, Pool, Sequential, Upsample, _Merge, _Windowed
 from .plan import Plan, build_plan
 
 __all__ = [
@@ -609,8 +609,10 @@ def _plan_for(network: Op, input_shape: Any) -> Plan:
     for n in (64, 1024, 16384, 1 << 20):
         try:
             return build_plan(network, (n,) * ndim)
-        except RFGraphError as err:  # too small for the network: try a larger input
-            last = err
+        except RFGraphError as err:
+            if "output size would be" not in str(err):
+                raise  # the network itself is invalid
+            last = err  # too small for the network: try a larger input
     assert last is not None
     raise last
 
@@ -859,3 +861,347 @@ def scaling_study(
         exps[f"radius@{f:g}"] = _slope(fit_ns, vals) if min(vals) > 0 else math.nan
     return ScalingStudy(metric, ns_t, tuple(spans), tuple(stds), {f: tuple(v) for f, v in radii.items()},
                         exps, fit_from)
+
+
+# --------------------------------------------------------------------------- empirical ERF (torch)
+
+WEIGHTS = ("random", "ones")
+REDUCTIONS = ("abs", "square", "replknet")
+POOLS = ("avg", "max")
+
+
+def _import_torch() -> Any:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise RFGraphError("empirical ERFs need PyTorch: pip install 'rfgraph[torch]'") from None
+    return torch
+
+
+def _choice(value: Any, options: tuple[str, ...], what: str) -> str:
+    if value not in options:
+        raise RFGraphError(f"{what}={value!r} is unknown; choose one of {', '.join(map(repr, options))}")
+    return str(value)
+
+
+def to_torch(
+    network: Op,
+    input_shape: Any,
+    *,
+    channels: int = 4,
+    relu: bool = False,
+    weights: str = "random",
+    pool: str = "avg",
+    seed: int = 0,
+    dtype: Any = None,
+    endpoint: str | None = None,
+) -> Any:
+    """A ``torch.nn.Module`` with exactly the graph of ``network`` on ``input_shape``.
+
+    Every tensor of the plan becomes one torch operation with the same geometry
+    (explicit left/right padding, stride, dilation, output size): ``Conv`` ->
+    ``conv1d/2d/3d`` with ``channels`` in and out channels and no bias, ``Pool`` ->
+    a fixed depthwise window (average, or ``max``), ``ConvTranspose`` ->
+    ``conv_transpose`` cropped to the plan's output, ``Upsample`` ->
+    ``interpolate``, ``GlobalPool`` -> mean, ``Add``/``Residual`` -> sum,
+    ``Concat`` -> channel concatenation.  The module maps
+    ``(batch, channels, *input_shape)`` to the output (or end-point) tensor.
+
+    Parameters
+    ----------
+    network, input_shape
+        The network and its spatial input size.
+    channels : int
+        Channels of the input and of every convolution.
+    relu : bool
+        Apply ReLU after every (transposed) convolution except one that produces
+        the output.
+    weights : {"random", "ones"}
+        ``"random"``: i.i.d. normal with variance ``gain**2 / fan_in`` (``gain`` is
+        ``sqrt(2)`` with ReLU, else 1; the scale does not change the shape of the
+        map of a bias-free linear or ReLU network).  ``"ones"``: every weight one
+        and sum pooling, so that the input gradient is ``channels**convs`` times the
+        path-count map (SPEC section 4) for a chain.
+    pool : {"avg", "max"}
+        How ``Pool`` ops compute (the graph is the same).
+    seed : int
+        Seed of the weights.
+    dtype : torch.dtype, optional
+        Default ``torch.float64``.
+    endpoint : str, optional
+        Stop at this tensor.
+
+    Examples
+    --------
+    >>> import rfgraph as rf
+    >>> m = to_torch(rf.Sequential(rf.Conv(3, stride=2, padding="same"), rf.Pool(2)), (9, 9), channels=2)
+    >>> import torch
+    >>> tuple(m(torch.zeros(1, 2, 9, 9, dtype=torch.float64)).shape)
+    (1, 2, 2, 2)
+    """
+    torch = _import_torch()
+    import torch.nn.functional as F
+
+    if not isinstance(channels, int) or channels < 1:
+        raise RFGraphError(f"channels={channels!r} must be a positive int")
+    weights = _choice(weights, WEIGHTS, "weights")
+    pool = _choice(pool, POOLS, "pool")
+    plan = build_plan(network, input_shape, endpoint)
+    nd = plan.ndim
+    dtype = torch.float64 if dtype is None else dtype
+    conv = (F.conv1d, F.conv2d, F.conv3d)[nd - 1]
+    conv_t = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[nd - 1]
+    generator = torch.Generator().manual_seed(int(seed))
+    last = len(plan.tensors) - 1
+
+    def pad_to(x: Any, lefts: Sequence[int], rights: Sequence[int], value: float) -> Any:
+        # Pads (or crops, for negative amounts) every spatial axis; F.pad lists the last axis first.
+        spec: list[int] = []
+        for left, right in zip(reversed(lefts), reversed(rights)):
+            spec += [left, right]
+        return F.pad(x, spec, value=value) if any(spec) else x
+
+    class PlanModule(torch.nn.Module):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.plan = plan
+            self.params = torch.nn.ParameterList()
+            self.kinds: list[Any] = []
+            chans = [channels]
+            for t in plan.tensors[1:]:
+                op, g = t.op, t.geometry
+                c_in = chans[t.links[0].source]
+                if isinstance(op, Conv | ConvTranspose):
+                    assert g is not None
+                    shape = (channels, c_in, *g.kernel) if isinstance(op, Conv) else (c_in, channels, *g.kernel)
+                    if weights == "ones":
+                        w = torch.ones(shape, dtype=dtype)
+                    else:
+                        fan_in = c_in * int(np.prod(g.kernel))
+                        gain = math.sqrt(2.0) if relu else 1.0
+                        w = torch.randn(shape, generator=generator, dtype=dtype) * (gain / math.sqrt(fan_in))
+                    self.params.append(torch.nn.Parameter(w, requires_grad=False))
+                    self.kinds.append(("conv", len(self.params) - 1))
+                    chans.append(channels)
+                elif isinstance(op, Pool):
+                    assert g is not None
+                    volume = int(np.prod(g.kernel))
+                    value = 1.0 if weights == "ones" else 1.0 / volume
+                    w = torch.full((c_in, 1, *g.kernel), value, dtype=dtype)
+                    self.params.append(torch.nn.Parameter(w, requires_grad=False))
+                    self.kinds.append(("pool", len(self.params) - 1))
+                    chans.append(c_in)
+                elif t.geometry is not None:  # Upsample, GlobalPool
+                    self.kinds.append(("other", -1))
+                    chans.append(c_in)
+                else:  # merges
+                    srcs = [chans[link.source] for link in t.links]
+                    if isinstance(op, Concat):
+                        chans.append(sum(srcs))
+                    else:
+                        if len(set(srcs)) > 1:
+                            raise RFGraphError(
+                                f"{type(op).__name__} {t.name!r}: its branches carry {srcs} channels in the "
+                                "torch model (a Concat upstream widens them); put a Conv after the Concat"
+                            )
+                        chans.append(srcs[0])
+                    self.kinds.append(("merge", -1))
+
+        def forward(self, x: Any) -> Any:
+            values: list[Any] = [x]
+            for t, (kind, p) in zip(plan.tensors[1:], self.kinds):
+                op, g = t.op, t.geometry
+                if kind == "merge":
+                    xs = [values[link.source] for link in t.links]
+                    y = torch.cat(xs, dim=1) if isinstance(op, Concat) else sum(xs[1:], xs[0])
+                    values.append(y)
+                    continue
+                src = values[t.links[0].source]
+                assert g is not None
+                if isinstance(op, ConvTranspose):
+                    full = conv_t(src, self.params[p], stride=g.stride, dilation=g.dilation)
+                    lefts = [-pl for pl, _ in g.pads]
+                    rights = [n_out - (full.shape[2 + a] - pl) for a, ((pl, _), n_out)
+                              in enumerate(zip(g.pads, g.out_shape))]
+                    y = pad_to(full, lefts, rights, 0.0)
+                elif isinstance(op, Conv | Pool):
+                    # Pad so that the window count equals the plan's output size (covers ceil_mode).
+                    lefts = [pl for pl, _ in g.pads]
+                    rights = [(n_out - 1) * s + d * (k - 1) + 1 - n - pl for n, n_out, s, d, k, (pl, _)
+                              in zip(g.in_shape, g.out_shape, g.stride, g.dilation, g.kernel, g.pads)]
+                    if isinstance(op, Pool) and pool == "max":
+                        xp = pad_to(src, lefts, rights, -math.inf)
+                        mp = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1]
+                        y = mp(xp, g.kernel, g.stride, 0, g.dilation)
+                    else:
+                        xp = pad_to(src, lefts, rights, 0.0)
+                        groups = 1 if isinstance(op, Conv) else src.shape[1]
+                        y = conv(xp, self.params[p], stride=g.stride, dilation=g.dilation, groups=groups)
+                elif isinstance(op, GlobalPool):
+                    y = src.mean(dim=tuple(range(2, 2 + nd)), keepdim=True)
+                else:  # Upsample
+                    assert isinstance(op, Upsample)
+                    mode = "nearest" if op.mode == "nearest" else ("linear", "bilinear", "trilinear")[nd - 1]
+                    kw = {} if mode == "nearest" else {"align_corners": False}
+                    y = F.interpolate(src, scale_factor=tuple(float(f) for f in g.stride), mode=mode, **kw)
+                if relu and isinstance(op, Conv | ConvTranspose) and t.index != last:
+                    y = torch.relu(y)
+                values.append(y)
+            return values[-1]
+
+    return PlanModule()
+
+
+def empirical_erf(
+    network: Op,
+    input_shape: Any,
+    *,
+    channels: int = 4,
+    relu: bool = False,
+    seeds: int | Iterable[int] = 4,
+    inputs: int = 4,
+    reduce: str = "abs",
+    weights: str = "random",
+    pool: str = "avg",
+    target: Any = None,
+    endpoint: str | None = None,
+    dtype: Any = None,
+) -> np.ndarray:
+    """Empirical ERF: input-gradient map of the target neuron in random torch networks.
+
+    Luo et al.'s protocol: for every seed a network with the graph of ``network``
+    (:func:`to_torch`) is initialised at random; for ``inputs`` standard-normal
+    inputs the output at ``target`` (summed over channels) is back-propagated to
+    the input; the per-pixel gradients, reduced over input channels, are averaged
+    over seeds and inputs.
+
+    ``reduce="abs"`` averages ``|g|`` (Luo et al.); ``"square"`` averages ``g**2``,
+    which for a *linear* chain with i.i.d. zero-mean weights equals, in
+    expectation, a constant times the path-count map (cross terms of distinct
+    paths vanish); ``"replknet"`` follows RepLKNet's ``visualize_erf.py``: ReLU on
+    the target output, then the positive part of the gradient.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 map of shape ``input_shape``.
+
+    Examples
+    --------
+    >>> import rfgraph as rf
+    >>> net = rf.Sequential(rf.Conv(3), rf.Conv(3))
+    >>> empirical_erf(net, (7,), weights="ones", seeds=1, inputs=1, channels=1).tolist()
+    [0.0, 1.0, 2.0, 3.0, 2.0, 1.0, 0.0]
+    """
+    torch = _import_torch()
+    reduce = _choice(reduce, REDUCTIONS, "reduce")
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list or not isinstance(inputs, int) or inputs < 1:
+        raise RFGraphError("seeds and inputs must be positive; e.g. seeds=4, inputs=4")
+    plan = build_plan(network, input_shape, endpoint)
+    from .engine import _check_target
+
+    tgt = _check_target(plan, target)
+    dtype = torch.float64 if dtype is None else dtype
+    total = np.zeros(plan.input_shape, dtype=np.float64)
+    for seed in seed_list:
+        model = to_torch(network, plan.input_shape, channels=channels, relu=relu, weights=weights,
+                         pool=pool, seed=seed, dtype=dtype, endpoint=endpoint)
+        gen = torch.Generator().manual_seed(10_007 + int(seed))
+        x = torch.randn((inputs, channels, *plan.input_shape), generator=gen, dtype=dtype, requires_grad=True)
+        out = model(x)[(slice(None), slice(None), *tgt)]
+        if reduce == "replknet":
+            out = torch.relu(out)
+        (grad,) = torch.autograd.grad(out.sum(), x)
+        if reduce == "abs":
+            g = grad.abs()
+        elif reduce == "square":
+            g = grad.square()
+        else:
+            g = torch.relu(grad)
+        total += g.sum(dim=(0, 1)).detach().cpu().numpy().astype(np.float64)
+    return total / (len(seed_list) * inputs)
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.ravel(), b.ravel()
+    if a.std() == 0 or b.std() == 0:
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+@dataclass(frozen=True)
+class EmpiricalComparison:
+    """Result of :func:`compare_empirical`.
+
+    ``correlation[m]`` is the Pearson correlation over all input pixels between the
+    empirical map and the exact ``m`` map (``m`` in ``"paths"``, ``"edges"``);
+    ``variance_ratio[m]`` is the per-axis ratio of the empirical map's variance to
+    the exact map's; ``area_ratio`` and ``replknet_area_ratio`` hold
+    ``{t: Square}`` for ``"empirical"``, ``"paths"`` and ``"edges"``.
+    """
+
+    empirical: np.ndarray
+    paths: np.ndarray
+    edges: np.ndarray
+    correlation: dict[str, float]
+    variance_ratio: dict[str, tuple[float, ...]]
+    area_ratio: dict[str, dict[float, Square]]
+    replknet_area_ratio: dict[str, dict[float, Square]]
+
+    def summary(self) -> str:
+        """A short text report."""
+        lines = []
+        for m in ("paths", "edges"):
+            vr = " x ".join(f"{v:.3f}" for v in self.variance_ratio[m])
+            lines.append(f"vs {m}: correlation {self.correlation[m]:.4f}, variance ratio {vr}")
+        for name, ratios in (("linear", self.area_ratio), ("RepLKNet", self.replknet_area_ratio)):
+            for key, per_t in ratios.items():
+                shown = ", ".join(f"t={t:g}: {sq.ratio:.4f}" for t, sq in per_t.items())
+                lines.append(f"area ratio ({name}) {key}: {shown}")
+        return "\n".join(lines)
+
+
+def compare_empirical(
+    network: Op,
+    input_shape: Any,
+    *,
+    thresholds: Iterable[float] = REPLKNET_THRESHOLDS,
+    target: Any = None,
+    endpoint: str | None = None,
+    **options: Any,
+) -> EmpiricalComparison:
+    """Compare :func:`empirical_erf` with the exact path- and edge-count maps.
+
+    ``options`` go to :func:`empirical_erf` (``channels``, ``relu``, ``seeds``,
+    ``inputs``, ``reduce``, ``weights``, ``pool``, ``dtype``).
+
+    Examples
+    --------
+    >>> import rfgraph as rf
+    >>> c = compare_empirical(rf.Sequential(*[rf.Conv(3)] * 4), (9, 9), weights="ones", seeds=1, inputs=1)
+    >>> round(c.correlation["paths"], 12), c.variance_ratio["paths"]
+    (1.0, (1.0, 1.0))
+    """
+    from .engine import contribution_map
+
+    ts = _check_fractions(thresholds, "threshold")
+    emp = empirical_erf(network, input_shape, target=target, endpoint=endpoint, **options)
+    exact = {m: contribution_map(network, input_shape, m, target, endpoint=endpoint).astype(np.float64)
+             for m in ("paths", "edges")}
+    var_emp = erf_stats(emp, (0.5,), ()).variance
+    corr, vr = {}, {}
+    for m, values in exact.items():
+        corr[m] = _corr(emp, values)
+        var_m = erf_stats(values, (0.5,), ()).variance
+        vr[m] = tuple(float(a / b) if b > 0 else math.nan for a, b in zip(var_emp, var_m))
+    maps = {"empirical": emp, **exact}
+    return EmpiricalComparison(
+        empirical=emp,
+        paths=exact["paths"],
+        edges=exact["edges"],
+        correlation=corr,
+        variance_ratio=vr,
+        area_ratio={k: area_ratio(v, ts) for k, v in maps.items()},
+        replknet_area_ratio={k: area_ratio(v, ts, log=True) for k, v in maps.items()},
+    )
