@@ -37,7 +37,7 @@ module gives the tools around it:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -189,7 +189,7 @@ def area_ratio(
         arr = arr / arr.max()
     shape = arr.shape
     c = tuple(n // 2 for n in shape) if center is None else tuple(int(x) for x in center)
-    if len(c) != arr.ndim or any(not 0 <= x < n for x, n in zip(c, shape)):
+    if len(c) != arr.ndim or any(not 0 <= x < n for x, n in zip(c, shape, strict=False)):
         raise RFGraphError(f"center={center!r} must hold one index per axis inside the map of shape {shape}")
     total = float(arr.sum())
     # Cumulative sums of centred cubes, half-width i = 1 .. min(shape)//2 - 1, clipped at the border.
@@ -202,7 +202,7 @@ def area_ratio(
     out: dict[float, Square] = {}
     for t in ts:
         found = Square(None, math.nan)
-        for i, share in zip(half_widths, shares):
+        for i, share in zip(half_widths, shares, strict=False):
             if share > t:
                 side = 2 * i + 1
                 found = Square(side, side ** arr.ndim / area)
@@ -395,7 +395,7 @@ def erf_stats(
 
     # Radii around the mean: sort pixels by distance, accumulate their mass.
     idx = np.nonzero(positive)
-    dist = np.sqrt(sum((np.asarray(i, dtype=np.float64) - m) ** 2 for i, m in zip(idx, mean)))
+    dist = np.sqrt(sum((np.asarray(i, dtype=np.float64) - m) ** 2 for i, m in zip(idx, mean, strict=False)))
     order = np.argsort(dist, kind="stable")
     d_sorted = dist[order]
     cum = np.cumsum(p[idx][order])
@@ -457,7 +457,7 @@ def network_erf_stats(
 
     values = contribution_map(network, input_shape, metric, target, endpoint=endpoint)
     record = receptive_field(network, input_shape, endpoint)[-1]
-    area = int(np.prod([min(int(s), int(n)) for s, n in zip(record.size, values.shape)]))
+    area = int(np.prod([min(int(s), int(n)) for s, n in zip(record.size, values.shape, strict=False)]))
     return erf_stats(values, fractions, thresholds, rf_area=max(area, 1))
 
 
@@ -544,7 +544,7 @@ class ERFPrediction:
     @property
     def span(self) -> tuple[int, ...]:
         """Theoretical receptive-field size per axis, ``hi - lo + 1``."""
-        return tuple(h - lo + 1 for lo, h in zip(self.lo, self.hi))
+        return tuple(h - lo + 1 for lo, h in zip(self.lo, self.hi, strict=False))
 
     @property
     def std(self) -> tuple[float, ...]:
@@ -553,7 +553,7 @@ class ERFPrediction:
 
     def mean(self, target: Sequence[int]) -> tuple[Fraction, ...]:
         """Mean position of the normalised map for output position ``target``."""
-        return tuple(o * j + c for o, j, c in zip(target, self.stride, self.offset))
+        return tuple(o * j + c for o, j, c in zip(target, self.stride, self.offset, strict=False))
 
 
 @dataclass
@@ -579,6 +579,12 @@ def _walk_ops(op: Op) -> Iterable[Op]:
         yield from _walk_ops(child)
 
 
+_FRACTIONAL = (
+    "{label}: {kind} has a fractional stride, so its path-count map is not a sum of uniform taps and has "
+    "no closed form here; use rf.contribution_map and rf.erf.erf_stats instead"
+)
+
+
 def _default_shape(network: Op) -> tuple[int, ...]:
     ndim = 1
     for op in _walk_ops(network):
@@ -586,11 +592,10 @@ def _default_shape(network: Op) -> tuple[int, ...]:
             value = getattr(op, attr, None)
             if isinstance(value, tuple):
                 ndim = max(ndim, len(value))
-        if isinstance(op, Upsample | ConvTranspose | GlobalPool):
-            raise RFGraphError(
-                f"{op.label()}: the closed form needs an input size here; pass input_shape=..., "
-                "or see predict's notes on which ops it covers"
-            )
+        if isinstance(op, Upsample | ConvTranspose):
+            raise RFGraphError(_FRACTIONAL.format(label=op.label(), kind=type(op).__name__))
+        if isinstance(op, GlobalPool):
+            raise RFGraphError(f"{op.label()}: a global pool is as large as its input; pass input_shape=...")
         if isinstance(op, _Windowed) and op.padding == "same":
             ss = op.effective_stride
             if any(s > 1 for s in (ss if isinstance(ss, tuple) else (ss,))):
@@ -648,8 +653,11 @@ def predict(network: Op, input_shape: Any = None) -> ERFPrediction:
     network : Op
         The network.
     input_shape : tuple of int, optional
-        Needed only to resolve ``padding="same"`` with stride > 1 and global pools;
-        the number of axes is otherwise taken from per-axis parameters (default 1).
+        Needed to resolve ``padding="same"`` with stride > 1 and global pools, and
+        to fix the number of axes (otherwise taken from per-axis parameters,
+        default 1).  For a chain the per-axis results do not depend on the number
+        of axes; for merges they do, because the mixture weights are the branches'
+        path counts over all axes (pass ``input_shape`` for 2-D/3-D merges).
 
     Returns
     -------
@@ -673,11 +681,7 @@ def predict(network: Op, input_shape: Any = None) -> ERFPrediction:
         label = f"{type(op).__name__} {t.name!r}"
         if t.geometry is not None:
             if not isinstance(op, Conv | Pool | GlobalPool):
-                raise RFGraphError(
-                    f"{label}: {type(op).__name__} has a fractional stride, so its path-count map is not a "
-                    "sum of uniform taps and has no closed form here; use rf.contribution_map and "
-                    "rf.erf.erf_stats instead"
-                )
+                raise RFGraphError(_FRACTIONAL.format(label=label, kind=type(op).__name__))
             g = t.geometry
             src = laws[t.links[0].source]
             law = _Law(src.count, [], [], [], [], [])
@@ -775,7 +779,7 @@ class ScalingStudy:
     @property
     def ratio(self) -> tuple[float, ...]:
         """ERF size over theoretical RF size, ``std / span``, per ``n``."""
-        return tuple(s / r for s, r in zip(self.std, self.span))
+        return tuple(s / r for s, r in zip(self.std, self.span, strict=False))
 
     def table(self) -> str:
         """The per-``n`` table as text."""
@@ -786,7 +790,7 @@ class ScalingStudy:
             rows.append([str(n), str(self.span[i]), f"{self.std[i]:.4f}", f"{self.ratio[i]:.4f}"]
                         + [f"{self.radius[f][i]:.3f}" for f in fs])
         widths = [max(len(r[c]) for r in rows) for c in range(len(head))]
-        return "\n".join("  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in rows)
+        return "\n".join("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=False)) for r in rows)
 
 
 def _slope(ns: Sequence[int], ys: Sequence[float]) -> float:
@@ -957,7 +961,7 @@ def to_torch(
     def pad_to(x: Any, lefts: Sequence[int], rights: Sequence[int], value: float) -> Any:
         # Pads (or crops, for negative amounts) every spatial axis; F.pad lists the last axis first.
         spec: list[int] = []
-        for left, right in zip(reversed(lefts), reversed(rights)):
+        for left, right in zip(reversed(lefts), reversed(rights), strict=False):
             spec += [left, right]
         return F.pad(x, spec, value=value) if any(spec) else x
 
@@ -1009,7 +1013,7 @@ def to_torch(
 
         def forward(self, x: Any) -> Any:
             values: list[Any] = [x]
-            for t, (kind, p) in zip(plan.tensors[1:], self.kinds):
+            for t, (kind, p) in zip(plan.tensors[1:], self.kinds, strict=False):
                 op, g = t.op, t.geometry
                 if kind == "merge":
                     xs = [values[link.source] for link in t.links]
@@ -1022,13 +1026,13 @@ def to_torch(
                     full = conv_t(src, self.params[p], stride=g.stride, dilation=g.dilation)
                     lefts = [-pl for pl, _ in g.pads]
                     rights = [n_out - (full.shape[2 + a] - pl) for a, ((pl, _), n_out)
-                              in enumerate(zip(g.pads, g.out_shape))]
+                              in enumerate(zip(g.pads, g.out_shape, strict=False))]
                     y = pad_to(full, lefts, rights, 0.0)
                 elif isinstance(op, Conv | Pool):
                     # Pad so that the window count equals the plan's output size (covers ceil_mode).
                     lefts = [pl for pl, _ in g.pads]
                     rights = [(n_out - 1) * s + d * (k - 1) + 1 - n - pl for n, n_out, s, d, k, (pl, _)
-                              in zip(g.in_shape, g.out_shape, g.stride, g.dilation, g.kernel, g.pads)]
+                              in zip(g.in_shape, g.out_shape, g.stride, g.dilation, g.kernel, g.pads, strict=False)]
                     if isinstance(op, Pool) and pool == "max":
                         xp = pad_to(src, lefts, rights, -math.inf)
                         mp = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1]
@@ -1194,7 +1198,7 @@ def compare_empirical(
     for m, values in exact.items():
         corr[m] = _corr(emp, values)
         var_m = erf_stats(values, (0.5,), ()).variance
-        vr[m] = tuple(float(a / b) if b > 0 else math.nan for a, b in zip(var_emp, var_m))
+        vr[m] = tuple(float(a / b) if b > 0 else math.nan for a, b in zip(var_emp, var_m, strict=False))
     maps = {"empirical": emp, **exact}
     return EmpiricalComparison(
         empirical=emp,

@@ -41,16 +41,16 @@ def _random_chain(rng: random.Random, ndim: int) -> rf.Sequential:
 
 def _unclipped_setting(net: rf.Op, pred: erf.ERFPrediction) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """An input shape and a target whose whole receptive field lies inside the input."""
-    target = tuple(max(0, -(lo // j)) for lo, j in zip(pred.lo, pred.stride))
-    shape = [o * j + hi + 1 for o, j, hi in zip(target, pred.stride, pred.hi)]
+    target = tuple(max(0, -(lo // j)) for lo, j in zip(pred.lo, pred.stride, strict=False))
+    shape = [o * j + hi + 1 for o, j, hi in zip(target, pred.stride, pred.hi, strict=False)]
     for _ in range(50):
         try:
             out = rf.build_plan(net, tuple(shape)).output.shape
         except rf.RFGraphError:
             out = (0,) * len(shape)
-        if all(o < n for o, n in zip(target, out)):
+        if all(o < n for o, n in zip(target, out, strict=False)):
             return tuple(shape), target
-        shape = [n + j for n, j in zip(shape, pred.stride)]
+        shape = [n + j for n, j in zip(shape, pred.stride, strict=False)]
     raise AssertionError("no unclipped setting found")  # pragma: no cover
 
 
@@ -274,7 +274,7 @@ def test_scaling_study_paths_exponent_is_one_half() -> None:
         assert s.exponents["radius@0.9"] == pytest.approx(0.5, abs=0.03), kw
         assert s.exponents["span"] == pytest.approx(1.0, abs=0.03), kw
         assert s.exponents["ratio"] == pytest.approx(-0.5, abs=0.03), kw
-        assert all(a > b for a, b in zip(s.ratio, s.ratio[1:]))  # the ratio shrinks
+        assert all(a > b for a, b in zip(s.ratio, s.ratio[1:], strict=False))  # the ratio shrinks
     plain = erf.scaling_study(range(1, 65), ndim=1, fractions=(0.5,))
     assert plain.exponents["std"] == pytest.approx(0.5, abs=1e-12)  # std = sqrt(2n/3) exactly
     assert plain.std[4] == pytest.approx(math.sqrt(10 / 3), rel=1e-12)
