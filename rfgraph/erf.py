@@ -1113,7 +1113,8 @@ def empirical_erf(
                          pool=pool, seed=seed, dtype=dtype, endpoint=endpoint)
         gen = torch.Generator().manual_seed(10_007 + int(seed))
         x = torch.randn((inputs, channels, *plan.input_shape), generator=gen, dtype=dtype, requires_grad=True)
-        out = model(x)[(slice(None), slice(None), *tgt)]
+        index = (slice(None), slice(None)) + tuple(tgt)
+        out = model(x)[index]
         if reduce == "replknet":
             out = torch.relu(out)
         (grad,) = torch.autograd.grad(out.sum(), x)
