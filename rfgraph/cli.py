@@ -218,12 +218,44 @@ def cmd_spec_help(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erf(args: argparse.Namespace) -> int:
+    """Effective-receptive-field statistics of the exact map (see :mod:`rfgraph.erf`)."""
+    from .erf import format_stats, network_erf_stats, predict
+
+    network, shape = _network(args), _input_shape(args)
+    stats = network_erf_stats(network, shape, args.metric, endpoint=args.endpoint)
+    prediction, note = None, ""
+    if args.metric == "paths" and args.endpoint is None:
+        try:
+            prediction = predict(network, shape)
+        except RFGraphError as err:
+            note = f"no closed form: {err}"
+        if prediction is not None and abs(stats.mass - prediction.paths) > 1e-9 * prediction.paths:
+            prediction, note = None, "closed form not shown: the border clips some paths; use a larger --input"
+    if args.json:
+        data = stats.as_dict()
+        if prediction is not None:
+            data["prediction"] = {"variance": [float(v) for v in prediction.variance],
+                                  "variance_exact": [str(v) for v in prediction.variance],
+                                  "span": list(prediction.span), "stride": list(prediction.stride),
+                                  "paths": prediction.paths}
+        if note:
+            data["note"] = note
+        print(json.dumps(data, indent=2))
+    else:
+        print(format_stats(stats, prediction))
+        if note:
+            print(note)
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "table": (cmd_table, "print the receptive-field table (size, jump, start, padding, aligned)"),
     "spec-help": (cmd_spec_help, "print the compact network grammar"),
     "profile": (cmd_profile, "print the 1-D contribution profile (edges or paths) as numbers"),
     "map": (cmd_map, "compute a contribution map; --out map.npy/.csv writes it"),
     "demo": (cmd_demo, "show the seed profile and a 2-D map of a built-in network"),
+    "erf": (cmd_erf, "print effective-receptive-field statistics of the exact map"),
 }
 
 
@@ -259,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--out", "-o", help="write the map: .npy or .csv")
     sub.add_parser("demo", help=COMMANDS["demo"][1])
+    erf = sub.add_parser("erf", help=COMMANDS["erf"][1])
+    _add_network_args(erf)
+    erf.add_argument("--metric", "-m", default="paths", help="paths (default) or edges")
     return parser
 
 
