@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import zoo
+from . import erf, zoo
 from .arithmetic import RFRecord, format_table, receptive_field
 from .engine import contribution_map, profile, reach
 from .errors import RFGraphError
@@ -55,6 +55,7 @@ __all__ = [
     "Upsample",
     "build_plan",
     "contribution_map",
+    "erf",
     "format_table",
     "from_onnx",
     "from_torch",

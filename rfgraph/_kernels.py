@@ -104,3 +104,32 @@ def _general_edges(in_ptr, in_src, cone, n_inputs, words):  # type: ignore[no-un
                 result[w * 64 + b] += weight
                 word ^= low
     return result
+
+
+@kernel
+def _compose_rows(rows, indptr, indices):  # type: ignore[no-untyped-def]
+    """Reach through one axis map: ``out[v] = OR over inputs u of v of rows[u]``.
+
+    ``rows`` is (n_in, n_cols) bool; returns (n_out, n_cols) bool.
+    """
+    n_out = indptr.size - 1
+    n_cols = rows.shape[1]
+    out = np.zeros((n_out, n_cols), dtype=np.bool_)
+    for v in range(n_out):
+        for e in range(indptr[v], indptr[v + 1]):
+            u = indices[e]
+            for c in range(n_cols):
+                if rows[u, c]:
+                    out[v, c] = True
+    return out
+
+
+@kernel
+def _fan_out(mask, indptr, indices, n_in):  # type: ignore[no-untyped-def]
+    """For each input ``u``: how many outputs ``v`` with ``mask[v]`` it feeds (int64)."""
+    count = np.zeros(n_in, dtype=np.int64)
+    for v in range(indptr.size - 1):
+        if mask[v]:
+            for e in range(indptr[v], indptr[v + 1]):
+                count[indices[e]] += 1
+    return count

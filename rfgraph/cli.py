@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from .errors import RFGraphError
@@ -23,10 +22,10 @@ EPILOG = """examples:
   rfgraph table "conv3,conv3s2p1,pool2,conv3d2" --input 64x64
   rfgraph table vgg16 --input 224x224 --endpoint pool5
   rfgraph profile "conv3*5" --input 15
-  rfgraph profile "conv3*5" --input 15 --plot --out profile.png
   rfgraph map vgg16 --input 224x224 --metric edges --out vgg16.npy
-  rfgraph map vgg16 --out vgg16.png            # PNG/SVG/PDF by extension
+  rfgraph map vgg16 --out vgg16.png              # a picture: .png, .svg or .pdf
   rfgraph map "conv3*4" --input 64x64 --metric paths --scale log --out map.svg
+  rfgraph profile "conv3*5" --input 15 --plot --out profile.png
   rfgraph graph "conv3*5" --input 15 --source 4 --out graph.png
   rfgraph spec-help
 """
@@ -83,11 +82,21 @@ def cmd_table(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_spec_help(args: argparse.Namespace) -> int:
-    from .spec import GRAMMAR
+def _map(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
+    from .engine import contribution_map
 
-    print("Compact network spec: comma-separated layers\n" + GRAMMAR)
-    return 0
+    return contribution_map(_network(args), shape, args.metric, parse_target(args.target), endpoint=args.endpoint)
+
+
+def _support(values: Any) -> tuple[int, int]:
+    import numpy as np
+
+    nonzero = np.flatnonzero(values)
+    return (0, 0) if nonzero.size == 0 else (int(nonzero[0]), int(nonzero[-1]) + 1)
+
+
+def _number(v: Any) -> Any:
+    return int(v) if float(v).is_integer() else float(v)
 
 
 def _progress(args: argparse.Namespace, desc: str, total: int) -> Any:
@@ -100,37 +109,11 @@ def _progress(args: argparse.Namespace, desc: str, total: int) -> Any:
     return progress(desc, total=total, enabled=False if quiet else None)
 
 
-def _is_image(out: str | None) -> bool:
+def _is_image(out: Any) -> bool:
+    """``--out`` names a picture (drawn with rfgraph.plot) rather than data."""
     from .plot import IMAGE_SUFFIXES
 
-    return out is not None and Path(out).suffix.lower() in IMAGE_SUFFIXES
-
-
-DATA_SUFFIXES = (".npy", ".csv")
-
-
-def _check_out(out: str | None) -> None:
-    """Refuse an unknown --out extension before any work is done."""
-    if out is not None and not _is_image(out) and Path(out).suffix.lower() not in DATA_SUFFIXES:
-        raise RFGraphError(f"--out {out!r}: use .npy or .csv for data, or .png/.svg/.pdf for a picture")
-
-
-def _write_data(values: Any, out: str) -> None:
-    import numpy as np
-
-    suffix = Path(out).suffix.lower()
-    if suffix == ".npy":
-        np.save(out, values)
-    elif suffix == ".csv":
-        np.savetxt(out, values.reshape(values.shape[0], -1) if values.ndim > 1 else values[None],
-                   delimiter=",", fmt="%.17g")
-    else:
-        raise RFGraphError(f"--out {out!r}: use .npy or .csv for data, or .png/.svg/.pdf for a picture")
-
-
-def _summary(values: Any) -> dict[str, Any]:
-    return {"shape": list(values.shape), "max": values.max().item(), "sum": values.sum().item(),
-            "nonzero": int((values != 0).sum())}
+    return out is not None and str(out).lower().endswith(IMAGE_SUFFIXES)
 
 
 def _label(args: argparse.Namespace) -> str:
@@ -139,93 +122,213 @@ def _label(args: argparse.Namespace) -> str:
     return name if len(name) <= 40 else name[:39] + "…"
 
 
-def cmd_map(args: argparse.Namespace) -> int:
-    from .arithmetic import plan_receptive_field
-    from .engine import plan_contribution_map
-    from .plan import build_plan
+def cmd_graph(args: argparse.Namespace) -> int:
+    from .plot import save_graph_figure
 
-    target = parse_target(args.target)
-    _check_out(args.out)
-    with _progress(args, f"map {args.network}", 3) as bar:
-        plan = build_plan(_network(args), _input_shape(args), args.endpoint)
-        bar.update("map")
-        values = plan_contribution_map(plan, args.metric, target)
-        bar.update("output")
-        result: dict[str, Any] = {"network": args.network, "input": list(plan.input_shape),
-                                  "metric": args.metric, **_summary(values)}
-        if _is_image(args.out):
-            from .plot import save_map_figure
-
-            try:
-                records: Any = plan_receptive_field(plan)
-            except RFGraphError:  # e.g. branches with different strides: no single RF box
-                records = None
-            save_map_figure(values, args.out, records=records, target=target, scale=args.scale,
-                            metric=args.metric, title=f"{_label(args)}: {args.metric} contribution map")
-        elif args.out is not None:
-            _write_data(values, args.out)
+    with _progress(args, f"graph {args.network}", 1) as bar:
+        summary = save_graph_figure(_network(args), _input_shape(args, default=(15,)), args.out,
+                                    source=args.source, target=parse_target(args.target), endpoint=args.endpoint)
         bar.update()
-    if args.out is not None:
-        result["out"] = args.out
     if args.json:
-        print(json.dumps(result, indent=2))
-    elif args.out is not None:
-        print(f"wrote {args.out}")
+        print(json.dumps(summary))
     else:
-        print(" ".join(f"{k}={v}" for k, v in result.items()))
+        print(f"wrote {summary['out']}: {summary['title']}")
     return 0
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
     from .engine import profile
 
-    _check_out(args.out)
+    shape = _input_shape(args)
+    if args.out is not None and not _is_image(args.out):
+        raise RFGraphError(f"--out {args.out!r}: profile pictures are .png, .svg or .pdf")
     with _progress(args, f"profile {args.network}", 2) as bar:
-        values = profile(_network(args), _input_shape(args), args.metric, parse_target(args.target),
-                         axis=args.axis, endpoint=args.endpoint)
-        bar.update("output")
-        out = args.out
-        if args.plot or _is_image(out):
+        values = profile(_network(args), shape, args.metric, parse_target(args.target), axis=args.axis,
+                         endpoint=args.endpoint)
+        bar.update("figure")
+        if args.plot or args.out is not None:
             from .plot import save_profile_figure
 
-            out = out or "profile.png"
-            save_profile_figure(values, out, metric=args.metric, scale=args.scale,
+            args.out = args.out or "profile.png"
+            save_profile_figure(values, args.out, metric=args.metric, scale=args.scale,
                                 title=f"{_label(args)}: {args.metric} profile")
-        elif out is not None:
-            _write_data(values, out)
         bar.update()
-    shown = [int(v) if float(v).is_integer() else float(v) for v in values]
+    lo, hi = (0, len(values)) if args.full else _support(values)
+    shown = [_number(v) for v in values[lo:hi]]
     if args.json:
-        print(json.dumps({"network": args.network, "metric": args.metric, "values": shown,
-                          **({"out": out} if out else {})}, indent=2))
+        print(json.dumps({"metric": args.metric, "input": list(shape), "axis": args.axis, "offset": lo,
+                          "values": shown, **({"out": args.out} if args.out else {})}))
     else:
-        print(" ".join(map(str, shown)))
-        if out is not None:
-            print(f"wrote {out}", file=sys.stderr)
+        print(" ".join(str(v) for v in shown))
+        if args.out:
+            print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
 
-def cmd_graph(args: argparse.Namespace) -> int:
-    from .plot import save_graph_figure
+def _summary(values: Any) -> dict[str, Any]:
+    import numpy as np
 
-    source = None if args.source is None else int(args.source)
-    with _progress(args, f"graph {args.network}", 1) as bar:
-        summary = save_graph_figure(_network(args), _input_shape(args, default=(15,)), args.out,
-                                    source=source, target=parse_target(args.target), endpoint=args.endpoint)
+    peak = tuple(int(i) for i in np.unravel_index(int(np.argmax(values)), values.shape))
+    nonzero = np.argwhere(values != 0)
+    box = [[int(a), int(b)] for a, b in zip(nonzero.min(axis=0), nonzero.max(axis=0))] if nonzero.size else []
+    return {
+        "shape": list(values.shape),
+        "dtype": str(values.dtype),
+        "max": _number(values.max()),
+        "peak": list(peak),
+        "nonzero": int((values != 0).sum()),
+        "support_box": box,
+        "sum": _number(values.sum()),
+    }
+
+
+def _save_map_picture(args: argparse.Namespace, values: Any, shape: tuple[int, ...]) -> None:
+    from .arithmetic import receptive_field
+    from .plot import save_map_figure
+
+    try:
+        records: Any = receptive_field(_network(args), shape, args.endpoint)
+    except RFGraphError:  # e.g. branches with different strides: no single RF box
+        records = None
+    save_map_figure(values, args.out, records=records, target=parse_target(args.target), scale=args.scale,
+                    metric=args.metric, title=f"{_label(args)}: {args.metric} contribution map")
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    shape = _input_shape(args)
+    with _progress(args, f"map {args.network}", 2) as bar:
+        values = _map(args, shape)
+        bar.update("output")
+        if _is_image(args.out):
+            _save_map_picture(args, values, shape)
         bar.update()
+    if args.out and not _is_image(args.out):
+        out = str(args.out)
+        if out.endswith(".npy"):
+            np.save(out, values)
+        elif out.endswith(".csv"):
+            if values.ndim > 2:
+                raise RFGraphError(f"--out {out!r}: CSV holds 1-D or 2-D maps; use .npy for {values.ndim}-D")
+            np.savetxt(out, np.atleast_2d(values), delimiter=",", fmt="%d" if values.dtype.kind == "i" else "%.17g")
+        else:
+            raise RFGraphError(f"--out {out!r}: unknown extension; use .npy or .csv, or .png/.svg/.pdf")
+    summary = _summary(values)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps({"metric": args.metric, **summary, "out": args.out}))
     else:
-        print(f"wrote {summary['out']}: {summary['title']}")
+        print(f"{args.metric} map of {args.network!r} at {'x'.join(map(str, values.shape))}: "
+              f"max {summary['max']} at {tuple(summary['peak'])}, {summary['nonzero']} pixels reach the target, "
+              f"support box {summary['support_box']}" + (f"; written to {args.out}" if args.out else ""))
+    return 0
+
+
+_SHADES = " .:-=+*#%@"
+
+
+def ascii_map(values: Any) -> str:
+    """A 2-D map as text, darker characters for larger values."""
+    top = float(values.max()) or 1.0
+    return "\n".join(
+        "".join(_SHADES[min(int(v / top * (len(_SHADES) - 1) + 0.5), len(_SHADES) - 1)] * 2 for v in row)
+        for row in values
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import time
+
+    from . import zoo
+    from .arithmetic import receptive_field
+    from .engine import contribution_map
+    from .ops import Conv, Sequential
+
+    seed = Sequential(*[Conv(3) for _ in range(5)])
+    edges = contribution_map(seed, (15,))
+    paths = contribution_map(seed, (15,), "paths")
+    lo, hi = _support(edges)
+    print("Five 3-tap convolutions over 15 inputs, target = centre of the 5 outputs (seed 003):")
+    print("  distinct edges per input:", " ".join(str(int(v)) for v in edges[lo:hi]))
+    print("  paths per input:         ", " ".join(str(int(v)) for v in paths[lo:hi]))
+    grid = contribution_map(seed, (15, 15))
+    print(f"\nThe same network in 2-D (15x15): centre {grid[7, 7]}, corner of the field {grid[2, 2]}")
+    print(ascii_map(grid[2:13, 2:13]))
+    if "vgg16" in zoo.names():
+        name, net = "vgg16", zoo.build("vgg16")
+    else:  # pragma: no cover - the zoo always has vgg16
+        from .spec import parse_spec
+
+        name, net = "VGG-16 features", parse_spec("(conv3p1*2,pool2),(conv3p1*2,pool2),(conv3p1*3,pool2)*3")
+    start = time.perf_counter()
+    big = contribution_map(net, (224, 224), endpoint="pool5" if "pool5" in _endpoints(net) else None)
+    took = time.perf_counter() - start
+    rec = receptive_field(net, (224, 224), "pool5" if "pool5" in _endpoints(net) else None)[-1]
+    summary = _summary(big)
+    print(f"\n{name} at 224x224, centre of {rec.name} (receptive field {rec.size[0]}, stride {rec.stride[0]}):")
+    print(f"  edges map computed in {took * 1000:.1f} ms; max {summary['max']} at {tuple(summary['peak'])}; "
+          f"{summary['nonzero']} of {big.size} pixels contribute")
+    step = 16
+    print(ascii_map(big[::step, ::step]))
+    print("\nNext: rfgraph table vgg16 --input 224x224 | rfgraph map resnet50 --out map.npy | rfgraph --help")
+    return 0
+
+
+def _endpoints(net: Any) -> Any:
+    from .plan import build_plan
+
+    try:
+        return build_plan(net, (224, 224)).endpoints
+    except RFGraphError:
+        return {}
+
+
+def cmd_spec_help(args: argparse.Namespace) -> int:
+    from .spec import GRAMMAR
+
+    print("Compact network spec: comma-separated layers\n" + GRAMMAR)
+    return 0
+
+
+def cmd_erf(args: argparse.Namespace) -> int:
+    """Effective-receptive-field statistics of the exact map (see :mod:`rfgraph.erf`)."""
+    from .erf import format_stats, network_erf_stats, predict
+
+    network, shape = _network(args), _input_shape(args)
+    stats = network_erf_stats(network, shape, args.metric, endpoint=args.endpoint)
+    prediction, note = None, ""
+    if args.metric == "paths" and args.endpoint is None:
+        try:
+            prediction = predict(network, shape)
+        except RFGraphError as err:
+            note = f"no closed form: {err}"
+        if prediction is not None and abs(stats.mass - prediction.paths) > 1e-9 * prediction.paths:
+            prediction, note = None, "closed form not shown: the border clips some paths; use a larger --input"
+    if args.json:
+        data = stats.as_dict()
+        if prediction is not None:
+            data["prediction"] = {"variance": [float(v) for v in prediction.variance],
+                                  "variance_exact": [str(v) for v in prediction.variance],
+                                  "span": list(prediction.span), "stride": list(prediction.stride),
+                                  "paths": prediction.paths}
+        if note:
+            data["note"] = note
+        print(json.dumps(data, indent=2))
+    else:
+        print(format_stats(stats, prediction))
+        if note:
+            print(note)
     return 0
 
 
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "table": (cmd_table, "print the receptive-field table (size, jump, start, padding, aligned)"),
     "spec-help": (cmd_spec_help, "print the compact network grammar"),
-    "map": (cmd_map, "the contribution map of every input pixel (--out .npy/.csv data or .png/.svg/.pdf)"),
-    "profile": (cmd_profile, "a 1-D line of the contribution map (--plot draws bars)"),
-    "graph": (cmd_graph, "draw the unrolled graph of a small 1-D network (--out graph.png)"),
+    "profile": (cmd_profile, "print the 1-D contribution profile (edges or paths) as numbers"),
+    "map": (cmd_map, "compute a contribution map; --out map.npy/.csv writes it, .png/.svg/.pdf draws it"),
+    "demo": (cmd_demo, "show the seed profile and a 2-D map of a built-in network"),
+    "erf": (cmd_erf, "print effective-receptive-field statistics of the exact map"),
+    "graph": (cmd_graph, "draw the unrolled graph of a small 1-D network: --out graph.png"),
 }
 
 
@@ -248,25 +351,33 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_network_args(table)
     sub.add_parser("spec-help", help=COMMANDS["spec-help"][1])
-    for name in ("map", "profile", "graph"):
-        p = sub.add_parser(name, help=COMMANDS[name][1], description=COMMANDS[name][1], epilog=EPILOG,
+    for name in ("profile", "map"):
+        p = sub.add_parser(name, help=COMMANDS[name][1], epilog=EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_network_args(p)
-        p.add_argument("--target", "-t", help="target position in the output, e.g. 3x3 (default: centre)")
+        p.add_argument("--metric", "-m", default="edges", choices=["edges", "paths"],
+                       help="distinct edges on all paths (default) or number of paths")
+        p.add_argument("--target", "-t", help="target position in the output, e.g. 3x4 (default: centre)")
+        p.add_argument("--scale", choices=["linear", "log"], default="linear", help="scale of pictures")
         p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
-        if name == "graph":
-            p.add_argument("--source", "-s", type=int, help="input position whose paths are highlighted")
-            p.add_argument("--out", "-o", default="graph.png", help="picture to write (.png/.svg/.pdf)")
-            continue
-        p.add_argument("--metric", "-m", choices=("edges", "paths"), default="edges",
-                       help="distinct edges on the paths (default) or number of paths")
-        p.add_argument("--scale", choices=("linear", "log"), default="linear", help="colour/y scale of pictures")
-        if name == "map":
-            p.add_argument("--out", "-o", help="write the map: .npy/.csv data or a .png/.svg/.pdf picture")
-        else:
-            p.add_argument("--axis", type=int, default=0, help="axis of the profile for 2-D/3-D maps")
+        if name == "profile":
+            p.add_argument("--axis", type=int, default=0, help="axis of the line through the peak (N-D maps)")
+            p.add_argument("--full", action="store_true", help="print zeros outside the receptive field too")
             p.add_argument("--plot", action="store_true", help="draw the profile as bars (default file profile.png)")
-            p.add_argument("--out", "-o", help="write the profile: .npy/.csv data or a .png/.svg/.pdf picture")
+            p.add_argument("--out", "-o", help="picture of the profile: .png, .svg or .pdf (implies --plot)")
+        else:
+            p.add_argument("--out", "-o", help="write the map: .npy or .csv data, or a .png/.svg/.pdf picture")
+    sub.add_parser("demo", help=COMMANDS["demo"][1])
+    erf = sub.add_parser("erf", help=COMMANDS["erf"][1])
+    _add_network_args(erf)
+    erf.add_argument("--metric", "-m", default="paths", help="paths (default) or edges")
+    graph = sub.add_parser("graph", help=COMMANDS["graph"][1], epilog=EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_network_args(graph)
+    graph.add_argument("--source", "-s", type=int, help="input position whose paths to the target are highlighted")
+    graph.add_argument("--target", "-t", help="target position in the output (default: centre)")
+    graph.add_argument("--out", "-o", default="graph.png", help="picture to write: .png, .svg or .pdf")
+    graph.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     return parser
 
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._kernels import _general_cone, _general_edges, _general_paths, _pull_axis
+from ._kernels import _compose_rows, _fan_out, _general_cone, _general_edges, _general_paths, _pull_axis
 from .errors import RFGraphError
 from .geometry import AxisMap
 from .ops import Op
@@ -162,11 +162,6 @@ def _inclusion_exclusion(terms: list[Term], budget: list[int]) -> list[tuple[int
     return out
 
 
-def _dense(m: AxisMap) -> np.ndarray:
-    """``(n_out, n_in)`` 0/1 matrix as float32 (exact for the counts used here)."""
-    return m.dense().astype(np.float32)
-
-
 def _cone_unions(plan: Plan, target: tuple[int, ...]) -> list[_Union]:
     """Per tensor, the nodes that reach the target, as unions of products."""
     cones: list[list[Term]] = [[] for _ in plan.tensors]
@@ -177,17 +172,17 @@ def _cone_unions(plan: Plan, target: tuple[int, ...]) -> list[_Union]:
         union = _Union(cones[t.index])
         unions[t.index] = union
         for link in t.links:
-            dense = [_dense(m) for m in link.maps]
             for term in union.terms:
-                pre = tuple((d.T @ c.astype(np.float32)) > 0 for d, c in zip(dense, term))
+                pre = tuple(_fan_out(c, m.indptr, m.indices, m.n_in) > 0 for m, c in zip(link.maps, term))
                 cones[link.source].append(pre)
     return [u if u is not None else _Union([]) for u in unions]
 
 
 def _reach_unions(plan: Plan, cones: list[_Union]) -> list[_Union]:
-    """Per tensor, the pairs (input pixel, node) joined by a path, as unions of products.
+    """Per tensor, the pairs (node, input pixel) joined by a path, as unions of products.
 
-    Each per-axis array has shape ``(n_input_axis, n_tensor_axis)``.
+    Each per-axis array has shape ``(n_tensor_axis, n_input_axis)``: row ``u``
+    marks the input positions that reach position ``u`` along that axis.
     """
     unions: list[_Union] = []
     for t in plan.tensors:
@@ -197,9 +192,8 @@ def _reach_unions(plan: Plan, cones: list[_Union]) -> list[_Union]:
         terms: list[Term] = []
         if len(cones[t.index]):
             for link in t.links:
-                dense = [_dense(m) for m in link.maps]
                 for term in unions[link.source].terms:
-                    terms.append(tuple((r.astype(np.float32) @ d.T) > 0 for r, d in zip(term, dense)))
+                    terms.append(tuple(_compose_rows(r, m.indptr, m.indices) for r, m in zip(term, link.maps)))
         unions.append(_Union(terms))
     return unions
 
@@ -208,41 +202,47 @@ def _separable_edges(plan: Plan, target: tuple[int, ...]) -> np.ndarray:
     cones = _cone_unions(plan, target)
     reaches = _reach_unions(plan, cones)
     budget = [MAX_SEPARABLE_TERMS]
-    # Collect rank-one terms: sign * outer(vec_0, vec_1, ...), vec_a over input axis a.
-    rank_one: list[tuple[int, list[np.ndarray]]] = []
+    signed: dict[int, list[tuple[int, Term]]] = {}
+    # Rank-one terms sign * outer(vec_0, vec_1, ...), vec_a indexed by input axis a.
+    signs: list[int] = []
+    factors: list[list[np.ndarray]] = [[] for _ in range(plan.ndim)]
     for dst in plan.tensors:
         if not len(cones[dst.index]):
             continue
         cone_terms = _inclusion_exclusion(cones[dst.index].terms, budget)
         for link in dst.links:
-            reach_terms = _inclusion_exclusion(reaches[link.source].terms, budget)
-            dense = [m.dense().astype(np.int64) for m in link.maps]
+            if link.source not in signed:
+                signed[link.source] = _inclusion_exclusion(reaches[link.source].terms, budget)
             for s1, cone in cone_terms:
                 # outdeg into this cone term, per axis: deg[u] = #{v in cone : u -> v}
-                degs = [d.T @ c.astype(np.int64) for d, c in zip(dense, cone)]
-                for s2, reach in reach_terms:
-                    vecs = [r.astype(np.int64) @ deg for r, deg in zip(reach, degs)]
+                degs = [_fan_out(c, m.indptr, m.indices, m.n_in).astype(np.float64)
+                        for m, c in zip(link.maps, cone)]
+                for s2, reach in signed[link.source]:
+                    vecs = [deg @ r for deg, r in zip(degs, reach)]
                     if all(v.any() for v in vecs):
-                        rank_one.append((s1 * s2, vecs))
+                        signs.append(s1 * s2)
+                        for axis, v in enumerate(vecs):
+                            factors[axis].append(v)
                         budget[0] -= 1
                         if budget[0] < 0:
                             raise _TooManyTerms
-    bound = sum(int(np.prod([int(v.max()) for v in vecs], dtype=object)) for _, vecs in rank_one)
+    if not signs:
+        return np.zeros(plan.input_shape, dtype=np.int64)
+    stacked = [np.stack(f) for f in factors]  # each (terms, n_axis), exact small integers
+    bound = sum(int(np.prod([int(m) for m in col], dtype=object))
+                for col in zip(*(s.max(axis=1) for s in stacked)))
     if bound > INT64_MAX:
         raise RFGraphError(
             f"edge counts of {plan.output.name!r} could exceed int64 (bound {bound}); "
             "use metric='paths' or a smaller input"
         )
-    result = np.zeros(plan.input_shape, dtype=np.int64)
-    for sign, vecs in rank_one:
-        outer = vecs[0]
-        for v in vecs[1:]:
-            outer = np.multiply.outer(outer, v)
-        if sign > 0:
-            result += outer
-        else:
-            result -= outer
-    return result
+    # Every partial sum is at most `bound`; below 2**53 float64 arithmetic is exact.
+    dtype = np.float64 if bound < 2**53 else np.int64
+    weighted = [np.asarray(signs, dtype=dtype)[:, None] * stacked[0].astype(dtype)]
+    weighted += [s.astype(dtype) for s in stacked[1:]]
+    letters = "abc"[: plan.ndim]
+    result = np.einsum(",".join(f"t{c}" for c in letters) + "->" + letters, *weighted, optimize=True)
+    return np.rint(result).astype(np.int64) if dtype is np.float64 else result
 
 
 def _separable_cost(plan: Plan) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 from .errors import RFGraphError
 
@@ -38,10 +38,10 @@ __all__ = [
     "Padding",
 ]
 
-Spatial = Union[int, tuple[int, ...]]
+Spatial = int | tuple[int, ...]
 """An int (same on every axis) or one int per spatial axis."""
 
-Padding = Union[int, str, tuple[int, ...], tuple[tuple[int, int], ...]]
+Padding = int | str | tuple[int, ...] | tuple[tuple[int, int], ...]
 """int, per-axis ints, per-axis ``(left, right)`` pairs, ``"valid"`` or ``"same"``."""
 
 UPSAMPLE_MODES = ("nearest", "linear")

@@ -20,6 +20,7 @@ The compact grammar (used by the CLI) is a comma-separated list of layers::
     add(id | conv3p1 | conv5p2)    Add of branches separated by |
     cat(conv1 | conv3p1)           Concat of branches
     conv3p1:conv1_1                a name after a colon
+    res:block1(conv3p1,conv3p1)    a named merge
 
 Whitespace is ignored.
 

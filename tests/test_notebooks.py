@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ pytest.importorskip("matplotlib")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-NEEDS = {"05_import_pytorch_model.ipynb": "torch"}
+OPTIONAL = ("torch", "torchvision", "onnx")  # extras a notebook may import; it is skipped without them
 TOTAL_BUDGET_S = 120.0
 _elapsed: dict[str, float] = {}
 
@@ -44,11 +45,12 @@ def test_notebook_is_stripped(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs(path, monkeypatch):
-    needed = NEEDS.get(path.name)
-    if needed and importlib.util.find_spec(needed) is None:
-        pytest.skip(f"{path.name} needs {needed}")
-    _kernel_env(monkeypatch)
     nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for name in OPTIONAL:
+        if re.search(rf"^\s*(import|from)\s+{name}\b", code, re.M) and importlib.util.find_spec(name) is None:
+            pytest.skip(f"{path.name} needs {name}")
+    _kernel_env(monkeypatch)
     # "python3" is ipykernel's own spec; jupyter_client starts it with sys.executable,
     # so the kernel runs in this interpreter's environment (also in a fresh CI venv).
     client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=120,

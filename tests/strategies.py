@@ -1,0 +1,102 @@
+"""Hypothesis strategies: small random networks mixing every op (1-D and 2-D)."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+import rfgraph as rf
+
+
+def _pads(draw, ndim: int):
+    kind = draw(st.sampled_from(["int", "pairs", "same", "valid"]))
+    if kind == "int":
+        return draw(st.integers(0, 2))
+    if kind == "pairs":
+        return tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(ndim))
+    return kind
+
+
+@st.composite
+def leaf_ops(draw, ndim: int, *, upsample_linear: bool = True):
+    kind = draw(st.sampled_from(["conv", "conv", "conv", "pool", "deconv", "up", "gpool"]))
+    k = draw(st.integers(1, 3))
+    if kind == "conv":
+        return rf.Conv(k, stride=draw(st.integers(1, 2)), padding=_pads(draw, ndim), dilation=draw(st.integers(1, 2)))
+    if kind == "pool":
+        stride = draw(st.sampled_from([None, 1, 2]))
+        pad = draw(st.integers(0, k // 2))  # torch's rule: padding <= kernel / 2
+        return rf.Pool(k, stride=stride, padding=pad, ceil_mode=draw(st.booleans()))
+    if kind == "deconv":
+        s = draw(st.integers(1, 2))
+        return rf.ConvTranspose(k, stride=s, padding=draw(st.integers(0, 1)), dilation=draw(st.integers(1, 2)),
+                                output_padding=draw(st.integers(0, s - 1)))
+    if kind == "up":
+        modes = ["nearest", "linear"] if upsample_linear else ["nearest"]
+        return rf.Upsample(draw(st.integers(1, 2)), mode=draw(st.sampled_from(modes)))
+    return rf.GlobalPool()
+
+
+@st.composite
+def same_shape_ops(draw, ndim: int):
+    """Ops that keep the spatial shape (for merge branches)."""
+    kind = draw(st.sampled_from(["id", "conv", "conv", "pool", "seq", "cross"]))
+    if kind == "id":
+        return rf.Identity()
+    if kind == "cross":
+        # per-axis kernels: unions of such branches are not products (e.g. a plus sign)
+        k = tuple(draw(st.sampled_from([1, 3])) for _ in range(ndim))
+        d = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
+        return rf.Conv(k, padding=tuple((kk // 2) * dd for kk, dd in zip(k, d)), dilation=d)
+    if kind == "pool":
+        return rf.Pool(3, stride=1, padding=1)
+    if kind == "seq":
+        return rf.Sequential(draw(same_shape_ops(ndim)), draw(same_shape_ops(ndim)))
+    k = draw(st.sampled_from([1, 3]))
+    d = draw(st.integers(1, 3))
+    return rf.Conv(k, padding=(k // 2) * d, dilation=d)
+
+
+@st.composite
+def merges(draw, ndim: int):
+    n = draw(st.integers(2, 3))
+    branches = [draw(same_shape_ops(ndim)) for _ in range(n)]
+    if sum(isinstance(b, rf.Identity) for b in branches) > 1:
+        branches = [b for b in branches if not isinstance(b, rf.Identity)] + [rf.Identity()]
+    if draw(st.booleans()) and len(branches) >= 2:
+        # a strided pair that still agrees: conv3 s2 p1 and conv1 s2
+        branches = [rf.Conv(3, stride=2, padding=1), rf.Conv(1, stride=2)]
+    cls = draw(st.sampled_from([rf.Add, rf.Concat, "res"]))
+    if cls == "res":
+        return rf.Residual(rf.Sequential(*branches[:-1]), branches[-1])
+    return cls(*branches)
+
+
+@st.composite
+def networks(draw, ndim: int = 1, max_ops: int = 4, *, upsample_linear: bool = True):
+    n = draw(st.integers(1, max_ops))
+    ops = []
+    for _ in range(n):
+        if draw(st.integers(0, 3)) == 0:
+            ops.append(draw(merges(ndim)))
+        else:
+            ops.append(draw(leaf_ops(ndim, upsample_linear=upsample_linear)))
+    return rf.Sequential(*ops)
+
+
+@st.composite
+def cases(draw, ndim: int = 1, max_ops: int = 4, max_size: int = 10, *, upsample_linear: bool = True):
+    """(network, input_shape, target) where the network is valid for the shape."""
+    net = draw(networks(ndim, max_ops, upsample_linear=upsample_linear))
+    shape = tuple(draw(st.integers(3, max_size)) for _ in range(ndim))
+    try:
+        plan = rf.build_plan(net, shape)
+    except rf.RFGraphError:
+        from hypothesis import reject
+
+        reject()
+    target = tuple(draw(st.integers(0, n - 1)) for n in plan.output.shape)
+    # The reference enumerates every path: keep the examples where that stays cheap.
+    from hypothesis import assume
+
+    assume(plan.num_nodes <= 600 and rf.contribution_map(net, shape, "paths", target).sum() <= 20_000)
+    return net, shape, target

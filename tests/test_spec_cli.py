@@ -1,0 +1,98 @@
+"""The compact spec grammar, network files and the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import rfgraph as rf
+from rfgraph.cli import main
+from rfgraph.spec import network_from_dict, network_to_dict
+
+
+def test_grammar():
+    assert rf.parse_spec("conv3s2p1,pool3s2c") == rf.Sequential(
+        rf.Conv(3, stride=2, padding=1), rf.Pool(3, stride=2, ceil_mode=True))
+    assert rf.parse_spec("conv3x5s2x1psame") == rf.Sequential(rf.Conv((3, 5), stride=(2, 1), padding="same"))
+    assert rf.parse_spec("(conv3,pool2)*2") == rf.Sequential(rf.Conv(3), rf.Pool(2), rf.Conv(3), rf.Pool(2))
+    net = rf.parse_spec("res:b1(conv3p1,conv3p1|conv1), cat(id|conv3p1|up2,pool2), deconv4s2p1o1, up2linear, gap")
+    assert net.ops[0] == rf.Residual(rf.Sequential(rf.Conv(3, padding=1), rf.Conv(3, padding=1)), rf.Conv(1), name="b1")
+    assert net.ops[1] == rf.Concat(rf.Identity(), rf.Conv(3, padding=1), rf.Sequential(rf.Upsample(2), rf.Pool(2)))
+    assert net.ops[2] == rf.ConvTranspose(4, stride=2, padding=1, output_padding=1)
+    assert net.ops[3] == rf.Upsample(2, mode="linear") and net.ops[4] == rf.GlobalPool()
+    assert rf.parse_spec("conv3:first").ops[0].name == "first"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("conv", "cannot read layer 'conv'"),
+    ("conv3,,pool2", "expected a layer"),
+    ("conv3*0", "positive repeat count"),
+    ("add(conv3", "expected ')'"),
+    ("up2s2", "upsampling takes only a factor"),
+    ("conv3o1", "only for deconv"),
+    ("", "is empty"),
+])
+def test_grammar_errors(text, message):
+    with pytest.raises(rf.RFGraphError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
+        rf.parse_spec(text)
+
+
+def test_dict_round_trip_and_files(tmp_path):
+    net = rf.parse_spec("conv3s2p1:c1, res(conv3p1,conv3p1|conv1), cat(id|conv3x1p1x0), up2linear, gpool")
+    assert network_from_dict(json.loads(json.dumps(network_to_dict(net)))) == net
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps({"network": network_to_dict(net)}))
+    assert rf.load_network(str(path)) == net
+    yaml = pytest.importorskip("yaml")
+    ypath = tmp_path / "net.yaml"
+    ypath.write_text(yaml.safe_dump([{"type": "conv", "kernel_size": 3, "name": "c"}, "pool2"]))
+    assert rf.load_network(str(ypath)) == rf.Sequential(rf.Conv(3, name="c"), rf.Sequential(rf.Pool(2)))
+    with pytest.raises(rf.RFGraphError, match="unknown type 'dense'"):
+        network_from_dict({"type": "dense"})
+    with pytest.raises(rf.RFGraphError, match="does not exist"):
+        rf.load_network(str(tmp_path / "missing.json"))
+
+
+def test_cli_profile_and_map(tmp_path, capsys):
+    assert main(["profile", "conv3*5", "--input", "15"]) == 0
+    assert capsys.readouterr().out.split() == "5 13 24 31 36 37 36 31 24 13 5".split()
+    assert main(["profile", "conv3*5", "--input", "15", "--metric", "paths"]) == 0
+    assert capsys.readouterr().out.split() == "1 5 15 30 45 51 45 30 15 5 1".split()
+    out = tmp_path / "m.npy"
+    assert main(["map", "conv3*5", "--input", "15x15", "--out", str(out)]) == 0
+    assert np.load(out)[7, 7] == 349
+    assert "written to" in capsys.readouterr().out
+    assert main(["map", "conv3*5", "--input", "15x15", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["max"] == 349
+
+
+def test_cli_table(capsys):
+    assert main(["table", "conv11s4,pool3s2,conv5p2", "--input", "227x227"]) == 0
+    text = capsys.readouterr().out
+    assert "conv2" in text and "51" in text
+    assert main(["table", "conv3,conv3", "--input", "9", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[-1]["size"] == [5]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["table", "conv0", "--input", "5"], "kernel_size=0"),
+    (["table", "conv3", "--input", "abc"], "--input 'abc' is not a size"),
+    (["map", "conv3", "--input", "2"], "output size would be 0"),
+    (["profile", "conv3*5", "--input", "15", "--target", "9"], "outside the output"),
+    (["map", "conv3", "--input", "9", "--out", "x.bmpx"], "unknown extension"),
+    (["table", "conv3"], "needs --input"),
+])
+def test_cli_errors_are_one_line_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_console_script_demo_runs():
+    result = subprocess.run([sys.executable, "-m", "rfgraph.cli", "demo"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "5 13 24 31 36 37 36 31 24 13 5" in result.stdout and "centre 349" in result.stdout
