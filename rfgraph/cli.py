@@ -24,6 +24,7 @@ EPILOG = """examples:
   rfgraph profile "conv3*5" --input 15
   rfgraph map vgg16 --input 224x224 --metric edges --out vgg16.npy
   rfgraph spec-help
+  rfgraph zoo --family tf-slim
 """
 
 
@@ -85,9 +86,29 @@ def cmd_spec_help(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_zoo(args: argparse.Namespace) -> int:
+    """List the built-in networks: name, family, default input, description."""
+    from . import zoo
+
+    entries = [e for e in zoo.entries() if args.family is None or e.family == args.family]
+    if args.family is not None and not entries:
+        zoo.names(args.family)  # raises the error listing the families
+    if args.json:
+        print(json.dumps([{"name": e.name, "family": e.family, "default_input": list(e.default_input),
+                           "description": e.description, "options": e.options()} for e in entries],
+                         indent=2, default=str))
+        return 0
+    width = max(len(e.name) for e in entries)
+    for e in entries:
+        size = "x".join(map(str, e.default_input))
+        print(f"{e.name.ljust(width)}  {e.family:<12}  {size:>7}  {e.description}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "table": (cmd_table, "print the receptive-field table (size, jump, start, padding, aligned)"),
     "spec-help": (cmd_spec_help, "print the compact network grammar"),
+    "zoo": (cmd_zoo, "list the built-in networks (name, family, default input, description)"),
 }
 
 
@@ -110,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_network_args(table)
     sub.add_parser("spec-help", help=COMMANDS["spec-help"][1])
+    zoo_parser = sub.add_parser("zoo", help=COMMANDS["zoo"][1])
+    zoo_parser.add_argument("--family", help="only one family: seed, torchvision, tf-slim, segmentation")
+    zoo_parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser
 
 
