@@ -91,7 +91,7 @@ class Dag:
             return distinct[0]
         shapes = [self.nodes[s].shape for s in distinct]
         if len(set(shapes)) > 1:
-            listed = "; ".join(f"{self.nodes[s].name or f'tensor {s}'}: {sh}" for s, sh in zip(distinct, shapes, strict=True))
+            listed = "; ".join(f"{self.describe(s)}: {sh}" for s, sh in zip(distinct, shapes, strict=True))
             raise RFGraphError(
                 f"{base!r} in {scope or 'the top-level module'!r} joins tensors of different spatial shapes "
                 f"({listed}); rfgraph merges need equal shapes (broadcasting a 1x1 tensor, as in "
@@ -101,6 +101,13 @@ class Dag:
         self.nodes.append(DagNode(index, None, kind, tuple(distinct), shapes[0], scope, base))
         self.note(scopes, index)
         return index
+
+    def describe(self, index: int) -> str:
+        """A tensor as the user knows it before names are final: the input, or what made it where."""
+        node = self.nodes[index]
+        if index == 0:
+            return "the input"
+        return f"{node.base} in {node.scope!r}" if node.scope else f"{node.base} (top level)"
 
     def note(self, scopes: Sequence[str], index: int) -> None:
         """Record that the latest tensor made inside each of ``scopes`` is ``index``."""

@@ -262,3 +262,14 @@ def test_cli_table_uses_the_default_input_and_endpoint(capsys: pytest.CaptureFix
     assert last["name"] == "pool5" and last["shape"] == [6, 6] and last["size"] == [195, 195]
     assert main(["table", "resnet_v1_50", "-e", "block3"]) == 0
     assert "291" in capsys.readouterr().out
+
+
+@needs_engine
+@pytest.mark.parametrize(("name", "options", "shape"), [("unet", {"input_size": 188}, (188, 188)),
+                                                         ("densenet121", {"include_top": False}, (64, 64))])
+def test_crop_and_ref_networks_count_paths_like_autograd(name: str, options: dict, shape: tuple[int, int]) -> None:
+    pytest.importorskip("torch")
+    torch_linear = pytest.importorskip("rfgraph.torch_linear")
+    net = zoo.build(name, **options)
+    np.testing.assert_allclose(rf.contribution_map(net, shape, metric="paths"),
+                               torch_linear.paths_by_autograd(net, shape), rtol=1e-9)
