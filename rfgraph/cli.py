@@ -63,6 +63,12 @@ def _input_shape(args: argparse.Namespace, default: tuple[int, ...] | None = Non
         shape = zoo.default_input(args.network) if hasattr(zoo, "default_input") else None
         if shape is not None:
             return tuple(shape)
+    if str(args.network).lower().endswith(".onnx"):
+        from .onnx_import import static_input_shape
+
+        shape = static_input_shape(args.network)
+        if shape is not None:
+            return shape
     if default is not None:
         return default
     raise RFGraphError(f"network {args.network!r} needs --input, e.g. --input 224x224")

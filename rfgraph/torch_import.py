@@ -118,11 +118,12 @@ def _func_name(target: Any) -> str:
 
 
 class _Converter:
-    """Turns a stream of torch operations into a :class:`~rfgraph._dag.Dag`."""
+    """Turns a stream of operations into a :class:`~rfgraph._dag.Dag` (shared with the ONNX importer,
+    which passes ``torch=None`` and never calls :meth:`module`)."""
 
     def __init__(self, torch: Any, shape: tuple[int, ...], identity: Iterable[Any]) -> None:
         self.torch = torch
-        self.nn = torch.nn
+        self.nn = None if torch is None else torch.nn
         self.ndim = len(shape)
         self.dag = Dag(shape)
         self.identity_types = tuple(t for t in identity if isinstance(t, type))

@@ -77,3 +77,31 @@ def assert_same_graph(a: Plan, b: Plan, by_name: bool = False) -> None:
         bad = [n for n in fa if fa[n] != fb[n]]
         assert not bad, f"tensors differ in shape or links: {bad[:10]}"
     assert plans_equivalent(a, b), "plans are not the same graph"
+
+
+def without_nested_concats(plan: Plan) -> Plan:
+    """The plan with every Concat that only feeds other Concats dissolved into them.
+
+    ONNX exporters flatten ``cat([a, cat([b, c])])`` into one ``Concat(a, b, c)``; this
+    brings a torch plan to the same form so that the two can be compared.
+    """
+    from rfgraph.ops import Concat
+    from rfgraph.plan import Tensor
+
+    consumers = plan.consumers
+    dissolve = {t.index for t in plan.tensors if isinstance(t.op, Concat) and consumers[t.index]
+                and all(isinstance(plan.tensors[d].op, Concat) for d, _ in consumers[t.index])}
+
+    def sources(link: Link) -> list[Link]:
+        if link.source in dissolve:
+            return [s for inner in plan.tensors[link.source].links for s in sources(inner)]
+        return [link]
+
+    keep = [t for t in plan.tensors if t.index not in dissolve]
+    renumber = {t.index: i for i, t in enumerate(keep)}
+    tensors = tuple(
+        Tensor(renumber[t.index], t.name, t.shape, t.op,
+               tuple(Link(renumber[s.source], s.maps) for link in t.links for s in sources(link)), t.geometry)
+        for t in keep
+    )
+    return Plan(plan.network, plan.input_shape, tensors)
