@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from .errors import RFGraphError
-from .ops import ConvTranspose, GlobalPool, Op, Upsample, _Windowed
+from .ops import ConvTranspose, Crop, GlobalPool, Op, Upsample, _Windowed
 from .plan import Plan, Tensor, build_plan
 
 __all__ = ["RFRecord", "receptive_field", "format_table"]
@@ -99,7 +99,7 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
             return _hull([rf.at(i0), rf.at(i0 + 1) if frac else None])
 
         return _from_function(rf.q * f, rf.Q, linear)
-    assert isinstance(op, _Windowed)
+    assert isinstance(op, _Windowed | Crop)  # a crop is a one-tap window with padding -left
     k, s, d, pl = g.kernel[axis], g.stride[axis], g.dilation[axis], g.pads[axis][0]
     if isinstance(op, ConvTranspose):
 

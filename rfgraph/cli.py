@@ -28,6 +28,7 @@ EPILOG = """examples:
   rfgraph profile "conv3*5" --input 15 --plot --out profile.png
   rfgraph graph "conv3*5" --input 15 --source 4 --out graph.png
   rfgraph spec-help
+  rfgraph zoo --family tf-slim
 """
 
 
@@ -66,6 +67,12 @@ def _input_shape(args: argparse.Namespace, default: tuple[int, ...] | None = Non
         shape = zoo.default_input(args.network) if hasattr(zoo, "default_input") else None
         if shape is not None:
             return tuple(shape)
+    if str(args.network).lower().endswith(".onnx"):
+        from .onnx_import import static_input_shape
+
+        shape = static_input_shape(args.network)
+        if shape is not None:
+            return shape
     if default is not None:
         return default
     raise RFGraphError(f"network {args.network!r} needs --input, e.g. --input 224x224")
@@ -321,6 +328,25 @@ def cmd_erf(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_zoo(args: argparse.Namespace) -> int:
+    """List the built-in networks: name, family, default input, description."""
+    from . import zoo
+
+    entries = [e for e in zoo.entries() if args.family is None or e.family == args.family]
+    if args.family is not None and not entries:
+        zoo.names(args.family)  # raises the error listing the families
+    if args.json:
+        print(json.dumps([{"name": e.name, "family": e.family, "default_input": list(e.default_input),
+                           "description": e.description, "options": e.options()} for e in entries],
+                         indent=2, default=str))
+        return 0
+    width = max(len(e.name) for e in entries)
+    for e in entries:
+        size = "x".join(map(str, e.default_input))
+        print(f"{e.name.ljust(width)}  {e.family:<12}  {size:>7}  {e.description}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "table": (cmd_table, "print the receptive-field table (size, jump, start, padding, aligned)"),
     "spec-help": (cmd_spec_help, "print the compact network grammar"),
@@ -329,6 +355,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "demo": (cmd_demo, "show the seed profile and a 2-D map of a built-in network"),
     "erf": (cmd_erf, "print effective-receptive-field statistics of the exact map"),
     "graph": (cmd_graph, "draw the unrolled graph of a small 1-D network: --out graph.png"),
+    "zoo": (cmd_zoo, "list the built-in networks (name, family, default input, description)"),
 }
 
 
@@ -378,6 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--target", "-t", help="target position in the output (default: centre)")
     graph.add_argument("--out", "-o", default="graph.png", help="picture to write: .png, .svg or .pdf")
     graph.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    zoo_parser = sub.add_parser("zoo", help=COMMANDS["zoo"][1])
+    zoo_parser.add_argument("--family", help="only one family: seed, torchvision, tf-slim, segmentation")
+    zoo_parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser
 
 

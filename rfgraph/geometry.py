@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import RFGraphError
-from .ops import ConvTranspose, GlobalPool, Op, Pool, Upsample, _Windowed
+from .ops import ConvTranspose, Crop, GlobalPool, Op, Pool, Upsample, _Windowed
 
 __all__ = ["AxisMap", "Geometry", "resolve", "per_axis", "conv_output_size", "pool_output_size",
            "conv_transpose_output_size", "same_padding"]
@@ -215,6 +215,27 @@ def _upsample_map(n: int, f: int, mode: str) -> AxisMap:
     return AxisMap.from_pairs(n, n * f, np.concatenate([o, o]), np.concatenate([i0, i1]))
 
 
+def _crop(op: Crop, shape: tuple[int, ...], where: str) -> Geometry:
+    ndim = len(shape)
+    crop = op.crop
+    entries = per_axis(crop, ndim, "crop", where) if isinstance(crop, tuple) else (crop,) * ndim
+    pairs = tuple(e if isinstance(e, tuple) else (e, e) for e in entries)
+    maps, out_shape = [], []
+    for axis, (n, (left, right)) in enumerate(zip(shape, pairs, strict=True)):
+        n_out = n - left - right
+        if n_out < 1:
+            raise RFGraphError(
+                f"{where}: cropping ({left}, {right}) from {n} positions on axis {axis} leaves {n_out}; "
+                "crop less or use a larger input"
+            )
+        o = np.arange(n_out, dtype=np.int64)
+        maps.append(AxisMap.from_pairs(n, n_out, o, o + left))
+        out_shape.append(n_out)
+    # A crop is a one-tap window at offset ``left``: kernel 1, stride 1, padding -left.
+    return Geometry(shape, tuple(out_shape), tuple(maps), kernel=(1,) * ndim, stride=(1,) * ndim,
+                    dilation=(1,) * ndim, pads=tuple((-left, -right) for left, right in pairs))
+
+
 def resolve(op: Op, shape: tuple[int, ...], where: str) -> Geometry:
     """Resolve a leaf op against an input ``shape``; ``where`` names the op in errors."""
     if isinstance(op, _Windowed):
@@ -223,6 +244,8 @@ def resolve(op: Op, shape: tuple[int, ...], where: str) -> Geometry:
         fs = per_axis(op.scale_factor, len(shape), "scale_factor", where)
         maps = tuple(_upsample_map(n, f, op.mode) for n, f in zip(shape, fs))
         return Geometry(shape, tuple(n * f for n, f in zip(shape, fs)), maps, stride=tuple(fs))
+    if isinstance(op, Crop):
+        return _crop(op, shape, where)
     if isinstance(op, GlobalPool):
         maps = tuple(
             AxisMap.from_pairs(n, 1, np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64)) for n in shape

@@ -30,6 +30,8 @@ __all__ = [
     "Upsample",
     "GlobalPool",
     "Identity",
+    "Crop",
+    "Ref",
     "Sequential",
     "Add",
     "Concat",
@@ -265,6 +267,62 @@ class Identity(Op):
     """No op.  As a branch of :class:`Add`/:class:`Concat` it means "the input itself"."""
 
     kind: ClassVar[str] = "identity"
+
+
+@dataclass(frozen=True, repr=False)
+class Crop(Op):
+    """Cut ``crop`` positions off the borders (U-Net's crop before concatenation).
+
+    ``crop`` is an int (same on both sides of every axis), one int per axis, or
+    per-axis ``(left, right)`` pairs, all ``>= 0``.  Output position ``o`` has one
+    edge, from input ``o + left``; the output is ``n - left - right`` long.
+
+    >>> Crop(((4, 4), (2, 3)))
+    Crop(((4, 4), (2, 3)))
+    """
+
+    kind: ClassVar[str] = "crop"
+    crop: Padding = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "crop", _as_tuple(self.crop))
+        if isinstance(self.crop, str):
+            raise RFGraphError(f"{self.label()}: crop={self.crop!r} must be an int, per-axis ints or (left, right) pairs")
+        try:
+            _check_padding(self, self.crop)
+        except RFGraphError as err:
+            raise RFGraphError(str(err).replace("padding", "crop")) from None
+
+    def _params(self) -> list[str]:
+        return [repr(self.crop)]
+
+
+@dataclass(frozen=True, repr=False)
+class Ref(Op):
+    """The tensor called ``target``, built earlier in the network; the op's own input is ignored.
+
+    A tree of ops can only share a tensor as the common input of a merge's
+    branches.  ``Ref`` reuses any earlier tensor, which networks such as DenseNet
+    need (every layer of a dense block reads all earlier layers).  Like
+    :class:`Identity` it creates no layer.  ``target`` is looked up from the
+    innermost enclosing container outwards (``"conv1"`` inside ``Sequential(name="b")``
+    finds ``"b.conv1"`` first, then ``"conv1"``).
+
+    >>> Concat(Ref("stem"), Ref("block1"))
+    Concat(Ref('stem'), Ref('block1'))
+    """
+
+    kind: ClassVar[str] = "ref"
+    target: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.target, str) or not self.target:
+            raise RFGraphError(f"{self.label()}: target={self.target!r} must be the name of an earlier tensor")
+
+    def _params(self) -> list[str]:
+        return [repr(self.target)]
 
 
 def _collect(ops: tuple[Any, ...], owner: str) -> tuple[Op, ...]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from .errors import RFGraphError
 from .geometry import AxisMap, Geometry, resolve
-from .ops import Identity, Op, Residual, Sequential, _Merge
+from .ops import Identity, Op, Ref, Residual, Sequential, _Merge
 
 __all__ = ["Link", "Tensor", "Plan", "build_plan", "normalize_shape", "MAX_NDIM"]
 
@@ -173,6 +173,11 @@ class _Builder:
             if op.name is not None:
                 self.alias(_join(prefix, op.name), src, op)
             return src
+        if isinstance(op, Ref):
+            index = self.lookup(op, prefix)
+            if op.name is not None:
+                self.alias(_join(prefix, op.name), index, op)
+            return index
         local = op.name
         if local is None:
             counters[op.kind] = counters.get(op.kind, 0) + 1
@@ -192,6 +197,20 @@ class _Builder:
             return self.merge(op, src, full, where)
         geometry = resolve(op, self.tensors[src].shape, where)
         return self.add_tensor(full, geometry.out_shape, op, (Link(src, geometry.maps),), geometry)
+
+    def lookup(self, op: Ref, prefix: str) -> int:
+        """Resolve ``op.target`` from the innermost scope of ``prefix`` outwards."""
+        parts = prefix.split(".") if prefix else []
+        for k in range(len(parts), -1, -1):
+            candidate = _join(".".join(parts[:k]), op.target)
+            if candidate in self.endpoints:
+                return self.endpoints[candidate]
+        names = list(self.endpoints)
+        shown = ", ".join(names[-25:])
+        raise RFGraphError(
+            f"Ref {op.target!r} ({('inside ' + repr(prefix)) if prefix else 'at the top level'}, op {len(self.tensors)} of the network) names no "
+            f"tensor built before it; choose an earlier tensor, e.g. one of: {shown}"
+        )
 
     def merge(self, op: Op, src: int, full: str, where: str) -> int:
         branches: Sequence[Op] = op.branches  # type: ignore[attr-defined]

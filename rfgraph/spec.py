@@ -43,10 +43,12 @@ from .ops import (
     Concat,
     Conv,
     ConvTranspose,
+    Crop,
     GlobalPool,
     Identity,
     Op,
     Pool,
+    Ref,
     Residual,
     Sequential,
     Upsample,
@@ -216,6 +218,8 @@ _KINDS: dict[str, type[Op]] = {
     "upsample": Upsample,
     "globalpool": GlobalPool,
     "identity": Identity,
+    "crop": Crop,
+    "ref": Ref,
     "sequential": Sequential,
     "add": Add,
     "concat": Concat,
@@ -227,7 +231,7 @@ def network_from_dict(data: Any, where: str = "network") -> Op:
     """Build a network from plain data (parsed JSON/YAML).
 
     A list is a Sequential.  A dict has ``type`` (one of ``conv``, ``pool``,
-    ``convtranspose``, ``upsample``, ``globalpool``, ``identity``, ``sequential``,
+    ``convtranspose``, ``upsample``, ``globalpool``, ``identity``, ``crop``, ``ref``, ``sequential``,
     ``add``, ``concat``, ``residual``) and the op's parameters; ``layers``
     holds a Sequential's ops, ``branches`` a merge's, ``body``/``shortcut`` a
     Residual's.  A string is parsed with :func:`parse_spec`.
@@ -282,7 +286,8 @@ def network_to_dict(op: Op) -> Any:
         if op.shortcut != Identity():
             out["shortcut"] = network_to_dict(op.shortcut)
     else:
-        for key in ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "output_padding", "scale_factor", "mode"):
+        for key in ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "output_padding", "scale_factor", "mode",
+                    "crop", "target"):
             if hasattr(op, key):
                 out[key] = getattr(op, key)
     return out

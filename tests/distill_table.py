@@ -1,0 +1,220 @@
+"""Receptive-field parameters of TF-Slim networks at 224x224 input.
+
+Source: Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural
+Networks", Distill 2019 (the table of receptive fields of modern networks), and its
+companion table ``receptive_field/RECEPTIVE_FIELD_TABLE.md`` of
+github.com/google-research/receptive_field (same numbers, every end-point).
+
+``SUMMARY``: the article's table (network, final end-point, r, S, P).
+``ENDPOINTS``: every 224x224 row of the companion table: network, end-point, r, S, P.
+"""
+
+SUMMARY = [
+    ("alexnet_v2", "pool5", 195, 32, 64),
+    ("vgg_16", "pool5", 212, 32, 90),
+    ("inception_v2", "Mixed_5c", 699, 32, 318),
+    ("inception_v3", "Mixed_7c", 1311, 32, 618),
+    ("inception_v4", "Mixed_7d", 2071, 32, 998),
+    ("inception_resnet_v2", "Conv2d_7b_1x1", 3039, 32, 1482),
+    ("mobilenet_v1", "Conv2d_13_pointwise", 315, 32, 126),
+    ("mobilenet_v1_075", "Conv2d_13_pointwise", 315, 32, 126),
+    ("resnet_v1_50", "block4", 483, 32, 239),
+    ("resnet_v1_101", "block4", 1027, 32, 511),
+    ("resnet_v1_152", "block4", 1507, 32, 751),
+    ("resnet_v1_200", "block4", 1763, 32, 879),
+]
+
+_ROWS = """
+alexnet_v2 conv1 11 4 0
+alexnet_v2 pool1 19 8 0
+alexnet_v2 conv2 51 8 16
+alexnet_v2 conv3 99 16 32
+alexnet_v2 conv4 131 16 48
+alexnet_v2 conv5 163 16 64
+alexnet_v2 pool5 195 32 64
+vgg_a conv1/conv1_1 3 1 1
+vgg_a pool1 4 2 1
+vgg_a conv2/conv2_1 8 2 3
+vgg_a pool2 10 4 3
+vgg_a conv3/conv3_1 18 4 7
+vgg_a conv3/conv3_2 26 4 11
+vgg_a pool3 30 8 11
+vgg_a conv4/conv4_1 46 8 19
+vgg_a conv4/conv4_2 62 8 27
+vgg_a pool4 70 16 27
+vgg_a conv5/conv5_1 102 16 43
+vgg_a conv5/conv5_2 134 16 59
+vgg_a pool5 150 32 59
+vgg_16 conv1/conv1_1 3 1 1
+vgg_16 pool1 6 2 2
+vgg_16 conv2/conv2_1 10 2 4
+vgg_16 pool2 16 4 6
+vgg_16 conv3/conv3_1 24 4 10
+vgg_16 conv3/conv3_2 32 4 14
+vgg_16 pool3 44 8 18
+vgg_16 conv4/conv4_1 60 8 26
+vgg_16 conv4/conv4_2 76 8 34
+vgg_16 pool4 100 16 42
+vgg_16 conv5/conv5_1 132 16 58
+vgg_16 conv5/conv5_2 164 16 74
+vgg_16 pool5 212 32 90
+inception_v2 Conv2d_1a_7x7 7 2 2
+inception_v2 MaxPool_2a_3x3 11 4 2
+inception_v2 Conv2d_2b_1x1 11 4 2
+inception_v2 Conv2d_2c_3x3 19 4 6
+inception_v2 MaxPool_3a_3x3 27 8 6
+inception_v2 Mixed_3b 59 8 22
+inception_v2 Mixed_3c 91 8 38
+inception_v2 Mixed_4a 123 16 46
+inception_v2 Mixed_4b 187 16 78
+inception_v2 Mixed_4c 251 16 110
+inception_v2 Mixed_4d 315 16 142
+inception_v2 Mixed_4e 379 16 174
+inception_v2 Mixed_5a 443 32 190
+inception_v2 Mixed_5b 571 32 254
+inception_v2 Mixed_5c 699 32 318
+inception_v2-no-separable-conv Conv2d_1a_7x7 7 2 2
+inception_v2-no-separable-conv MaxPool_2a_3x3 11 4 2
+inception_v2-no-separable-conv Conv2d_2b_1x1 11 4 2
+inception_v2-no-separable-conv Conv2d_2c_3x3 19 4 6
+inception_v2-no-separable-conv MaxPool_3a_3x3 27 8 6
+inception_v2-no-separable-conv Mixed_3b 59 8 22
+inception_v2-no-separable-conv Mixed_3c 91 8 38
+inception_v2-no-separable-conv Mixed_4a 123 16 46
+inception_v2-no-separable-conv Mixed_4b 187 16 78
+inception_v2-no-separable-conv Mixed_4c 251 16 110
+inception_v2-no-separable-conv Mixed_4d 315 16 142
+inception_v2-no-separable-conv Mixed_4e 379 16 174
+inception_v2-no-separable-conv Mixed_5a 443 32 190
+inception_v2-no-separable-conv Mixed_5b 571 32 254
+inception_v2-no-separable-conv Mixed_5c 699 32 318
+inception_v3 Conv2d_1a_3x3 3 2 0
+inception_v3 Conv2d_2a_3x3 7 2 0
+inception_v3 Conv2d_2b_3x3 11 2 2
+inception_v3 MaxPool_3a_3x3 15 4 2
+inception_v3 Conv2d_3b_1x1 15 4 2
+inception_v3 Conv2d_4a_3x3 23 4 2
+inception_v3 MaxPool_5a_3x3 31 8 2
+inception_v3 Mixed_5b 63 8 18
+inception_v3 Mixed_5c 95 8 34
+inception_v3 Mixed_5d 127 8 50
+inception_v3 Mixed_6a 159 16 58
+inception_v3 Mixed_6b 351 16 154
+inception_v3 Mixed_6c 543 16 250
+inception_v3 Mixed_6d 735 16 346
+inception_v3 Mixed_6e 927 16 442
+inception_v3 Mixed_7a 1055 32 490
+inception_v3 Mixed_7b 1183 32 554
+inception_v3 Mixed_7c 1311 32 618
+inception_v4 Conv2d_1a_3x3 3 2 0
+inception_v4 Conv2d_2a_3x3 7 2 0
+inception_v4 Conv2d_2b_3x3 11 2 2
+inception_v4 Mixed_3a 15 4 2
+inception_v4 Mixed_4a 47 4 14
+inception_v4 Mixed_5a 55 8 14
+inception_v4 Mixed_5b 87 8 30
+inception_v4 Mixed_5c 119 8 46
+inception_v4 Mixed_5d 151 8 62
+inception_v4 Mixed_5e 183 8 78
+inception_v4 Mixed_6a 215 16 86
+inception_v4 Mixed_6b 407 16 182
+inception_v4 Mixed_6c 599 16 278
+inception_v4 Mixed_6d 791 16 374
+inception_v4 Mixed_6e 983 16 470
+inception_v4 Mixed_6f 1175 16 566
+inception_v4 Mixed_6g 1367 16 662
+inception_v4 Mixed_6h 1559 16 758
+inception_v4 Mixed_7a 1687 32 806
+inception_v4 Mixed_7b 1815 32 870
+inception_v4 Mixed_7c 1943 32 934
+inception_v4 Mixed_7d 2071 32 998
+inception_resnet_v2 Conv2d_1a_3x3 3 2 0
+inception_resnet_v2 Conv2d_2a_3x3 7 2 0
+inception_resnet_v2 Conv2d_2b_3x3 11 2 2
+inception_resnet_v2 MaxPool_3a_3x3 15 4 2
+inception_resnet_v2 Conv2d_3b_1x1 15 4 2
+inception_resnet_v2 Conv2d_4a_3x3 23 4 2
+inception_resnet_v2 MaxPool_5a_3x3 31 8 2
+inception_resnet_v2 Mixed_5b 63 8 18
+inception_resnet_v2 Mixed_6a 415 16 186
+inception_resnet_v2 PreAuxLogits 2335 16 1146
+inception_resnet_v2 Mixed_7a 2399 32 1162
+inception_resnet_v2 Conv2d_7b_1x1 3039 32 1482
+inception_resnet_v2-same Conv2d_1a_3x3 3 2 0
+inception_resnet_v2-same Conv2d_2a_3x3 7 2 2
+inception_resnet_v2-same Conv2d_2b_3x3 11 2 4
+inception_resnet_v2-same MaxPool_3a_3x3 15 4 4
+inception_resnet_v2-same Conv2d_3b_1x1 15 4 4
+inception_resnet_v2-same Conv2d_4a_3x3 23 4 8
+inception_resnet_v2-same MaxPool_5a_3x3 31 8 8
+inception_resnet_v2-same Mixed_5b 63 8 24
+inception_resnet_v2-same Mixed_6a 415 16 192
+inception_resnet_v2-same PreAuxLogits 2335 16 1152
+inception_resnet_v2-same Mixed_7a 2399 32 1168
+inception_resnet_v2-same Conv2d_7b_1x1 3039 32 1488
+mobilenet_v1 Conv2d_0 3 2 0
+mobilenet_v1 Conv2d_1_pointwise 7 2 2
+mobilenet_v1 Conv2d_2_pointwise 11 4 2
+mobilenet_v1 Conv2d_3_pointwise 19 4 6
+mobilenet_v1 Conv2d_4_pointwise 27 8 6
+mobilenet_v1 Conv2d_5_pointwise 43 8 14
+mobilenet_v1 Conv2d_6_pointwise 59 16 14
+mobilenet_v1 Conv2d_7_pointwise 91 16 30
+mobilenet_v1 Conv2d_8_pointwise 123 16 46
+mobilenet_v1 Conv2d_9_pointwise 155 16 62
+mobilenet_v1 Conv2d_10_pointwise 187 16 78
+mobilenet_v1 Conv2d_11_pointwise 219 16 94
+mobilenet_v1 Conv2d_12_pointwise 251 32 94
+mobilenet_v1 Conv2d_13_pointwise 315 32 126
+mobilenet_v1_075 Conv2d_0 3 2 0
+mobilenet_v1_075 Conv2d_1_pointwise 7 2 2
+mobilenet_v1_075 Conv2d_2_pointwise 11 4 2
+mobilenet_v1_075 Conv2d_3_pointwise 19 4 6
+mobilenet_v1_075 Conv2d_4_pointwise 27 8 6
+mobilenet_v1_075 Conv2d_5_pointwise 43 8 14
+mobilenet_v1_075 Conv2d_6_pointwise 59 16 14
+mobilenet_v1_075 Conv2d_7_pointwise 91 16 30
+mobilenet_v1_075 Conv2d_8_pointwise 123 16 46
+mobilenet_v1_075 Conv2d_9_pointwise 155 16 62
+mobilenet_v1_075 Conv2d_10_pointwise 187 16 78
+mobilenet_v1_075 Conv2d_11_pointwise 219 16 94
+mobilenet_v1_075 Conv2d_12_pointwise 251 32 94
+mobilenet_v1_075 Conv2d_13_pointwise 315 32 126
+resnet_v1_50 block1 35 8 15
+resnet_v1_50 block2 99 16 47
+resnet_v1_50 block3 291 32 143
+resnet_v1_50 block4 483 32 239
+resnet_v1_101 block1 35 8 15
+resnet_v1_101 block2 99 16 47
+resnet_v1_101 block3 835 32 415
+resnet_v1_101 block4 1027 32 511
+resnet_v1_152 block1 35 8 15
+resnet_v1_152 block2 163 16 79
+resnet_v1_152 block3 1315 32 655
+resnet_v1_152 block4 1507 32 751
+resnet_v1_200 block1 35 8 15
+resnet_v1_200 block2 419 16 207
+resnet_v1_200 block3 1571 32 783
+resnet_v1_200 block4 1763 32 879
+resnet_v2_50 block1 35 8 15
+resnet_v2_50 block2 99 16 47
+resnet_v2_50 block3 291 32 143
+resnet_v2_50 block4 483 32 239
+resnet_v2_101 block1 35 8 15
+resnet_v2_101 block2 99 16 47
+resnet_v2_101 block3 835 32 415
+resnet_v2_101 block4 1027 32 511
+resnet_v2_152 block1 35 8 15
+resnet_v2_152 block2 163 16 79
+resnet_v2_152 block3 1315 32 655
+resnet_v2_152 block4 1507 32 751
+resnet_v2_200 block1 35 8 15
+resnet_v2_200 block2 419 16 207
+resnet_v2_200 block3 1571 32 783
+resnet_v2_200 block4 1763 32 879
+"""
+
+ENDPOINTS = [
+    (net, end, int(r), int(s), int(p))
+    for net, end, r, s, p in (line.split() for line in _ROWS.strip().splitlines())
+]
