@@ -301,9 +301,8 @@ NOTEBOOKS["05_import_pytorch_model.ipynb"] = [
 
 `rf.from_torch(module, input_shape)` traces a `torch.nn.Module` and keeps what
 changes the graph: convolutions, pooling, up-sampling and merges. Activations,
-normalisation and channel counts do not change it. If this rfgraph has no
-importer, the notebook falls back to a ten-line converter for plain
-`nn.Sequential` models."""),
+normalisation and channel counts do not change it. Names follow the module
+paths, so any module can be an end-point."""),
     ("code", SETUP + """
 import torch
 from torch import nn"""),
@@ -319,22 +318,7 @@ model = nn.Sequential(
 SHAPE = (64, 64)
 
 
-def simple_from_torch(module):
-    \"\"\"Leaf convolutions and poolings of a purely sequential model, in order.\"\"\"
-    ops = []
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            ops.append(rf.Conv(m.kernel_size, stride=m.stride, padding=m.padding, dilation=m.dilation))
-        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
-            ops.append(rf.Pool(m.kernel_size, stride=m.stride, padding=m.padding,
-                               ceil_mode=m.ceil_mode))
-    return rf.Sequential(*ops)
-
-
-try:
-    net = rf.from_torch(model, SHAPE)
-except ImportError:  # no importer in this rfgraph
-    net = simple_from_torch(model)
+net = rf.from_torch(model, SHAPE)
 print(net)
 print(rf.format_table(rf.receptive_field(net, SHAPE)))"""),
     ("md", """\
@@ -374,6 +358,22 @@ y[0, 0, y.shape[2] // 2, y.shape[3] // 2].backward()
 grad = x.grad[0, 0].numpy()
 print("max |gradient - paths| =", np.abs(grad - paths).max())
 assert np.array_equal(grad, paths)"""),
+    ("md", """\
+## A residual model from torchvision
+
+Branches and merges come through torch.fx: here torchvision's ResNet-18 (no
+weights are downloaded), with the map of the centre of `layer4`."""),
+    ("code", """\
+try:
+    import torchvision
+except Exception:  # torchvision is optional
+    torchvision = None
+if torchvision is not None:
+    resnet = rf.from_torch(torchvision.models.resnet18(weights=None), (224, 224))
+    table = rf.receptive_field(resnet, (224, 224), endpoint="layer4")
+    print(table[-1])
+    edges = rf.contribution_map(resnet, (224, 224), endpoint="layer4")
+    ax = plot.plot_map(edges, rf_box=table, title="ResNet-18, centre of layer4: distinct edges")"""),
     ("md", """\
 ## On an image
 
