@@ -18,8 +18,10 @@ def _pads(draw, ndim: int):
 
 @st.composite
 def leaf_ops(draw, ndim: int, *, upsample_linear: bool = True):
-    kind = draw(st.sampled_from(["conv", "conv", "conv", "pool", "deconv", "up", "gpool"]))
+    kind = draw(st.sampled_from(["conv", "conv", "conv", "pool", "deconv", "up", "gpool", "crop"]))
     k = draw(st.integers(1, 3))
+    if kind == "crop":
+        return rf.Crop(tuple((draw(st.integers(0, 1)), draw(st.integers(0, 1))) for _ in range(ndim)))
     if kind == "conv":
         return rf.Conv(k, stride=draw(st.integers(1, 2)), padding=_pads(draw, ndim), dilation=draw(st.integers(1, 2)))
     if kind == "pool":
@@ -72,12 +74,24 @@ def merges(draw, ndim: int):
 
 
 @st.composite
+def dense_block(draw, ndim: int):
+    """DenseNet-like reuse of an earlier tensor through ``Ref`` (a DAG that is not a tree)."""
+    first = rf.Conv(draw(st.sampled_from([1, 3])), padding="same", name="r0")
+    middle = draw(same_shape_ops(ndim))
+    cls = draw(st.sampled_from([rf.Add, rf.Concat]))
+    return rf.Sequential(first, middle, cls(rf.Identity(), rf.Ref("r0")), name=draw(st.sampled_from(["d1", "d2"])))
+
+
+@st.composite
 def networks(draw, ndim: int = 1, max_ops: int = 4, *, upsample_linear: bool = True):
     n = draw(st.integers(1, max_ops))
     ops = []
     for _ in range(n):
-        if draw(st.integers(0, 3)) == 0:
+        choice = draw(st.integers(0, 7))
+        if choice <= 1:
             ops.append(draw(merges(ndim)))
+        elif choice == 2:
+            ops.append(draw(dense_block(ndim)))
         else:
             ops.append(draw(leaf_ops(ndim, upsample_linear=upsample_linear)))
     return rf.Sequential(*ops)
