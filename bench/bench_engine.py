@@ -110,7 +110,9 @@ def main() -> None:
     for label, net, shape, endpoint, with_nx in cases:
         endpoint = endpoint_of(net, endpoint) if endpoint and len(shape) == 2 else None
         for metric in ("edges", "paths"):
-            first, warm, ours = timed(lambda n=net, s=shape, m=metric, e=endpoint: rf.contribution_map(n, s, m, endpoint=e))
+            first, warm, ours = timed(
+                lambda n=net, s=shape, m=metric, e=endpoint: rf.contribution_map(n, s, m, endpoint=e)
+            )
             nx_time = torch_time = None
             if with_nx:
                 start = time.perf_counter()
@@ -118,15 +120,29 @@ def main() -> None:
                 nx_time = time.perf_counter() - start
                 assert np.array_equal(np.array(theirs, dtype=ours.dtype), ours), "engine and networkx disagree"
             if metric == "paths" and paths_by_autograd is not None:
-                _, torch_time, grad = timed(lambda n=net, s=shape, e=endpoint: paths_by_autograd(n, s, endpoint=e), repeat=3)
+                _, torch_time, grad = timed(
+                    lambda n=net, s=shape, e=endpoint: paths_by_autograd(n, s, endpoint=e), repeat=3
+                )
                 assert np.array_equal(grad, ours), "engine and torch autograd disagree"
             ratio_nx = f"{nx_time / warm:,.0f}x" if nx_time else "—"
             ratio_torch = f"{torch_time / warm:,.1f}x" if torch_time else "—"
-            print(f"{label:34} {metric:6} {fmt(first):>10} {fmt(warm):>10} {fmt(nx_time):>10} "
-                  f"{fmt(torch_time):>10} {ratio_nx:>9} {ratio_torch:>9}")
+            print(
+                f"{label:34} {metric:6} {fmt(first):>10} {fmt(warm):>10} {fmt(nx_time):>10} "
+                f"{fmt(torch_time):>10} {ratio_nx:>9} {ratio_torch:>9}"
+            )
     # A second CLI process: numba's on-disk cache is warm, so this is import + plan + map.
     spec = "vgg16" if "vgg16" in rf.zoo.names() else "(conv3p1*2,pool2),(conv3p1*2,pool2),(conv3p1*3,pool2)*3"
-    cmd = [sys.executable, "-m", "rfgraph.cli", "map", spec, "--input", "224x224", "--out", "/tmp/rfgraph_bench_map.npy"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rfgraph.cli",
+        "map",
+        spec,
+        "--input",
+        "224x224",
+        "--out",
+        "/tmp/rfgraph_bench_map.npy",
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
@@ -139,8 +155,10 @@ def main() -> None:
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
     peak_kib = int(subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout)
-    print(f"peak memory of a process computing ResNet-50 edges and paths maps: {peak_kib / 1024:.0f} MiB "
-          "(includes the Python interpreter, numpy and numba)")
+    print(
+        f"peak memory of a process computing ResNet-50 edges and paths maps: {peak_kib / 1024:.0f} MiB "
+        "(includes the Python interpreter, numpy and numba)"
+    )
 
 
 if __name__ == "__main__":

@@ -29,10 +29,8 @@ def main() -> None:
             t0 = time.perf_counter()
             study = scaling_study(range(1, 65), metric=metric, ndim=ndim, **kw)
             for fit_from in (1, 8):
-                s = study if fit_from == 1 else scaling_study(range(8, 65), metric=metric, ndim=ndim,
-                                                              fit_from=8, **kw)
-                print(f"{name:<20} {metric:<6} {fit_from:>6}  "
-                      + "  ".join(f"{s.exponents[k]:>10.4f}" for k in keys))
+                s = study if fit_from == 1 else scaling_study(range(8, 65), metric=metric, ndim=ndim, fit_from=8, **kw)
+                print(f"{name:<20} {metric:<6} {fit_from:>6}  " + "  ".join(f"{s.exponents[k]:>10.4f}" for k in keys))
             if args.table:
                 print(study.table())
             print(f"{'':<20} ({time.perf_counter() - t0:.1f} s)")

@@ -1,6 +1,6 @@
 """Regenerate the pictures in docs/ with the same commands the README shows.
 
-    python docs/make_figures.py
+python docs/make_figures.py
 """
 
 from __future__ import annotations

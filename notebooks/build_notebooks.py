@@ -25,7 +25,9 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {}
 
 # --------------------------------------------------------------------------- (a)
 NOTEBOOKS["01_seed_profile_and_graph.ipynb"] = [
-    ("md", """\
+    (
+        "md",
+        """\
 # (a) The seed profile and its graph
 
 Five 3-tap, stride-1 convolutions over 15 input pixels give 5 outputs. Unroll the
@@ -33,64 +35,97 @@ network into a layered graph: one node per position of every tensor, one edge fo
 every tap. For the centre output (the *target*), seed 003 scores each input pixel by
 the number of **distinct edges** on all paths from it to the target. The number of
 **paths** is the other metric; it equals the gradient of the target in the
-all-ones linear network."""),
+all-ones linear network.""",
+    ),
     ("code", SETUP),
-    ("code", """\
+    (
+        "code",
+        """\
 net = rf.Sequential(*[rf.Conv(3)] * 5)
 edges = rf.contribution_map(net, (15,), metric="edges")
 paths = rf.contribution_map(net, (15,), metric="paths")
 print("edges:", edges.tolist())
 print("paths:", paths.astype(int).tolist())
 assert edges[2:13].tolist() == [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]
-assert paths[2:13].astype(int).tolist() == [1, 5, 15, 30, 45, 51, 45, 30, 15, 5, 1]"""),
+assert paths[2:13].astype(int).tolist() == [1, 5, 15, 30, 45, 51, 45, 30, 15, 5, 1]""",
+    ),
     ("md", "The profile as bars, each bar labelled with its value (the seed figure):"),
-    ("code", """\
+    (
+        "code",
+        """\
 ax = plot.plot_profile(edges, trim=True, title="distinct edges from each input to the centre output",
-                       ylabel="edges")"""),
-    ("md", """\
+                       ylabel="edges")""",
+    ),
+    (
+        "md",
+        """\
 ## The unrolled graph
 
 Layers are drawn bottom-up, every node at the centre of its own receptive field.
 Input pixels are coloured by their edge count (written under them). Pale nodes do
 not reach the target. The red edges are the paths from input 4 to the target:
-15 paths that share 24 distinct edges."""),
-    ("code", """\
+15 paths that share 24 distinct edges.""",
+    ),
+    (
+        "code",
+        """\
 ax = plot.plot_graph(net, (15,), source=4)
-print(ax.get_title())"""),
-    ("md", """\
+print(ax.get_title())""",
+    ),
+    (
+        "md",
+        """\
 The drawing counts the highlighted edges directly on the networkx graph, so the
-fast engine can be checked against it for every input pixel:"""),
-    ("code", """\
+fast engine can be checked against it for every input pixel:""",
+    ),
+    (
+        "code",
+        """\
 counted = [len(plot.path_edges(net, (15,), s)) for s in range(15)]
 print(counted)
-assert counted == edges.tolist()"""),
-    ("md", """\
+assert counted == edges.tolist()""",
+    ),
+    (
+        "md",
+        """\
 Edges grow roughly linearly towards the centre, while paths grow like binomial
-coefficients. Scaled to the same maximum, the paths profile is the narrower one:"""),
-    ("code", """\
+coefficients. Scaled to the same maximum, the paths profile is the narrower one:""",
+    ),
+    (
+        "code",
+        """\
 fig = plot.compare([net, net], ["edges", "paths"], input_shape=(15,), metric=["edges", "paths"],
-                   normalize=True)"""),
-    ("md", """\
+                   normalize=True)""",
+    ),
+    (
+        "md",
+        """\
 The same picture from the command line:
 
 ```
 rfgraph profile "conv3*5" --input 15 --plot --out profile.png
 rfgraph graph "conv3*5" --input 15 --source 4 --out graph.png
-```"""),
+```""",
+    ),
 ]
 
 # --------------------------------------------------------------------------- (b)
 NOTEBOOKS["02_vgg16_resnet50_maps.ipynb"] = [
-    ("md", """\
+    (
+        "md",
+        """\
 # (b) Theoretical vs contribution maps: VGG-16 and ResNet-50
 
 The *theoretical* receptive field of an output neuron is the box that the
 size/stride/padding arithmetic gives. The *contribution map* says how strongly
 each pixel in that box is connected to the neuron. The effective receptive field
 drawn here is the smallest centred square that holds 95% of the map's total. It is
-centred on the map's peak."""),
+centred on the map's peak.""",
+    ),
     ("code", SETUP),
-    ("code", """\
+    (
+        "code",
+        """\
 SHAPE = (224, 224)
 
 VGG16_SPEC = "(conv3p1*2,pool2),(conv3p1*2,pool2),(conv3p1*3,pool2)*3"
@@ -119,21 +154,30 @@ def backbone(name, spec):
 
 vgg, vgg_end = backbone("vgg16", VGG16_SPEC)
 resnet, resnet_end = backbone("resnet50", resnet50_spec())
-print("VGG-16 end-point:", vgg_end or "output", "| ResNet-50 end-point:", resnet_end or "output")"""),
+print("VGG-16 end-point:", vgg_end or "output", "| ResNet-50 end-point:", resnet_end or "output")""",
+    ),
     ("md", "The receptive-field arithmetic of the last few tensors:"),
-    ("code", """\
+    (
+        "code",
+        """\
 vgg_records = rf.receptive_field(vgg, SHAPE, vgg_end)
 resnet_records = rf.receptive_field(resnet, SHAPE, resnet_end)
 print(rf.format_table(vgg_records[-4:]))
 print()
-print(rf.format_table(resnet_records[-4:]))"""),
-    ("md", """\
+print(rf.format_table(resnet_records[-4:]))""",
+    ),
+    (
+        "md",
+        """\
 ## VGG-16
 
 The dashed box is the theoretical RF of the centre neuron of the last feature map,
 212×212 pixels. The edges map fills it like a pyramid. The paths map (log scale) is
-close to a 2-D Gaussian: most paths come from the middle."""),
-    ("code", """\
+close to a 2-D Gaussian: most paths come from the middle.""",
+    ),
+    (
+        "code",
+        """\
 vgg_edges = rf.contribution_map(vgg, SHAPE, "edges", endpoint=vgg_end)
 vgg_paths = rf.contribution_map(vgg, SHAPE, "paths", endpoint=vgg_end)
 fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
@@ -145,16 +189,25 @@ ys, xs = np.nonzero(vgg_edges)
 assert box[0][0] <= ys.min() and ys.max() <= box[0][1]  # nothing outside the theoretical box
 print("theoretical box:", box)
 print("ERF 95% of edges:", plot.effective_rf(vgg_edges).size,
-      "| ERF 95% of paths:", plot.effective_rf(vgg_paths).size)"""),
-    ("code", """\
-ax = plot.plot_surface(vgg_paths / vgg_paths.max(), title="VGG-16 paths map as a surface")"""),
-    ("md", """\
+      "| ERF 95% of paths:", plot.effective_rf(vgg_paths).size)""",
+    ),
+    (
+        "code",
+        """\
+ax = plot.plot_surface(vgg_paths / vgg_paths.max(), title="VGG-16 paths map as a surface")""",
+    ),
+    (
+        "md",
+        """\
 ## ResNet-50
 
 ResNet-50's theoretical RF (427 pixels) is larger than the image, so the box is
 clipped to the image. The contribution stays concentrated near the centre:
-the identity shortcuts add many short paths."""),
-    ("code", """\
+the identity shortcuts add many short paths.""",
+    ),
+    (
+        "code",
+        """\
 resnet_edges = rf.contribution_map(resnet, SHAPE, "edges", endpoint=resnet_end)
 resnet_paths = rf.contribution_map(resnet, SHAPE, "paths", endpoint=resnet_end)
 fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
@@ -163,31 +216,43 @@ plot.plot_map(resnet_paths, axes[1], rf_box=resnet_records, scale="log", title="
               label="paths")
 print("theoretical RF size:", resnet_records[-1].size, "| clipped box:",
       plot.theoretical_box(resnet_records, shape=SHAPE))
-print("ERF 95% of paths:", plot.effective_rf(resnet_paths).size)"""),
+print("ERF 95% of paths:", plot.effective_rf(resnet_paths).size)""",
+    ),
     ("md", "Both networks side by side, each map divided by its maximum so that one colour scale fits both:"),
-    ("code", """\
-fig = plot.compare([vgg_paths, resnet_paths], ["VGG-16 paths", "ResNet-50 paths"], normalize=True)"""),
-    ("md", """\
+    (
+        "code",
+        """\
+fig = plot.compare([vgg_paths, resnet_paths], ["VGG-16 paths", "ResNet-50 paths"], normalize=True)""",
+    ),
+    (
+        "md",
+        """\
 From the command line (once the zoo holds `vgg16`):
 
 ```
 rfgraph map vgg16 --out vgg16.png
 rfgraph map vgg16 --metric paths --scale log --out vgg16_paths.svg
-```"""),
+```""",
+    ),
 ]
 
 # --------------------------------------------------------------------------- (c)
 NOTEBOOKS["03_dilation_gridding.ipynb"] = [
-    ("md", """\
+    (
+        "md",
+        """\
 # (c) Dilation gridding: rates [2, 2, 2] vs [1, 2, 5]
 
 Stacking dilated convolutions with the same rate leaves a regular grid of pixels
 that never reach the output: *gridding*. With rates that share no common factor
 ([1, 2, 5], as in hybrid dilated convolution) the receptive field has no holes.
 The theoretical receptive-field size does not show the holes, but the exact
-graph does."""),
+graph does.""",
+    ),
     ("code", SETUP),
-    ("code", """\
+    (
+        "code",
+        """\
 same = rf.parse_spec("conv3d2*3")             # rates 2, 2, 2
 hybrid = rf.parse_spec("conv3,conv3d2,conv3d5")  # rates 1, 2, 5
 for name, net in [("[2,2,2]", same), ("[1,2,5]", hybrid)]:
@@ -196,16 +261,28 @@ for name, net in [("[2,2,2]", same), ("[1,2,5]", hybrid)]:
     box = plot.theoretical_box(rec)
     inside = mask[box[0][0]: box[0][1] + 1]
     print(f"{name}: theoretical RF {rec.size[0]} pixels, {inside.sum()} reach the target, "
-          f"{(~inside).sum()} holes")"""),
-    ("md", """\
+          f"{(~inside).sum()} holes")""",
+    ),
+    (
+        "md",
+        """\
 In 1-D, the [2, 2, 2] stack only sees every other pixel of its 13-pixel field, and
-the [1, 2, 5] stack sees all 17:"""),
-    ("code", """\
-fig = plot.compare([same, hybrid], ["rates [2, 2, 2]", "rates [1, 2, 5]"], input_shape=(41,), metric="paths")"""),
-    ("md", """\
+the [1, 2, 5] stack sees all 17:""",
+    ),
+    (
+        "code",
+        """\
+fig = plot.compare([same, hybrid], ["rates [2, 2, 2]", "rates [1, 2, 5]"], input_shape=(41,), metric="paths")""",
+    ),
+    (
+        "md",
+        """\
 In 2-D the holes multiply: only 7×7 = 49 of the 169 pixels in the [2, 2, 2] box
-are ever seen. Both maps use one log colour scale; grey pixels have no path at all."""),
-    ("code", """\
+are ever seen. Both maps use one log colour scale; grey pixels have no path at all.""",
+    ),
+    (
+        "code",
+        """\
 SHAPE = (41, 41)
 fig = plot.compare([same, hybrid], ["rates [2, 2, 2]", "rates [1, 2, 5]"], input_shape=SHAPE,
                    metric="paths", scale="log", erf_mass=None)
@@ -213,49 +290,76 @@ for name, net in [("[2,2,2]", same), ("[1,2,5]", hybrid)]:
     m = rf.contribution_map(net, SHAPE, "paths")
     (y0, y1), (x0, x1) = plot.theoretical_box(rf.receptive_field(net, SHAPE), shape=SHAPE)
     box = m[y0: y1 + 1, x0: x1 + 1]
-    print(f"{name}: {int((box == 0).sum())} of {box.size} pixels in the theoretical box have no path")"""),
-    ("md", """\
+    print(f"{name}: {int((box == 0).sum())} of {box.size} pixels in the theoretical box have no path")""",
+    ),
+    (
+        "md",
+        """\
 The graph of the gridded stack on a short input. Every other input pixel is cut
-off from the target (pale nodes, 0 under them):"""),
-    ("code", """\
-ax = plot.plot_graph(same, (17,), source=4)"""),
-    ("code", """\
-ax = plot.plot_graph(hybrid, (21,), source=4)"""),
-    ("md", """\
+off from the target (pale nodes, 0 under them):""",
+    ),
+    (
+        "code",
+        """\
+ax = plot.plot_graph(same, (17,), source=4)""",
+    ),
+    (
+        "code",
+        """\
+ax = plot.plot_graph(hybrid, (21,), source=4)""",
+    ),
+    (
+        "md",
+        """\
 More rate-2 layers widen the field but do not fill it: every tap moves by an
 even number of pixels, so one pixel in two per axis reaches the target, however
-deep the stack. Neighbouring outputs see disjoint grids:"""),
-    ("code", """\
+deep the stack. Neighbouring outputs see disjoint grids:""",
+    ),
+    (
+        "code",
+        """\
 deep = rf.parse_spec("conv3d2*4")
 m0 = rf.reach(deep, (41,), target=(12,))
 m1 = rf.reach(deep, (41,), target=(13,))
 print("target 12 sees", np.flatnonzero(m0).tolist())
 print("target 13 sees", np.flatnonzero(m1).tolist())
-assert not (m0 & m1).any()"""),
+assert not (m0 & m1).any()""",
+    ),
 ]
 
 # --------------------------------------------------------------------------- (d)
 NOTEBOOKS["04_residual_identity_path.ipynb"] = [
-    ("md", """\
+    (
+        "md",
+        """\
 # (d) Residual connections and the identity path
 
 `Residual(body)` is `Add(Identity(), body)`. The identity shortcut is one extra edge
 that skips the body. In the graph drawing it is the arc that bypasses the two
-convolutions."""),
+convolutions.""",
+    ),
     ("code", SETUP),
-    ("code", """\
+    (
+        "code",
+        """\
 block = "res(conv3p1,conv3p1)"
 resnet = rf.parse_spec(f"{block}*2")
 plain = rf.parse_spec("conv3p1*4")
-ax = plot.plot_graph(resnet, (11,), source=3)"""),
-    ("md", """\
+ax = plot.plot_graph(resnet, (11,), source=3)""",
+    ),
+    (
+        "md",
+        """\
 ## Paths multiply like polynomials
 
 In 1-D, one all-ones 3-tap convolution is the polynomial `1 + z + z²`. The body of a
 block is its square. The block adds the identity: `1 + (1 + z + z²)²` (centred). Two
 blocks give the square of that. Far from the borders, the paths profile is exactly
-these coefficients:"""),
-    ("code", """\
+these coefficients:""",
+    ),
+    (
+        "code",
+        """\
 conv = np.ones(3)
 body = np.convolve(conv, conv)            # [1, 2, 3, 2, 1]
 blk = body.copy()
@@ -265,15 +369,24 @@ paths = rf.contribution_map(resnet, (31,), "paths")
 centre = 15
 print("predicted:", two_blocks.astype(int).tolist())
 print("rfgraph:  ", paths[centre - 4: centre + 5].astype(int).tolist())
-assert np.array_equal(paths[centre - 4: centre + 5], two_blocks)"""),
-    ("md", """\
+assert np.array_equal(paths[centre - 4: centre + 5], two_blocks)""",
+    ),
+    (
+        "md",
+        """\
 Without the shortcuts the same four convolutions give `(1 + z + z²)⁴`. The
 receptive field is the same 9 pixels, but the residual network puts relatively
-more weight on the centre pixel:"""),
-    ("code", """\
+more weight on the centre pixel:""",
+    ),
+    (
+        "code",
+        """\
 fig = plot.compare([plain, resnet], ["plain conv3p1 × 4", "2 residual blocks"], input_shape=(21,),
-                   metric="paths", normalize=True)"""),
-    ("md", """\
+                   metric="paths", normalize=True)""",
+    ),
+    (
+        "md",
+        """\
 ## Do shortcuts shrink the effective receptive field?
 
 With 8 blocks (16 convolutions) the theoretical RF is 33×33 pixels either way. If
@@ -281,8 +394,11 @@ we only count connections, the shortcuts change very little. Each block adds one
 path through the identity but nine through its two 3×3 convolutions, so the maps
 almost coincide: same 95% square, nearly the same share at the centre. The strong
 centring reported for trained ResNets comes from the weights, which these counts
-ignore. The identity path carries much more weight there than it does here."""),
-    ("code", """\
+ignore. The identity path carries much more weight there than it does here.""",
+    ),
+    (
+        "code",
+        """\
 SHAPE = (49, 49)
 deep_plain = rf.parse_spec("conv3p1*16")
 deep_res = rf.parse_spec("res(conv3p1,conv3p1)*8")
@@ -291,22 +407,32 @@ fig = plot.compare([deep_plain, deep_res], ["16 plain convolutions", "8 residual
 for name, net in [("plain", deep_plain), ("residual", deep_res)]:
     m = rf.contribution_map(net, SHAPE, "paths")
     print(f"{name:8s}: theoretical RF {rf.receptive_field(net, SHAPE)[-1].size}, "
-          f"95% ERF {plot.effective_rf(m, 0.95).size}, centre pixel share {m[24, 24] / m.sum():.2%}")"""),
+          f"95% ERF {plot.effective_rf(m, 0.95).size}, centre pixel share {m[24, 24] / m.sum():.2%}")""",
+    ),
 ]
 
 # --------------------------------------------------------------------------- (e)
 NOTEBOOKS["05_import_pytorch_model.ipynb"] = [
-    ("md", """\
+    (
+        "md",
+        """\
 # (e) Importing your own PyTorch model
 
 `rf.from_torch(module, input_shape)` traces a `torch.nn.Module` and keeps what
 changes the graph: convolutions, pooling, up-sampling and merges. Activations,
 normalisation and channel counts do not change it. Names follow the module
-paths, so any module can be an end-point."""),
-    ("code", SETUP + """
+paths, so any module can be an end-point.""",
+    ),
+    (
+        "code",
+        SETUP
+        + """
 import torch
-from torch import nn"""),
-    ("code", """\
+from torch import nn""",
+    ),
+    (
+        "code",
+        """\
 model = nn.Sequential(
     nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
     nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
@@ -320,24 +446,36 @@ SHAPE = (64, 64)
 
 net = rf.from_torch(model, SHAPE)
 print(net)
-print(rf.format_table(rf.receptive_field(net, SHAPE)))"""),
-    ("md", """\
+print(rf.format_table(rf.receptive_field(net, SHAPE)))""",
+    ),
+    (
+        "md",
+        """\
 The output has 16×16 positions. This is the contribution map of the centre one.
-The network's final shape comes from PyTorch itself:"""),
-    ("code", """\
+The network's final shape comes from PyTorch itself:""",
+    ),
+    (
+        "code",
+        """\
 with torch.no_grad():
     out = model.eval()(torch.zeros(1, 3, *SHAPE))
 print("torch output:", tuple(out.shape[2:]), "| rfgraph output:", rf.receptive_field(net, SHAPE)[-1].shape)
 assert tuple(out.shape[2:]) == rf.receptive_field(net, SHAPE)[-1].shape
 paths = rf.contribution_map(net, SHAPE, "paths")
-ax = plot.plot_map(paths, rf_box=rf.receptive_field(net, SHAPE), title="paths to the centre output")"""),
-    ("md", """\
+ax = plot.plot_map(paths, rf_box=rf.receptive_field(net, SHAPE), title="paths to the centre output")""",
+    ),
+    (
+        "md",
+        """\
 ## Check against autograd
 
 The number of paths equals the gradient of the target in the *linear, all-ones*
 version of the network: every convolution has one channel and a kernel of ones,
-every pooling is a sum, and nothing else is kept."""),
-    ("code", """\
+every pooling is a sum, and nothing else is kept.""",
+    ),
+    (
+        "code",
+        """\
 def all_ones_copy(module):
     layers = []
     for m in module.modules():
@@ -357,13 +495,19 @@ y = all_ones_copy(model)(x)
 y[0, 0, y.shape[2] // 2, y.shape[3] // 2].backward()
 grad = x.grad[0, 0].numpy()
 print("max |gradient - paths| =", np.abs(grad - paths).max())
-assert np.array_equal(grad, paths)"""),
-    ("md", """\
+assert np.array_equal(grad, paths)""",
+    ),
+    (
+        "md",
+        """\
 ## A residual model from torchvision
 
 Branches and merges come through torch.fx: here torchvision's ResNet-18 (no
-weights are downloaded), with the map of the centre of `layer4`."""),
-    ("code", """\
+weights are downloaded), with the map of the centre of `layer4`.""",
+    ),
+    (
+        "code",
+        """\
 try:
     import torchvision
 except Exception:  # torchvision is optional
@@ -373,18 +517,25 @@ if torchvision is not None:
     table = rf.receptive_field(resnet, (224, 224), endpoint="layer4")
     print(table[-1])
     edges = rf.contribution_map(resnet, (224, 224), endpoint="layer4")
-    ax = plot.plot_map(edges, rf_box=table, title="ResNet-18, centre of layer4: distinct edges")"""),
-    ("md", """\
+    ax = plot.plot_map(edges, rf_box=table, title="ResNet-18, centre of layer4: distinct edges")""",
+    ),
+    (
+        "md",
+        """\
 ## On an image
 
 Any image of the input size can go underneath the map. Here it is a synthetic one.
-The edges map is drawn with transparency over it:"""),
-    ("code", """\
+The edges map is drawn with transparency over it:""",
+    ),
+    (
+        "code",
+        """\
 yy, xx = np.mgrid[0:64, 0:64]
 image = 0.5 + 0.5 * np.sin(np.hypot(yy - 20, xx - 40) / 3.0)
 edges = rf.contribution_map(net, SHAPE, "edges")
 ax = plot.plot_map(edges, image=image, alpha=0.55, rf_box=rf.receptive_field(net, SHAPE),
-                   title="edges map over an image")"""),
+                   title="edges map over an image")""",
+    ),
 ]
 
 

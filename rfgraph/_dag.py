@@ -165,4 +165,3 @@ class Dag:
         if cursor != output:
             ops.append(Ref(self.nodes[output].name))
         return Sequential(*ops)
-

@@ -109,9 +109,7 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
 
         return _from_function(rf.q * s, rf.Q, transposed)
     g_ = math.gcd(rf.q, s)
-    return _from_function(
-        rf.q // g_, rf.Q * (s // g_), lambda o: _hull([rf.at(o * s - pl + t * d) for t in range(k)])
-    )
+    return _from_function(rf.q // g_, rf.Q * (s // g_), lambda o: _hull([rf.at(o * s - pl + t * d) for t in range(k)]))
 
 
 def _merge(rfs: list[_AxisRF], where: str) -> tuple[_AxisRF, bool]:
@@ -286,8 +284,16 @@ TABLE_COLUMNS = ("layer", "n", "jump", "size", "start", "center", "padding", "al
 def table_rows(records: list[RFRecord]) -> list[list[str]]:
     """The table as strings, one row per tensor (columns: :data:`TABLE_COLUMNS`)."""
     return [
-        [r.name, _axes(r.shape), _axes(r.stride), _axes(r.size), _axes(r.start), _axes(r.center),
-         _axes(r.padding), "yes" if r.aligned else "NO"]
+        [
+            r.name,
+            _axes(r.shape),
+            _axes(r.stride),
+            _axes(r.size),
+            _axes(r.start),
+            _axes(r.center),
+            _axes(r.padding),
+            "yes" if r.aligned else "NO",
+        ]
         for r in records
     ]
 
@@ -302,7 +308,8 @@ def format_table(records: list[RFRecord]) -> str:
     """
     rows = [list(TABLE_COLUMNS), *table_rows(records)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
-             for row in rows]
+    lines = [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

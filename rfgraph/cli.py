@@ -133,8 +133,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from .plot import save_graph_figure
 
     with _progress(args, f"graph {args.network}", 1) as bar:
-        summary = save_graph_figure(_network(args), _input_shape(args, default=(15,)), args.out,
-                                    source=args.source, target=parse_target(args.target), endpoint=args.endpoint)
+        summary = save_graph_figure(
+            _network(args),
+            _input_shape(args, default=(15,)),
+            args.out,
+            source=args.source,
+            target=parse_target(args.target),
+            endpoint=args.endpoint,
+        )
         bar.update()
     if args.json:
         print(json.dumps(summary))
@@ -150,21 +156,33 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if args.out is not None and not _is_image(args.out):
         raise RFGraphError(f"--out {args.out!r}: profile pictures are .png, .svg or .pdf")
     with _progress(args, f"profile {args.network}", 2) as bar:
-        values = profile(_network(args), shape, args.metric, parse_target(args.target), axis=args.axis,
-                         endpoint=args.endpoint)
+        values = profile(
+            _network(args), shape, args.metric, parse_target(args.target), axis=args.axis, endpoint=args.endpoint
+        )
         bar.update("figure")
         if args.plot or args.out is not None:
             from .plot import save_profile_figure
 
             args.out = args.out or "profile.png"
-            save_profile_figure(values, args.out, metric=args.metric, scale=args.scale,
-                                title=f"{_label(args)}: {args.metric} profile")
+            save_profile_figure(
+                values, args.out, metric=args.metric, scale=args.scale, title=f"{_label(args)}: {args.metric} profile"
+            )
         bar.update()
     lo, hi = (0, len(values)) if args.full else _support(values)
     shown = [_number(v) for v in values[lo:hi]]
     if args.json:
-        print(json.dumps({"metric": args.metric, "input": list(shape), "axis": args.axis, "offset": lo,
-                          "values": shown, **({"out": args.out} if args.out else {})}))
+        print(
+            json.dumps(
+                {
+                    "metric": args.metric,
+                    "input": list(shape),
+                    "axis": args.axis,
+                    "offset": lo,
+                    "values": shown,
+                    **({"out": args.out} if args.out else {}),
+                }
+            )
+        )
     else:
         print(" ".join(str(v) for v in shown))
         if args.out:
@@ -197,8 +215,15 @@ def _save_map_picture(args: argparse.Namespace, values: Any, shape: tuple[int, .
         records: Any = receptive_field(_network(args), shape, args.endpoint)
     except RFGraphError:  # e.g. branches with different strides: no single RF box
         records = None
-    save_map_figure(values, args.out, records=records, target=parse_target(args.target), scale=args.scale,
-                    metric=args.metric, title=f"{_label(args)}: {args.metric} contribution map")
+    save_map_figure(
+        values,
+        args.out,
+        records=records,
+        target=parse_target(args.target),
+        scale=args.scale,
+        metric=args.metric,
+        title=f"{_label(args)}: {args.metric} contribution map",
+    )
 
 
 def cmd_map(args: argparse.Namespace) -> int:
@@ -225,9 +250,11 @@ def cmd_map(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"metric": args.metric, **summary, "out": args.out}))
     else:
-        print(f"{args.metric} map of {args.network!r} at {'x'.join(map(str, values.shape))}: "
-              f"max {summary['max']} at {tuple(summary['peak'])}, {summary['nonzero']} pixels reach the target, "
-              f"support box {summary['support_box']}" + (f"; written to {args.out}" if args.out else ""))
+        print(
+            f"{args.metric} map of {args.network!r} at {'x'.join(map(str, values.shape))}: "
+            f"max {summary['max']} at {tuple(summary['peak'])}, {summary['nonzero']} pixels reach the target, "
+            f"support box {summary['support_box']}" + (f"; written to {args.out}" if args.out else "")
+        )
     return 0
 
 
@@ -273,8 +300,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     rec = receptive_field(net, (224, 224), "pool5" if "pool5" in _endpoints(net) else None)[-1]
     summary = _summary(big)
     print(f"\n{name} at 224x224, centre of {rec.name} (receptive field {rec.size[0]}, stride {rec.stride[0]}):")
-    print(f"  edges map computed in {took * 1000:.1f} ms; max {summary['max']} at {tuple(summary['peak'])}; "
-          f"{summary['nonzero']} of {big.size} pixels contribute")
+    print(
+        f"  edges map computed in {took * 1000:.1f} ms; max {summary['max']} at {tuple(summary['peak'])}; "
+        f"{summary['nonzero']} of {big.size} pixels contribute"
+    )
     step = 16
     print(ascii_map(big[::step, ::step]))
     print("\nNext: rfgraph table vgg16 --input 224x224 | rfgraph map resnet50 --out map.npy | rfgraph --help")
@@ -314,10 +343,13 @@ def cmd_erf(args: argparse.Namespace) -> int:
     if args.json:
         data = stats.as_dict()
         if prediction is not None:
-            data["prediction"] = {"variance": [float(v) for v in prediction.variance],
-                                  "variance_exact": [str(v) for v in prediction.variance],
-                                  "span": list(prediction.span), "stride": list(prediction.stride),
-                                  "paths": prediction.paths}
+            data["prediction"] = {
+                "variance": [float(v) for v in prediction.variance],
+                "variance_exact": [str(v) for v in prediction.variance],
+                "span": list(prediction.span),
+                "stride": list(prediction.stride),
+                "paths": prediction.paths,
+            }
         if note:
             data["note"] = note
         print(json.dumps(data, indent=2))
@@ -336,9 +368,22 @@ def cmd_zoo(args: argparse.Namespace) -> int:
     if args.family is not None and not entries:
         zoo.names(args.family)  # raises the error listing the families
     if args.json:
-        print(json.dumps([{"name": e.name, "family": e.family, "default_input": list(e.default_input),
-                           "description": e.description, "options": e.options()} for e in entries],
-                         indent=2, default=str))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": e.name,
+                        "family": e.family,
+                        "default_input": list(e.default_input),
+                        "description": e.description,
+                        "options": e.options(),
+                    }
+                    for e in entries
+                ],
+                indent=2,
+                default=str,
+            )
+        )
         return 0
     width = max(len(e.name) for e in entries)
     for e in entries:
@@ -374,16 +419,23 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    table = sub.add_parser("table", help=COMMANDS["table"][1], epilog=EPILOG,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    table = sub.add_parser(
+        "table", help=COMMANDS["table"][1], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     _add_network_args(table)
     sub.add_parser("spec-help", help=COMMANDS["spec-help"][1])
     for name in ("profile", "map"):
-        p = sub.add_parser(name, help=COMMANDS[name][1], epilog=EPILOG,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name, help=COMMANDS[name][1], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         _add_network_args(p)
-        p.add_argument("--metric", "-m", default="edges", choices=["edges", "paths"],
-                       help="distinct edges on all paths (default) or number of paths")
+        p.add_argument(
+            "--metric",
+            "-m",
+            default="edges",
+            choices=["edges", "paths"],
+            help="distinct edges on all paths (default) or number of paths",
+        )
         p.add_argument("--target", "-t", help="target position in the output, e.g. 3x4 (default: centre)")
         p.add_argument("--scale", choices=["linear", "log"], default="linear", help="scale of pictures")
         p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
@@ -398,8 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     erf = sub.add_parser("erf", help=COMMANDS["erf"][1])
     _add_network_args(erf)
     erf.add_argument("--metric", "-m", default="paths", help="paths (default) or edges")
-    graph = sub.add_parser("graph", help=COMMANDS["graph"][1], epilog=EPILOG,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    graph = sub.add_parser(
+        "graph", help=COMMANDS["graph"][1], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     _add_network_args(graph)
     graph.add_argument("--source", "-s", type=int, help="input position whose paths to the target are highlighted")
     graph.add_argument("--target", "-t", help="target position in the output (default: centre)")

@@ -215,8 +215,7 @@ def _separable_edges(plan: Plan, target: tuple[int, ...]) -> np.ndarray:
                 signed[link.source] = _inclusion_exclusion(reaches[link.source].terms, budget)
             for s1, cone in cone_terms:
                 # outdeg into this cone term, per axis: deg[u] = #{v in cone : u -> v}
-                degs = [_fan_out(c, m.indptr, m.indices, m.n_in).astype(np.float64)
-                        for m, c in zip(link.maps, cone)]
+                degs = [_fan_out(c, m.indptr, m.indices, m.n_in).astype(np.float64) for m, c in zip(link.maps, cone)]
                 for s2, reach in signed[link.source]:
                     vecs = [deg @ r for deg, r in zip(degs, reach)]
                     if all(v.any() for v in vecs):
@@ -229,8 +228,7 @@ def _separable_edges(plan: Plan, target: tuple[int, ...]) -> np.ndarray:
     if not signs:
         return np.zeros(plan.input_shape, dtype=np.int64)
     stacked = [np.stack(f) for f in factors]  # each (terms, n_axis), exact small integers
-    bound = sum(int(np.prod([int(m) for m in col], dtype=object))
-                for col in zip(*(s.max(axis=1) for s in stacked)))
+    bound = sum(int(np.prod([int(m) for m in col], dtype=object)) for col in zip(*(s.max(axis=1) for s in stacked)))
     if bound > INT64_MAX:
         raise RFGraphError(
             f"edge counts of {plan.output.name!r} could exceed int64 (bound {bound}); "
@@ -279,8 +277,9 @@ def _pull(g: np.ndarray, axis: int, m: AxisMap) -> np.ndarray:
     shape = g.shape
     pre = int(np.prod(shape[:axis], dtype=np.int64))
     post = int(np.prod(shape[axis + 1 :], dtype=np.int64))
-    out = _pull_axis(np.ascontiguousarray(g, dtype=np.float64).reshape(pre, shape[axis], post),
-                     m.indptr, m.indices, m.n_in)
+    out = _pull_axis(
+        np.ascontiguousarray(g, dtype=np.float64).reshape(pre, shape[axis], post), m.indptr, m.indices, m.n_in
+    )
     return out.reshape(shape[:axis] + (m.n_in,) + shape[axis + 1 :])
 
 
@@ -443,8 +442,7 @@ def contribution_map(
     >>> rf.contribution_map(net, (15,), "paths").astype(int).tolist()
     [0, 0, 1, 5, 15, 30, 45, 51, 45, 30, 15, 5, 1, 0, 0]
     """
-    return plan_contribution_map(build_plan(network, input_shape, endpoint), metric, target,
-                                 exact=exact, method=method)
+    return plan_contribution_map(build_plan(network, input_shape, endpoint), metric, target, exact=exact, method=method)
 
 
 def reach(network: Op, input_shape: Any, target: Any = None, *, endpoint: str | None = None) -> np.ndarray:

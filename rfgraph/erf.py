@@ -90,8 +90,10 @@ def _as_map(values: Any, what: str = "map") -> np.ndarray:
     if arr.ndim < 1 or arr.size == 0:
         raise RFGraphError(f"{what} must be a non-empty array with 1 to 3 axes, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise RFGraphError(f"{what} holds inf or NaN; pass finite values (path counts overflow float64 "
-                           "beyond about 1e308: use fewer layers)")
+        raise RFGraphError(
+            f"{what} holds inf or NaN; pass finite values (path counts overflow float64 "
+            "beyond about 1e308: use fewer layers)"
+        )
     if np.any(arr < 0):
         raise RFGraphError(f"{what} has negative entries; pass magnitudes (e.g. abs() of a gradient map)")
     total = float(arr.sum())
@@ -205,7 +207,7 @@ def area_ratio(
         for i, share in zip(half_widths, shares, strict=False):
             if share > t:
                 side = 2 * i + 1
-                found = Square(side, side ** arr.ndim / area)
+                found = Square(side, side**arr.ndim / area)
                 break
         out[t] = found
     return out
@@ -384,8 +386,10 @@ def erf_stats(
     positive = p > 0
     support = int(positive.sum())
     box = tuple(
-        slice(int(np.flatnonzero(positive.any(axis=tuple(b for b in range(p.ndim) if b != a))).min()),
-              int(np.flatnonzero(positive.any(axis=tuple(b for b in range(p.ndim) if b != a))).max()) + 1)
+        slice(
+            int(np.flatnonzero(positive.any(axis=tuple(b for b in range(p.ndim) if b != a))).min()),
+            int(np.flatnonzero(positive.any(axis=tuple(b for b in range(p.ndim) if b != a))).max()) + 1,
+        )
         for a in range(p.ndim)
     )
     box_area = int(np.prod([s.stop - s.start for s in box]))
@@ -600,8 +604,7 @@ def _default_shape(network: Op) -> tuple[int, ...]:
             ss = op.effective_stride
             if any(s > 1 for s in (ss if isinstance(ss, tuple) else (ss,))):
                 raise RFGraphError(
-                    f"{op.label()}: padding='same' with stride > 1 depends on the input size; "
-                    "pass input_shape=..."
+                    f"{op.label()}: padding='same' with stride > 1 depends on the input size; pass input_shape=..."
                 )
     return (ndim,)
 
@@ -709,14 +712,16 @@ def predict(network: Op, input_shape: Any = None) -> ERFPrediction:
                 "of their maps has no closed form; use rf.contribution_map and rf.erf.erf_stats instead"
             )
         count = sum(s.count for s in sources)
-        laws.append(_Law(
-            count,
-            [sum((Fraction(s.count, count) * s.mean[a] for s in sources), Fraction(0)) for a in range(ndim)],
-            [sum((Fraction(s.count, count) * s.second[a] for s in sources), Fraction(0)) for a in range(ndim)],
-            [min(s.lo[a] for s in sources) for a in range(ndim)],
-            [max(s.hi[a] for s in sources) for a in range(ndim)],
-            list(sources[0].stride),
-        ))
+        laws.append(
+            _Law(
+                count,
+                [sum((Fraction(s.count, count) * s.mean[a] for s in sources), Fraction(0)) for a in range(ndim)],
+                [sum((Fraction(s.count, count) * s.second[a] for s in sources), Fraction(0)) for a in range(ndim)],
+                [min(s.lo[a] for s in sources) for a in range(ndim)],
+                [max(s.hi[a] for s in sources) for a in range(ndim)],
+                list(sources[0].stride),
+            )
+        )
     out = laws[-1]
     return ERFPrediction(
         variance=tuple(out.second[a] - out.mean[a] ** 2 for a in range(ndim)),
@@ -787,8 +792,10 @@ class ScalingStudy:
         head = ["n", "span", "std", "std/span"] + [f"r@{f:g}" for f in fs]
         rows = [head]
         for i, n in enumerate(self.ns):
-            rows.append([str(n), str(self.span[i]), f"{self.std[i]:.4f}", f"{self.ratio[i]:.4f}"]
-                        + [f"{self.radius[f][i]:.3f}" for f in fs])
+            rows.append(
+                [str(n), str(self.span[i]), f"{self.std[i]:.4f}", f"{self.ratio[i]:.4f}"]
+                + [f"{self.radius[f][i]:.3f}" for f in fs]
+            )
         widths = [max(len(r[c]) for r in rows) for c in range(len(head))]
         return "\n".join("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=False)) for r in rows)
 
@@ -863,8 +870,9 @@ def scaling_study(
     for f in fs:
         vals = [radii[f][i] for i in keep]
         exps[f"radius@{f:g}"] = _slope(fit_ns, vals) if min(vals) > 0 else math.nan
-    return ScalingStudy(metric, ns_t, tuple(spans), tuple(stds), {f: tuple(v) for f, v in radii.items()},
-                        exps, fit_from)
+    return ScalingStudy(
+        metric, ns_t, tuple(spans), tuple(stds), {f: tuple(v) for f, v in radii.items()}, exps, fit_from
+    )
 
 
 # --------------------------------------------------------------------------- empirical ERF (torch)
@@ -1025,14 +1033,20 @@ def to_torch(
                 if isinstance(op, ConvTranspose):
                     full = conv_t(src, self.params[p], stride=g.stride, dilation=g.dilation)
                     lefts = [-pl for pl, _ in g.pads]
-                    rights = [n_out - (full.shape[2 + a] - pl) for a, ((pl, _), n_out)
-                              in enumerate(zip(g.pads, g.out_shape, strict=False))]
+                    rights = [
+                        n_out - (full.shape[2 + a] - pl)
+                        for a, ((pl, _), n_out) in enumerate(zip(g.pads, g.out_shape, strict=False))
+                    ]
                     y = pad_to(full, lefts, rights, 0.0)
                 elif isinstance(op, Conv | Pool):
                     # Pad so that the window count equals the plan's output size (covers ceil_mode).
                     lefts = [pl for pl, _ in g.pads]
-                    rights = [(n_out - 1) * s + d * (k - 1) + 1 - n - pl for n, n_out, s, d, k, (pl, _)
-                              in zip(g.in_shape, g.out_shape, g.stride, g.dilation, g.kernel, g.pads, strict=False)]
+                    rights = [
+                        (n_out - 1) * s + d * (k - 1) + 1 - n - pl
+                        for n, n_out, s, d, k, (pl, _) in zip(
+                            g.in_shape, g.out_shape, g.stride, g.dilation, g.kernel, g.pads, strict=False
+                        )
+                    ]
                     if isinstance(op, Pool) and pool == "max":
                         xp = pad_to(src, lefts, rights, -math.inf)
                         mp = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1]
@@ -1109,8 +1123,17 @@ def empirical_erf(
     dtype = torch.float64 if dtype is None else dtype
     total = np.zeros(plan.input_shape, dtype=np.float64)
     for seed in seed_list:
-        model = to_torch(network, plan.input_shape, channels=channels, relu=relu, weights=weights,
-                         pool=pool, seed=seed, dtype=dtype, endpoint=endpoint)
+        model = to_torch(
+            network,
+            plan.input_shape,
+            channels=channels,
+            relu=relu,
+            weights=weights,
+            pool=pool,
+            seed=seed,
+            dtype=dtype,
+            endpoint=endpoint,
+        )
         gen = torch.Generator().manual_seed(10_007 + int(seed))
         x = torch.randn((inputs, channels, *plan.input_shape), generator=gen, dtype=dtype, requires_grad=True)
         index = (slice(None), slice(None)) + tuple(tgt)
@@ -1192,8 +1215,10 @@ def compare_empirical(
 
     ts = _check_fractions(thresholds, "threshold")
     emp = empirical_erf(network, input_shape, target=target, endpoint=endpoint, **options)
-    exact = {m: contribution_map(network, input_shape, m, target, endpoint=endpoint).astype(np.float64)
-             for m in ("paths", "edges")}
+    exact = {
+        m: contribution_map(network, input_shape, m, target, endpoint=endpoint).astype(np.float64)
+        for m in ("paths", "edges")
+    }
     var_emp = erf_stats(emp, (0.5,), ()).variance
     corr, vr = {}, {}
     for m, values in exact.items():

@@ -24,8 +24,16 @@ import numpy as np
 from .errors import RFGraphError
 from .ops import ConvTranspose, Crop, GlobalPool, Op, Pool, Upsample, _Windowed
 
-__all__ = ["AxisMap", "Geometry", "resolve", "per_axis", "conv_output_size", "pool_output_size",
-           "conv_transpose_output_size", "same_padding"]
+__all__ = [
+    "AxisMap",
+    "Geometry",
+    "resolve",
+    "per_axis",
+    "conv_output_size",
+    "pool_output_size",
+    "conv_transpose_output_size",
+    "same_padding",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,8 +141,9 @@ def conv_transpose_output_size(n: int, k: int, s: int, pad: tuple[int, int], d: 
     return (n - 1) * s - pad[0] - pad[1] + d * (k - 1) + output_padding + 1
 
 
-def _pads(op: _Windowed, shape: tuple[int, ...], ks: tuple[int, ...], ss: tuple[int, ...],
-          ds: tuple[int, ...], where: str) -> tuple[tuple[int, int], ...]:
+def _pads(
+    op: _Windowed, shape: tuple[int, ...], ks: tuple[int, ...], ss: tuple[int, ...], ds: tuple[int, ...], where: str
+) -> tuple[tuple[int, int], ...]:
     ndim = len(shape)
     padding = op.padding
     if padding == "valid":
@@ -232,8 +241,15 @@ def _crop(op: Crop, shape: tuple[int, ...], where: str) -> Geometry:
         maps.append(AxisMap.from_pairs(n, n_out, o, o + left))
         out_shape.append(n_out)
     # A crop is a one-tap window at offset ``left``: kernel 1, stride 1, padding -left.
-    return Geometry(shape, tuple(out_shape), tuple(maps), kernel=(1,) * ndim, stride=(1,) * ndim,
-                    dilation=(1,) * ndim, pads=tuple((-left, -right) for left, right in pairs))
+    return Geometry(
+        shape,
+        tuple(out_shape),
+        tuple(maps),
+        kernel=(1,) * ndim,
+        stride=(1,) * ndim,
+        dilation=(1,) * ndim,
+        pads=tuple((-left, -right) for left, right in pairs),
+    )
 
 
 def resolve(op: Op, shape: tuple[int, ...], where: str) -> Geometry:
@@ -247,9 +263,14 @@ def resolve(op: Op, shape: tuple[int, ...], where: str) -> Geometry:
     if isinstance(op, Crop):
         return _crop(op, shape, where)
     if isinstance(op, GlobalPool):
-        maps = tuple(
-            AxisMap.from_pairs(n, 1, np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64)) for n in shape
+        maps = tuple(AxisMap.from_pairs(n, 1, np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64)) for n in shape)
+        return Geometry(
+            shape,
+            (1,) * len(shape),
+            maps,
+            kernel=shape,
+            stride=shape,
+            dilation=(1,) * len(shape),
+            pads=((0, 0),) * len(shape),
         )
-        return Geometry(shape, (1,) * len(shape), maps, kernel=shape, stride=shape,
-                        dilation=(1,) * len(shape), pads=((0, 0),) * len(shape))
     raise RFGraphError(f"{where}: {type(op).__name__} is not a leaf op")  # pragma: no cover

@@ -42,9 +42,7 @@ def plan_to_networkx(plan: Plan, max_nodes: int = MAX_GRAPH_NODES) -> nx.DiGraph
         for pos in itertools.product(*(range(n) for n in t.shape)):
             graph.add_node((t.index, *pos), layer=t.index, op=t.name, kind=t.kind)
         for link in t.links:
-            per_axis = [
-                [(o, int(i)) for o in range(m.n_out) for i in m.inputs_of(o)] for m in link.maps
-            ]
+            per_axis = [[(o, int(i)) for o in range(m.n_out) for i in m.inputs_of(o)] for m in link.maps]
             for combo in itertools.product(*per_axis):
                 dst = tuple(o for o, _ in combo)
                 src = tuple(i for _, i in combo)
@@ -52,8 +50,9 @@ def plan_to_networkx(plan: Plan, max_nodes: int = MAX_GRAPH_NODES) -> nx.DiGraph
     return graph
 
 
-def to_networkx(network: Op, input_shape: Any, *, endpoint: str | None = None,
-                max_nodes: int = MAX_GRAPH_NODES) -> nx.DiGraph:
+def to_networkx(
+    network: Op, input_shape: Any, *, endpoint: str | None = None, max_nodes: int = MAX_GRAPH_NODES
+) -> nx.DiGraph:
     """The explicit unrolled graph of ``network`` for ``input_shape``.
 
     Parameters

@@ -48,19 +48,74 @@ from .torch_import import _T, _c, _Converter, _Flat, _pick_output, _Same
 
 __all__ = ["from_onnx", "static_input_shape", "POINTWISE_OPS"]
 
-POINTWISE_OPS = frozenset([
-    "Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "Elu", "Selu", "Celu",
-    "Softplus", "Softsign", "Gelu", "Erf", "Exp", "Log", "Sqrt", "Pow", "Neg", "Abs", "Reciprocal", "Mish",
-    "ThresholdedRelu", "Sign", "Floor", "Ceil", "Round", "Sin", "Cos", "Not", "IsNaN", "Identity", "Cast", "CastLike",
-    "Dropout", "BatchNormalization", "InstanceNormalization", "LpNormalization", "LRN", "GroupNormalization",
-    "LayerNormalization", "MeanVarianceNormalization", "QuantizeLinear", "DequantizeLinear", "Shrink",
-])
+POINTWISE_OPS = frozenset(
+    [
+        "Relu",
+        "LeakyRelu",
+        "PRelu",
+        "Sigmoid",
+        "Tanh",
+        "Clip",
+        "HardSigmoid",
+        "HardSwish",
+        "Elu",
+        "Selu",
+        "Celu",
+        "Softplus",
+        "Softsign",
+        "Gelu",
+        "Erf",
+        "Exp",
+        "Log",
+        "Sqrt",
+        "Pow",
+        "Neg",
+        "Abs",
+        "Reciprocal",
+        "Mish",
+        "ThresholdedRelu",
+        "Sign",
+        "Floor",
+        "Ceil",
+        "Round",
+        "Sin",
+        "Cos",
+        "Not",
+        "IsNaN",
+        "Identity",
+        "Cast",
+        "CastLike",
+        "Dropout",
+        "BatchNormalization",
+        "InstanceNormalization",
+        "LpNormalization",
+        "LRN",
+        "GroupNormalization",
+        "LayerNormalization",
+        "MeanVarianceNormalization",
+        "QuantizeLinear",
+        "DequantizeLinear",
+        "Shrink",
+    ]
+)
 """ONNX ops that act position by position (no layer in the graph)."""
 
 _MERGES = frozenset(["Add", "Sum", "Mul", "Sub", "Div", "Max", "Min", "Mean", "Where"])
 _SHAPE_OPS = frozenset(["Shape", "Size", "ConstantOfShape", "Range", "NonZero"])
-_REDUCE = frozenset(["ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceL1", "ReduceL2", "ReduceProd",
-                     "ReduceLogSumExp", "ReduceSumSquare", "ReduceLogSum"])
+_REDUCE = frozenset(
+    [
+        "ReduceMean",
+        "ReduceMax",
+        "ReduceMin",
+        "ReduceSum",
+        "ReduceL1",
+        "ReduceL2",
+        "ReduceProd",
+        "ReduceLogSumExp",
+        "ReduceSumSquare",
+        "ReduceLogSum",
+    ]
+)
 
 
 def _onnx() -> Any:
@@ -102,7 +157,7 @@ def _scopes(node: Any) -> list[str]:
     out, path, local = [], "", ""
     for part in parts:
         if local and part.startswith(local + "."):
-            path += part[len(local):]
+            path += part[len(local) :]
         else:
             path = f"{path}.{part}" if path else part
         local = part
@@ -128,12 +183,16 @@ class _OnnxImporter:
         dims = [d.dim_value if d.HasField("dim_value") else None for d in self.input.type.tensor_type.shape.dim]
         if shape is None:
             if len(dims) < 3 or any(d is None or d < 1 for d in dims[2:]):
-                raise RFGraphError(f"input {self.input.name!r} has dynamic spatial size {dims[2:]}; "
-                                   "give input_shape, e.g. from_onnx(path, (224, 224))")
+                raise RFGraphError(
+                    f"input {self.input.name!r} has dynamic spatial size {dims[2:]}; "
+                    "give input_shape, e.g. from_onnx(path, (224, 224))"
+                )
             shape = normalize_shape(tuple(dims[2:]))
         if dims and len(dims) != len(shape) + 2:
-            raise RFGraphError(f"input {self.input.name!r} has rank {len(dims)}, so input_shape needs "
-                               f"{len(dims) - 2} spatial sizes, got {shape}")
+            raise RFGraphError(
+                f"input {self.input.name!r} has rank {len(dims)}, so input_shape needs "
+                f"{len(dims) - 2} spatial sizes, got {shape}"
+            )
         self.shape = shape
         self.channels = dims[1] if len(dims) > 1 and dims[1] else None
         self.conv = _Converter(None, shape, ())
@@ -242,13 +301,18 @@ class _OnnxImporter:
             for name, value in zip(node.output, outs, strict=False):
                 self.values[name] = value
                 if isinstance(value, _T) and self.inferred.get(name):
-                    want = self.inferred[name][-len(self.shape):]
+                    want = self.inferred[name][-len(self.shape) :]
                     got = self.conv.spatial(value)
                     if all(want) and len(self.inferred[name]) == value.rank and want != got:
-                        hint = (f"; {node.op_type} is not pointwise, so identity= cannot ignore it"
-                                if node.op_type in self.identity else "")
-                        raise RFGraphError(f"ONNX node {node.name or name!r} ({node.op_type}) outputs spatial shape "
-                                           f"{want}, but rfgraph computes {got}{hint}")
+                        hint = (
+                            f"; {node.op_type} is not pointwise, so identity= cannot ignore it"
+                            if node.op_type in self.identity
+                            else ""
+                        )
+                        raise RFGraphError(
+                            f"ONNX node {node.name or name!r} ({node.op_type}) outputs spatial shape "
+                            f"{want}, but rfgraph computes {got}{hint}"
+                        )
             first = outs[0] if outs else None
             if isinstance(first, _T | _Flat):
                 scopes = _scopes(node)
@@ -344,12 +408,19 @@ class _OnnxImporter:
             if attrs.get("axis", 0) % x.rank in c.spatial_dims(x.rank):
                 raise RFGraphError(f"{label} splits a spatial axis; not supported")
             return [x] * len(node.output)
-        raise RFGraphError(f"{label} is not supported; if it acts position by position, "
-                           f"pass identity=({op!r},) to treat it as a no-op")
+        raise RFGraphError(
+            f"{label} is not supported; if it acts position by position, pass identity=({op!r},) to treat it as a no-op"
+        )
 
     # -- op details -------------------------------------------------------------------------
-    def _padding(self, attrs: dict[str, Any], kernel: tuple[int, ...], strides: tuple[int, ...],
-                 dilations: tuple[int, ...], x: _T) -> Any:
+    def _padding(
+        self,
+        attrs: dict[str, Any],
+        kernel: tuple[int, ...],
+        strides: tuple[int, ...],
+        dilations: tuple[int, ...],
+        x: _T,
+    ) -> Any:
         auto = attrs.get("auto_pad", b"NOTSET")
         auto = auto.decode() if isinstance(auto, bytes) else auto
         nd = len(kernel)
@@ -380,17 +451,21 @@ class _OnnxImporter:
         dilations = tuple(attrs.get("dilations", [1] * nd))
         if node.op_type == "Conv":
             padding = self._padding(attrs, kernel, strides, dilations, x)
-            return self.conv.leaf(Conv(_c(kernel), stride=_c(strides), padding=padding, dilation=_c(dilations)),
-                                  x, scopes, base)
+            return self.conv.leaf(
+                Conv(_c(kernel), stride=_c(strides), padding=padding, dilation=_c(dilations)), x, scopes, base
+            )
         if attrs.get("output_shape") is not None or attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-            raise RFGraphError(f"{label}: output_shape/auto_pad are not supported for ConvTranspose; "
-                               "export with explicit pads and output_padding")
+            raise RFGraphError(
+                f"{label}: output_shape/auto_pad are not supported for ConvTranspose; "
+                "export with explicit pads and output_padding"
+            )
         pads = attrs.get("pads", [0] * (2 * nd))
         pairs = tuple((int(pads[i]), int(pads[i + nd])) for i in range(nd))
         padding = _c(tuple(a for a, _ in pairs)) if all(a == b for a, b in pairs) else pairs
         extra = tuple(attrs.get("output_padding", [0] * nd))
-        op = ConvTranspose(_c(kernel), stride=_c(strides), padding=padding, dilation=_c(dilations),
-                           output_padding=_c(extra))
+        op = ConvTranspose(
+            _c(kernel), stride=_c(strides), padding=padding, dilation=_c(dilations), output_padding=_c(extra)
+        )
         return self.conv.leaf(op, x, scopes, base)
 
     def pool(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str) -> _T:
@@ -404,8 +479,13 @@ class _OnnxImporter:
         if isinstance(padding, tuple) and padding and isinstance(padding[0], tuple):
             from .ops import Pool
 
-            op = Pool(_c(kernel), stride=_c(strides), padding=padding, dilation=_c(dilations),
-                      ceil_mode=bool(attrs.get("ceil_mode", 0)))
+            op = Pool(
+                _c(kernel),
+                stride=_c(strides),
+                padding=padding,
+                dilation=_c(dilations),
+                ceil_mode=bool(attrs.get("ceil_mode", 0)),
+            )
             return self.conv.leaf(op, x, scopes, base)
         return self.conv.pool(x, kernel, strides, padding, dilations, bool(attrs.get("ceil_mode", 0)), scopes, base)
 
@@ -415,7 +495,7 @@ class _OnnxImporter:
         ctm = attrs.get("coordinate_transformation_mode", b"half_pixel")
         ctm = ctm.decode() if isinstance(ctm, bytes) else ctm
         out = self.inferred.get(node.output[0])
-        if not out or not all(out[-self.conv.ndim:]):
+        if not out or not all(out[-self.conv.ndim :]):
             out = None
             scales = self.const(node.input[2]) if node.op_type == "Resize" and len(node.input) > 2 else None
             sizes = self.const(node.input[3]) if node.op_type == "Resize" and len(node.input) > 3 else None
@@ -425,10 +505,14 @@ class _OnnxImporter:
                 out = tuple(int(v) for v in sizes)
             elif scales is not None and len(scales):
                 spatial = self.conv.spatial(x)
-                out = tuple(int(round(n * float(f))) for n, f in zip(spatial, list(scales)[-len(spatial):], strict=True))
+                out = tuple(
+                    int(round(n * float(f))) for n, f in zip(spatial, list(scales)[-len(spatial) :], strict=True)
+                )
         if mode == "linear" and ctm not in ("half_pixel", "pytorch_half_pixel"):
-            raise RFGraphError(f"{label}: linear resize with coordinate_transformation_mode={ctm!r} is not "
-                               "supported; rfgraph's linear upsampling is half-pixel (align_corners=False)")
+            raise RFGraphError(
+                f"{label}: linear resize with coordinate_transformation_mode={ctm!r} is not "
+                "supported; rfgraph's linear upsampling is half-pixel (align_corners=False)"
+            )
         if mode == "nearest" and ctm == "align_corners":
             raise RFGraphError(f"{label}: nearest resize with align_corners is not supported")
         return self.conv.resize(x, out, mode, False, scopes, base)
@@ -462,10 +546,12 @@ class _OnnxImporter:
             raise RFGraphError(f"{label}: the target shape is not constant; export with a static input shape")
         if len(out) == 2:
             return _Flat(x.index)
-        if len(out) > c.ndim and tuple(out[-c.ndim:]) == c.spatial(x):
+        if len(out) > c.ndim and tuple(out[-c.ndim :]) == c.spatial(x):
             return _T(x.index, len(out))
-        raise RFGraphError(f"{label} reshapes the spatial axes {c.spatial(x)} to {tuple(out)}; only flattening to "
-                           "(batch, features) or channel reshapes are supported")
+        raise RFGraphError(
+            f"{label} reshapes the spatial axes {c.spatial(x)} to {tuple(out)}; only flattening to "
+            "(batch, features) or channel reshapes are supported"
+        )
 
     def slice(self, node: Any, x: _T, scopes: list[str], base: str, label: str) -> _T:
         c = self.conv

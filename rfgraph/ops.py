@@ -86,9 +86,7 @@ def _check_padding(op: Op, padding: Any) -> None:
     for entry in entries:
         pair = entry if isinstance(entry, tuple) else (entry,)
         if isinstance(entry, tuple) and len(entry) != 2:
-            raise RFGraphError(
-                f"{op.label()}: padding entry {entry!r} must be an int or a (left, right) pair"
-            )
+            raise RFGraphError(f"{op.label()}: padding entry {entry!r} must be an int or a (left, right) pair")
         for v in pair:
             if not _is_int(v):
                 raise RFGraphError(f"{op.label()}: padding={padding!r} must hold ints")
@@ -288,7 +286,9 @@ class Crop(Op):
         super().__post_init__()
         object.__setattr__(self, "crop", _as_tuple(self.crop))
         if isinstance(self.crop, str):
-            raise RFGraphError(f"{self.label()}: crop={self.crop!r} must be an int, per-axis ints or (left, right) pairs")
+            raise RFGraphError(
+                f"{self.label()}: crop={self.crop!r} must be an int, per-axis ints or (left, right) pairs"
+            )
         try:
             _check_padding(self, self.crop)
         except RFGraphError as err:
@@ -373,7 +373,9 @@ class _Merge(Op):
         label = type(self).__name__ if name is None else f"{type(self).__name__} {name!r}"
         collected = _collect(branches, label)
         if not collected:
-            raise RFGraphError(f"{label}: needs at least one branch, e.g. {type(self).__name__}(Identity(), Conv(3, padding=1))")
+            raise RFGraphError(
+                f"{label}: needs at least one branch, e.g. {type(self).__name__}(Identity(), Conv(3, padding=1))"
+            )
         object.__setattr__(self, "branches", collected)
         self.__post_init__()
 

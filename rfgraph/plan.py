@@ -128,12 +128,8 @@ def normalize_shape(input_shape: Any) -> tuple[int, ...]:
     try:
         shape = tuple(input_shape)
     except TypeError:
-        raise RFGraphError(
-            f"input_shape={input_shape!r} must be a tuple of spatial sizes, e.g. (224, 224)"
-        ) from None
-    if not 1 <= len(shape) <= MAX_NDIM or any(
-        not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in shape
-    ):
+        raise RFGraphError(f"input_shape={input_shape!r} must be a tuple of spatial sizes, e.g. (224, 224)") from None
+    if not 1 <= len(shape) <= MAX_NDIM or any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in shape):
         raise RFGraphError(
             f"input_shape={input_shape!r} must hold 1 to {MAX_NDIM} positive ints (spatial sizes only, "
             "no batch or channel), e.g. (224, 224)"
@@ -148,8 +144,14 @@ class _Builder:
         self.endpoints: dict[str, int] = {}
         self.explicit: set[str] = set()
 
-    def add_tensor(self, name: str, shape: tuple[int, ...], op: Op | None,
-                   links: tuple[Link, ...], geometry: Geometry | None = None) -> int:
+    def add_tensor(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        op: Op | None,
+        links: tuple[Link, ...],
+        geometry: Geometry | None = None,
+    ) -> int:
         index = len(self.tensors)
         self.tensors.append(Tensor(index, name, shape, op, links, geometry))
         self.alias(name, index, op)
@@ -159,9 +161,7 @@ class _Builder:
         explicit = op is not None and op.name is not None
         if name in self.endpoints and self.endpoints[name] != index:
             if explicit and name in self.explicit:
-                raise RFGraphError(
-                    f"two different ops are named {name!r}; give every named op a unique name"
-                )
+                raise RFGraphError(f"two different ops are named {name!r}; give every named op a unique name")
             if not explicit:
                 return
         self.endpoints[name] = index
@@ -248,9 +248,7 @@ def _ancestors(tensors: Sequence[Tensor], target: int) -> list[int]:
 @lru_cache(maxsize=64)
 def _build(network: Op, input_shape: tuple[int, ...], endpoint: str | None) -> Plan:
     if not isinstance(network, Op):
-        raise RFGraphError(
-            f"network must be an rfgraph op such as rf.Sequential(...), got {type(network).__name__}"
-        )
+        raise RFGraphError(f"network must be an rfgraph op such as rf.Sequential(...), got {type(network).__name__}")
     builder = _Builder(len(input_shape))
     builder.add_tensor("input", input_shape, None, ())
     out = builder.apply(network, 0, "", {})
@@ -292,4 +290,3 @@ def build_plan(network: Op, input_shape: Any, endpoint: str | None = None) -> Pl
         Tensors in topological order, restricted to the end-point's ancestors.
     """
     return _build(network, normalize_shape(input_shape), endpoint)
-

@@ -307,8 +307,7 @@ def theoretical_box(records: Any, target: Any = None, shape: Sequence[int] | Non
 def _box_from(rf_box: Any, target: Any, shape: tuple[int, ...]) -> Box | None:
     if rf_box is None:
         return None
-    if isinstance(rf_box, RFRecord) or (isinstance(rf_box, Sequence) and rf_box
-                                         and isinstance(rf_box[-1], RFRecord)):
+    if isinstance(rf_box, RFRecord) or (isinstance(rf_box, Sequence) and rf_box and isinstance(rf_box[-1], RFRecord)):
         return theoretical_box(rf_box, target, shape)
     try:
         box = tuple((float(lo), float(hi)) for lo, hi in rf_box)
@@ -329,8 +328,9 @@ def _rectangle(box: Box, outline: bool = False, **style: Any) -> Any:
     (y0, y1), (x0, x1) = box
     # A dark outline keeps a white box visible on light backgrounds too.
     effects = [patheffects.withStroke(linewidth=style.get("linewidth", 1.5) + 1.6, foreground="#202020")]
-    return Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False,
-                     path_effects=effects if outline else None, **style)
+    return Rectangle(
+        (x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, path_effects=effects if outline else None, **style
+    )
 
 
 # --------------------------------------------------------------------------- 1-D profile
@@ -487,8 +487,13 @@ def plot_map(
     if norm is None:
         lo, hi = _positive_range([arr]) if scale == "log" else (float(arr.min()), float(arr.max()))
         norm = _norm(scale, lo, hi)
-    im = ax.imshow(data, cmap=_cmap(cmap, "none" if image is not None else "#ececec"), norm=norm,
-                   interpolation="nearest", alpha=alpha if image is not None else None)
+    im = ax.imshow(
+        data,
+        cmap=_cmap(cmap, "none" if image is not None else "#ececec"),
+        norm=norm,
+        interpolation="nearest",
+        alpha=alpha if image is not None else None,
+    )
     handles = []
     if box is not None:
         patch = _rectangle(box, outline=True, **RF_BOX_STYLE)
@@ -558,8 +563,16 @@ def plot_surface(
         raise RFGraphError("plot_surface needs a 3-D Axes: fig.add_subplot(projection='3d')")
     z = np.log10(1 + arr) if scale == "log" else arr
     y, x = np.mgrid[0 : arr.shape[0], 0 : arr.shape[1]]
-    ax3d.plot_surface(x, y, z, cmap=cmap, rcount=min(arr.shape[0], max_points),
-                      ccount=min(arr.shape[1], max_points), linewidth=0, antialiased=True)
+    ax3d.plot_surface(
+        x,
+        y,
+        z,
+        cmap=cmap,
+        rcount=min(arr.shape[0], max_points),
+        ccount=min(arr.shape[1], max_points),
+        linewidth=0,
+        antialiased=True,
+    )
     ax3d.set_xlabel("x")
     ax3d.set_ylabel("y")
     ax3d.set_zlabel("log10(1 + value)" if scale == "log" else "contribution")
@@ -572,8 +585,15 @@ def plot_surface(
 # --------------------------------------------------------------------------- unrolled graph
 
 
-def path_edges(network: Op, input_shape: Any, source: Any, target: Any = None, *,
-               endpoint: str | None = None, max_nodes: int = GRAPH_MAX_NODES) -> list[tuple[Any, Any]]:
+def path_edges(
+    network: Op,
+    input_shape: Any,
+    source: Any,
+    target: Any = None,
+    *,
+    endpoint: str | None = None,
+    max_nodes: int = GRAPH_MAX_NODES,
+) -> list[tuple[Any, Any]]:
     """The distinct edges on all paths from input ``source`` to the target (networkx nodes).
 
     ``len(path_edges(...))`` equals ``rf.contribution_map(..., metric="edges")[source]``.
@@ -710,29 +730,59 @@ def plot_graph(
         skip = [e for e in groups[key] if e not in straight]
         color, width = styles[key]
         if straight:
-            nx.draw_networkx_edges(graph, pos, edgelist=straight, ax=ax, edge_color=color, width=width,
-                                   arrows=False)
+            nx.draw_networkx_edges(graph, pos, edgelist=straight, ax=ax, edge_color=color, width=width, arrows=False)
         if skip:
-            nx.draw_networkx_edges(graph, pos, edgelist=skip, ax=ax, edge_color=color, width=width,
-                                   arrows=True, arrowstyle="-", connectionstyle="arc3,rad=0.25",
-                                   node_size=0)
+            nx.draw_networkx_edges(
+                graph,
+                pos,
+                edgelist=skip,
+                ax=ax,
+                edge_color=color,
+                width=width,
+                arrows=True,
+                arrowstyle="-",
+                connectionstyle="arc3,rad=0.25",
+                node_size=0,
+            )
     inputs = [(0, i) for i in range(n0)]
     vmax = float(edges_map.max()) if edges_map.max() > 0 else 1.0
     colours = _cmap(cmap)(Normalize(0, vmax)(edges_map))
-    nx.draw_networkx_nodes(graph, pos, nodelist=inputs, node_color=colours, ax=ax, node_size=260,
-                           edgecolors=["#d62728" if n in down else "black" for n in inputs], linewidths=1.0)
+    nx.draw_networkx_nodes(
+        graph,
+        pos,
+        nodelist=inputs,
+        node_color=colours,
+        ax=ax,
+        node_size=260,
+        edgecolors=["#d62728" if n in down else "black" for n in inputs],
+        linewidths=1.0,
+    )
     others = [n for n in graph.nodes if n[0] > 0 and n != tnode]
-    nx.draw_networkx_nodes(graph, pos, nodelist=others, ax=ax, node_size=120,
-                           node_color=["white" if n in cone else "#eeeeee" for n in others],
-                           edgecolors=["#d62728" if n in down and n in cone else
-                                       "black" if n in cone else "#bbbbbb" for n in others], linewidths=1.0)
-    nx.draw_networkx_nodes(graph, pos, nodelist=[tnode], ax=ax, node_size=300, node_color="#d62728",
-                           node_shape="*", edgecolors="black")
+    nx.draw_networkx_nodes(
+        graph,
+        pos,
+        nodelist=others,
+        ax=ax,
+        node_size=120,
+        node_color=["white" if n in cone else "#eeeeee" for n in others],
+        edgecolors=["#d62728" if n in down and n in cone else "black" if n in cone else "#bbbbbb" for n in others],
+        linewidths=1.0,
+    )
+    nx.draw_networkx_nodes(
+        graph, pos, nodelist=[tnode], ax=ax, node_size=300, node_color="#d62728", node_shape="*", edgecolors="black"
+    )
     if values:
         for i in range(n0):
             v = edges_map[i]
-            ax.text(pos[(0, i)][0], -0.42, _fmt_value(float(v)), ha="center", va="top", fontsize=8,
-                    color="black" if v else "#999999")
+            ax.text(
+                pos[(0, i)][0],
+                -0.42,
+                _fmt_value(float(v)),
+                ha="center",
+                va="top",
+                fontsize=8,
+                color="black" if v else "#999999",
+            )
     ax.set_yticks(range(len(plan.tensors)))
     ax.set_yticklabels([t.name for t in plan.tensors])
     ax.tick_params(axis="y", left=False, labelleft=True)
@@ -746,8 +796,7 @@ def plot_graph(
         where = f"{plan.output.name}[{', '.join(map(str, tgt))}]"
         if source is not None:
             s0 = int(np.atleast_1d(source)[0])
-            title = (f"input {s0} → {where}: {_fmt_value(float(paths_map[s0]))} paths, "
-                     f"{len(highlight)} distinct edges")
+            title = f"input {s0} → {where}: {_fmt_value(float(paths_map[s0]))} paths, {len(highlight)} distinct edges"
         else:
             n_cone = len(groups["cone"]) + len(groups["path"])
             title = f"{n_cone} edges lie on paths to {where}"
@@ -758,8 +807,9 @@ def plot_graph(
 # --------------------------------------------------------------------------- comparison
 
 
-def _resolve_items(items: Sequence[Any], input_shape: Any, metric: Any, target: Any,
-                   labels: Sequence[str] | None) -> tuple[list[np.ndarray], list[str], list[Box | None]]:
+def _resolve_items(
+    items: Sequence[Any], input_shape: Any, metric: Any, target: Any, labels: Sequence[str] | None
+) -> tuple[list[np.ndarray], list[str], list[Box | None]]:
     if isinstance(items, np.ndarray) or not isinstance(items, Sequence) or not items:
         raise RFGraphError("compare needs a list of maps or networks, e.g. compare([m1, m2])")
     metrics = [metric] * len(items) if isinstance(metric, str) else list(metric)
@@ -854,8 +904,9 @@ def compare(
     axes = fig.subplots(1, n, squeeze=False, sharey=maps[0].ndim == 1)[0]
     if maps[0].ndim == 1:
         for ax, m, name in zip(axes, maps, names, strict=True):
-            plot_profile(m, ax, scale=scale, title=name, annotate=m.size <= 25,
-                         ylabel="contribution" if ax is axes[0] else "")
+            plot_profile(
+                m, ax, scale=scale, title=name, annotate=m.size <= 25, ylabel="contribution" if ax is axes[0] else ""
+            )
         top = max(float(m.max()) for m in maps)
         if scale == "linear":
             axes[0].set_ylim(0, max(top, 1.0) * 1.12)
@@ -866,10 +917,24 @@ def compare(
         lo, hi = min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)
     norm = _norm(scale, lo, hi)
     for ax, m, name, box in zip(axes, maps, names, boxes, strict=True):
-        plot_map(m, ax, scale=scale, norm=norm, rf_box=box, erf_mass=erf_mass, cmap=cmap,
-                 colorbar=False, title=name, legend=ax is axes[0])
-    fig.colorbar(axes[0].images[-1], ax=list(axes), shrink=0.85,
-                 label="contribution" + (" / max" if normalize else "") + (" (log)" if scale == "log" else ""))
+        plot_map(
+            m,
+            ax,
+            scale=scale,
+            norm=norm,
+            rf_box=box,
+            erf_mass=erf_mass,
+            cmap=cmap,
+            colorbar=False,
+            title=name,
+            legend=ax is axes[0],
+        )
+    fig.colorbar(
+        axes[0].images[-1],
+        ax=list(axes),
+        shrink=0.85,
+        label="contribution" + (" / max" if normalize else "") + (" (log)" if scale == "log" else ""),
+    )
     return fig
 
 
@@ -878,9 +943,7 @@ def compare(
 
 def _check_suffix(path: Path) -> None:
     if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise RFGraphError(
-            f"cannot draw to {str(path)!r}: use one of {', '.join(IMAGE_SUFFIXES)} for a picture"
-        )
+        raise RFGraphError(f"cannot draw to {str(path)!r}: use one of {', '.join(IMAGE_SUFFIXES)} for a picture")
 
 
 def _save(fig: Figure, path: Path, dpi: float) -> Path:
@@ -935,8 +998,14 @@ def save_map_figure(
     if arr.ndim == 1:
         fig = _bare_figure((max(6.0, min(0.45 * arr.size, 16.0)), 3.4))
         ax = fig.add_subplot()
-        plot_profile(arr, ax, trim=arr.size > 40, scale=scale, ylabel=metric,
-                     title=title or f"{metric} contribution per input position")
+        plot_profile(
+            arr,
+            ax,
+            trim=arr.size > 40,
+            scale=scale,
+            ylabel=metric,
+            title=title or f"{metric} contribution per input position",
+        )
         return _save(fig, path, dpi)
     box = _box_from(records, target, arr.shape) if records is not None else None
     if arr.ndim == 3:
@@ -946,26 +1015,49 @@ def save_map_figure(
         title = title or f"{metric} contribution, slice {k} of axis 0"
     fig = _bare_figure((6.4, 5.2))
     ax = fig.add_subplot()
-    plot_map(arr, ax, scale=scale, rf_box=box, erf_mass=erf_mass, label=metric,
-             title=title or f"{metric} contribution map ({arr.shape[0]}×{arr.shape[1]})")
+    plot_map(
+        arr,
+        ax,
+        scale=scale,
+        rf_box=box,
+        erf_mass=erf_mass,
+        label=metric,
+        title=title or f"{metric} contribution map ({arr.shape[0]}×{arr.shape[1]})",
+    )
     return _save(fig, path, dpi)
 
 
-def save_profile_figure(values: Any, path: str | Path, *, metric: str = "edges",
-                        title: str | None = None, scale: Scale = "linear", dpi: float = 150) -> Path:
+def save_profile_figure(
+    values: Any,
+    path: str | Path,
+    *,
+    metric: str = "edges",
+    title: str | None = None,
+    scale: Scale = "linear",
+    dpi: float = 150,
+) -> Path:
     """Write a 1-D profile as a bar chart (``rfgraph profile --plot --out x.png``)."""
     path = Path(path)
     _check_suffix(path)
     arr = _as_map(values, 1)
     fig = _bare_figure((max(6.0, min(0.45 * arr.size, 16.0)), 3.4))
-    plot_profile(arr, fig.add_subplot(), trim=arr.size > 40, scale=scale, ylabel=metric,
-                 title=title or f"{metric} profile")
+    plot_profile(
+        arr, fig.add_subplot(), trim=arr.size > 40, scale=scale, ylabel=metric, title=title or f"{metric} profile"
+    )
     return _save(fig, path, dpi)
 
 
-def save_graph_figure(network: Op, input_shape: Any, path: str | Path, *, source: int | None = None,
-                      target: Any = None, endpoint: str | None = None,
-                      max_nodes: int = GRAPH_MAX_NODES, dpi: float = 150) -> dict[str, Any]:
+def save_graph_figure(
+    network: Op,
+    input_shape: Any,
+    path: str | Path,
+    *,
+    source: int | None = None,
+    target: Any = None,
+    endpoint: str | None = None,
+    max_nodes: int = GRAPH_MAX_NODES,
+    dpi: float = 150,
+) -> dict[str, Any]:
     """Write :func:`plot_graph`'s drawing to ``path``; returns a summary (for ``--json``).
 
     The summary holds the file, node and edge counts, and with ``source`` the
@@ -975,12 +1067,14 @@ def save_graph_figure(network: Op, input_shape: Any, path: str | Path, *, source
     _check_suffix(path)
     plan = build_plan(network, input_shape, endpoint)
     if plan.ndim != 1:
-        raise RFGraphError(f"rfgraph graph draws 1-D networks; give a 1-D input such as --input 15, "
-                           f"not {plan.input_shape}")
+        raise RFGraphError(
+            f"rfgraph graph draws 1-D networks; give a 1-D input such as --input 15, not {plan.input_shape}"
+        )
     n0 = plan.input_shape[0]
     fig = _bare_figure((max(6.0, min(0.55 * n0, 24.0)), 0.9 * len(plan.tensors) + 1.6))
-    ax = plot_graph(network, input_shape, source, target=target, ax=fig.add_subplot(), endpoint=endpoint,
-                    max_nodes=max_nodes)
+    ax = plot_graph(
+        network, input_shape, source, target=target, ax=fig.add_subplot(), endpoint=endpoint, max_nodes=max_nodes
+    )
     _save(fig, path, dpi)
     tgt = _check_target(plan, target)
     summary: dict[str, Any] = {

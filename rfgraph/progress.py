@@ -29,8 +29,9 @@ __all__ = ["Progress", "progress"]
 class Progress:
     """Stage counter behind :func:`progress`; ``update(stage)`` marks one stage done."""
 
-    def __init__(self, desc: str, total: int | None, *, enabled: bool, delay: float,
-                 stream: TextIO, refresh: float = 0.2) -> None:
+    def __init__(
+        self, desc: str, total: int | None, *, enabled: bool, delay: float, stream: TextIO, refresh: float = 0.2
+    ) -> None:
         self.desc = desc
         self.total = total
         self.n = 0
@@ -64,8 +65,15 @@ class Progress:
         with self._lock:
             if self._done.is_set():
                 return
-            self._bar = self._tqdm(total=self.total, desc=self.desc, initial=self.n, file=self.stream,
-                                   leave=False, unit="stage", dynamic_ncols=True)
+            self._bar = self._tqdm(
+                total=self.total,
+                desc=self.desc,
+                initial=self.n,
+                file=self.stream,
+                leave=False,
+                unit="stage",
+                dynamic_ncols=True,
+            )
             self._bar.start_t = self._t0  # count the elapsed time from the start of the work
         while not self._done.wait(self.refresh):
             with self._lock:
@@ -91,8 +99,14 @@ class Progress:
 
 
 @contextmanager
-def progress(desc: str, total: int | None = None, *, enabled: bool | None = None,
-             delay: float = 1.0, stream: TextIO | None = None) -> Iterator[Progress]:
+def progress(
+    desc: str,
+    total: int | None = None,
+    *,
+    enabled: bool | None = None,
+    delay: float = 1.0,
+    stream: TextIO | None = None,
+) -> Iterator[Progress]:
     """Context manager yielding a :class:`Progress`; the bar appears after ``delay`` seconds.
 
     Parameters

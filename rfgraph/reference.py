@@ -61,9 +61,16 @@ def _by_sets(graph: nx.DiGraph, target: Any, metric: str, sources: list[Any]) ->
     return out
 
 
-def contribution_map(network: Op, input_shape: Any, metric: str = "edges", target: Any = None,
-                     *, endpoint: str | None = None, algorithm: str = "enumerate",
-                     max_nodes: int = 200_000) -> list[Any]:
+def contribution_map(
+    network: Op,
+    input_shape: Any,
+    metric: str = "edges",
+    target: Any = None,
+    *,
+    endpoint: str | None = None,
+    algorithm: str = "enumerate",
+    max_nodes: int = 200_000,
+) -> list[Any]:
     """The contribution map as nested Python lists of exact ints (slow, literal).
 
     ``algorithm`` is ``"enumerate"`` (every path, seed 003) or ``"sets"``

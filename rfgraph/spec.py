@@ -254,14 +254,18 @@ def network_from_dict(data: Any, where: str = "network") -> Op:
     try:
         if cls is Sequential:
             layers = params.pop("layers", params.pop("ops", []))
-            op: Op = Sequential(*(network_from_dict(d, f"{where}.layers[{i}]") for i, d in enumerate(layers)), name=name)
+            op: Op = Sequential(
+                *(network_from_dict(d, f"{where}.layers[{i}]") for i, d in enumerate(layers)), name=name
+            )
         elif cls in (Add, Concat):
             branches = params.pop("branches", [])
             op = cls(*(network_from_dict(d, f"{where}.branches[{i}]") for i, d in enumerate(branches)), name=name)  # type: ignore[call-arg]
         elif cls is Residual:
             body = network_from_dict(params.pop("body", []), f"{where}.body")
             shortcut = params.pop("shortcut", None)
-            op = Residual(body, None if shortcut is None else network_from_dict(shortcut, f"{where}.shortcut"), name=name)
+            op = Residual(
+                body, None if shortcut is None else network_from_dict(shortcut, f"{where}.shortcut"), name=name
+            )
         else:
             op = cls(**params, name=name)
             params = {}
@@ -286,8 +290,18 @@ def network_to_dict(op: Op) -> Any:
         if op.shortcut != Identity():
             out["shortcut"] = network_to_dict(op.shortcut)
     else:
-        for key in ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "output_padding", "scale_factor", "mode",
-                    "crop", "target"):
+        for key in (
+            "kernel_size",
+            "stride",
+            "padding",
+            "dilation",
+            "ceil_mode",
+            "output_padding",
+            "scale_factor",
+            "mode",
+            "crop",
+            "target",
+        ):
             if hasattr(op, key):
                 out[key] = getattr(op, key)
     return out
@@ -302,7 +316,9 @@ def load_network(source: Any) -> Op:
     if isinstance(source, Op):
         return source
     if not isinstance(source, str | Path):
-        raise RFGraphError(f"cannot make a network from {type(source).__name__}; give an op, a zoo name, a file or a spec")
+        raise RFGraphError(
+            f"cannot make a network from {type(source).__name__}; give an op, a zoo name, a file or a spec"
+        )
     text = str(source)
     from . import zoo
 

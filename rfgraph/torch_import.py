@@ -69,13 +69,121 @@ class _Flat:
 
 Value = Any  # _T | _Flat | None | list/tuple of values
 
-POINTWISE_FUNCTIONS = frozenset(["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu", "celu_", "gelu", "silu", "silu_", "mish", "sigmoid", "sigmoid_", "tanh", "tanh_", "hardtanh", "hardtanh_", "hardswish", "hardsigmoid", "softplus", "softsign", "logsigmoid", "prelu", "rrelu", "threshold", "threshold_", "tanhshrink", "softshrink", "hardshrink", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm", "normalize", "clamp", "clamp_", "clip", "clip_", "abs", "abs_", "neg", "exp", "log", "sqrt", "rsqrt", "square", "sin", "cos", "sign", "floor", "ceil", "round", "reciprocal", "erf", "contiguous", "clone", "detach", "to", "float", "half", "double", "bfloat16", "type", "type_as", "requires_grad_", "nan_to_num", "logit"])
+POINTWISE_FUNCTIONS = frozenset(
+    [
+        "relu",
+        "relu_",
+        "relu6",
+        "leaky_relu",
+        "leaky_relu_",
+        "elu",
+        "elu_",
+        "selu",
+        "selu_",
+        "celu",
+        "celu_",
+        "gelu",
+        "silu",
+        "silu_",
+        "mish",
+        "sigmoid",
+        "sigmoid_",
+        "tanh",
+        "tanh_",
+        "hardtanh",
+        "hardtanh_",
+        "hardswish",
+        "hardsigmoid",
+        "softplus",
+        "softsign",
+        "logsigmoid",
+        "prelu",
+        "rrelu",
+        "threshold",
+        "threshold_",
+        "tanhshrink",
+        "softshrink",
+        "hardshrink",
+        "dropout",
+        "dropout1d",
+        "dropout2d",
+        "dropout3d",
+        "alpha_dropout",
+        "feature_alpha_dropout",
+        "batch_norm",
+        "instance_norm",
+        "layer_norm",
+        "group_norm",
+        "local_response_norm",
+        "normalize",
+        "clamp",
+        "clamp_",
+        "clip",
+        "clip_",
+        "abs",
+        "abs_",
+        "neg",
+        "exp",
+        "log",
+        "sqrt",
+        "rsqrt",
+        "square",
+        "sin",
+        "cos",
+        "sign",
+        "floor",
+        "ceil",
+        "round",
+        "reciprocal",
+        "erf",
+        "contiguous",
+        "clone",
+        "detach",
+        "to",
+        "float",
+        "half",
+        "double",
+        "bfloat16",
+        "type",
+        "type_as",
+        "requires_grad_",
+        "nan_to_num",
+        "logit",
+    ]
+)
 """Functions and methods that act position by position (no layer in the graph)."""
 
-_ARITHMETIC = frozenset(["add", "add_", "iadd", "sub", "sub_", "isub", "rsub", "mul", "mul_", "imul", "truediv", "div", "div_", "itruediv", "floordiv", "maximum", "minimum", "pow", "where", "lerp", "addcmul", "addcdiv"])
+_ARITHMETIC = frozenset(
+    [
+        "add",
+        "add_",
+        "iadd",
+        "sub",
+        "sub_",
+        "isub",
+        "rsub",
+        "mul",
+        "mul_",
+        "imul",
+        "truediv",
+        "div",
+        "div_",
+        "itruediv",
+        "floordiv",
+        "maximum",
+        "minimum",
+        "pow",
+        "where",
+        "lerp",
+        "addcmul",
+        "addcdiv",
+    ]
+)
 _NON_TENSOR = frozenset(["size", "dim", "numel", "shape", "dtype", "device", "getattr", "ndimension", "is_contiguous"])
 _SOFTMAX = frozenset(["softmax", "log_softmax", "softmin"])
-_REDUCTIONS = frozenset(["mean", "sum", "amax", "amin", "max", "min", "nanmean", "logsumexp", "std", "var", "prod", "norm"])
+_REDUCTIONS = frozenset(
+    ["mean", "sum", "amax", "amin", "max", "min", "nanmean", "logsumexp", "std", "var", "prod", "norm"]
+)
 _RESHAPES = frozenset(["flatten", "view", "reshape", "squeeze", "unsqueeze", "view_as", "reshape_as", "unflatten"])
 _PERMUTES = frozenset(["permute", "transpose", "movedim", "swapaxes", "swapdims"])
 _CATS = frozenset(["cat", "concat", "concatenate"])
@@ -154,8 +262,17 @@ class _Converter:
         )
 
     # -- windows ----------------------------------------------------------------------------
-    def pool(self, x: _T, kernel: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool,
-             scopes: list[str], base: str) -> _T:
+    def pool(
+        self,
+        x: _T,
+        kernel: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        ceil_mode: bool,
+        scopes: list[str],
+        base: str,
+    ) -> _T:
         nd = self.ndim
         k = _tuple(kernel, nd)
         s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _tuple(stride, nd)
@@ -194,15 +311,18 @@ class _Converter:
             return self.pool(x, _c(tuple(kernels)), _c(tuple(strides)), 0, 1, False, scopes, base)
         if all(k == 1 and s == 1 for k, s in zip(kernels, strides, strict=True)):
             return self.leaf(Upsample(_c(tuple(factors))), x, scopes, base)
-        raise RFGraphError(f"{self.where(scopes, 'adaptive pooling')}: enlarges some axes and shrinks others "
-                           f"({shape} -> {sizes}); not supported")
+        raise RFGraphError(
+            f"{self.where(scopes, 'adaptive pooling')}: enlarges some axes and shrinks others "
+            f"({shape} -> {sizes}); not supported"
+        )
 
-    def resize(self, x: _T, out_shape: tuple[int, ...] | None, mode: str, align_corners: Any,
-               scopes: list[str], base: str) -> _T:
+    def resize(
+        self, x: _T, out_shape: tuple[int, ...] | None, mode: str, align_corners: Any, scopes: list[str], base: str
+    ) -> _T:
         if out_shape is None:
             raise RFGraphError(f"{self.where(scopes, 'resize')}: the output size is unknown")
         shape = self.spatial(x)
-        out = tuple(out_shape[-self.ndim:])
+        out = tuple(out_shape[-self.ndim :])
         if any(o % n for n, o in zip(shape, out, strict=True)):
             raise RFGraphError(
                 f"{self.where(scopes, 'resize')} from {shape} to {out}: only integer enlargement factors are "
@@ -213,12 +333,16 @@ class _Converter:
             rf_mode = "nearest"
         elif mode in ("linear", "bilinear", "trilinear"):
             if align_corners:
-                raise RFGraphError(f"{self.where(scopes, 'resize')}: align_corners=True is not supported; "
-                                   "rfgraph's linear upsampling follows align_corners=False")
+                raise RFGraphError(
+                    f"{self.where(scopes, 'resize')}: align_corners=True is not supported; "
+                    "rfgraph's linear upsampling follows align_corners=False"
+                )
             rf_mode = "linear"
         else:
-            raise RFGraphError(f"{self.where(scopes, 'resize')}: mode {mode!r} is not supported; "
-                               "use 'nearest', 'linear', 'bilinear' or 'trilinear'")
+            raise RFGraphError(
+                f"{self.where(scopes, 'resize')}: mode {mode!r} is not supported; "
+                "use 'nearest', 'linear', 'bilinear' or 'trilinear'"
+            )
         if all(f == 1 for f in factors):
             return x
         return self.leaf(Upsample(_c(factors), mode=rf_mode), x, scopes, base)
@@ -229,8 +353,16 @@ class _Converter:
         return self.leaf(Crop(tuple(pairs)), x, scopes, base)
 
     # -- modules ----------------------------------------------------------------------------
-    def module(self, mod: Any, path: str, x: Value, in_shape: Any, out_shape: Any, scopes: list[str],
-               args: tuple[Any, ...] = ()) -> Value:
+    def module(
+        self,
+        mod: Any,
+        path: str,
+        x: Value,
+        in_shape: Any,
+        out_shape: Any,
+        scopes: list[str],
+        args: tuple[Any, ...] = (),
+    ) -> Value:
         nn = self.nn
         kind = type(mod).__name__
         label = f"module {path!r} ({kind})"
@@ -242,8 +374,9 @@ class _Converter:
             return self.reshape(x, in_shape, out_shape, scopes, "flatten")
         if x is None or isinstance(x, _Flat):
             if isinstance(x, _Flat) and not _is_pointwise_module(nn, mod):
-                raise RFGraphError(f"{label} is applied to a flattened tensor; only Linear and pointwise modules "
-                                   "may follow flatten")
+                raise RFGraphError(
+                    f"{label} is applied to a flattened tensor; only Linear and pointwise modules may follow flatten"
+                )
             return x
         if not isinstance(x, _T):
             raise RFGraphError(f"{label}: unexpected input {x!r}")
@@ -256,11 +389,17 @@ class _Converter:
             return self.conv_transpose(mod, x, out_shape, scopes, label)
         if isinstance(mod, conv._ConvNd):
             if mod.padding_mode != "zeros":
-                raise RFGraphError(f"{label}: padding_mode={mod.padding_mode!r} reads real pixels in the padding; "
-                                   "only 'zeros' is supported")
+                raise RFGraphError(
+                    f"{label}: padding_mode={mod.padding_mode!r} reads real pixels in the padding; "
+                    "only 'zeros' is supported"
+                )
             padding = mod.padding if isinstance(mod.padding, str) else tuple(mod.padding)
-            op = Conv(_c(tuple(mod.kernel_size)), stride=_c(tuple(mod.stride)), padding=_c(padding),
-                      dilation=_c(tuple(mod.dilation)))
+            op = Conv(
+                _c(tuple(mod.kernel_size)),
+                stride=_c(tuple(mod.stride)),
+                padding=_c(padding),
+                dilation=_c(tuple(mod.dilation)),
+            )
             return self.leaf(op, x, scopes, kind.lower())
         pooling = nn.modules.pooling
         if isinstance(mod, pooling._MaxPoolNd):
@@ -285,18 +424,24 @@ class _Converter:
         if mod.padding_mode != "zeros":
             raise RFGraphError(f"{label}: padding_mode={mod.padding_mode!r} is not supported")
         extra = tuple(mod.output_padding)
-        op = ConvTranspose(_c(tuple(mod.kernel_size)), stride=_c(tuple(mod.stride)), padding=_c(tuple(mod.padding)),
-                           dilation=_c(tuple(mod.dilation)), output_padding=_c(extra))
+        op = ConvTranspose(
+            _c(tuple(mod.kernel_size)),
+            stride=_c(tuple(mod.stride)),
+            padding=_c(tuple(mod.padding)),
+            dilation=_c(tuple(mod.dilation)),
+            output_padding=_c(extra),
+        )
         if out_shape is not None:  # forward(x, output_size=...) chooses output_padding
             from .geometry import resolve
 
             got = resolve(op, self.spatial(x), label).out_shape
-            want = tuple(out_shape[-self.ndim:])
+            want = tuple(out_shape[-self.ndim :])
             if got != want:
                 extra = _tuple(extra, self.ndim)
                 extra = tuple(e + w - g for e, w, g in zip(extra, want, got, strict=True))
-                op = ConvTranspose(op.kernel_size, stride=op.stride, padding=op.padding, dilation=op.dilation,
-                                   output_padding=_c(extra))
+                op = ConvTranspose(
+                    op.kernel_size, stride=op.stride, padding=op.padding, dilation=op.dilation, output_padding=_c(extra)
+                )
         return self.leaf(op, x, scopes, type(mod).__name__.lower())
 
     # -- shapes -----------------------------------------------------------------------------
@@ -304,8 +449,10 @@ class _Converter:
         dims = dim if isinstance(dim, list | tuple) else (dim,)
         for d in dims:
             if isinstance(d, int) and d % rank in self.spatial_dims(rank):
-                raise RFGraphError(f"{self.where(scopes, what)} works along spatial axis {d}, which couples "
-                                   "positions in a way rfgraph cannot describe")
+                raise RFGraphError(
+                    f"{self.where(scopes, what)} works along spatial axis {d}, which couples "
+                    "positions in a way rfgraph cannot describe"
+                )
 
     def reshape(self, x: Value, in_shape: Any, out_shape: Any, scopes: list[str], what: str) -> Value:
         if not isinstance(x, _T):
@@ -319,8 +466,10 @@ class _Converter:
             return _T(x.index, len(out))  # regroups batch/channel axes only
         if len(out) == 2 and out[0] == inp[0]:
             return _Flat(x.index)
-        raise RFGraphError(f"{self.where(scopes, what)} reshapes {inp} to {out}, mixing the spatial axes "
-                           f"{spatial}; only flattening to (batch, features) or channel reshapes are supported")
+        raise RFGraphError(
+            f"{self.where(scopes, what)} reshapes {inp} to {out}, mixing the spatial axes "
+            f"{spatial}; only flattening to (batch, features) or channel reshapes are supported"
+        )
 
     def getitem(self, x: Value, index: Any, scopes: list[str]) -> Value:
         if isinstance(x, _Same):
@@ -335,7 +484,7 @@ class _Converter:
         if Ellipsis in items:
             k = items.index(Ellipsis)
             fill = x.rank - (len(items) - 1)
-            items = items[:k] + (slice(None),) * fill + items[k + 1:]
+            items = items[:k] + (slice(None),) * fill + items[k + 1 :]
         items = items + (slice(None),) * (x.rank - len(items))
         pairs, dropped = [], 0
         for axis, item in enumerate(items):
@@ -346,8 +495,10 @@ class _Converter:
                 continue
             n = self.spatial(x)[axis - (x.rank - self.ndim)]
             if not isinstance(item, slice) or item.step not in (None, 1):
-                raise RFGraphError(f"{self.where(scopes, 'indexing')} picks positions on spatial axis {axis} "
-                                   f"({item!r}); only contiguous slices (a crop) are supported")
+                raise RFGraphError(
+                    f"{self.where(scopes, 'indexing')} picks positions on spatial axis {axis} "
+                    f"({item!r}); only contiguous slices (a crop) are supported"
+                )
             start, stop, _ = item.indices(n)
             pairs.append((start, n - max(stop, start)))
         return _T(self.crop(x, pairs, scopes, "getitem").index, x.rank - dropped)
@@ -362,14 +513,22 @@ class _Converter:
         if spatial <= dims:
             out = self.dag.leaf(GlobalPool(), x.index, scopes, base)
             return _T(out, x.rank) if keepdim else _Flat(out)
-        raise RFGraphError(f"{self.where(scopes, base)} reduces some spatial axes ({sorted(dims)}) but not all; "
-                           "not supported")
+        raise RFGraphError(
+            f"{self.where(scopes, base)} reduces some spatial axes ({sorted(dims)}) but not all; not supported"
+        )
 
 
 def _is_pointwise_module(nn: Any, mod: Any) -> bool:
     pointwise = (
-        nn.Identity, nn.modules.dropout._DropoutNd, nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm,
-        nn.LocalResponseNorm, nn.CrossMapLRN2d, nn.Softmax2d, nn.ChannelShuffle,
+        nn.Identity,
+        nn.modules.dropout._DropoutNd,
+        nn.modules.batchnorm._NormBase,
+        nn.GroupNorm,
+        nn.LayerNorm,
+        nn.LocalResponseNorm,
+        nn.CrossMapLRN2d,
+        nn.Softmax2d,
+        nn.ChannelShuffle,
     )
     if isinstance(mod, pointwise):
         return True
@@ -453,9 +612,11 @@ class _FxImporter:
         shape = self.shape(node)
         if isinstance(value, _T) and shape is not None and len(shape) >= self.c.ndim:
             got = self.c.spatial(value)
-            if tuple(shape[-self.c.ndim:]) != got:  # pragma: no cover - an importer bug, not user input
-                raise RFGraphError(f"internal error importing {node.format_node()}: rfgraph computes spatial shape "
-                                   f"{got}, torch {tuple(shape)}")
+            if tuple(shape[-self.c.ndim :]) != got:  # pragma: no cover - an importer bug, not user input
+                raise RFGraphError(
+                    f"internal error importing {node.format_node()}: rfgraph computes spatial shape "
+                    f"{got}, torch {tuple(shape)}"
+                )
 
     def convert(self, node: Any) -> Value:
         c = self.c
@@ -488,8 +649,10 @@ class _FxImporter:
             if all(isinstance(p, _T) for p in spatial):
                 rank = spatial[0].rank
                 if dim % rank in c.spatial_dims(rank):
-                    raise RFGraphError(f"{c.where(scopes, name)} concatenates along spatial axis {dim}; "
-                                       "only channel concatenation is supported")
+                    raise RFGraphError(
+                        f"{c.where(scopes, name)} concatenates along spatial axis {dim}; "
+                        "only channel concatenation is supported"
+                    )
                 return _T(c.dag.merge("concat", [p.index for p in spatial], scopes, "cat"), rank)
             if all(isinstance(p, _Flat) and math.prod(c.spatial(p)) == 1 for p in spatial):
                 return _Flat(c.dag.merge("concat", [p.index for p in spatial], scopes, "cat"))
@@ -542,21 +705,30 @@ class _FxImporter:
             b = node.args[2] if len(node.args) > 2 else node.kwargs.get("dim1", node.kwargs.get("destination"))
             moved = {a % x.rank, b % x.rank} if a % x.rank != b % x.rank else set()
         if moved & spatial:
-            raise RFGraphError(f"{c.where(scopes, name)} moves spatial axes (channels-last layouts are not "
-                               "supported); keep the spatial axes last")
+            raise RFGraphError(
+                f"{c.where(scopes, name)} moves spatial axes (channels-last layouts are not "
+                "supported); keep the spatial axes last"
+            )
         return x
 
-    def spatial_function(self, node: Any, name: str, x: _T, kw: dict[str, Any], out_shape: Any,
-                         scopes: list[str]) -> Value:
+    def spatial_function(
+        self, node: Any, name: str, x: _T, kw: dict[str, Any], out_shape: Any, scopes: list[str]
+    ) -> Value:
         c = self.c
         args = tuple(node.args)
         if name.startswith("max_pool") or name.startswith("avg_pool") or name.startswith("lp_pool"):
             if name.startswith("lp_pool"):
-                a = _bind(args, kw, "input norm_type kernel_size stride ceil_mode", {"stride": None, "ceil_mode": False})
+                a = _bind(
+                    args, kw, "input norm_type kernel_size stride ceil_mode", {"stride": None, "ceil_mode": False}
+                )
                 a.update(padding=0, dilation=1)
             elif name.startswith("max_pool"):
-                a = _bind(args, kw, _POOL_ARGS, {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False,
-                                                 "return_indices": False})
+                a = _bind(
+                    args,
+                    kw,
+                    _POOL_ARGS,
+                    {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False, "return_indices": False},
+                )
             else:
                 a = _bind(args, kw, _AVG_ARGS, {"stride": None, "padding": 0, "ceil_mode": False})
                 a["dilation"] = 1
@@ -567,7 +739,9 @@ class _FxImporter:
             out = c.adaptive(x, a["output_size"], scopes, name)
             return (out, out) if a.get("return_indices") else out
         if name in ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear"):
-            a = _bind(args, kw, "input size scale_factor mode align_corners", {"mode": "nearest", "align_corners": None})
+            a = _bind(
+                args, kw, "input size scale_factor mode align_corners", {"mode": "nearest", "align_corners": None}
+            )
             mode = {"upsample_bilinear": "bilinear", "upsample_nearest": "nearest"}.get(name, a["mode"])
             corners = True if name == "upsample_bilinear" else a["align_corners"]
             return c.resize(x, out_shape, mode, corners, scopes, name)
@@ -581,13 +755,16 @@ class _FxImporter:
                     raise RFGraphError(f"{c.where(scopes, 'pad')} pads a non-spatial axis; not supported")
                 left, right = pad[k], pad[k + 1]
                 if left > 0 or right > 0:
-                    raise RFGraphError(f"{c.where(scopes, 'pad')} adds positions (pad={pad}); only cropping "
-                                       "(negative padding) is supported -- put the padding in the next convolution")
+                    raise RFGraphError(
+                        f"{c.where(scopes, 'pad')} adds positions (pad={pad}); only cropping "
+                        "(negative padding) is supported -- put the padding in the next convolution"
+                    )
                 pairs[axis - (x.rank - c.ndim)] = (-left, -right)
             return c.crop(x, pairs, scopes, "pad")
         if name.startswith("conv_transpose") or name.startswith("conv"):
-            raise RFGraphError(f"{c.where(scopes, name)}: functional convolutions are not supported; "
-                               "use nn.Conv modules")
+            raise RFGraphError(
+                f"{c.where(scopes, name)}: functional convolutions are not supported; use nn.Conv modules"
+            )
         if name in _REDUCTIONS:
             dims = args[1] if len(args) > 1 else kw.get("dim", kw.get("axis"))
             keep = args[2] if len(args) > 2 else kw.get("keepdim", False)
@@ -638,8 +815,9 @@ def _pick_output(result: Value, output: Any) -> int:
             raise RFGraphError(f"output={output!r}: the model returns {len(result)} values; give an index")
         chosen = result[index]
     if not isinstance(chosen, _T | _Flat):
-        raise RFGraphError("the model's output does not depend on its input (or is not a tensor); "
-                           "choose another with output=...")
+        raise RFGraphError(
+            "the model's output does not depend on its input (or is not a tensor); choose another with output=..."
+        )
     return chosen.index
 
 
@@ -690,16 +868,18 @@ def _trace(torch: Any, module: Any, leaf_modules: tuple[type, ...]) -> Any:
     return fx.GraphModule(tracer.root, graph)
 
 
-def _from_fx(torch: Any, module: Any, gm: Any, conv: _Converter, shape: tuple[int, ...], channels: int,
-             output: Any) -> int:
+def _from_fx(
+    torch: Any, module: Any, gm: Any, conv: _Converter, shape: tuple[int, ...], channels: int, output: Any
+) -> int:
     from torch.fx.passes.shape_prop import ShapeProp
 
     mode, x = _example(torch, module, shape, channels)
     try:
         ShapeProp(gm, fake_mode=mode).propagate(x) if mode is not None else ShapeProp(gm).propagate(x)
     except Exception as err:  # noqa: BLE001 - any failure of the model's own forward
-        raise RFGraphError(f"running the traced model on a {tuple(x.shape)} input failed: {err}; "
-                           "check input_shape and in_channels") from None
+        raise RFGraphError(
+            f"running the traced model on a {tuple(x.shape)} input failed: {err}; check input_shape and in_channels"
+        ) from None
     return _FxImporter(conv, gm, output).run()
 
 
@@ -709,10 +889,18 @@ def _from_hooks(torch: Any, module: Any, conv: _Converter, shape: tuple[int, ...
     for path, m in module.named_modules():
         if not any(True for _ in m.children()):
             path = path or type(m).__name__.lower()  # a lone leaf module is its own network
+
             def hook(mod: Any, inputs: Any, out: Any, path: str = path) -> None:
                 first = inputs[0] if inputs else None
-                calls.append((path, mod, tuple(getattr(first, "shape", ())) or None,
-                              tuple(out.shape) if hasattr(out, "shape") else None))
+                calls.append(
+                    (
+                        path,
+                        mod,
+                        tuple(getattr(first, "shape", ())) or None,
+                        tuple(out.shape) if hasattr(out, "shape") else None,
+                    )
+                )
+
             handles.append(m.register_forward_hook(hook))
     mode, x = _example(torch, module, shape, channels)
     try:
@@ -735,8 +923,12 @@ def _from_hooks(torch: Any, module: Any, conv: _Converter, shape: tuple[int, ...
         scopes = [".".join(path.split(".")[: k + 1]) for k in range(path.count(".") + 1)]
         if isinstance(value, _T) and in_shape is not None and len(in_shape) == 2 and math.prod(conv.spatial(value)) > 1:
             value = _Flat(value.index)  # flattened in forward() between two modules
-        if isinstance(value, _T) and in_shape is not None and len(in_shape) >= conv.ndim + 1 and \
-                tuple(in_shape[-conv.ndim:]) != conv.spatial(value):
+        if (
+            isinstance(value, _T)
+            and in_shape is not None
+            and len(in_shape) >= conv.ndim + 1
+            and tuple(in_shape[-conv.ndim :]) != conv.spatial(value)
+        ):
             raise RFGraphError(
                 f"module {path!r} ({type(mod).__name__}) reads a {in_shape} tensor, not the previous module's "
                 f"output (spatial {conv.spatial(value)}): the model is not sequential, and fx could not trace it; "
@@ -750,8 +942,16 @@ def _from_hooks(torch: Any, module: Any, conv: _Converter, shape: tuple[int, ...
     return _pick_output(value, None)
 
 
-def from_torch(module: Any, input_shape: Any, *, identity: Iterable[type | str] = (), method: str = "auto",
-               in_channels: int | None = None, leaf_modules: Iterable[type] = (), output: Any = None) -> Op:
+def from_torch(
+    module: Any,
+    input_shape: Any,
+    *,
+    identity: Iterable[type | str] = (),
+    method: str = "auto",
+    in_channels: int | None = None,
+    leaf_modules: Iterable[type] = (),
+    output: Any = None,
+) -> Op:
     """Import a ``torch.nn.Module`` for a given spatial input shape.
 
     Parameters
@@ -807,11 +1007,12 @@ def from_torch(module: Any, input_shape: Any, *, identity: Iterable[type | str] 
                 gm = _trace(torch, module, leaf)
             except Exception as err:  # noqa: BLE001 - fx raises many kinds of errors on untraceable code
                 if method == "fx":
-                    raise RFGraphError(f"torch.fx cannot trace {type(module).__name__}: {err}; "
-                                       "try method='hooks' for a sequential model") from None
+                    raise RFGraphError(
+                        f"torch.fx cannot trace {type(module).__name__}: {err}; "
+                        "try method='hooks' for a sequential model"
+                    ) from None
         conv = _Converter(torch, shape, identity)
         if gm is not None:
             return conv.dag.network(_from_fx(torch, module, gm, conv, shape, channels, output))
         out = _from_hooks(torch, module, conv, shape, channels)
         return conv.dag.network(out)
-

@@ -87,8 +87,9 @@ class ZooEntry:
 _REGISTRY: dict[str, ZooEntry] = {}
 
 
-def _register(name: str, builder: Callable[..., Op], description: str, default_input: tuple[int, ...],
-              family: str, **fixed: Any) -> None:
+def _register(
+    name: str, builder: Callable[..., Op], description: str, default_input: tuple[int, ...], family: str, **fixed: Any
+) -> None:
     assert family in FAMILIES and name not in _REGISTRY
     _REGISTRY[name] = ZooEntry(name, builder, description, default_input, family, tuple(fixed.items()))
 
@@ -194,9 +195,13 @@ def _as_pair(size: int | Sequence[int]) -> tuple[int, ...]:
 def alexnet_seed(include_top: bool = True) -> Sequential:
     """Seed 001's AlexNet: conv1 [11,4,0] ... pool5 [3,2,0], fc6/fc7 as convolutions."""
     ops: list[Op] = [
-        Conv(11, stride=4, name="conv1"), Pool(3, stride=2, name="pool1"),
-        Conv(5, padding=2, name="conv2"), Pool(3, stride=2, name="pool2"),
-        Conv(3, padding=1, name="conv3"), Conv(3, padding=1, name="conv4"), Conv(3, padding=1, name="conv5"),
+        Conv(11, stride=4, name="conv1"),
+        Pool(3, stride=2, name="pool1"),
+        Conv(5, padding=2, name="conv2"),
+        Pool(3, stride=2, name="pool2"),
+        Conv(3, padding=1, name="conv3"),
+        Conv(3, padding=1, name="conv4"),
+        Conv(3, padding=1, name="conv5"),
         Pool(3, stride=2, name="pool5"),
     ]
     if include_top:
@@ -214,21 +219,35 @@ def _torchvision_head(linears: Sequence[str], container: str) -> list[Op]:
 def alexnet(include_top: bool = True) -> Sequential:
     """torchvision AlexNet (``features.0`` ... ``classifier.6``)."""
     ops: list[Op] = [
-        Conv(11, stride=4, padding=2, name="features.0"), _alias("conv1"),
-        Pool(3, stride=2, name="features.2"), _alias("pool1"),
-        Conv(5, padding=2, name="features.3"), _alias("conv2"),
-        Pool(3, stride=2, name="features.5"), _alias("pool2"),
-        Conv(3, padding=1, name="features.6"), _alias("conv3"),
-        Conv(3, padding=1, name="features.8"), _alias("conv4"),
-        Conv(3, padding=1, name="features.10"), _alias("conv5"),
-        Pool(3, stride=2, name="features.12"), _alias("pool5"), _alias("features"),
+        Conv(11, stride=4, padding=2, name="features.0"),
+        _alias("conv1"),
+        Pool(3, stride=2, name="features.2"),
+        _alias("pool1"),
+        Conv(5, padding=2, name="features.3"),
+        _alias("conv2"),
+        Pool(3, stride=2, name="features.5"),
+        _alias("pool2"),
+        Conv(3, padding=1, name="features.6"),
+        _alias("conv3"),
+        Conv(3, padding=1, name="features.8"),
+        _alias("conv4"),
+        Conv(3, padding=1, name="features.10"),
+        _alias("conv5"),
+        Pool(3, stride=2, name="features.12"),
+        _alias("pool5"),
+        _alias("features"),
     ]
     if include_top:
         ops += _torchvision_head(["classifier.1", "classifier.4", "classifier.6"], "classifier")
     return Sequential(*ops)
 
 
-_VGG_CFGS: dict[int, tuple[int, ...]] = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
+_VGG_CFGS: dict[int, tuple[int, ...]] = {
+    11: (1, 1, 2, 2, 2),
+    13: (2, 2, 2, 2, 2),
+    16: (2, 2, 3, 3, 3),
+    19: (2, 2, 4, 4, 4),
+}
 
 
 def vgg(depth: int, fc_as_conv: bool = False, include_top: bool = True, batch_norm: bool = False) -> Sequential:
@@ -256,13 +275,17 @@ def vgg(depth: int, fc_as_conv: bool = False, include_top: bool = True, batch_no
 
 
 _RESNET_LAYERS: dict[int, tuple[str, tuple[int, ...]]] = {
-    18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
-    101: ("bottleneck", (3, 4, 23, 3)), 152: ("bottleneck", (3, 8, 36, 3)),
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
 }
 
 
-def resnet(depth: int, include_top: bool = True,
-           replace_stride_with_dilation: Sequence[bool] = (False, False, False)) -> Sequential:
+def resnet(
+    depth: int, include_top: bool = True, replace_stride_with_dilation: Sequence[bool] = (False, False, False)
+) -> Sequential:
     """torchvision ResNet: ``conv1``, ``maxpool``, ``layer1..4`` of blocks ``layerK.i``, ``avgpool``, ``fc``."""
     kind, counts = _RESNET_LAYERS[depth]
     expansion = 4 if kind == "bottleneck" else 1
@@ -280,11 +303,14 @@ def resnet(depth: int, include_top: bool = True,
         for i in range(blocks):
             s, d = (stride, previous) if i == 0 else (1, dilation)
             if kind == "bottleneck":
-                body = Sequential(Conv(1, name="conv1"), Conv(3, stride=s, padding=d, dilation=d, name="conv2"),
-                                  Conv(1, name="conv3"))
+                body = Sequential(
+                    Conv(1, name="conv1"), Conv(3, stride=s, padding=d, dilation=d, name="conv2"), Conv(1, name="conv3")
+                )
             else:
-                body = Sequential(Conv(3, stride=s, padding=d, dilation=d, name="conv1"),
-                                  Conv(3, padding=dilation, dilation=dilation, name="conv2"))
+                body = Sequential(
+                    Conv(3, stride=s, padding=d, dilation=d, name="conv1"),
+                    Conv(3, padding=dilation, dilation=dilation, name="conv2"),
+                )
             shortcut = None
             if i == 0 and (s != 1 or inplanes != planes * expansion):
                 shortcut = Sequential(Conv(1, stride=s, name="0"), name="downsample")
@@ -323,11 +349,18 @@ def _inception_b(name: str) -> Concat:
 def _inception_c(name: str) -> Concat:
     return Concat(
         _bc("branch1x1", 1),
-        Sequential(_bc("branch7x7_1", 1), _bc("branch7x7_2", (1, 7), padding=(0, 3)),
-                   _bc("branch7x7_3", (7, 1), padding=(3, 0))),
-        Sequential(_bc("branch7x7dbl_1", 1), _bc("branch7x7dbl_2", (7, 1), padding=(3, 0)),
-                   _bc("branch7x7dbl_3", (1, 7), padding=(0, 3)), _bc("branch7x7dbl_4", (7, 1), padding=(3, 0)),
-                   _bc("branch7x7dbl_5", (1, 7), padding=(0, 3))),
+        Sequential(
+            _bc("branch7x7_1", 1),
+            _bc("branch7x7_2", (1, 7), padding=(0, 3)),
+            _bc("branch7x7_3", (7, 1), padding=(3, 0)),
+        ),
+        Sequential(
+            _bc("branch7x7dbl_1", 1),
+            _bc("branch7x7dbl_2", (7, 1), padding=(3, 0)),
+            _bc("branch7x7dbl_3", (1, 7), padding=(0, 3)),
+            _bc("branch7x7dbl_4", (7, 1), padding=(3, 0)),
+            _bc("branch7x7dbl_5", (1, 7), padding=(0, 3)),
+        ),
         Sequential(Pool(3, stride=1, padding=1, name="avg_pool2d"), _bc("branch_pool", 1)),
         name=name,
     )
@@ -336,8 +369,12 @@ def _inception_c(name: str) -> Concat:
 def _inception_d(name: str) -> Concat:
     return Concat(
         Sequential(_bc("branch3x3_1", 1), _bc("branch3x3_2", 3, stride=2)),
-        Sequential(_bc("branch7x7x3_1", 1), _bc("branch7x7x3_2", (1, 7), padding=(0, 3)),
-                   _bc("branch7x7x3_3", (7, 1), padding=(3, 0)), _bc("branch7x7x3_4", 3, stride=2)),
+        Sequential(
+            _bc("branch7x7x3_1", 1),
+            _bc("branch7x7x3_2", (1, 7), padding=(0, 3)),
+            _bc("branch7x7x3_3", (7, 1), padding=(3, 0)),
+            _bc("branch7x7x3_4", 3, stride=2),
+        ),
         Pool(3, stride=2, name="max_pool2d"),
         name=name,
     )
@@ -348,13 +385,21 @@ def _inception_e(name: str) -> Concat:
     # convolutions keep their torch names (a nested Concat would prefix them).
     return Concat(
         _bc("branch1x1", 1),
-        Sequential(_bc("branch3x3_1", 1), _bc("branch3x3_2a", (1, 3), padding=(0, 1)), Ref("branch3x3_1.conv"),
-                   _bc("branch3x3_2b", (3, 1), padding=(1, 0)),
-                   Concat(Ref("branch3x3_2a.conv"), Identity(), name="cat")),
-        Sequential(_bc("branch3x3dbl_1", 1), _bc("branch3x3dbl_2", 3, padding=1),
-                   _bc("branch3x3dbl_3a", (1, 3), padding=(0, 1)), Ref("branch3x3dbl_2.conv"),
-                   _bc("branch3x3dbl_3b", (3, 1), padding=(1, 0)),
-                   Concat(Ref("branch3x3dbl_3a.conv"), Identity(), name="cat_1")),
+        Sequential(
+            _bc("branch3x3_1", 1),
+            _bc("branch3x3_2a", (1, 3), padding=(0, 1)),
+            Ref("branch3x3_1.conv"),
+            _bc("branch3x3_2b", (3, 1), padding=(1, 0)),
+            Concat(Ref("branch3x3_2a.conv"), Identity(), name="cat"),
+        ),
+        Sequential(
+            _bc("branch3x3dbl_1", 1),
+            _bc("branch3x3dbl_2", 3, padding=1),
+            _bc("branch3x3dbl_3a", (1, 3), padding=(0, 1)),
+            Ref("branch3x3dbl_2.conv"),
+            _bc("branch3x3dbl_3b", (3, 1), padding=(1, 0)),
+            Concat(Ref("branch3x3dbl_3a.conv"), Identity(), name="cat_1"),
+        ),
         Sequential(Pool(3, stride=1, padding=1, name="avg_pool2d"), _bc("branch_pool", 1)),
         name=name,
     )
@@ -367,17 +412,31 @@ def inception_v3(include_top: bool = True) -> Sequential:
     convolutions), so ``MaxPool_3a_3x3``/``MaxPool_5a_3x3`` name ``maxpool1``/``maxpool2``.
     """
     ops: list[Op] = [
-        _bc("Conv2d_1a_3x3", 3, stride=2), _alias("Conv2d_1a_3x3"),
-        _bc("Conv2d_2a_3x3", 3), _alias("Conv2d_2a_3x3"),
-        _bc("Conv2d_2b_3x3", 3, padding=1), _alias("Conv2d_2b_3x3"),
-        Pool(3, stride=2, name="maxpool1"), _alias("MaxPool_3a_3x3"),
-        _bc("Conv2d_3b_1x1", 1), _alias("Conv2d_3b_1x1"),
-        _bc("Conv2d_4a_3x3", 3), _alias("Conv2d_4a_3x3"),
-        Pool(3, stride=2, name="maxpool2"), _alias("MaxPool_5a_3x3"),
-        _inception_a("Mixed_5b"), _inception_a("Mixed_5c"), _inception_a("Mixed_5d"),
+        _bc("Conv2d_1a_3x3", 3, stride=2),
+        _alias("Conv2d_1a_3x3"),
+        _bc("Conv2d_2a_3x3", 3),
+        _alias("Conv2d_2a_3x3"),
+        _bc("Conv2d_2b_3x3", 3, padding=1),
+        _alias("Conv2d_2b_3x3"),
+        Pool(3, stride=2, name="maxpool1"),
+        _alias("MaxPool_3a_3x3"),
+        _bc("Conv2d_3b_1x1", 1),
+        _alias("Conv2d_3b_1x1"),
+        _bc("Conv2d_4a_3x3", 3),
+        _alias("Conv2d_4a_3x3"),
+        Pool(3, stride=2, name="maxpool2"),
+        _alias("MaxPool_5a_3x3"),
+        _inception_a("Mixed_5b"),
+        _inception_a("Mixed_5c"),
+        _inception_a("Mixed_5d"),
         _inception_b("Mixed_6a"),
-        _inception_c("Mixed_6b"), _inception_c("Mixed_6c"), _inception_c("Mixed_6d"), _inception_c("Mixed_6e"),
-        _inception_d("Mixed_7a"), _inception_e("Mixed_7b"), _inception_e("Mixed_7c"),
+        _inception_c("Mixed_6b"),
+        _inception_c("Mixed_6c"),
+        _inception_c("Mixed_6d"),
+        _inception_c("Mixed_6e"),
+        _inception_d("Mixed_7a"),
+        _inception_e("Mixed_7b"),
+        _inception_e("Mixed_7c"),
     ]
     if include_top:
         ops += [GlobalPool(name="avgpool"), Conv(1, name="fc")]
@@ -394,8 +453,10 @@ def densenet(depth: int, include_top: bool = True) -> Sequential:
     block's tensors with :class:`~rfgraph.ops.Ref`; ``features.denseblockB.denselayerL.cat``
     is the concatenation each layer starts with, ``features.denseblockB`` the block output.
     """
-    ops: list[Op] = [Conv(7, stride=2, padding=3, name="features.conv0"),
-                     Pool(3, stride=2, padding=1, name="features.pool0")]
+    ops: list[Op] = [
+        Conv(7, stride=2, padding=3, name="features.conv0"),
+        Pool(3, stride=2, padding=1, name="features.pool0"),
+    ]
     previous = "features.pool0"
     blocks = _DENSENET_BLOCKS[depth]
     for b, layers in enumerate(blocks, start=1):
@@ -409,8 +470,11 @@ def densenet(depth: int, include_top: bool = True) -> Sequential:
             tensors.append(f"{layer}.conv2")
         ops.append(Concat(*(Ref(t) for t in tensors), name=block))
         if b < len(blocks):
-            ops += [Conv(1, name=f"features.transition{b}.conv"), Pool(2, stride=2, name=f"features.transition{b}.pool"),
-                    _alias(f"features.transition{b}")]
+            ops += [
+                Conv(1, name=f"features.transition{b}.conv"),
+                Pool(2, stride=2, name=f"features.transition{b}.pool"),
+                _alias(f"features.transition{b}"),
+            ]
             previous = f"features.transition{b}.pool"
     ops.append(_alias("features"))
     if include_top:
@@ -420,8 +484,15 @@ def densenet(depth: int, include_top: bool = True) -> Sequential:
 
 def mobilenet_v2(include_top: bool = True) -> Sequential:
     """torchvision MobileNet-v2: inverted residual blocks ``features.1`` ... ``features.17``."""
-    settings = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
-                (6, 320, 1, 1))
+    settings = (
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    )
     features: list[Op] = [Sequential(Conv(3, stride=2, padding=1, name="0"), name="0")]
     channels, k = 32, 1
     for t, c, n, s in settings:
@@ -455,8 +526,10 @@ def _unet_sizes(n: int, depth: int, pad: int) -> list[tuple[int, int]]:
         n -= 4 - 2 * pad
         enc.append(n)
         if n % 2:
-            raise RFGraphError(f"U-Net: an encoder feature map of odd size {n} cannot be pooled and restored; "
-                               "use an input such as 572 (valid) or a multiple of 16 (same)")
+            raise RFGraphError(
+                f"U-Net: an encoder feature map of odd size {n} cannot be pooled and restored; "
+                "use an input such as 572 (valid) or a multiple of 16 (same)"
+            )
         n //= 2
     n -= 4 - 2 * pad  # bottom
     if n < 1:
@@ -485,8 +558,7 @@ def unet(input_size: int | Sequence[int] = 572, depth: int = 4, same: bool = Fal
         stage = f"enc{level}" if level <= depth else "bottleneck"
         if level > 1:
             ops.append(Pool(2, stride=2, name=f"pool{level - 1}"))
-        ops += [Conv(3, padding=pad, name=f"{stage}.conv1"), Conv(3, padding=pad, name=f"{stage}.conv2"),
-                _alias(stage)]
+        ops += [Conv(3, padding=pad, name=f"{stage}.conv1"), Conv(3, padding=pad, name=f"{stage}.conv2"), _alias(stage)]
     for level in range(depth, 0, -1):
         ops.append(ConvTranspose(2, stride=2, name=f"up{level}"))
         skip = f"enc{level}.conv2"
@@ -498,9 +570,12 @@ def unet(input_size: int | Sequence[int] = 572, depth: int = 4, same: bool = Fal
                 crops.append((left, enc - up - left))
             ops += [Ref(skip), Crop(tuple(crops), name=f"crop{level}"), Ref(f"up{level}")]
             skip = f"crop{level}"
-        ops += [Concat(Ref(skip), Identity(), name=f"cat{level}"),
-                Conv(3, padding=pad, name=f"dec{level}.conv1"), Conv(3, padding=pad, name=f"dec{level}.conv2"),
-                _alias(f"dec{level}")]
+        ops += [
+            Concat(Ref(skip), Identity(), name=f"cat{level}"),
+            Conv(3, padding=pad, name=f"dec{level}.conv1"),
+            Conv(3, padding=pad, name=f"dec{level}.conv2"),
+            _alias(f"dec{level}"),
+        ]
     ops.append(Conv(1, name="out"))
     return Sequential(*ops)
 
@@ -509,8 +584,13 @@ def _conv_out(n: int, k: int, s: int, p: int) -> int:
     return (n + 2 * p - k) // s + 1
 
 
-def deeplabv3(depth: int = 50, input_size: int | Sequence[int] = 513, upsample: bool = False,
-              atrous_rates: Sequence[int] = (12, 24, 36), aspp_pooling: bool = True) -> Sequential:
+def deeplabv3(
+    depth: int = 50,
+    input_size: int | Sequence[int] = 513,
+    upsample: bool = False,
+    atrous_rates: Sequence[int] = (12, 24, 36),
+    aspp_pooling: bool = True,
+) -> Sequential:
     """torchvision DeepLab-v3: dilated ResNet backbone (output stride 8) and the ASPP head.
 
     The ASPP pooling branch (global pool, 1x1 conv, bilinear resize back to the
@@ -537,11 +617,21 @@ def deeplabv3(depth: int = 50, input_size: int | Sequence[int] = 513, upsample: 
         ops += [Ref(features), Conv(3, padding=rate, dilation=rate, name=branches[-1])]
     if aspp_pooling:
         pooling = f"{aspp}.convs.{len(atrous_rates) + 1}"
-        ops += [Ref(features), GlobalPool(name=f"{pooling}.0"), Conv(1, name=f"{pooling}.1"),
-                Upsample(tuple(factors), mode="linear", name=pooling)]
+        ops += [
+            Ref(features),
+            GlobalPool(name=f"{pooling}.0"),
+            Conv(1, name=f"{pooling}.1"),
+            Upsample(tuple(factors), mode="linear", name=pooling),
+        ]
         branches.append(pooling)
-    ops += [Concat(*(Ref(b) for b in branches), name=f"{aspp}.cat"), Conv(1, name=f"{aspp}.project.0"),
-            _alias(aspp), Conv(3, padding=1, name="classifier.1"), Conv(1, name="classifier.4"), _alias("classifier")]
+    ops += [
+        Concat(*(Ref(b) for b in branches), name=f"{aspp}.cat"),
+        Conv(1, name=f"{aspp}.project.0"),
+        _alias(aspp),
+        Conv(3, padding=1, name="classifier.1"),
+        Conv(1, name="classifier.4"),
+        _alias("classifier"),
+    ]
     if upsample:
         ops.append(Upsample(8, mode="linear", name="interpolate"))
     return Sequential(*ops)
@@ -564,8 +654,14 @@ def _sp(name: str, kernel: int = 3, stride: int = 2, padding: str = VALID) -> Po
 def alexnet_v2(include_top: bool = False) -> Sequential:
     """TF-Slim ``alexnet_v2``: valid conv1 and pools, "same" conv2..conv5; ``fc6`` is a valid 5x5 conv."""
     ops: list[Op] = [
-        _sc("conv1", 11, 4, VALID), _sp("pool1"), _sc("conv2", 5), _sp("pool2"),
-        _sc("conv3", 3), _sc("conv4", 3), _sc("conv5", 3), _sp("pool5"),
+        _sc("conv1", 11, 4, VALID),
+        _sp("pool1"),
+        _sc("conv2", 5),
+        _sp("pool2"),
+        _sc("conv3", 3),
+        _sc("conv4", 3),
+        _sc("conv5", 3),
+        _sp("pool5"),
     ]
     if include_top:
         ops += [_sc("fc6", 5, padding=VALID), _sc("fc7", 1), _sc("fc8", 1)]
@@ -600,8 +696,12 @@ def mobilenet_v1(include_top: bool = False) -> Sequential:
     return Sequential(*ops)
 
 
-_SLIM_RESNET: dict[int, tuple[int, ...]] = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3),
-                                            200: (3, 24, 36, 3)}
+_SLIM_RESNET: dict[int, tuple[int, ...]] = {
+    50: (3, 4, 6, 3),
+    101: (3, 4, 23, 3),
+    152: (3, 8, 36, 3),
+    200: (3, 24, 36, 3),
+}
 
 
 def _conv2d_same(name: str, kernel: int, stride: int) -> Conv:
@@ -652,26 +752,45 @@ def inception_v2(include_top: bool = False, separable: bool = True) -> Sequentia
     ``Conv2d_1a_7x7`` is a separable convolution (a 7x7 stride-2 depthwise then a 1x1
     pointwise convolution) unless ``separable=False``.
     """
-    first: Op = (Sequential(_sc("depthwise", 7, 2), _sc("pointwise", 1), name="Conv2d_1a_7x7") if separable
-                 else _sc("Conv2d_1a_7x7", 7, 2))
+    first: Op = (
+        Sequential(_sc("depthwise", 7, 2), _sc("pointwise", 1), name="Conv2d_1a_7x7")
+        if separable
+        else _sc("Conv2d_1a_7x7", 7, 2)
+    )
 
     def block_a(name: str, pool: str = "AvgPool_0a_3x3") -> Concat:
-        return _mixed(name, [_sc("Conv2d_0a_1x1", 1)],
-                      [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3)],
-                      [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_0c_3x3", 3)],
-                      [_sp(pool, 3, 1, SAME), _sc("Conv2d_0b_1x1", 1)])
+        return _mixed(
+            name,
+            [_sc("Conv2d_0a_1x1", 1)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_0c_3x3", 3)],
+            [_sp(pool, 3, 1, SAME), _sc("Conv2d_0b_1x1", 1)],
+        )
 
     def reduction(name: str) -> Concat:
-        return _mixed(name, [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_1a_3x3", 3, 2)],
-                      [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_1a_3x3", 3, 2)],
-                      [_sp("MaxPool_1a_3x3", 3, 2, SAME)])
+        return _mixed(
+            name,
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_1a_3x3", 3, 2)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_1a_3x3", 3, 2)],
+            [_sp("MaxPool_1a_3x3", 3, 2, SAME)],
+        )
 
     ops: list[Op] = [
-        first, _sp("MaxPool_2a_3x3", 3, 2, SAME), _sc("Conv2d_2b_1x1", 1), _sc("Conv2d_2c_3x3", 3),
+        first,
+        _sp("MaxPool_2a_3x3", 3, 2, SAME),
+        _sc("Conv2d_2b_1x1", 1),
+        _sc("Conv2d_2c_3x3", 3),
         _sp("MaxPool_3a_3x3", 3, 2, SAME),
-        block_a("Mixed_3b"), block_a("Mixed_3c"), reduction("Mixed_4a"),
-        block_a("Mixed_4b"), block_a("Mixed_4c"), block_a("Mixed_4d"), block_a("Mixed_4e"),
-        reduction("Mixed_5a"), block_a("Mixed_5b"), block_a("Mixed_5c", pool="MaxPool_0a_3x3"),
+        block_a("Mixed_3b"),
+        block_a("Mixed_3c"),
+        reduction("Mixed_4a"),
+        block_a("Mixed_4b"),
+        block_a("Mixed_4c"),
+        block_a("Mixed_4d"),
+        block_a("Mixed_4e"),
+        reduction("Mixed_5a"),
+        block_a("Mixed_5b"),
+        block_a("Mixed_5c", pool="MaxPool_0a_3x3"),
     ]
     if include_top:
         ops += [GlobalPool(name="AvgPool_1a"), _sc("Conv2d_1c_1x1", 1)]
@@ -682,43 +801,88 @@ def inception_v4(include_top: bool = False) -> Sequential:
     """TF-Slim ``inception_v4``: valid stem and reductions, "same" elsewhere."""
 
     def block_a(name: str) -> Concat:
-        return _mixed(name, [_sc("Conv2d_0a_1x1", 1)], [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3)],
-                      [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_0c_3x3", 3)],
-                      [_sp("AvgPool_0a_3x3", 3, 1, SAME), _sc("Conv2d_0b_1x1", 1)])
+        return _mixed(
+            name,
+            [_sc("Conv2d_0a_1x1", 1)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_0c_3x3", 3)],
+            [_sp("AvgPool_0a_3x3", 3, 1, SAME), _sc("Conv2d_0b_1x1", 1)],
+        )
 
     def block_b(name: str) -> Concat:
-        return _mixed(name, [_sc("Conv2d_0a_1x1", 1)],
-                      [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_1x7", (1, 7)), _sc("Conv2d_0c_7x1", (7, 1))],
-                      [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_7x1", (7, 1)), _sc("Conv2d_0c_1x7", (1, 7)),
-                       _sc("Conv2d_0d_7x1", (7, 1)), _sc("Conv2d_0e_1x7", (1, 7))],
-                      [_sp("AvgPool_0a_3x3", 3, 1, SAME), _sc("Conv2d_0b_1x1", 1)])
+        return _mixed(
+            name,
+            [_sc("Conv2d_0a_1x1", 1)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_1x7", (1, 7)), _sc("Conv2d_0c_7x1", (7, 1))],
+            [
+                _sc("Conv2d_0a_1x1", 1),
+                _sc("Conv2d_0b_7x1", (7, 1)),
+                _sc("Conv2d_0c_1x7", (1, 7)),
+                _sc("Conv2d_0d_7x1", (7, 1)),
+                _sc("Conv2d_0e_1x7", (1, 7)),
+            ],
+            [_sp("AvgPool_0a_3x3", 3, 1, SAME), _sc("Conv2d_0b_1x1", 1)],
+        )
 
     def block_c(name: str) -> Concat:
         # The inner tf.concat of a 1x3 and a 3x1 conv on one tensor, written with a Ref.
-        return _mixed(name, [_sc("Conv2d_0a_1x1", 1)],
-                      [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_1x3", (1, 3)), Ref("Conv2d_0a_1x1"),
-                       _sc("Conv2d_0c_3x1", (3, 1)), Concat(Ref("Conv2d_0b_1x3"), Identity(), name="concat")],
-                      [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x1", (3, 1)), _sc("Conv2d_0c_1x3", (1, 3)),
-                       _sc("Conv2d_0d_1x3", (1, 3)), Ref("Conv2d_0c_1x3"), _sc("Conv2d_0e_3x1", (3, 1)),
-                       Concat(Ref("Conv2d_0d_1x3"), Identity(), name="concat")],
-                      [_sp("AvgPool_0a_3x3", 3, 1, SAME), _sc("Conv2d_0b_1x1", 1)])
+        return _mixed(
+            name,
+            [_sc("Conv2d_0a_1x1", 1)],
+            [
+                _sc("Conv2d_0a_1x1", 1),
+                _sc("Conv2d_0b_1x3", (1, 3)),
+                Ref("Conv2d_0a_1x1"),
+                _sc("Conv2d_0c_3x1", (3, 1)),
+                Concat(Ref("Conv2d_0b_1x3"), Identity(), name="concat"),
+            ],
+            [
+                _sc("Conv2d_0a_1x1", 1),
+                _sc("Conv2d_0b_3x1", (3, 1)),
+                _sc("Conv2d_0c_1x3", (1, 3)),
+                _sc("Conv2d_0d_1x3", (1, 3)),
+                Ref("Conv2d_0c_1x3"),
+                _sc("Conv2d_0e_3x1", (3, 1)),
+                Concat(Ref("Conv2d_0d_1x3"), Identity(), name="concat"),
+            ],
+            [_sp("AvgPool_0a_3x3", 3, 1, SAME), _sc("Conv2d_0b_1x1", 1)],
+        )
 
     ops: list[Op] = [
-        _sc("Conv2d_1a_3x3", 3, 2, VALID), _sc("Conv2d_2a_3x3", 3, 1, VALID), _sc("Conv2d_2b_3x3", 3),
+        _sc("Conv2d_1a_3x3", 3, 2, VALID),
+        _sc("Conv2d_2a_3x3", 3, 1, VALID),
+        _sc("Conv2d_2b_3x3", 3),
         _mixed("Mixed_3a", [_sp("MaxPool_0a_3x3")], [_sc("Conv2d_0a_3x3", 3, 2, VALID)]),
-        _mixed("Mixed_4a", [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_1a_3x3", 3, 1, VALID)],
-               [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_1x7", (1, 7)), _sc("Conv2d_0c_7x1", (7, 1)),
-                _sc("Conv2d_1a_3x3", 3, 1, VALID)]),
+        _mixed(
+            "Mixed_4a",
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_1a_3x3", 3, 1, VALID)],
+            [
+                _sc("Conv2d_0a_1x1", 1),
+                _sc("Conv2d_0b_1x7", (1, 7)),
+                _sc("Conv2d_0c_7x1", (7, 1)),
+                _sc("Conv2d_1a_3x3", 3, 1, VALID),
+            ],
+        ),
         _mixed("Mixed_5a", [_sc("Conv2d_1a_3x3", 3, 2, VALID)], [_sp("MaxPool_1a_3x3")]),
         *(block_a(f"Mixed_5{c}") for c in "bcde"),
-        _mixed("Mixed_6a", [_sc("Conv2d_1a_3x3", 3, 2, VALID)],
-               [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_1a_3x3", 3, 2, VALID)],
-               [_sp("MaxPool_1a_3x3")]),
+        _mixed(
+            "Mixed_6a",
+            [_sc("Conv2d_1a_3x3", 3, 2, VALID)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_1a_3x3", 3, 2, VALID)],
+            [_sp("MaxPool_1a_3x3")],
+        ),
         *(block_b(f"Mixed_6{c}") for c in "bcdefgh"),
-        _mixed("Mixed_7a", [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_1a_3x3", 3, 2, VALID)],
-               [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_1x7", (1, 7)), _sc("Conv2d_0c_7x1", (7, 1)),
-                _sc("Conv2d_1a_3x3", 3, 2, VALID)],
-               [_sp("MaxPool_1a_3x3")]),
+        _mixed(
+            "Mixed_7a",
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_1a_3x3", 3, 2, VALID)],
+            [
+                _sc("Conv2d_0a_1x1", 1),
+                _sc("Conv2d_0b_1x7", (1, 7)),
+                _sc("Conv2d_0c_7x1", (7, 1)),
+                _sc("Conv2d_1a_3x3", 3, 2, VALID),
+            ],
+            [_sp("MaxPool_1a_3x3")],
+        ),
         *(block_c(f"Mixed_7{c}") for c in "bcd"),
     ]
     if include_top:
@@ -739,34 +903,58 @@ def inception_resnet_v2(include_top: bool = False, align_feature_maps: bool = Fa
         return Residual(body, name=name)
 
     def block35(name: str) -> Residual:
-        return unit(name, [_sc("Conv2d_1x1", 1)], [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3)],
-                    [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_0c_3x3", 3)])
+        return unit(
+            name,
+            [_sc("Conv2d_1x1", 1)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_0c_3x3", 3)],
+        )
 
     def block17(name: str) -> Residual:
-        return unit(name, [_sc("Conv2d_1x1", 1)],
-                    [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_1x7", (1, 7)), _sc("Conv2d_0c_7x1", (7, 1))])
+        return unit(
+            name,
+            [_sc("Conv2d_1x1", 1)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_1x7", (1, 7)), _sc("Conv2d_0c_7x1", (7, 1))],
+        )
 
     def block8(name: str) -> Residual:
-        return unit(name, [_sc("Conv2d_1x1", 1)],
-                    [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_1x3", (1, 3)), _sc("Conv2d_0c_3x1", (3, 1))])
+        return unit(
+            name,
+            [_sc("Conv2d_1x1", 1)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_1x3", (1, 3)), _sc("Conv2d_0c_3x1", (3, 1))],
+        )
 
     ops: list[Op] = [
-        _sc("Conv2d_1a_3x3", 3, 2, pad), _sc("Conv2d_2a_3x3", 3, 1, pad), _sc("Conv2d_2b_3x3", 3),
-        _sp("MaxPool_3a_3x3", 3, 2, pad), _sc("Conv2d_3b_1x1", 1, 1, pad), _sc("Conv2d_4a_3x3", 3, 1, pad),
+        _sc("Conv2d_1a_3x3", 3, 2, pad),
+        _sc("Conv2d_2a_3x3", 3, 1, pad),
+        _sc("Conv2d_2b_3x3", 3),
+        _sp("MaxPool_3a_3x3", 3, 2, pad),
+        _sc("Conv2d_3b_1x1", 1, 1, pad),
+        _sc("Conv2d_4a_3x3", 3, 1, pad),
         _sp("MaxPool_5a_3x3", 3, 2, pad),
-        _mixed("Mixed_5b", [_sc("Conv2d_1x1", 1)], [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_5x5", 5)],
-               [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_0c_3x3", 3)],
-               [_sp("AvgPool_0a_3x3", 3, 1, SAME), _sc("Conv2d_0b_1x1", 1)]),
+        _mixed(
+            "Mixed_5b",
+            [_sc("Conv2d_1x1", 1)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_5x5", 5)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_0c_3x3", 3)],
+            [_sp("AvgPool_0a_3x3", 3, 1, SAME), _sc("Conv2d_0b_1x1", 1)],
+        ),
         *(block35(f"block35_{i}") for i in range(1, 11)),
-        _mixed("Mixed_6a", [_sc("Conv2d_1a_3x3", 3, 2, pad)],
-               [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_1a_3x3", 3, 2, pad)],
-               [_sp("MaxPool_1a_3x3", 3, 2, pad)]),
+        _mixed(
+            "Mixed_6a",
+            [_sc("Conv2d_1a_3x3", 3, 2, pad)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_1a_3x3", 3, 2, pad)],
+            [_sp("MaxPool_1a_3x3", 3, 2, pad)],
+        ),
         *(block17(f"block17_{i}") for i in range(1, 21)),
         _alias("PreAuxLogits"),
-        _mixed("Mixed_7a", [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_1a_3x3", 3, 2, pad)],
-               [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_1a_3x3", 3, 2, pad)],
-               [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_1a_3x3", 3, 2, pad)],
-               [_sp("MaxPool_1a_3x3", 3, 2, pad)]),
+        _mixed(
+            "Mixed_7a",
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_1a_3x3", 3, 2, pad)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_1a_3x3", 3, 2, pad)],
+            [_sc("Conv2d_0a_1x1", 1), _sc("Conv2d_0b_3x3", 3), _sc("Conv2d_1a_3x3", 3, 2, pad)],
+            [_sp("MaxPool_1a_3x3", 3, 2, pad)],
+        ),
         *(block8(f"block8_{i}") for i in range(1, 10)),
         block8("Block8"),
         _sc("Conv2d_7b_1x1", 1),
@@ -781,57 +969,148 @@ def inception_resnet_v2(include_top: bool = False, align_feature_maps: bool = Fa
 
 _SQ224, _SQ299 = (224, 224), (299, 299)
 
-_register("alexnet_seed", alexnet_seed, "AlexNet of seed 001 (conv1 11/4 ... pool5, fc6/fc7 as convolutions)",
-          (227, 227), "seed")
+_register(
+    "alexnet_seed",
+    alexnet_seed,
+    "AlexNet of seed 001 (conv1 11/4 ... pool5, fc6/fc7 as convolutions)",
+    (227, 227),
+    "seed",
+)
 _register("alexnet", alexnet, "AlexNet (torchvision geometry and names)", _SQ224, "torchvision")
 for _d in (11, 13, 16, 19):
-    _register(f"vgg{_d}", vgg,
-              f"VGG-{_d} (torchvision names, Caffe aliases conv5_3/pool5; fc_as_conv=True: fc6 as a 7x7 conv)",
-              _SQ224, "torchvision", depth=_d)
+    _register(
+        f"vgg{_d}",
+        vgg,
+        f"VGG-{_d} (torchvision names, Caffe aliases conv5_3/pool5; fc_as_conv=True: fc6 as a 7x7 conv)",
+        _SQ224,
+        "torchvision",
+        depth=_d,
+    )
 for _d, (_kind, _) in _RESNET_LAYERS.items():
-    _register(f"resnet{_d}", resnet,
-              f"ResNet-{_d} (torchvision geometry and names; "
-              f"{'bottleneck blocks, stride in conv2' if _kind == 'bottleneck' else 'basic blocks'})",
-              _SQ224, "torchvision", depth=_d)
-_register("inception_v3", inception_v3,
-          "Inception-v3 (torchvision geometry and names; TF-Slim end-points MaxPool_3a_3x3 ... Mixed_7c)",
-          _SQ299, "torchvision")
-_register("densenet121", densenet, "DenseNet-121 (torchvision names; dense blocks reuse tensors through Refs)",
-          _SQ224, "torchvision", depth=121)
-_register("mobilenet_v2", mobilenet_v2, "MobileNet-v2 (torchvision geometry and names, inverted residuals)",
-          _SQ224, "torchvision")
-_register("unet", unet, "U-Net, original: valid 3x3 convs, cropped skips, 572x572 -> 388x388", (572, 572),
-          "segmentation")
-_register("unet_same", unet, "U-Net with 'same' padding (no crops; input a multiple of 16)", (512, 512),
-          "segmentation", same=True)
-_register("deeplabv3_resnet50", deeplabv3,
-          "DeepLab-v3, ResNet-50 backbone dilated to output stride 8, ASPP head (torchvision names)",
-          (513, 513), "segmentation", depth=50)
-_register("deeplabv3_resnet101", deeplabv3,
-          "DeepLab-v3, ResNet-101 backbone dilated to output stride 8, ASPP head (torchvision names)",
-          (513, 513), "segmentation", depth=101)
+    _register(
+        f"resnet{_d}",
+        resnet,
+        f"ResNet-{_d} (torchvision geometry and names; "
+        f"{'bottleneck blocks, stride in conv2' if _kind == 'bottleneck' else 'basic blocks'})",
+        _SQ224,
+        "torchvision",
+        depth=_d,
+    )
+_register(
+    "inception_v3",
+    inception_v3,
+    "Inception-v3 (torchvision geometry and names; TF-Slim end-points MaxPool_3a_3x3 ... Mixed_7c)",
+    _SQ299,
+    "torchvision",
+)
+_register(
+    "densenet121",
+    densenet,
+    "DenseNet-121 (torchvision names; dense blocks reuse tensors through Refs)",
+    _SQ224,
+    "torchvision",
+    depth=121,
+)
+_register(
+    "mobilenet_v2",
+    mobilenet_v2,
+    "MobileNet-v2 (torchvision geometry and names, inverted residuals)",
+    _SQ224,
+    "torchvision",
+)
+_register(
+    "unet", unet, "U-Net, original: valid 3x3 convs, cropped skips, 572x572 -> 388x388", (572, 572), "segmentation"
+)
+_register(
+    "unet_same",
+    unet,
+    "U-Net with 'same' padding (no crops; input a multiple of 16)",
+    (512, 512),
+    "segmentation",
+    same=True,
+)
+_register(
+    "deeplabv3_resnet50",
+    deeplabv3,
+    "DeepLab-v3, ResNet-50 backbone dilated to output stride 8, ASPP head (torchvision names)",
+    (513, 513),
+    "segmentation",
+    depth=50,
+)
+_register(
+    "deeplabv3_resnet101",
+    deeplabv3,
+    "DeepLab-v3, ResNet-101 backbone dilated to output stride 8, ASPP head (torchvision names)",
+    (513, 513),
+    "segmentation",
+    depth=101,
+)
 _register("alexnet_v2", alexnet_v2, "TF-Slim alexnet_v2 (end-points conv1 ... pool5)", _SQ224, "tf-slim")
-_register("vgg_a", slim_vgg, "TF-Slim vgg_a (VGG-11, 'same' convs; end-points conv1.conv1_1 ... pool5)",
-          _SQ224, "tf-slim", config="a")
-_register("vgg_16", slim_vgg, "TF-Slim vgg_16 ('same' convs; end-points conv1.conv1_1 ... pool5)", _SQ224,
-          "tf-slim", config="16")
-_register("vgg_19", slim_vgg, "TF-Slim vgg_19 ('same' convs; end-points conv1.conv1_1 ... pool5)", _SQ224,
-          "tf-slim", config="19")
-_register("mobilenet_v1", mobilenet_v1, "TF-Slim mobilenet_v1 (end-points Conv2d_0 ... Conv2d_13_pointwise)",
-          _SQ224, "tf-slim")
-_register("mobilenet_v1_075", mobilenet_v1, "TF-Slim mobilenet_v1_075 (0.75 depth; same graph as mobilenet_v1)",
-          _SQ224, "tf-slim")
+_register(
+    "vgg_a",
+    slim_vgg,
+    "TF-Slim vgg_a (VGG-11, 'same' convs; end-points conv1.conv1_1 ... pool5)",
+    _SQ224,
+    "tf-slim",
+    config="a",
+)
+_register(
+    "vgg_16",
+    slim_vgg,
+    "TF-Slim vgg_16 ('same' convs; end-points conv1.conv1_1 ... pool5)",
+    _SQ224,
+    "tf-slim",
+    config="16",
+)
+_register(
+    "vgg_19",
+    slim_vgg,
+    "TF-Slim vgg_19 ('same' convs; end-points conv1.conv1_1 ... pool5)",
+    _SQ224,
+    "tf-slim",
+    config="19",
+)
+_register(
+    "mobilenet_v1",
+    mobilenet_v1,
+    "TF-Slim mobilenet_v1 (end-points Conv2d_0 ... Conv2d_13_pointwise)",
+    _SQ224,
+    "tf-slim",
+)
+_register(
+    "mobilenet_v1_075",
+    mobilenet_v1,
+    "TF-Slim mobilenet_v1_075 (0.75 depth; same graph as mobilenet_v1)",
+    _SQ224,
+    "tf-slim",
+)
 for _d in _SLIM_RESNET:
-    _register(f"resnet_v1_{_d}", slim_resnet,
-              f"TF-Slim resnet_v1_{_d} (stride in the last unit of each block; end-points block1 ... block4)",
-              _SQ224, "tf-slim", depth=_d)
-    _register(f"resnet_v2_{_d}", slim_resnet,
-              f"TF-Slim resnet_v2_{_d} (pre-activation; the same graph as resnet_v1_{_d})",
-              _SQ224, "tf-slim", depth=_d)
-_register("inception_v2", inception_v2, "TF-Slim inception_v2 (end-points Conv2d_1a_7x7 ... Mixed_5c)", _SQ224,
-          "tf-slim")
-_register("inception_v4", inception_v4, "TF-Slim inception_v4 (end-points Conv2d_1a_3x3 ... Mixed_7d)", _SQ299,
-          "tf-slim")
-_register("inception_resnet_v2", inception_resnet_v2,
-          "TF-Slim inception_resnet_v2 (end-points Conv2d_1a_3x3 ... PreAuxLogits, Mixed_7a, Conv2d_7b_1x1)",
-          _SQ299, "tf-slim")
+    _register(
+        f"resnet_v1_{_d}",
+        slim_resnet,
+        f"TF-Slim resnet_v1_{_d} (stride in the last unit of each block; end-points block1 ... block4)",
+        _SQ224,
+        "tf-slim",
+        depth=_d,
+    )
+    _register(
+        f"resnet_v2_{_d}",
+        slim_resnet,
+        f"TF-Slim resnet_v2_{_d} (pre-activation; the same graph as resnet_v1_{_d})",
+        _SQ224,
+        "tf-slim",
+        depth=_d,
+    )
+_register(
+    "inception_v2", inception_v2, "TF-Slim inception_v2 (end-points Conv2d_1a_7x7 ... Mixed_5c)", _SQ224, "tf-slim"
+)
+_register(
+    "inception_v4", inception_v4, "TF-Slim inception_v4 (end-points Conv2d_1a_3x3 ... Mixed_7d)", _SQ299, "tf-slim"
+)
+_register(
+    "inception_resnet_v2",
+    inception_resnet_v2,
+    "TF-Slim inception_resnet_v2 (end-points Conv2d_1a_3x3 ... PreAuxLogits, Mixed_7a, Conv2d_7b_1x1)",
+    _SQ299,
+    "tf-slim",
+)

@@ -215,6 +215,5 @@ resnet_v2_200 block4 1763 32 879
 """
 
 ENDPOINTS = [
-    (net, end, int(r), int(s), int(p))
-    for net, end, r, s, p in (line.split() for line in _ROWS.strip().splitlines())
+    (net, end, int(r), int(s), int(p)) for net, end, r, s, p in (line.split() for line in _ROWS.strip().splitlines())
 ]

@@ -73,7 +73,9 @@ def assert_same_graph(a: Plan, b: Plan, by_name: bool = False) -> None:
     if by_name:
         fa, fb = named_form(a), named_form(b)
         only_a, only_b = sorted(set(fa) - set(fb)), sorted(set(fb) - set(fa))
-        assert not only_a and not only_b, f"tensor names differ: only in first {only_a[:10]}, only in second {only_b[:10]}"
+        assert not only_a and not only_b, (
+            f"tensor names differ: only in first {only_a[:10]}, only in second {only_b[:10]}"
+        )
         bad = [n for n in fa if fa[n] != fb[n]]
         assert not bad, f"tensors differ in shape or links: {bad[:10]}"
     assert plans_equivalent(a, b), "plans are not the same graph"
@@ -89,8 +91,13 @@ def without_nested_concats(plan: Plan) -> Plan:
     from rfgraph.plan import Tensor
 
     consumers = plan.consumers
-    dissolve = {t.index for t in plan.tensors if isinstance(t.op, Concat) and consumers[t.index]
-                and all(isinstance(plan.tensors[d].op, Concat) for d, _ in consumers[t.index])}
+    dissolve = {
+        t.index
+        for t in plan.tensors
+        if isinstance(t.op, Concat)
+        and consumers[t.index]
+        and all(isinstance(plan.tensors[d].op, Concat) for d, _ in consumers[t.index])
+    }
 
     def sources(link: Link) -> list[Link]:
         if link.source in dissolve:
@@ -100,8 +107,14 @@ def without_nested_concats(plan: Plan) -> Plan:
     keep = [t for t in plan.tensors if t.index not in dissolve]
     renumber = {t.index: i for i, t in enumerate(keep)}
     tensors = tuple(
-        Tensor(renumber[t.index], t.name, t.shape, t.op,
-               tuple(Link(renumber[s.source], s.maps) for link in t.links for s in sources(link)), t.geometry)
+        Tensor(
+            renumber[t.index],
+            t.name,
+            t.shape,
+            t.op,
+            tuple(Link(renumber[s.source], s.maps) for link in t.links for s in sources(link)),
+            t.geometry,
+        )
         for t in keep
     )
     return Plan(plan.network, plan.input_shape, tensors)

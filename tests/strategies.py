@@ -30,8 +30,13 @@ def leaf_ops(draw, ndim: int, *, upsample_linear: bool = True):
         return rf.Pool(k, stride=stride, padding=pad, ceil_mode=draw(st.booleans()))
     if kind == "deconv":
         s = draw(st.integers(1, 2))
-        return rf.ConvTranspose(k, stride=s, padding=draw(st.integers(0, 1)), dilation=draw(st.integers(1, 2)),
-                                output_padding=draw(st.integers(0, s - 1)))
+        return rf.ConvTranspose(
+            k,
+            stride=s,
+            padding=draw(st.integers(0, 1)),
+            dilation=draw(st.integers(1, 2)),
+            output_padding=draw(st.integers(0, s - 1)),
+        )
     if kind == "up":
         modes = ["nearest", "linear"] if upsample_linear else ["nearest"]
         return rf.Upsample(draw(st.integers(1, 2)), mode=draw(st.sampled_from(modes)))

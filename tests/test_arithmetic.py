@@ -10,13 +10,31 @@ import rfgraph as rf
 
 from .nets import resnet_like, vgg16_like
 
-ALEXNET = [[11, 4, 0], [3, 2, 0], [5, 1, 2], [3, 2, 0], [3, 1, 1], [3, 1, 1], [3, 1, 1], [3, 2, 0], [6, 1, 0], [1, 1, 0]]
+ALEXNET = [
+    [11, 4, 0],
+    [3, 2, 0],
+    [5, 1, 2],
+    [3, 2, 0],
+    [3, 1, 1],
+    [3, 1, 1],
+    [3, 1, 1],
+    [3, 2, 0],
+    [6, 1, 0],
+    [1, 1, 0],
+]
 NAMES = ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5", "fc6-conv", "fc7-conv"]
 # n, jump, size, start of every layer, from seed 001's program run on 227x227
 SEED_TABLE = {
-    "conv1": (55, 4, 11, 5.5), "pool1": (27, 8, 19, 9.5), "conv2": (27, 8, 51, 9.5), "pool2": (13, 16, 67, 17.5),
-    "conv3": (13, 16, 99, 17.5), "conv4": (13, 16, 131, 17.5), "conv5": (13, 16, 163, 17.5),
-    "pool5": (6, 32, 195, 33.5), "fc6-conv": (1, 32, 355, 113.5), "fc7-conv": (1, 32, 355, 113.5),
+    "conv1": (55, 4, 11, 5.5),
+    "pool1": (27, 8, 19, 9.5),
+    "conv2": (27, 8, 51, 9.5),
+    "pool2": (13, 16, 67, 17.5),
+    "conv3": (13, 16, 99, 17.5),
+    "conv4": (13, 16, 131, 17.5),
+    "conv5": (13, 16, 163, 17.5),
+    "pool5": (6, 32, 195, 33.5),
+    "fc6-conv": (1, 32, 355, 113.5),
+    "fc7-conv": (1, 32, 355, 113.5),
 }
 
 
@@ -59,11 +77,15 @@ def _vgg(blocks):
     return rf.Sequential(*ops, rf.Conv(7, name="fc6"))
 
 
-@pytest.mark.parametrize("blocks, pool5, fc6", [
-    ((2, 2, 2, 2, 2), 156, 348),  # VGG-13; seed 003 quotes 348
-    ((2, 2, 3, 3, 3), 212, 404),  # VGG-16
-    ((2, 2, 4, 4, 4), 268, 460),  # VGG-19: 268 + 6 * 32 (the issue's 444 does not follow from the arithmetic)
-], ids=["vgg13", "vgg16", "vgg19"])
+@pytest.mark.parametrize(
+    "blocks, pool5, fc6",
+    [
+        ((2, 2, 2, 2, 2), 156, 348),  # VGG-13; seed 003 quotes 348
+        ((2, 2, 3, 3, 3), 212, 404),  # VGG-16
+        ((2, 2, 4, 4, 4), 268, 460),  # VGG-19: 268 + 6 * 32 (the issue's 444 does not follow from the arithmetic)
+    ],
+    ids=["vgg13", "vgg16", "vgg19"],
+)
 def test_vgg_sizes(blocks, pool5, fc6):
     records = rf.receptive_field(_vgg(blocks), (224, 224))
     assert records[-2].size == (pool5, pool5) and records[-1].size == (fc6, fc6)

@@ -12,8 +12,9 @@ from rfgraph import reference
 from .strategies import cases
 
 SEED = rf.Sequential(*[rf.Conv(3) for _ in range(5)])
-EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much,
-                                                                             HealthCheck.too_slow])
+EXAMPLES = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
+)
 
 
 def _check_against_reference(net, shape, target):
@@ -108,12 +109,15 @@ def test_general_engine_matches_on_parallel_dilations():
     assert np.array_equal(rf.reach(aspp, (25, 25)), fast > 0)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(metric="flow"), "metric='flow' is unknown"),
-    (dict(target=(15,)), "outside the output"),
-    (dict(target=(1, 2)), "outside the output"),
-    (dict(method="magic"), "method='magic' is unknown"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(metric="flow"), "metric='flow' is unknown"),
+        (dict(target=(15,)), "outside the output"),
+        (dict(target=(1, 2)), "outside the output"),
+        (dict(method="magic"), "method='magic' is unknown"),
+    ],
+)
 def test_bad_arguments(bad, message):
     with pytest.raises(rf.RFGraphError, match=message.replace("(", r"\(")):
         rf.contribution_map(SEED, (15,), **bad)

@@ -203,8 +203,12 @@ def test_stats_of_simple_maps() -> None:
 
 
 def test_stats_reject_bad_maps() -> None:
-    for bad, match in [(np.zeros(5), "all zero"), (np.array([1.0, -1.0]), "negative"),
-                       (np.array([1.0, np.nan]), "NaN"), (np.zeros((0,)), "non-empty")]:
+    for bad, match in [
+        (np.zeros(5), "all zero"),
+        (np.array([1.0, -1.0]), "negative"),
+        (np.array([1.0, np.nan]), "NaN"),
+        (np.zeros((0,)), "non-empty"),
+    ]:
         with pytest.raises(rf.RFGraphError, match=match):
             erf.erf_stats(bad)
     with pytest.raises(rf.RFGraphError, match="fraction"):
@@ -300,8 +304,9 @@ def test_scaling_study_rejects_bad_arguments() -> None:
 
 def test_import_does_not_load_torch() -> None:
     code = "import sys, rfgraph, rfgraph.erf; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT)}
+    )
     assert out.stdout.strip() == "False"
 
 

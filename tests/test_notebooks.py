@@ -53,8 +53,9 @@ def test_notebook_runs(path, monkeypatch):
     _kernel_env(monkeypatch)
     # "python3" is ipykernel's own spec; jupyter_client starts it with sys.executable,
     # so the kernel runs in this interpreter's environment (also in a fresh CI venv).
-    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=120,
-                                     resources={"metadata": {"path": str(path.parent)}})
+    client = nbclient.NotebookClient(
+        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(path.parent)}}
+    )
     start = time.perf_counter()
     client.execute()
     _elapsed[path.name] = time.perf_counter() - start

@@ -67,8 +67,9 @@ def test_onnx_file_zoo_style_names_and_cli(tmp_path: Any, capsys: pytest.Capture
 # --- hand-built graphs ----------------------------------------------------------------------
 
 
-def _model(nodes: list[Any], inits: list[Any] = (), dims: Any = (1, 1, 16, 16), outputs: Any = ("y",),
-           opset: int = 18) -> Any:
+def _model(
+    nodes: list[Any], inits: list[Any] = (), dims: Any = (1, 1, 16, 16), outputs: Any = ("y",), opset: int = 18
+) -> Any:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(dims) if dims is not None else None)
     ys = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
     graph = helper.make_graph(nodes, "g", [x], ys, list(inits))
@@ -97,12 +98,17 @@ def test_auto_pad_and_pools() -> None:
     nodes = [
         helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[4, 4], strides=[2, 2], auto_pad="SAME_UPPER"),
         helper.make_node("Conv", ["a", "w2"], ["b"], kernel_shape=[4, 4], auto_pad="SAME_LOWER"),
-        helper.make_node("AveragePool", ["b"], ["c"], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 1, 1, 0],
-                         ceil_mode=1),
+        helper.make_node(
+            "AveragePool", ["b"], ["c"], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 1, 1, 0], ceil_mode=1
+        ),
         helper.make_node("MaxPool", ["c"], ["y"], kernel_shape=[2, 2], auto_pad="VALID"),
     ]
-    expected = rf.Sequential(rf.Conv(4, stride=2, padding="same"), rf.Conv(4, padding=((2, 1), (2, 1))),
-                             rf.Pool(3, stride=2, padding=((0, 1), (1, 0)), ceil_mode=True), rf.Pool(2, stride=1))
+    expected = rf.Sequential(
+        rf.Conv(4, stride=2, padding="same"),
+        rf.Conv(4, padding=((2, 1), (2, 1))),
+        rf.Pool(3, stride=2, padding=((0, 1), (1, 0)), ceil_mode=True),
+        rf.Pool(2, stride=1),
+    )
     _same(_model(nodes, [_w("w", 2, 1, 4, 4), _w("w2", 2, 2, 4, 4)]), (16, 16), expected)
 
 
@@ -110,17 +116,30 @@ def test_resize_slice_pad_and_merges() -> None:
     nodes = [
         helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
         helper.make_node("Resize", ["a", "", "scales"], ["up"], mode="nearest"),
-        helper.make_node("Resize", ["a", "", "scales"], ["lin"], mode="linear",
-                         coordinate_transformation_mode="half_pixel"),
+        helper.make_node(
+            "Resize", ["a", "", "scales"], ["lin"], mode="linear", coordinate_transformation_mode="half_pixel"
+        ),
         helper.make_node("Sum", ["up", "lin", "up"], ["s"]),
         helper.make_node("Slice", ["s", "starts", "ends", "axes"], ["cut"]),
         helper.make_node("Pad", ["cut", "pads"], ["y"]),
     ]
-    inits = [_w("w", 1, 1, 3, 3), _floats("scales", [1, 1, 2, 2]), _ints("starts", [0, 2]), _ints("ends", [1, -2]),
-             _ints("axes", [1, 2]), _ints("pads", [0, 0, 0, -1, 0, 0, 0, -3])]
-    expected = rf.Sequential(rf.Conv(3, padding=1, name="a"), rf.Upsample(2, name="up"), rf.Ref("a"),
-                             rf.Upsample(2, mode="linear", name="lin"), rf.Add(rf.Ref("up"), rf.Identity()),
-                             rf.Crop(((2, 2), (0, 0))), rf.Crop(((0, 0), (1, 3))))
+    inits = [
+        _w("w", 1, 1, 3, 3),
+        _floats("scales", [1, 1, 2, 2]),
+        _ints("starts", [0, 2]),
+        _ints("ends", [1, -2]),
+        _ints("axes", [1, 2]),
+        _ints("pads", [0, 0, 0, -1, 0, 0, 0, -3]),
+    ]
+    expected = rf.Sequential(
+        rf.Conv(3, padding=1, name="a"),
+        rf.Upsample(2, name="up"),
+        rf.Ref("a"),
+        rf.Upsample(2, mode="linear", name="lin"),
+        rf.Add(rf.Ref("up"), rf.Identity()),
+        rf.Crop(((2, 2), (0, 0))),
+        rf.Crop(((0, 0), (1, 3))),
+    )
     _same(_model(nodes, inits, dims=(1, 1, 8, 8)), (8, 8), expected)
 
 
@@ -134,10 +153,15 @@ def test_heads_reshape_gemm_and_global_pool() -> None:
     ]
     inits = [_w("w", 2, 1, 3, 3), _ints("shape", [1, -1]), _w("fc", 4, 72), _w("fc2", 4, 3)]
     _same(_model(nodes, inits, dims=(1, 1, 8, 8)), (8, 8), rf.Sequential(rf.Conv(3), rf.GlobalPool(), rf.Conv(1)))
-    pooled = [helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[3, 3]),
-              helper.make_node("ReduceMean", ["a", "axes"], ["y"], keepdims=0)]
-    _same(_model(pooled, [_w("w", 2, 1, 3, 3), _ints("axes", [2, 3])], dims=(1, 1, 8, 8)), (8, 8),
-          rf.Sequential(rf.Conv(3), rf.GlobalPool()))
+    pooled = [
+        helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[3, 3]),
+        helper.make_node("ReduceMean", ["a", "axes"], ["y"], keepdims=0),
+    ]
+    _same(
+        _model(pooled, [_w("w", 2, 1, 3, 3), _ints("axes", [2, 3])], dims=(1, 1, 8, 8)),
+        (8, 8),
+        rf.Sequential(rf.Conv(3), rf.GlobalPool()),
+    )
 
 
 def test_names_from_torch_name_scopes_metadata() -> None:
@@ -150,8 +174,10 @@ def test_names_from_torch_name_scopes_metadata() -> None:
 
 
 def test_errors_name_the_node_and_suggest_a_fix() -> None:
-    bad = [helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[3, 3]),
-           helper.make_node("SpaceToDepth", ["a"], ["y"], name="s2d", blocksize=2)]
+    bad = [
+        helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[3, 3]),
+        helper.make_node("SpaceToDepth", ["a"], ["y"], name="s2d", blocksize=2),
+    ]
     model = _model(bad, [_w("w", 1, 1, 3, 3)])
     with pytest.raises(rf.RFGraphError, match=r"'s2d' \(SpaceToDepth\) is not supported.*identity=\('SpaceToDepth',\)"):
         rf.from_onnx(model)
@@ -166,12 +192,14 @@ def test_errors_name_the_node_and_suggest_a_fix() -> None:
     pad = [helper.make_node("Pad", ["x", "pads"], ["y"])]
     with pytest.raises(rf.RFGraphError, match="adds positions"):
         rf.from_onnx(_model(pad, [_ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])]))
-    lin = [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="linear",
-                            coordinate_transformation_mode="align_corners")]
+    lin = [
+        helper.make_node(
+            "Resize", ["x", "", "scales"], ["y"], mode="linear", coordinate_transformation_mode="align_corners"
+        )
+    ]
     with pytest.raises(rf.RFGraphError, match="align_corners"):
         rf.from_onnx(_model(lin, [_floats("scales", [1, 1, 2, 2])]))
-    cat = [helper.make_node("Concat", ["x", "x2"], ["y"], axis=3),
-           helper.make_node("Relu", ["x"], ["x2"])]
+    cat = [helper.make_node("Concat", ["x", "x2"], ["y"], axis=3), helper.make_node("Relu", ["x"], ["x2"])]
     with pytest.raises(rf.RFGraphError, match="spatial axis"):
         rf.from_onnx(_model(cat[::-1]))
     with pytest.raises(rf.RFGraphError, match="does not exist"):

@@ -22,15 +22,25 @@ def test_ops_are_immutable_hashable_and_readable():
 def test_default_names_and_endpoints():
     net = rf.Sequential(
         rf.Conv(3, name="stem"),
-        rf.Sequential(rf.Residual(rf.Sequential(rf.Conv(3, padding=1), rf.Conv(3, padding=1)), name="0"), name="layer1"),
+        rf.Sequential(
+            rf.Residual(rf.Sequential(rf.Conv(3, padding=1), rf.Conv(3, padding=1)), name="0"), name="layer1"
+        ),
         rf.Pool(2),
         rf.Concat(rf.Conv(1), rf.Conv(3, padding=1)),
         rf.GlobalPool(),
     )
     plan = rf.build_plan(net, (16, 16))
     assert [t.name for t in plan.tensors] == [
-        "input", "stem", "layer1.0.conv1", "layer1.0.conv2", "layer1.0", "pool1",
-        "concat1.conv1", "concat1.conv2", "concat1", "gpool1",
+        "input",
+        "stem",
+        "layer1.0.conv1",
+        "layer1.0.conv2",
+        "layer1.0",
+        "pool1",
+        "concat1.conv1",
+        "concat1.conv2",
+        "concat1",
+        "gpool1",
     ]
     assert plan.endpoints["layer1"] == plan.endpoints["layer1.0"]
     assert rf.build_plan(net, (16, 16), endpoint="layer1").output.name == "layer1.0"
@@ -49,33 +59,43 @@ def test_output_size_formulas():
     assert same_padding(224, 7, 2, 1) == (2, 3)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: rf.Conv(0), "kernel_size=0 must be >= 1"),
-    (lambda: rf.Conv(3, stride=0), "stride=0 must be >= 1"),
-    (lambda: rf.Conv(3, dilation=(1, 0)), r"dilation=\(1, 0\) must be >= 1"),
-    (lambda: rf.Conv(3, padding=-1), "padding=-1 is negative"),
-    (lambda: rf.Conv(3, padding="full"), "padding='full' is unknown"),
-    (lambda: rf.Upsample(0), "scale_factor=0 must be >= 1"),
-    (lambda: rf.Upsample(2, mode="cubic"), "mode='cubic' is unknown"),
-    (lambda: rf.Sequential(rf.Conv(3), "conv3"), "entry 1 is str"),
-    (lambda: rf.Add(), "needs at least one branch"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: rf.Conv(0), "kernel_size=0 must be >= 1"),
+        (lambda: rf.Conv(3, stride=0), "stride=0 must be >= 1"),
+        (lambda: rf.Conv(3, dilation=(1, 0)), r"dilation=\(1, 0\) must be >= 1"),
+        (lambda: rf.Conv(3, padding=-1), "padding=-1 is negative"),
+        (lambda: rf.Conv(3, padding="full"), "padding='full' is unknown"),
+        (lambda: rf.Upsample(0), "scale_factor=0 must be >= 1"),
+        (lambda: rf.Upsample(2, mode="cubic"), "mode='cubic' is unknown"),
+        (lambda: rf.Sequential(rf.Conv(3), "conv3"), "entry 1 is str"),
+        (lambda: rf.Add(), "needs at least one branch"),
+    ],
+)
 def test_invalid_ops(make, message):
     with pytest.raises(rf.RFGraphError, match=message):
         make()
 
 
-@pytest.mark.parametrize("net, shape, message", [
-    (rf.Sequential(rf.Conv(3), rf.Conv(5, name="big")), (5,), r"Conv 'big' \(op 2 of the network\): output size would be -1"),
-    (rf.Conv((3, 3)), (9,), r"kernel_size=\(3, 3\) has 2 entries but the input has 1 spatial axis"),
-    (rf.Add(rf.Conv(3), rf.Identity()), (9,), "branch outputs must have equal spatial shapes"),
-    (rf.Add(rf.Identity(), rf.Sequential()), (9,), "keep at most one Identity branch"),
-    (rf.Sequential(rf.Conv(3, name="a"), rf.Conv(3, name="a")), (9,), "two different ops are named 'a'"),
-    (rf.ConvTranspose(3, stride=2, output_padding=2), (4,), "output_padding=2 on axis 0 must be smaller"),
-    (rf.Conv(3), (0,), "must hold 1 to 3 positive ints"),
-    (rf.Conv(3), (4, 4, 4, 4), "must hold 1 to 3 positive ints"),
-    ("conv3", (9,), "network must be an rfgraph op"),
-])
+@pytest.mark.parametrize(
+    "net, shape, message",
+    [
+        (
+            rf.Sequential(rf.Conv(3), rf.Conv(5, name="big")),
+            (5,),
+            r"Conv 'big' \(op 2 of the network\): output size would be -1",
+        ),
+        (rf.Conv((3, 3)), (9,), r"kernel_size=\(3, 3\) has 2 entries but the input has 1 spatial axis"),
+        (rf.Add(rf.Conv(3), rf.Identity()), (9,), "branch outputs must have equal spatial shapes"),
+        (rf.Add(rf.Identity(), rf.Sequential()), (9,), "keep at most one Identity branch"),
+        (rf.Sequential(rf.Conv(3, name="a"), rf.Conv(3, name="a")), (9,), "two different ops are named 'a'"),
+        (rf.ConvTranspose(3, stride=2, output_padding=2), (4,), "output_padding=2 on axis 0 must be smaller"),
+        (rf.Conv(3), (0,), "must hold 1 to 3 positive ints"),
+        (rf.Conv(3), (4, 4, 4, 4), "must hold 1 to 3 positive ints"),
+        ("conv3", (9,), "network must be an rfgraph op"),
+    ],
+)
 def test_invalid_networks(net, shape, message):
     with pytest.raises(rf.RFGraphError, match=message):
         rf.build_plan(net, shape)

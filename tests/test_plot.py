@@ -217,10 +217,13 @@ def test_graph_seed_figure_counts():
     assert_not_blank(ax.figure, 0.03)
 
 
-@pytest.mark.parametrize("net, n", [
-    (SEED, 15),
-    (rf.parse_spec("res(conv3p1,conv3p1),conv3s2,conv3d2"), 17),
-])
+@pytest.mark.parametrize(
+    "net, n",
+    [
+        (SEED, 15),
+        (rf.parse_spec("res(conv3p1,conv3p1),conv3s2,conv3d2"), 17),
+    ],
+)
 def test_path_edges_equal_engine_and_reference(net, n):
     edges = rf.contribution_map(net, (n,))
     graph = to_networkx(net, (n,))
@@ -266,8 +269,7 @@ def test_compare_networks_shared_scale():
 
 
 def test_compare_two_metrics_normalized_and_profiles():
-    fig = plot.compare([SMALL2D, SMALL2D], input_shape=(24, 24), metric=["edges", "paths"],
-                       normalize=True, scale="log")
+    fig = plot.compare([SMALL2D, SMALL2D], input_shape=(24, 24), metric=["edges", "paths"], normalize=True, scale="log")
     panels = [ax for ax in fig.axes if ax.images]
     assert all(ax.images[-1].get_array().max() == 1.0 for ax in panels)
     assert_not_blank(fig, 0.2)
@@ -353,8 +355,21 @@ def test_cli_map_picture_and_json(tmp_path, capsys):
     assert result["out"] == str(out) and result["shape"] == [32, 32]
     assert result["max"] == int(rf.contribution_map(rf.parse_spec("conv3p1*2,pool2,conv3p1"), (32, 32)).max())
     for suffix in (".svg", ".pdf"):
-        assert run_cli("map", "conv3*3", "--input", "16x16", "--metric", "paths", "--scale", "log",
-                       "--out", str(tmp_path / f"m{suffix}")) == 0
+        assert (
+            run_cli(
+                "map",
+                "conv3*3",
+                "--input",
+                "16x16",
+                "--metric",
+                "paths",
+                "--scale",
+                "log",
+                "--out",
+                str(tmp_path / f"m{suffix}"),
+            )
+            == 0
+        )
         assert (tmp_path / f"m{suffix}").stat().st_size > 1000
 
 
@@ -362,8 +377,9 @@ def test_cli_map_data_outputs(tmp_path):
     assert run_cli("map", "conv3*5", "--input", "15", "--out", str(tmp_path / "m.npy")) == 0
     assert np.load(tmp_path / "m.npy")[2:13].tolist() == SEED_EDGES
     assert run_cli("map", "conv3*2", "--input", "6x6", "--out", str(tmp_path / "m.csv")) == 0
-    np.testing.assert_array_equal(np.loadtxt(tmp_path / "m.csv", delimiter=","),
-                                  rf.contribution_map(rf.parse_spec("conv3*2"), (6, 6)))
+    np.testing.assert_array_equal(
+        np.loadtxt(tmp_path / "m.csv", delimiter=","), rf.contribution_map(rf.parse_spec("conv3*2"), (6, 6))
+    )
 
 
 def test_cli_profile_plot(tmp_path, capsys, monkeypatch):
@@ -386,11 +402,14 @@ def test_cli_graph(tmp_path, capsys):
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["graph", "conv3*5", "--input", "15x15"], "1-D"),
-    (["map", "conv3*5", "--input", "15", "--out", "x.jpg"], ".npy or .csv"),
-    (["graph", "conv3*5", "--input", "15", "--source", "99"], "outside"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["graph", "conv3*5", "--input", "15x15"], "1-D"),
+        (["map", "conv3*5", "--input", "15", "--out", "x.jpg"], ".npy or .csv"),
+        (["graph", "conv3*5", "--input", "15", "--source", "99"], "outside"),
+    ],
+)
 def test_cli_errors_are_one_line(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run_cli(*argv) == 2

@@ -16,7 +16,8 @@ from rfgraph.spec import network_from_dict, network_to_dict
 
 def test_grammar():
     assert rf.parse_spec("conv3s2p1,pool3s2c") == rf.Sequential(
-        rf.Conv(3, stride=2, padding=1), rf.Pool(3, stride=2, ceil_mode=True))
+        rf.Conv(3, stride=2, padding=1), rf.Pool(3, stride=2, ceil_mode=True)
+    )
     assert rf.parse_spec("conv3x5s2x1psame") == rf.Sequential(rf.Conv((3, 5), stride=(2, 1), padding="same"))
     assert rf.parse_spec("(conv3,pool2)*2") == rf.Sequential(rf.Conv(3), rf.Pool(2), rf.Conv(3), rf.Pool(2))
     net = rf.parse_spec("res:b1(conv3p1,conv3p1|conv1), cat(id|conv3p1|up2,pool2), deconv4s2p1o1, up2linear, gap")
@@ -27,15 +28,18 @@ def test_grammar():
     assert rf.parse_spec("conv3:first").ops[0].name == "first"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("conv", "cannot read layer 'conv'"),
-    ("conv3,,pool2", "expected a layer"),
-    ("conv3*0", "positive repeat count"),
-    ("add(conv3", "expected ')'"),
-    ("up2s2", "upsampling takes only a factor"),
-    ("conv3o1", "only for deconv"),
-    ("", "is empty"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("conv", "cannot read layer 'conv'"),
+        ("conv3,,pool2", "expected a layer"),
+        ("conv3*0", "positive repeat count"),
+        ("add(conv3", "expected ')'"),
+        ("up2s2", "upsampling takes only a factor"),
+        ("conv3o1", "only for deconv"),
+        ("", "is empty"),
+    ],
+)
 def test_grammar_errors(text, message):
     with pytest.raises(rf.RFGraphError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
         rf.parse_spec(text)
@@ -78,14 +82,17 @@ def test_cli_table(capsys):
     assert json.loads(capsys.readouterr().out)[-1]["size"] == [5]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["table", "conv0", "--input", "5"], "kernel_size=0"),
-    (["table", "conv3", "--input", "abc"], "--input 'abc' is not a size"),
-    (["map", "conv3", "--input", "2"], "output size would be 0"),
-    (["profile", "conv3*5", "--input", "15", "--target", "9"], "outside the output"),
-    (["map", "conv3", "--input", "9", "--out", "x.bmpx"], "unknown extension"),
-    (["table", "conv3"], "needs --input"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["table", "conv0", "--input", "5"], "kernel_size=0"),
+        (["table", "conv3", "--input", "abc"], "--input 'abc' is not a size"),
+        (["map", "conv3", "--input", "2"], "output size would be 0"),
+        (["profile", "conv3*5", "--input", "15", "--target", "9"], "outside the output"),
+        (["map", "conv3", "--input", "9", "--out", "x.bmpx"], "unknown extension"),
+        (["table", "conv3"], "needs --input"),
+    ],
+)
 def test_cli_errors_are_one_line_exit_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err

@@ -15,11 +15,15 @@ from .strategies import cases
 torch = pytest.importorskip("torch")
 
 
-@pytest.mark.parametrize("name, net, shape", [
-    ("vgg16", vgg16_like(), (224, 224)),
-    ("resnet50", resnet_like((3, 4, 6, 3)), (224, 224)),
-    ("resnet18-1d", resnet_like((2, 2, 2, 2), bottleneck=False), (97,)),
-], ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "name, net, shape",
+    [
+        ("vgg16", vgg16_like(), (224, 224)),
+        ("resnet50", resnet_like((3, 4, 6, 3)), (224, 224)),
+        ("resnet18-1d", resnet_like((2, 2, 2, 2), bottleneck=False), (97,)),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
 def test_paths_equal_autograd_on_real_shapes(name, net, shape):
     ours = rf.contribution_map(net, shape, "paths")
     theirs = paths_by_autograd(net, shape)
@@ -40,7 +44,9 @@ def _torch_out(module, n, ndim):
 
 
 @pytest.mark.parametrize("n", [5, 6, 7, 8, 13, 14])
-@pytest.mark.parametrize("k, s, p, d", [(3, 1, 0, 1), (3, 2, 1, 1), (4, 2, 1, 1), (3, 2, 0, 2), (5, 3, 2, 1), (1, 2, 0, 1)])
+@pytest.mark.parametrize(
+    "k, s, p, d", [(3, 1, 0, 1), (3, 2, 1, 1), (4, 2, 1, 1), (3, 2, 0, 2), (5, 3, 2, 1), (1, 2, 0, 1)]
+)
 def test_conv_and_pool_sizes_equal_torch(n, k, s, p, d):
     for ndim in (1, 2):
         conv = getattr(torch.nn, f"Conv{ndim}d")(1, 1, k, stride=s, padding=p, dilation=d)
@@ -58,7 +64,9 @@ def test_conv_and_pool_sizes_equal_torch(n, k, s, p, d):
 
 
 @pytest.mark.parametrize("n", [3, 4, 7])
-@pytest.mark.parametrize("k, s, p, d, op", [(3, 1, 0, 1, 0), (4, 2, 1, 1, 0), (3, 2, 1, 1, 1), (3, 3, 0, 2, 1), (2, 2, 0, 1, 0)])
+@pytest.mark.parametrize(
+    "k, s, p, d, op", [(3, 1, 0, 1, 0), (4, 2, 1, 1, 0), (3, 2, 1, 1, 1), (3, 3, 0, 2, 1), (2, 2, 0, 1, 0)]
+)
 def test_conv_transpose_sizes_equal_torch(n, k, s, p, d, op):
     deconv = torch.nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, dilation=d, output_padding=op)
     ours = rf.build_plan(rf.ConvTranspose(k, stride=s, padding=p, dilation=d, output_padding=op), (n, n))

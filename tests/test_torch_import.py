@@ -53,8 +53,7 @@ def _meta(constructor: Any, **kwargs: Any) -> Any:
 
 
 def _table(net: rf.Op, shape: tuple[int, ...]) -> dict[str, tuple[Any, ...]]:
-    return {r.name: (r.shape, r.size, r.stride, r.padding, r.center, r.aligned)
-            for r in rf.receptive_field(net, shape)}
+    return {r.name: (r.shape, r.size, r.stride, r.padding, r.center, r.aligned) for r in rf.receptive_field(net, shape)}
 
 
 def test_every_torchvision_network_of_the_zoo_is_covered() -> None:
@@ -86,8 +85,9 @@ def test_from_torch_and_zoo_give_identical_maps(name: str) -> None:
     imported = rf.from_torch(_meta(constructor, **kwargs), shape)
     built = zoo.build(name)
     for metric in ("edges", "paths"):
-        np.testing.assert_array_equal(rf.contribution_map(imported, shape, metric=metric),
-                                      rf.contribution_map(built, shape, metric=metric))
+        np.testing.assert_array_equal(
+            rf.contribution_map(imported, shape, metric=metric), rf.contribution_map(built, shape, metric=metric)
+        )
 
 
 def test_endpoints_follow_module_paths() -> None:
@@ -142,8 +142,13 @@ def test_pools_transposed_convolutions_and_upsampling() -> None:
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
             return F.max_pool2d(x, 1)  # a one-pixel window is pointwise
 
-    expected = rf.Sequential(rf.Pool(3, stride=2, padding=1, ceil_mode=True), rf.Pool(2),
-                             rf.ConvTranspose(4, stride=2, padding=1), rf.Upsample(2), rf.Upsample(2, mode="linear"))
+    expected = rf.Sequential(
+        rf.Pool(3, stride=2, padding=1, ceil_mode=True),
+        rf.Pool(2),
+        rf.ConvTranspose(4, stride=2, padding=1),
+        rf.Upsample(2),
+        rf.Upsample(2, mode="linear"),
+    )
     net = _same(Net(), (13, 13), expected)
     assert [t.name for t in rf.build_plan(net, (13, 13)).tensors][1:] == ["pool", "avg", "up", "near", "interpolate"]
 
@@ -168,9 +173,9 @@ def test_adaptive_pooling_is_resolved_for_the_input_size() -> None:
 
     assert single(1, 9).ops[-1] == rf.GlobalPool(name="1")
     assert single(3, 12).ops[-1] == rf.Pool(4, name="1")  # regular windows
-    assert single(3, 4).ops[-1] == rf.Pool(2, stride=1, name="1")   # overlapping, still regular
-    assert single(6, 3).ops[-1] == rf.Upsample(2, name="1")          # enlargement: nearest
-    assert len(single(7, 7).ops) == 1                               # same size: pointwise
+    assert single(3, 4).ops[-1] == rf.Pool(2, stride=1, name="1")  # overlapping, still regular
+    assert single(6, 3).ops[-1] == rf.Upsample(2, name="1")  # enlargement: nearest
+    assert len(single(7, 7).ops) == 1  # same size: pointwise
     with pytest.raises(rf.RFGraphError, match="output size 3 from input size 5 .* windows of different sizes"):
         single(3, 5)
 
@@ -190,9 +195,13 @@ def test_residual_concat_and_dense_merges() -> None:
             return self.c(y) + x * 2
 
     expected = rf.Sequential(
-        rf.Conv(3, padding=1, name="a"), rf.Concat(rf.Ref("input"), rf.Ref("a"), name="c1"),
-        rf.Conv(3, padding=1, name="b"), rf.Concat(rf.Ref("input"), rf.Ref("a"), rf.Ref("b")),
-        rf.Conv(1), rf.Add(rf.Identity(), rf.Ref("input")))
+        rf.Conv(3, padding=1, name="a"),
+        rf.Concat(rf.Ref("input"), rf.Ref("a"), name="c1"),
+        rf.Conv(3, padding=1, name="b"),
+        rf.Concat(rf.Ref("input"), rf.Ref("a"), rf.Ref("b")),
+        rf.Conv(1),
+        rf.Add(rf.Identity(), rf.Ref("input")),
+    )
     net = _same(Dense(), (8, 8), expected)
     assert [t.name for t in rf.build_plan(net, (8, 8)).tensors] == ["input", "a", "cat", "b", "cat_1", "c", "add"]
 

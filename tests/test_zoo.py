@@ -41,15 +41,39 @@ def _at(plan: rf.Plan, records: list[rf.RFRecord], endpoint: str) -> rf.RFRecord
 
 def test_registry_lists_every_required_network() -> None:
     required = {
-        "alexnet_seed", "alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet34", "resnet50",
-        "resnet101", "resnet152", "inception_v3", "mobilenet_v1", "mobilenet_v2", "densenet121", "unet",
-        "unet_same", "deeplabv3_resnet50", "alexnet_v2", "vgg_16", "resnet_v1_50", "resnet_v1_101",
-        "resnet_v1_152", "resnet_v1_200", "inception_v2", "inception_v4", "inception_resnet_v2",
+        "alexnet_seed",
+        "alexnet",
+        "vgg11",
+        "vgg13",
+        "vgg16",
+        "vgg19",
+        "resnet18",
+        "resnet34",
+        "resnet50",
+        "resnet101",
+        "resnet152",
+        "inception_v3",
+        "mobilenet_v1",
+        "mobilenet_v2",
+        "densenet121",
+        "unet",
+        "unet_same",
+        "deeplabv3_resnet50",
+        "alexnet_v2",
+        "vgg_16",
+        "resnet_v1_50",
+        "resnet_v1_101",
+        "resnet_v1_152",
+        "resnet_v1_200",
+        "inception_v2",
+        "inception_v4",
+        "inception_resnet_v2",
     }
     assert required <= set(zoo.names())
     assert zoo.names() == sorted(zoo.names())
     assert set(zoo.names("tf-slim")) | set(zoo.names("torchvision")) | set(zoo.names("seed")) | set(
-        zoo.names("segmentation")) == set(zoo.names())
+        zoo.names("segmentation")
+    ) == set(zoo.names())
 
 
 @pytest.mark.parametrize("name", zoo.names())
@@ -79,8 +103,18 @@ def test_unknown_name_and_option_list_the_choices() -> None:
 def test_seed_001_alexnet_table() -> None:
     net = zoo.build("alexnet_seed")
     plan, recs = _records(net, zoo.default_input("alexnet_seed"))
-    assert [r.name for r in recs[1:]] == ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5",
-                                          "fc6-conv", "fc7-conv"]
+    assert [r.name for r in recs[1:]] == [
+        "conv1",
+        "pool1",
+        "conv2",
+        "pool2",
+        "conv3",
+        "conv4",
+        "conv5",
+        "pool5",
+        "fc6-conv",
+        "fc7-conv",
+    ]
     pool5, fc6 = _at(plan, recs, "pool5"), _at(plan, recs, "fc6-conv")
     assert (pool5.shape[0], pool5.stride[0], pool5.size[0], pool5.start[0]) == (6, 32, 195, 33.5)
     assert (fc6.shape[0], fc6.stride[0], fc6.size[0], fc6.start[0]) == (1, 32, 355, 113.5)
@@ -180,7 +214,9 @@ def test_densenet_layers_read_all_earlier_tensors_of_their_block() -> None:
     names = [t.name for t in plan.tensors]
     cat6 = plan.tensor("features.denseblock1.denselayer6.cat")
     assert [names[link.source] for link in cat6.links] == [
-        "features.pool0", *(f"features.denseblock1.denselayer{j}.conv2" for j in range(1, 6))]
+        "features.pool0",
+        *(f"features.denseblock1.denselayer{j}.conv2" for j in range(1, 6)),
+    ]
     assert len(plan.tensor("features.denseblock4").links) == 17
     assert plan.tensor("features").shape == (7, 7)
 
@@ -189,8 +225,11 @@ def test_densenet_layers_read_all_earlier_tensors_of_their_block() -> None:
 
 
 def test_ref_reuses_a_tensor_without_copying_it() -> None:
-    net = rf.Sequential(rf.Conv(3, name="a"), rf.Conv(3, name="b"), rf.Add(rf.Sequential(rf.Ref("a"), rf.Crop(1)),
-                                                                          rf.Identity(), name="sum"))
+    net = rf.Sequential(
+        rf.Conv(3, name="a"),
+        rf.Conv(3, name="b"),
+        rf.Add(rf.Sequential(rf.Ref("a"), rf.Crop(1)), rf.Identity(), name="sum"),
+    )
     plan = rf.build_plan(net, (9,))
     assert [t.name for t in plan.tensors] == ["input", "a", "b", "sum.crop1", "sum"]
     assert [link.source for link in plan.tensors[3].links] == [1]
@@ -250,8 +289,15 @@ def test_cli_zoo_lists_names_descriptions_and_inputs(capsys: pytest.CaptureFixtu
     assert "inception_v3" in out and "299x299" in out and "TF-Slim inception_v4" in out
     assert main(["zoo", "--json", "--family", "seed"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data == [{"name": "alexnet_seed", "family": "seed", "default_input": [227, 227],
-                     "description": zoo.describe("alexnet_seed"), "options": {"include_top": True}}]
+    assert data == [
+        {
+            "name": "alexnet_seed",
+            "family": "seed",
+            "default_input": [227, 227],
+            "description": zoo.describe("alexnet_seed"),
+            "options": {"include_top": True},
+        }
+    ]
     assert main(["zoo", "--family", "keras"]) == 2
     assert "choose one of" in capsys.readouterr().err
 
@@ -265,11 +311,14 @@ def test_cli_table_uses_the_default_input_and_endpoint(capsys: pytest.CaptureFix
 
 
 @needs_engine
-@pytest.mark.parametrize(("name", "options", "shape"), [("unet", {"input_size": 188}, (188, 188)),
-                                                         ("densenet121", {"include_top": False}, (64, 64))])
+@pytest.mark.parametrize(
+    ("name", "options", "shape"),
+    [("unet", {"input_size": 188}, (188, 188)), ("densenet121", {"include_top": False}, (64, 64))],
+)
 def test_crop_and_ref_networks_count_paths_like_autograd(name: str, options: dict, shape: tuple[int, int]) -> None:
     pytest.importorskip("torch")
     torch_linear = pytest.importorskip("rfgraph.torch_linear")
     net = zoo.build(name, **options)
-    np.testing.assert_allclose(rf.contribution_map(net, shape, metric="paths"),
-                               torch_linear.paths_by_autograd(net, shape), rtol=1e-9)
+    np.testing.assert_allclose(
+        rf.contribution_map(net, shape, metric="paths"), torch_linear.paths_by_autograd(net, shape), rtol=1e-9
+    )
