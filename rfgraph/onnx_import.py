@@ -351,21 +351,25 @@ class _OnnxImporter:
             distinct = list(dict.fromkeys(tensors))
             if len(distinct) == 1:
                 return distinct[0]
-            if all(isinstance(t, _T) for t in distinct):
-                return _T(c.dag.merge("add", [t.index for t in distinct], scopes, base), max(t.rank for t in distinct))
-            if all(isinstance(t, _Flat) for t in distinct):
-                return _Flat(c.dag.merge("add", [t.index for t in distinct], scopes, base))
+            maps = [t for t in distinct if isinstance(t, _T)]
+            flats = [t for t in distinct if isinstance(t, _Flat)]
+            if len(maps) == len(distinct):
+                return _T(c.dag.merge("add", [t.index for t in maps], scopes, base), max(t.rank for t in maps))
+            if len(flats) == len(distinct):
+                return _Flat(c.dag.merge("add", [t.index for t in flats], scopes, base))
             raise RFGraphError(f"{label} combines a flattened tensor with a feature map")
         if op == "Concat":
             if len(tensors) != len([i for i in node.input if i]):
                 raise RFGraphError(f"{label} concatenates constants with feature maps; not supported")
-            if all(isinstance(t, _T) for t in tensors):
-                rank = tensors[0].rank
+            maps = [t for t in tensors if isinstance(t, _T)]
+            flats = [t for t in tensors if isinstance(t, _Flat) and math.prod(c.spatial(t)) == 1]
+            if len(maps) == len(tensors):
+                rank = maps[0].rank
                 if attrs.get("axis", 0) % rank in c.spatial_dims(rank):
                     raise RFGraphError(f"{label} concatenates along a spatial axis; not supported")
-                return _T(c.dag.merge("concat", [t.index for t in tensors], scopes, base), rank)
-            if all(isinstance(t, _Flat) and math.prod(c.spatial(t)) == 1 for t in tensors):
-                return _Flat(c.dag.merge("concat", [t.index for t in tensors], scopes, base))
+                return _T(c.dag.merge("concat", [t.index for t in maps], scopes, base), rank)
+            if len(flats) == len(tensors):
+                return _Flat(c.dag.merge("concat", [t.index for t in flats], scopes, base))
             raise RFGraphError(f"{label} concatenates flattened feature maps; not supported")
         if op in ("Gemm", "MatMul"):
             return c.linear(x, scopes, base)
@@ -435,8 +439,8 @@ class _OnnxImporter:
                 pairs.append((total - total // 2, total // 2))
             return tuple(pairs)
         pads = attrs.get("pads", [0] * (2 * nd))
-        pairs = tuple((int(pads[i]), int(pads[i + nd])) for i in range(nd))
-        return _c(tuple(a for a, _ in pairs)) if all(a == b for a, b in pairs) else pairs
+        explicit = tuple((int(pads[i]), int(pads[i + nd])) for i in range(nd))
+        return _c(tuple(a for a, _ in explicit)) if all(a == b for a, b in explicit) else explicit
 
     def conv_op(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> _T:
         nd = self.conv.ndim

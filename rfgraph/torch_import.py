@@ -231,7 +231,7 @@ class _Converter:
 
     def __init__(self, torch: Any, shape: tuple[int, ...], identity: Iterable[Any]) -> None:
         self.torch = torch
-        self.nn = None if torch is None else torch.nn
+        self.nn: Any = None if torch is None else torch.nn
         self.ndim = len(shape)
         self.dag = Dag(shape)
         self.identity_types = tuple(t for t in identity if isinstance(t, type))
@@ -295,11 +295,15 @@ class _Converter:
             ends = [-(-(i + 1) * n // m) for i in range(m)]
             lengths = {e - b for b, e in zip(starts, ends, strict=True)}
             if m % n == 0 and lengths == {1}:
-                kernels.append(1), strides.append(1), factors.append(m // n)
+                kernels.append(1)
+                strides.append(1)
+                factors.append(m // n)
                 continue
             step = starts[1] - starts[0] if m > 1 else n
             if len(lengths) == 1 and all(b == i * step for i, b in enumerate(starts)):
-                kernels.append(lengths.pop()), strides.append(step), factors.append(1)
+                kernels.append(lengths.pop())
+                strides.append(step)
+                factors.append(1)
                 continue
             raise RFGraphError(
                 f"{self.where(scopes, 'adaptive pooling')}: output size {m} from input size {n} on axis {axis} "
@@ -646,8 +650,9 @@ class _FxImporter:
             spatial = [p for p in parts if isinstance(p, _T | _Flat)]
             if len(spatial) != len(parts):
                 raise RFGraphError(f"{c.where(scopes, name)}: concatenates tensors that do not depend on the input")
-            if all(isinstance(p, _T) for p in spatial):
-                rank = spatial[0].rank
+            maps = [p for p in spatial if isinstance(p, _T)]
+            if len(maps) == len(spatial):
+                rank = maps[0].rank
                 if dim % rank in c.spatial_dims(rank):
                     raise RFGraphError(
                         f"{c.where(scopes, name)} concatenates along spatial axis {dim}; "
@@ -859,7 +864,7 @@ def _in_channels(torch: Any, module: Any) -> int:
 def _trace(torch: Any, module: Any, leaf_modules: tuple[type, ...]) -> Any:
     fx = torch.fx
 
-    class Tracer(fx.Tracer):
+    class Tracer(fx.Tracer):  # type: ignore[name-defined,misc]
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
             return isinstance(m, leaf_modules) or super().is_leaf_module(m, qualname)
 
