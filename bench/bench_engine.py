@@ -149,10 +149,11 @@ def main() -> None:
     print(f"\nsecond `rfgraph map` process on VGG-16 (numba cache warm): {time.perf_counter() - start:.2f} s wall")
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     probe = (
-        f"import resource, sys; sys.path.insert(0, {root!r}); import rfgraph as rf; "
+        f"import sys; sys.path.insert(0, {root!r}); import rfgraph as rf; "
         "from bench.bench_engine import resnet50; net = resnet50(); "
         "[rf.contribution_map(net, (224, 224), m) for m in ('edges', 'paths')]; "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        # VmHWM belongs to this process image (ru_maxrss may carry the parent's peak across exec)
+        "print([int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM')][0])"
     )
     peak_kib = int(subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout)
     print(
