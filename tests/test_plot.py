@@ -425,8 +425,6 @@ def test_cli_help_has_examples(capsys):
 
 
 def test_cli_map_vgg16_picture(tmp_path):
-    if "vgg16" not in rf.zoo.names():
-        pytest.skip("the zoo is not merged yet")
     out = tmp_path / "vgg16.png"
     assert run_cli("map", "vgg16", "--out", str(out)) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"

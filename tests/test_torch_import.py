@@ -18,16 +18,6 @@ nn = torch.nn
 F = torch.nn.functional
 
 
-def _engine_available() -> bool:
-    try:
-        rf.contribution_map(rf.Sequential(rf.Conv(3)), (5,))
-    except NotImplementedError:
-        return False
-    return True
-
-
-needs_engine = pytest.mark.skipif(not _engine_available(), reason="rf.contribution_map is not merged yet")
-
 # zoo name -> (torchvision constructor, keyword arguments, input shape)
 TORCHVISION: dict[str, tuple[Any, dict[str, Any], tuple[int, int]]] = {
     "alexnet": (tvm.alexnet, {}, (224, 224)),
@@ -78,7 +68,6 @@ def test_deeplabv3_from_torch_equals_the_zoo() -> None:
         rf.from_torch(model, (513, 513))
 
 
-@needs_engine
 @pytest.mark.parametrize("name", sorted(TORCHVISION))
 def test_from_torch_and_zoo_give_identical_maps(name: str) -> None:
     constructor, kwargs, shape = TORCHVISION[name]

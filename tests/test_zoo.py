@@ -16,17 +16,6 @@ from .distill_table import ENDPOINTS, SUMMARY
 from .plan_compare import assert_same_graph, canonical_form, plans_equivalent
 
 
-def _engine_available() -> bool:
-    try:
-        rf.contribution_map(rf.Sequential(rf.Conv(3)), (5,))
-    except NotImplementedError:
-        return False
-    return True
-
-
-needs_engine = pytest.mark.skipif(not _engine_available(), reason="rf.contribution_map is not merged yet")
-
-
 def _records(net: rf.Op, shape: tuple[int, ...]) -> tuple[rf.Plan, list[rf.RFRecord]]:
     plan = rf.build_plan(net, shape)
     return plan, plan_receptive_field(plan)
@@ -270,7 +259,6 @@ def test_plan_comparison_helper() -> None:
 # --- engine (skipped until rf.contribution_map is merged) -----------------------------------
 
 
-@needs_engine
 @pytest.mark.parametrize(("name", "shape"), [("resnet50", (224, 224)), ("inception_v3", (299, 299))])
 def test_engine_maps_for_big_zoo_networks(name: str, shape: tuple[int, int]) -> None:
     net = zoo.build(name, include_top=False)
@@ -310,7 +298,6 @@ def test_cli_table_uses_the_default_input_and_endpoint(capsys: pytest.CaptureFix
     assert "291" in capsys.readouterr().out
 
 
-@needs_engine
 @pytest.mark.parametrize(
     ("name", "options", "shape"),
     [("unet", {"input_size": 188}, (188, 188)), ("densenet121", {"include_top": False}, (64, 64))],
