@@ -101,7 +101,7 @@ def main() -> None:
         ("ResNet-50, 224x224, last stage", resnet50(), (224, 224), "layer4", False),
     ]
     try:
-        from rfgraph.torch_linear import paths_by_autograd
+        from rfgraph.torch_export import paths_by_autograd
     except ImportError:  # pragma: no cover
         paths_by_autograd = None  # type: ignore[assignment]
     header = f"{'case':34} {'metric':6} {'first':>10} {'warm':>10} {'networkx':>10} {'torch':>10} {'vs nx':>9} {'vs torch':>9}"

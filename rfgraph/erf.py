@@ -45,8 +45,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import RFGraphError
-from .ops import Concat, Conv, ConvTranspose, GlobalPool, Op, Pool, Sequential, Upsample, _Merge, _Windowed
+from .ops import Conv, ConvTranspose, GlobalPool, Op, Pool, Sequential, Upsample, _Merge, _Windowed
 from .plan import Plan, build_plan
+from .torch_export import _choice, _import_torch, to_torch
 
 __all__ = [
     "REPLKNET_THRESHOLDS",
@@ -877,197 +878,7 @@ def scaling_study(
 
 # --------------------------------------------------------------------------- empirical ERF (torch)
 
-WEIGHTS = ("random", "ones")
 REDUCTIONS = ("abs", "square", "replknet")
-POOLS = ("avg", "max")
-
-
-def _import_torch() -> Any:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise RFGraphError("empirical ERFs need PyTorch: pip install 'rfgraph[torch]'") from None
-    return torch
-
-
-def _choice(value: Any, options: tuple[str, ...], what: str) -> str:
-    if value not in options:
-        raise RFGraphError(f"{what}={value!r} is unknown; choose one of {', '.join(map(repr, options))}")
-    return str(value)
-
-
-def to_torch(
-    network: Op,
-    input_shape: Any,
-    *,
-    channels: int = 4,
-    relu: bool = False,
-    weights: str = "random",
-    pool: str = "avg",
-    seed: int = 0,
-    dtype: Any = None,
-    endpoint: str | None = None,
-) -> Any:
-    """A ``torch.nn.Module`` with exactly the graph of ``network`` on ``input_shape``.
-
-    Every tensor of the plan becomes one torch operation with the same geometry
-    (explicit left/right padding, stride, dilation, output size): ``Conv`` ->
-    ``conv1d/2d/3d`` with ``channels`` in and out channels and no bias, ``Pool`` ->
-    a fixed depthwise window (average, or ``max``), ``ConvTranspose`` ->
-    ``conv_transpose`` cropped to the plan's output, ``Upsample`` ->
-    ``interpolate``, ``GlobalPool`` -> mean, ``Add``/``Residual`` -> sum,
-    ``Concat`` -> channel concatenation.  The module maps
-    ``(batch, channels, *input_shape)`` to the output (or end-point) tensor.
-
-    Parameters
-    ----------
-    network, input_shape
-        The network and its spatial input size.
-    channels : int
-        Channels of the input and of every convolution.
-    relu : bool
-        Apply ReLU after every (transposed) convolution except one that produces
-        the output.
-    weights : {"random", "ones"}
-        ``"random"``: i.i.d. normal with variance ``gain**2 / fan_in`` (``gain`` is
-        ``sqrt(2)`` with ReLU, else 1; the scale does not change the shape of the
-        map of a bias-free linear or ReLU network).  ``"ones"``: every weight one
-        and sum pooling, so that the input gradient is ``channels**convs`` times the
-        path-count map (SPEC section 4) for a chain.
-    pool : {"avg", "max"}
-        How ``Pool`` ops compute (the graph is the same).
-    seed : int
-        Seed of the weights.
-    dtype : torch.dtype, optional
-        Default ``torch.float64``.
-    endpoint : str, optional
-        Stop at this tensor.
-
-    Examples
-    --------
-    >>> import rfgraph as rf
-    >>> m = to_torch(rf.Sequential(rf.Conv(3, stride=2, padding="same"), rf.Pool(2)), (9, 9), channels=2)
-    >>> import torch
-    >>> tuple(m(torch.zeros(1, 2, 9, 9, dtype=torch.float64)).shape)
-    (1, 2, 2, 2)
-    """
-    torch = _import_torch()
-    import torch.nn.functional as F
-
-    if not isinstance(channels, int) or channels < 1:
-        raise RFGraphError(f"channels={channels!r} must be a positive int")
-    weights = _choice(weights, WEIGHTS, "weights")
-    pool = _choice(pool, POOLS, "pool")
-    plan = build_plan(network, input_shape, endpoint)
-    nd = plan.ndim
-    dtype = torch.float64 if dtype is None else dtype
-    conv = (F.conv1d, F.conv2d, F.conv3d)[nd - 1]
-    conv_t = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[nd - 1]
-    generator = torch.Generator().manual_seed(int(seed))
-    last = len(plan.tensors) - 1
-
-    def pad_to(x: Any, lefts: Sequence[int], rights: Sequence[int], value: float) -> Any:
-        # Pads (or crops, for negative amounts) every spatial axis; F.pad lists the last axis first.
-        spec: list[int] = []
-        for left, right in zip(reversed(lefts), reversed(rights), strict=False):
-            spec += [left, right]
-        return F.pad(x, spec, value=value) if any(spec) else x
-
-    class PlanModule(torch.nn.Module):  # type: ignore[misc, name-defined]
-        def __init__(self) -> None:
-            super().__init__()
-            self.plan = plan
-            self.params = torch.nn.ParameterList()
-            self.kinds: list[Any] = []
-            chans = [channels]
-            for t in plan.tensors[1:]:
-                op, g = t.op, t.geometry
-                c_in = chans[t.links[0].source]
-                if isinstance(op, Conv | ConvTranspose):
-                    assert g is not None
-                    shape = (channels, c_in, *g.kernel) if isinstance(op, Conv) else (c_in, channels, *g.kernel)
-                    if weights == "ones":
-                        w = torch.ones(shape, dtype=dtype)
-                    else:
-                        fan_in = c_in * int(np.prod(g.kernel))
-                        gain = math.sqrt(2.0) if relu else 1.0
-                        w = torch.randn(shape, generator=generator, dtype=dtype) * (gain / math.sqrt(fan_in))
-                    self.params.append(torch.nn.Parameter(w, requires_grad=False))
-                    self.kinds.append(("conv", len(self.params) - 1))
-                    chans.append(channels)
-                elif isinstance(op, Pool):
-                    assert g is not None
-                    volume = int(np.prod(g.kernel))
-                    value = 1.0 if weights == "ones" else 1.0 / volume
-                    w = torch.full((c_in, 1, *g.kernel), value, dtype=dtype)
-                    self.params.append(torch.nn.Parameter(w, requires_grad=False))
-                    self.kinds.append(("pool", len(self.params) - 1))
-                    chans.append(c_in)
-                elif t.geometry is not None:  # Upsample, GlobalPool
-                    self.kinds.append(("other", -1))
-                    chans.append(c_in)
-                else:  # merges
-                    srcs = [chans[link.source] for link in t.links]
-                    if isinstance(op, Concat):
-                        chans.append(sum(srcs))
-                    else:
-                        if len(set(srcs)) > 1:
-                            raise RFGraphError(
-                                f"{type(op).__name__} {t.name!r}: its branches carry {srcs} channels in the "
-                                "torch model (a Concat upstream widens them); put a Conv after the Concat"
-                            )
-                        chans.append(srcs[0])
-                    self.kinds.append(("merge", -1))
-
-        def forward(self, x: Any) -> Any:
-            values: list[Any] = [x]
-            for t, (kind, p) in zip(plan.tensors[1:], self.kinds, strict=False):
-                op, g = t.op, t.geometry
-                if kind == "merge":
-                    xs = [values[link.source] for link in t.links]
-                    y = torch.cat(xs, dim=1) if isinstance(op, Concat) else sum(xs[1:], xs[0])
-                    values.append(y)
-                    continue
-                src = values[t.links[0].source]
-                assert g is not None
-                if isinstance(op, ConvTranspose):
-                    full = conv_t(src, self.params[p], stride=g.stride, dilation=g.dilation)
-                    lefts = [-pl for pl, _ in g.pads]
-                    rights = [
-                        n_out - (full.shape[2 + a] - pl)
-                        for a, ((pl, _), n_out) in enumerate(zip(g.pads, g.out_shape, strict=False))
-                    ]
-                    y = pad_to(full, lefts, rights, 0.0)
-                elif isinstance(op, Conv | Pool):
-                    # Pad so that the window count equals the plan's output size (covers ceil_mode).
-                    lefts = [pl for pl, _ in g.pads]
-                    rights = [
-                        (n_out - 1) * s + d * (k - 1) + 1 - n - pl
-                        for n, n_out, s, d, k, (pl, _) in zip(
-                            g.in_shape, g.out_shape, g.stride, g.dilation, g.kernel, g.pads, strict=False
-                        )
-                    ]
-                    if isinstance(op, Pool) and pool == "max":
-                        xp = pad_to(src, lefts, rights, -math.inf)
-                        mp = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1]
-                        y = mp(xp, g.kernel, g.stride, 0, g.dilation)
-                    else:
-                        xp = pad_to(src, lefts, rights, 0.0)
-                        groups = 1 if isinstance(op, Conv) else src.shape[1]
-                        y = conv(xp, self.params[p], stride=g.stride, dilation=g.dilation, groups=groups)
-                elif isinstance(op, GlobalPool):
-                    y = src.mean(dim=tuple(range(2, 2 + nd)), keepdim=True)
-                else:  # Upsample
-                    assert isinstance(op, Upsample)
-                    mode = "nearest" if op.mode == "nearest" else ("linear", "bilinear", "trilinear")[nd - 1]
-                    kw = {} if mode == "nearest" else {"align_corners": False}
-                    y = F.interpolate(src, scale_factor=tuple(float(f) for f in g.stride), mode=mode, **kw)
-                if relu and isinstance(op, Conv | ConvTranspose) and t.index != last:
-                    y = torch.relu(y)
-                values.append(y)
-            return values[-1]
-
-    return PlanModule()
 
 
 def empirical_erf(
@@ -1111,7 +922,7 @@ def empirical_erf(
     >>> empirical_erf(net, (7,), weights="ones", seeds=1, inputs=1, channels=1).tolist()
     [0.0, 1.0, 2.0, 3.0, 2.0, 1.0, 0.0]
     """
-    torch = _import_torch()
+    torch = _import_torch("empirical ERFs")
     reduce = _choice(reduce, REDUCTIONS, "reduce")
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list or not isinstance(inputs, int) or inputs < 1:

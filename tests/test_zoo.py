@@ -304,8 +304,9 @@ def test_cli_table_uses_the_default_input_and_endpoint(capsys: pytest.CaptureFix
 )
 def test_crop_and_ref_networks_count_paths_like_autograd(name: str, options: dict, shape: tuple[int, int]) -> None:
     pytest.importorskip("torch")
-    torch_linear = pytest.importorskip("rfgraph.torch_linear")
+    from rfgraph.torch_export import paths_by_autograd
+
     net = zoo.build(name, **options)
     np.testing.assert_allclose(
-        rf.contribution_map(net, shape, metric="paths"), torch_linear.paths_by_autograd(net, shape), rtol=1e-9
+        rf.contribution_map(net, shape, metric="paths"), paths_by_autograd(net, shape), rtol=1e-9
     )
