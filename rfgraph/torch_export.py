@@ -67,7 +67,8 @@ def to_torch(
     ``conv_transpose`` cropped to the plan's output, ``Upsample`` ->
     ``interpolate``, ``Crop`` -> slicing, ``GlobalPool`` -> mean (sum with
     ``weights="ones"``), ``Add``/``Residual`` -> sum,
-    ``Concat`` -> channel concatenation.  The module maps
+    ``Concat`` -> channel concatenation (a sum with ``weights="ones"``, which
+    feeds the next convolution alike and keeps one channel count).  The module maps
     ``(batch, channels, *input_shape)`` to the output (or end-point) tensor.
 
     Parameters
@@ -159,7 +160,7 @@ def to_torch(
                     chans.append(c_in)
                 else:  # merges
                     srcs = [chans[link.source] for link in t.links]
-                    if isinstance(op, Concat):
+                    if isinstance(op, Concat) and weights != "ones":
                         chans.append(sum(srcs))
                     else:
                         if len(set(srcs)) > 1:
@@ -176,7 +177,9 @@ def to_torch(
                 op, g = t.op, t.geometry
                 if kind == "merge":
                     xs = [values[link.source] for link in t.links]
-                    y = torch.cat(xs, dim=1) if isinstance(op, Concat) else sum(xs[1:], xs[0])
+                    # With unit weights a concatenation and a sum feed the next convolution alike.
+                    concat = isinstance(op, Concat) and weights != "ones"
+                    y = torch.cat(xs, dim=1) if concat else sum(xs[1:], xs[0])
                     values.append(y)
                     continue
                 src = values[t.links[0].source]
@@ -227,8 +230,7 @@ def to_torch(
 def paths_by_autograd(network: Op, input_shape: Any, target: Any = None, *, endpoint: str | None = None) -> np.ndarray:
     """Path counts as torch's float64 gradient of the all-ones linear network.
 
-    One channel, ones kernels, sum pooling and sum merges (a Concat's channels
-    are summed by the next convolution, or at the target).  Linear upsampling
+    One channel, ones kernels, sum pooling and sum merges.  Linear upsampling
     has fractional weights and is refused.
 
     Parameters
