@@ -282,41 +282,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
     edges = contribution_map(seed, (15,))
     paths = contribution_map(seed, (15,), "paths")
     lo, hi = _support(edges)
+    grid = contribution_map(seed, (15, 15))
+    net = zoo.build("vgg16")
+    start = time.perf_counter()
+    big = contribution_map(net, (224, 224), endpoint="pool5")
+    took = time.perf_counter() - start
+    rec = receptive_field(net, (224, 224), "pool5")[-1]
+    summary = _summary(big)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "seed_edges": [int(v) for v in edges[lo:hi]],
+                    "seed_paths": [int(v) for v in paths[lo:hi]],
+                    "seed_2d": {
+                        "centre": int(grid[7, 7]),
+                        "corner": int(grid[2, 2]),
+                        "paths_centre": int(contribution_map(seed, (15, 15), "paths")[7, 7]),
+                    },
+                    "vgg16_pool5": {
+                        "size": list(rec.size),
+                        "stride": [int(s) for s in rec.stride],
+                        "ms": took * 1000,
+                        **summary,
+                    },
+                },
+                indent=2,
+            )
+        )
+        return 0
     print("Five 3-tap convolutions over 15 inputs, target = centre of the 5 outputs (seed 003):")
     print("  distinct edges per input:", " ".join(str(int(v)) for v in edges[lo:hi]))
     print("  paths per input:         ", " ".join(str(int(v)) for v in paths[lo:hi]))
-    grid = contribution_map(seed, (15, 15))
     print(f"\nThe same network in 2-D (15x15): centre {grid[7, 7]}, corner of the field {grid[2, 2]}")
     print(ascii_map(grid[2:13, 2:13]))
-    if "vgg16" in zoo.names():
-        name, net = "vgg16", zoo.build("vgg16")
-    else:  # pragma: no cover - the zoo always has vgg16
-        from .spec import parse_spec
-
-        name, net = "VGG-16 features", parse_spec("(conv3p1*2,pool2),(conv3p1*2,pool2),(conv3p1*3,pool2)*3")
-    start = time.perf_counter()
-    big = contribution_map(net, (224, 224), endpoint="pool5" if "pool5" in _endpoints(net) else None)
-    took = time.perf_counter() - start
-    rec = receptive_field(net, (224, 224), "pool5" if "pool5" in _endpoints(net) else None)[-1]
-    summary = _summary(big)
-    print(f"\n{name} at 224x224, centre of {rec.name} (receptive field {rec.size[0]}, stride {rec.stride[0]}):")
+    print(f"\nVGG-16 at 224x224, centre of pool5 (receptive field {rec.size[0]}, stride {rec.stride[0]}):")
     print(
         f"  edges map computed in {took * 1000:.1f} ms; max {summary['max']} at {tuple(summary['peak'])}; "
         f"{summary['nonzero']} of {big.size} pixels contribute"
     )
     step = 16
     print(ascii_map(big[::step, ::step]))
-    print("\nNext: rfgraph table vgg16 --input 224x224 | rfgraph map resnet50 --out map.npy | rfgraph --help")
+    print("\nNext: rfgraph table vgg16 --endpoint pool5 | rfgraph map resnet50 --out map.png | rfgraph --help")
     return 0
-
-
-def _endpoints(net: Any) -> Any:
-    from .plan import build_plan
-
-    try:
-        return build_plan(net, (224, 224)).endpoints
-    except RFGraphError:
-        return {}
 
 
 def cmd_spec_help(args: argparse.Namespace) -> int:
@@ -446,7 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--out", "-o", help="picture of the profile: .png, .svg or .pdf (implies --plot)")
         else:
             p.add_argument("--out", "-o", help="write the map: .npy or .csv data, or a .png/.svg/.pdf picture")
-    sub.add_parser("demo", help=COMMANDS["demo"][1])
+    demo = sub.add_parser("demo", help=COMMANDS["demo"][1])
+    demo.add_argument("--json", action="store_true", help="print JSON instead of text")
     erf = sub.add_parser("erf", help=COMMANDS["erf"][1])
     _add_network_args(erf)
     erf.add_argument("--metric", "-m", default="paths", help="paths (default) or edges")
