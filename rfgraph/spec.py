@@ -348,4 +348,12 @@ def load_network(source: Any) -> Op:
         if isinstance(data, dict) and "network" in data:
             data = data["network"]
         return network_from_dict(data, where=path.name)
-    return parse_spec(text)
+    try:
+        return parse_spec(text)
+    except RFGraphError as err:
+        import difflib
+
+        close = difflib.get_close_matches(text, zoo.names(), n=3)
+        if close:
+            raise RFGraphError(f"{err}; or did you mean the zoo network {' or '.join(map(repr, close))}?") from None
+        raise

@@ -111,3 +111,8 @@ def test_demo_json(capsys):
     assert data["seed_edges"] == [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]
     assert data["seed_2d"] == {"centre": 349, "corner": 5, "paths_centre": 2601}
     assert data["vgg16_pool5"]["size"] == [212, 212]
+
+
+def test_unknown_name_suggests_zoo_networks(capsys):
+    assert main(["table", "resnet5"]) == 2
+    assert "did you mean the zoo network 'resnet50'" in capsys.readouterr().err
