@@ -53,8 +53,13 @@ def parse_target(text: str | None) -> tuple[int, ...] | None:
 
 
 def _network(args: argparse.Namespace) -> Any:
+    from . import zoo
     from .spec import load_network
 
+    # Zoo networks whose geometry depends on the input (U-Net, DeepLab) are built for --input.
+    if args.network in zoo.names() and getattr(args, "input", None) and "input_size" in zoo.options(args.network):
+        shape = parse_size(args.input)
+        return zoo.build(args.network, input_size=shape[0] if len(set(shape)) == 1 else shape)
     return load_network(args.network)
 
 
@@ -484,6 +489,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except RFGraphError as err:
         print(f"rfgraph {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # unreadable input or unwritable --out
+        where = f" {err.filename!r}" if getattr(err, "filename", None) else ""
+        print(f"rfgraph {args.command}: error: cannot access{where}: {err.strerror or err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # pragma: no cover - e.g. piping into head
         return 0

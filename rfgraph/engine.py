@@ -23,6 +23,7 @@ against each other and against :mod:`rfgraph.reference` in the tests.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -62,10 +63,13 @@ def _check_target(plan: Plan, target: Any) -> tuple[int, ...]:
         return tuple(n // 2 for n in shape)
     if isinstance(target, int | np.integer) and not isinstance(target, bool):
         target = (int(target),)
-    try:
-        t = tuple(int(i) for i in target)
-    except (TypeError, ValueError):
-        raise RFGraphError(f"target={target!r} must be a tuple of {len(shape)} indices into {shape}") from None
+    if isinstance(target, str) or not isinstance(target, Sequence | np.ndarray):
+        raise RFGraphError(f"target={target!r} must be a tuple of {len(shape)} integer indices into {shape}")
+    if not all(isinstance(i, int | np.integer) and not isinstance(i, bool) for i in target):
+        raise RFGraphError(
+            f"target={target!r} must hold integer indices into {shape}, e.g. {tuple(n // 2 for n in shape)}"
+        )
+    t = tuple(int(i) for i in target)
     if len(t) != len(shape) or any(not 0 <= i < n for i, n in zip(t, shape)):
         raise RFGraphError(
             f"target={target!r} is outside the output of {plan.output.name!r}, whose shape is {shape}; "
@@ -81,11 +85,12 @@ def _available_memory() -> int:
         return 8 << 30
 
 
-def _check_memory(plan: Plan, needed: int, what: str) -> None:
+def _check_memory(plan: Plan, needed: int, what: str, power: int = 1) -> None:
+    """Refuse before allocating; ``needed`` grows like (input pixels) ** ``power``."""
     limit = _available_memory() // 2
     if needed <= limit:
         return
-    scale = (limit / needed) ** (1 / plan.ndim)
+    scale = (limit / needed) ** (1 / (power * plan.ndim))
     smaller = tuple(max(1, int(n * scale * 0.9)) for n in plan.input_shape)
     raise RFGraphError(
         f"{what} would need about {needed / 2**30:.1f} GiB but only {limit / 2**30:.1f} GiB may be used; "
@@ -244,8 +249,15 @@ def _separable_edges(plan: Plan, target: tuple[int, ...]) -> np.ndarray:
 
 
 def _separable_cost(plan: Plan) -> int:
-    """Bytes of the dense per-axis matrices the separable algebra allocates per term."""
-    return sum(n_in * n for t in plan.tensors for n_in, n in zip(plan.input_shape, t.shape)) * 5
+    """Bytes of the per-axis reach matrices (bool, one term per tensor) plus one float64 copy."""
+    sizes = [n_in * n for t in plan.tensors for n_in, n in zip(plan.input_shape, t.shape)]
+    return sum(sizes) + 8 * max(sizes)
+
+
+def _general_cost(plan: Plan) -> int:
+    """Bytes of the node-level engine: in-edge CSR plus one bitset over the input pixels per node."""
+    words = (plan.tensors[0].size + 63) // 64
+    return plan.num_edges * 16 + plan.num_nodes * (16 + 8 * words)
 
 
 # --------------------------------------------------------------------------- paths
@@ -347,7 +359,10 @@ def _node_graph(plan: Plan) -> _NodeGraph:
 def _general(plan: Plan, target: tuple[int, ...], metric: str) -> np.ndarray:
     n_inputs = plan.tensors[0].size
     words = (n_inputs + 63) // 64
-    _check_memory(plan, plan.num_edges * 16 + plan.num_nodes * (16 + 8 * words), "the general engine")
+    if metric == "paths":
+        _check_memory(plan, plan.num_edges * 16 + plan.num_nodes * 16, "the node-level path count")
+    else:
+        _check_memory(plan, _general_cost(plan), "this edges map (node-level engine)", power=2)
     graph = _node_graph(plan)
     target_id = int(graph.offsets[-2] + np.ravel_multi_index(target, plan.output.shape))
     if metric == "paths":
@@ -387,7 +402,8 @@ def plan_contribution_map(
             return _general(plan, tgt, "paths")
         _check_memory(plan, 2 * 8 * max(t.size for t in plan.tensors) * 3, "the path-count sweep")
         return _paths_sweep(plan, tgt, exact=False)
-    if method != "general" and _separable_cost(plan) < _available_memory() // 8:
+    if method == "separable" or (method == "auto" and _separable_cost(plan) <= _available_memory() // 2):
+        _check_memory(plan, _separable_cost(plan), "this edges map (separable algebra)", power=1)
         try:
             return _separable_edges(plan, tgt)
         except _TooManyTerms:
@@ -488,8 +504,8 @@ def profile(
     values = contribution_map(network, input_shape, metric, target, endpoint=endpoint)
     if values.ndim == 1:
         return values
-    if not -values.ndim <= axis < values.ndim:
-        raise RFGraphError(f"axis={axis} is out of range for a {values.ndim}-D map; use 0..{values.ndim - 1}")
+    if not isinstance(axis, int | np.integer) or isinstance(axis, bool) or not -values.ndim <= axis < values.ndim:
+        raise RFGraphError(f"axis={axis!r} is out of range for a {values.ndim}-D map; use an int 0..{values.ndim - 1}")
     peak = list(np.unravel_index(int(np.argmax(values)), values.shape))
     peak[axis] = slice(None)  # type: ignore[call-overload]
     return values[tuple(peak)]

@@ -106,7 +106,7 @@ def per_axis(value: Any, ndim: int, what: str, where: str) -> tuple[Any, ...]:
         if len(value) != ndim:
             raise RFGraphError(
                 f"{where}: {what}={value!r} has {len(value)} entries but the input has {ndim} "
-                f"spatial axis{'es' if ndim != 1 else ''}; give one int or {ndim} entries"
+                f"spatial {'axes' if ndim != 1 else 'axis'}; give one int" + (f" or {ndim} entries" if ndim > 1 else "")
             )
         return value
     return (value,) * ndim
@@ -198,6 +198,7 @@ def _windowed(op: _Windowed, shape: tuple[int, ...], where: str) -> Geometry:
                 f"dilation {d}, padding {pad}); the input must be at least {max(need, 1)} there: "
                 "use a larger input, more padding or a smaller kernel"
             )
+        _check_map_size(where, axis, (n if transposed else n_out) * k, n_out)
         if transposed:
             i = np.repeat(np.arange(n, dtype=np.int64), k)
             o = i * s - pad[0] + np.tile(taps, n)
@@ -208,6 +209,21 @@ def _windowed(op: _Windowed, shape: tuple[int, ...], where: str) -> Geometry:
             maps.append(AxisMap.from_pairs(n, n_out, o, i))
         out_shape.append(n_out)
     return Geometry(shape, tuple(out_shape), tuple(maps), tuple(ks), tuple(ss), tuple(ds), pads)
+
+
+MAX_MAP_ENTRIES = 50_000_000
+"""Largest number of (output, input) pairs one op may have along one axis."""
+
+
+def _check_map_size(where: str, axis: int, entries: int, n_out: int) -> None:
+    # Maps are explicit arrays: refuse before numpy tries to allocate gigabytes.
+    from .plan import MAX_AXIS
+
+    if n_out > MAX_AXIS or entries > MAX_MAP_ENTRIES:
+        raise RFGraphError(
+            f"{where}: axis {axis} would have {n_out:,} outputs and {entries:,} index pairs, above rfgraph's limits "
+            f"({MAX_AXIS:,} positions, {MAX_MAP_ENTRIES:,} pairs per axis); use a smaller input or kernel"
+        )
 
 
 def _upsample_map(n: int, f: int, mode: str) -> AxisMap:
@@ -258,6 +274,8 @@ def resolve(op: Op, shape: tuple[int, ...], where: str) -> Geometry:
         return _windowed(op, shape, where)
     if isinstance(op, Upsample):
         fs = per_axis(op.scale_factor, len(shape), "scale_factor", where)
+        for axis, (n, f) in enumerate(zip(shape, fs)):
+            _check_map_size(where, axis, 2 * n * f, n * f)
         maps = tuple(_upsample_map(n, f, op.mode) for n, f in zip(shape, fs))
         return Geometry(shape, tuple(n * f for n, f in zip(shape, fs)), maps, stride=tuple(fs))
     if isinstance(op, Crop):

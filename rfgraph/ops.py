@@ -16,6 +16,7 @@ Sequential(Conv(3, padding=1), Pool(2), name='block1')
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -51,9 +52,11 @@ _MODE_ALIASES = {"bilinear": "linear", "trilinear": "linear", "linear": "linear"
 
 
 def _as_tuple(value: Any) -> Any:
-    """Lists (e.g. from JSON) become tuples so that ops stay hashable."""
+    """Lists (e.g. from JSON) become tuples and NumPy integers plain ints, so that ops stay hashable."""
     if isinstance(value, list | tuple):
         return tuple(_as_tuple(v) for v in value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | int):
+        return int(value)
     return value
 
 
@@ -124,7 +127,7 @@ class Op:
 class _Windowed(Op):
     """Shared fields and checks of Conv, Pool and ConvTranspose."""
 
-    kernel_size: Spatial = 1
+    kernel_size: Spatial
     stride: Spatial | None = 1
     padding: Padding = 0
     dilation: Spatial = 1

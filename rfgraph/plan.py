@@ -14,6 +14,7 @@ the receptive-field table, the engine and the graph export share one resolution.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,9 +25,11 @@ from .errors import RFGraphError
 from .geometry import AxisMap, Geometry, resolve
 from .ops import Identity, Op, Ref, Residual, Sequential, _Merge
 
-__all__ = ["Link", "Tensor", "Plan", "build_plan", "normalize_shape", "MAX_NDIM"]
+__all__ = ["Link", "Tensor", "Plan", "build_plan", "normalize_shape", "MAX_NDIM", "MAX_AXIS"]
 
 MAX_NDIM = 3
+MAX_AXIS = 1_000_000
+"""Largest size of one spatial axis (input or intermediate); the per-axis maps are explicit."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,16 +126,23 @@ def _unknown_endpoint(name: str, endpoints: Any) -> str:
 
 def normalize_shape(input_shape: Any) -> tuple[int, ...]:
     """Check an input shape: 1 to 3 positive ints (an int means one axis)."""
-    if isinstance(input_shape, int) and not isinstance(input_shape, bool):
+    if isinstance(input_shape, numbers.Integral) and not isinstance(input_shape, bool):
         input_shape = (input_shape,)
     try:
         shape = tuple(input_shape)
     except TypeError:
         raise RFGraphError(f"input_shape={input_shape!r} must be a tuple of spatial sizes, e.g. (224, 224)") from None
-    if not 1 <= len(shape) <= MAX_NDIM or any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in shape):
+    if not 1 <= len(shape) <= MAX_NDIM or any(
+        not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1 for n in shape
+    ):
         raise RFGraphError(
             f"input_shape={input_shape!r} must hold 1 to {MAX_NDIM} positive ints (spatial sizes only, "
             "no batch or channel), e.g. (224, 224)"
+        )
+    shape = tuple(int(n) for n in shape)
+    if any(n > MAX_AXIS for n in shape):
+        raise RFGraphError(
+            f"input_shape={input_shape!r}: rfgraph handles at most {MAX_AXIS:,} positions per axis; use a smaller input"
         )
     return shape
 
@@ -225,7 +235,8 @@ class _Builder:
             )
         if len(set(outs)) < len(outs):
             raise RFGraphError(
-                f"{where}: more than one branch returns the input itself; keep at most one Identity branch"
+                f"{where}: two branches return the same tensor (two Identity branches, or two Refs to one "
+                "tensor); keep one of them, since there is at most one edge between two nodes"
             )
         shape = shapes[0]
         identity = tuple(AxisMap.identity(n) for n in shape)
@@ -289,4 +300,11 @@ def build_plan(network: Op, input_shape: Any, endpoint: str | None = None) -> Pl
     Plan
         Tensors in topological order, restricted to the end-point's ancestors.
     """
+    if not isinstance(network, Op):
+        raise RFGraphError(
+            f"network must be an rfgraph op such as rf.Sequential(...), got {type(network).__name__}; "
+            "a list of ops goes inside rf.Sequential(...)"
+        )
+    if endpoint is not None and not isinstance(endpoint, str):
+        raise RFGraphError(f"endpoint={endpoint!r} must be a tensor name (a str) or None")
     return _build(network, normalize_shape(input_shape), endpoint)

@@ -254,11 +254,15 @@ def network_from_dict(data: Any, where: str = "network") -> Op:
     try:
         if cls is Sequential:
             layers = params.pop("layers", params.pop("ops", []))
+            if not isinstance(layers, list):
+                raise RFGraphError(f"{where}: 'layers' must be a list of layers, got {layers!r}")
             op: Op = Sequential(
                 *(network_from_dict(d, f"{where}.layers[{i}]") for i, d in enumerate(layers)), name=name
             )
         elif cls in (Add, Concat):
             branches = params.pop("branches", [])
+            if not isinstance(branches, list):
+                raise RFGraphError(f"{where}: 'branches' must be a list, got {branches!r}")
             op = cls(*(network_from_dict(d, f"{where}.branches[{i}]") for i, d in enumerate(branches)), name=name)  # type: ignore[call-arg]
         elif cls is Residual:
             body = network_from_dict(params.pop("body", []), f"{where}.body")
@@ -333,7 +337,10 @@ def load_network(source: Any) -> Op:
             from .onnx_import import from_onnx
 
             return from_onnx(text)
-        raw = path.read_text()
+        try:
+            raw = path.read_text()
+        except (OSError, UnicodeDecodeError) as err:
+            raise RFGraphError(f"cannot read {text!r}: {err}; give a readable .json/.yaml/.onnx file") from None
         if suffix == ".json":
             try:
                 data = json.loads(raw)
@@ -344,7 +351,11 @@ def load_network(source: Any) -> Op:
                 import yaml
             except ImportError:  # pragma: no cover - depends on the environment
                 raise RFGraphError(f"{text}: reading YAML needs PyYAML: pip install pyyaml") from None
-            data = yaml.safe_load(raw)
+            try:
+                data = yaml.safe_load(raw)
+            except yaml.YAMLError as err:
+                first = str(err).splitlines()[0] if str(err) else type(err).__name__
+                raise RFGraphError(f"{text}: invalid YAML ({first})") from None
         if isinstance(data, dict) and "network" in data:
             data = data["network"]
         return network_from_dict(data, where=path.name)

@@ -38,6 +38,7 @@ Sequential(Conv(3, padding=1, name='0'), Pool(2, name='2'), GlobalPool(name='4')
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import operator
 from collections.abc import Iterable, Iterator
@@ -618,8 +619,9 @@ class _FxImporter:
             got = self.c.spatial(value)
             if tuple(shape[-self.c.ndim :]) != got:  # pragma: no cover - an importer bug, not user input
                 raise RFGraphError(
-                    f"internal error importing {node.format_node()}: rfgraph computes spatial shape "
-                    f"{got}, torch {tuple(shape)}"
+                    f"importing {node.format_node()}: rfgraph computes spatial shape {got} but torch gives "
+                    f"{tuple(shape)}; a module treated as a no-op (identity=...) changes the spatial size here, "
+                    "so it cannot be ignored"
                 )
 
     def convert(self, node: Any) -> Value:
@@ -880,10 +882,14 @@ def _from_fx(
 
     mode, x = _example(torch, module, shape, channels)
     try:
-        ShapeProp(gm, fake_mode=mode).propagate(x) if mode is not None else ShapeProp(gm).propagate(x)
+        # ShapeProp prints a traceback of its own before re-raising: keep stderr clean.
+        with contextlib.redirect_stderr(io.StringIO()):
+            ShapeProp(gm, fake_mode=mode).propagate(x) if mode is not None else ShapeProp(gm).propagate(x)
     except Exception as err:  # noqa: BLE001 - any failure of the model's own forward
+        cause = err.__cause__ or err
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         raise RFGraphError(
-            f"running the traced model on a {tuple(x.shape)} input failed: {err}; check input_shape and in_channels"
+            f"running the traced model on a {tuple(x.shape)} input failed: {reason}; check input_shape and in_channels"
         ) from None
     return _FxImporter(conv, gm, output).run()
 
@@ -1007,7 +1013,10 @@ def from_torch(
     leaf = tuple(leaf_modules)
     with _eval_mode(module):
         gm = None
-        if method in ("auto", "fx") and any(True for _ in module.children()):
+        # A torch.nn built-in without children is one leaf; anything else (a user's module whose
+        # forward calls torch functions) is traced.
+        builtin_leaf = not any(True for _ in module.children()) and type(module).__module__.startswith("torch.nn")
+        if method in ("auto", "fx") and not builtin_leaf:
             try:
                 gm = _trace(torch, module, leaf)
             except Exception as err:  # noqa: BLE001 - fx raises many kinds of errors on untraceable code

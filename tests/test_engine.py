@@ -145,3 +145,31 @@ def test_int64_overflow_detected(monkeypatch):
     monkeypatch.setattr(engine, "INT64_MAX", 10)
     with pytest.raises(rf.RFGraphError, match="exceed int64"):
         rf.contribution_map(SEED, (15,))
+
+
+@pytest.mark.parametrize("target", [(3.7,), "12", (True,), 2.0])
+def test_targets_must_be_integers(target):
+    with pytest.raises(rf.RFGraphError, match="integer indices"):
+        rf.contribution_map(SEED, (15,), target=target)
+
+
+def test_numpy_integers_and_non_op_networks():
+    assert rf.contribution_map(SEED, (np.int64(15),), target=(np.int64(2),)).max() == 37
+    assert rf.Conv(np.int64(3)) == rf.Conv(3)
+    for bad in ([rf.Conv(3)], {"a": 1}):
+        with pytest.raises(rf.RFGraphError, match="must be an rfgraph op"):
+            rf.contribution_map(bad, (15,))
+    with pytest.raises(rf.RFGraphError, match="must be a tensor name"):
+        rf.contribution_map(SEED, (15,), endpoint=["conv1"])
+    with pytest.raises(rf.RFGraphError, match="axis='0' is out of range"):
+        rf.profile(SEED, (15, 15), axis="0")
+
+
+def test_memory_refusal_suggests_a_feasible_input(monkeypatch):
+    from rfgraph import engine
+
+    monkeypatch.setattr(engine, "_available_memory", lambda: 64 << 20)
+    with pytest.raises(rf.RFGraphError, match="try a smaller input such as") as info:
+        rf.contribution_map(SEED, (3000, 3000))
+    suggested = eval(str(info.value).rsplit("such as ", 1)[1])
+    assert rf.contribution_map(SEED, suggested).max() == 349

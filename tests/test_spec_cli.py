@@ -116,3 +116,30 @@ def test_demo_json(capsys):
 def test_unknown_name_suggests_zoo_networks(capsys):
     assert main(["table", "resnet5"]) == 2
     assert "did you mean the zoo network 'resnet50'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["table", "conv3", "--input", "100000000000"], "at most 1,000,000 positions per axis"),
+        (["table", "conv200000p100000", "--input", "200000"], "index pairs, above rfgraph's limits"),
+        (["map", "conv3*5", "--input", "15", "--out", "{tmp}/missing/y.npy"], "cannot access"),
+        (["graph", "conv3*5", "--input", "15", "--out", "{tmp}/afile/y.png"], "cannot access"),
+        (["table", "{tmp}/bad.yaml", "--input", "15"], "invalid YAML"),
+        (["table", "{tmp}/dir.json", "--input", "15"], "cannot read"),
+        (["table", "{tmp}/layers.json", "--input", "15"], "'layers' must be a list"),
+    ],
+)
+def test_cli_bad_files_and_sizes_are_one_line_exit_2(argv, message, tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "bad.yaml").write_text(": - :")
+    (tmp_path / "dir.json").mkdir()
+    (tmp_path / "layers.json").write_text('{"type": "sequential", "layers": "conv3"}')
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_cli_zoo_networks_follow_the_input_size(capsys):
+    assert main(["map", "deeplabv3_resnet50", "--input", "256x256", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["shape"] == [256, 256]

@@ -311,3 +311,14 @@ def test_tuple_outputs_and_output_choice() -> None:
     assert rf.from_torch(Two(), (9, 9), output=1).ops[-1].name == "b"
     with pytest.raises(rf.RFGraphError, match="returns 2 values"):
         rf.from_torch(Two(), (9, 9), output=2)
+
+
+def test_childless_user_module_is_traced_and_shape_errors_name_the_cause():
+    class Up(nn.Module):
+        def forward(self, x):
+            return F.interpolate(F.max_pool2d(x, 2), scale_factor=2)
+
+    net = rf.from_torch(Up(), (6, 6), in_channels=1)
+    assert [type(op).__name__ for op in net.ops] == ["Pool", "Upsample"]
+    with pytest.raises(rf.RFGraphError, match="expected input.*to have 2 channels"):
+        rf.from_torch(nn.Sequential(nn.Conv2d(2, 2, 3)), (8, 8), in_channels=3)
