@@ -33,7 +33,15 @@ __all__ = [
     "pool_output_size",
     "conv_transpose_output_size",
     "same_padding",
+    "MAX_NDIM",
+    "MAX_AXIS",
+    "MAX_MAP_ENTRIES",
 ]
+
+MAX_NDIM = 3
+"""Networks have 1, 2 or 3 spatial axes."""
+MAX_AXIS = 1_000_000
+"""Largest size of one spatial axis (input or intermediate); the per-axis maps are explicit."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -217,8 +225,6 @@ MAX_MAP_ENTRIES = 50_000_000
 
 def _check_map_size(where: str, axis: int, entries: int, n_out: int) -> None:
     # Maps are explicit arrays: refuse before numpy tries to allocate gigabytes.
-    from .plan import MAX_AXIS
-
     if n_out > MAX_AXIS or entries > MAX_MAP_ENTRIES:
         raise RFGraphError(
             f"{where}: axis {axis} would have {n_out:,} outputs and {entries:,} index pairs, above rfgraph's limits "

@@ -22,14 +22,10 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import RFGraphError
-from .geometry import AxisMap, Geometry, resolve
+from .geometry import MAX_AXIS, MAX_NDIM, AxisMap, Geometry, resolve
 from .ops import Identity, Op, Ref, Residual, Sequential, _Merge
 
 __all__ = ["Link", "Tensor", "Plan", "build_plan", "normalize_shape", "MAX_NDIM", "MAX_AXIS"]
-
-MAX_NDIM = 3
-MAX_AXIS = 1_000_000
-"""Largest size of one spatial axis (input or intermediate); the per-axis maps are explicit."""
 
 
 @dataclass(frozen=True, eq=False)
