@@ -10,151 +10,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import RFGraphError
-from ..ops import Conv, ConvTranspose, Crop, GlobalPool, Op, Pool, Upsample
+from ..ops import Conv, Crop, GlobalPool, Op, Pool, Upsample
 from ._dag import Dag
+from ._layout import _T, Value, _dims, _Flat, _follow, _make, _permuted, _Same
+from ._names import POINTWISE_FUNCTIONS
 
-__all__ = ["POINTWISE_FUNCTIONS"]
+__all__ = ["POINTWISE_FUNCTIONS", "NORM_STATS"]
 
-
-@dataclass(frozen=True)
-class _T:
-    """A tensor whose trailing axes are the spatial axes of DAG tensor ``index``."""
-
-    index: int
-    rank: int
-
-
-@dataclass(frozen=True)
-class _Flat:
-    """DAG tensor ``index`` flattened into a vector (``x.flatten(1)``); a Linear on it mixes every position."""
-
-    index: int
-
-
-Value = Any  # _T | _Flat | None | list/tuple of values
-
-POINTWISE_FUNCTIONS = frozenset(
-    [
-        "relu",
-        "relu_",
-        "relu6",
-        "leaky_relu",
-        "leaky_relu_",
-        "elu",
-        "elu_",
-        "selu",
-        "selu_",
-        "celu",
-        "celu_",
-        "gelu",
-        "silu",
-        "silu_",
-        "mish",
-        "sigmoid",
-        "sigmoid_",
-        "tanh",
-        "tanh_",
-        "hardtanh",
-        "hardtanh_",
-        "hardswish",
-        "hardsigmoid",
-        "softplus",
-        "softsign",
-        "logsigmoid",
-        "prelu",
-        "rrelu",
-        "threshold",
-        "threshold_",
-        "tanhshrink",
-        "softshrink",
-        "hardshrink",
-        "dropout",
-        "dropout1d",
-        "dropout2d",
-        "dropout3d",
-        "alpha_dropout",
-        "feature_alpha_dropout",
-        "batch_norm",
-        "instance_norm",
-        "layer_norm",
-        "group_norm",
-        "local_response_norm",
-        "normalize",
-        "clamp",
-        "clamp_",
-        "clip",
-        "clip_",
-        "abs",
-        "abs_",
-        "neg",
-        "exp",
-        "log",
-        "sqrt",
-        "rsqrt",
-        "square",
-        "sin",
-        "cos",
-        "sign",
-        "floor",
-        "ceil",
-        "round",
-        "reciprocal",
-        "erf",
-        "contiguous",
-        "clone",
-        "detach",
-        "to",
-        "float",
-        "half",
-        "double",
-        "bfloat16",
-        "type",
-        "type_as",
-        "requires_grad_",
-        "nan_to_num",
-        "logit",
-    ]
-)
-"""Functions and methods that act position by position (no layer in the graph)."""
-
-_ARITHMETIC = frozenset(
-    [
-        "add",
-        "add_",
-        "iadd",
-        "sub",
-        "sub_",
-        "isub",
-        "rsub",
-        "mul",
-        "mul_",
-        "imul",
-        "truediv",
-        "div",
-        "div_",
-        "itruediv",
-        "floordiv",
-        "maximum",
-        "minimum",
-        "pow",
-        "where",
-        "lerp",
-        "addcmul",
-        "addcdiv",
-    ]
-)
-_NON_TENSOR = frozenset(["size", "dim", "numel", "shape", "dtype", "device", "getattr", "ndimension", "is_contiguous"])
-_SOFTMAX = frozenset(["softmax", "log_softmax", "softmin"])
-_REDUCTIONS = frozenset(
-    ["mean", "sum", "amax", "amin", "max", "min", "nanmean", "logsumexp", "std", "var", "prod", "norm"]
-)
-_RESHAPES = frozenset(["flatten", "view", "reshape", "squeeze", "unsqueeze", "view_as", "reshape_as", "unflatten"])
-_PERMUTES = frozenset(["permute", "transpose", "movedim", "swapaxes", "swapdims"])
-_CATS = frozenset(["cat", "concat", "concatenate"])
+NORM_STATS = ("global", "ignore")
+"""``norm_stats`` of the importers: statistics over spatial axes as global context, or ignored."""
 
 
 def _torch() -> Any:
@@ -179,38 +46,68 @@ def _c(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class _Same:
-    """The parts of ``chunk``/``split`` along channels: every part is the same spatial tensor."""
-
-    value: Any
-
-
 def _func_name(target: Any) -> str:
     if isinstance(target, str):
         return target
+    opname = getattr(target, "_opname", None)  # an ATen overload (torch.export): aten.conv2d.default -> conv2d
+    if isinstance(opname, str):
+        return opname.lstrip("_")
     name = getattr(target, "__name__", None) or type(target).__name__
     return name.lstrip("_")
+
+
 
 
 class _Converter:
     """Turns a stream of operations into a :class:`~rfgraph.importers._dag.Dag` (shared with the ONNX importer,
     which passes ``torch=None`` and never calls :meth:`module`)."""
 
-    def __init__(self, torch: Any, shape: tuple[int, ...], identity: Iterable[Any]) -> None:
+    def __init__(
+        self, torch: Any, shape: tuple[int, ...], identity: Iterable[Any], norm_stats: str = "global"
+    ) -> None:
+        if norm_stats not in NORM_STATS:
+            raise RFGraphError(f"norm_stats={norm_stats!r} is unknown; use 'global' or 'ignore'")
         self.torch = torch
         self.nn: Any = None if torch is None else torch.nn
         self.ndim = len(shape)
         self.dag = Dag(shape)
         self.identity_types = tuple(t for t in identity if isinstance(t, type))
         self.identity_names = frozenset(t for t in identity if isinstance(t, str))
+        self.norm_stats = norm_stats
 
     # -- helpers --------------------------------------------------------------------------
     def spatial(self, v: _T | _Flat) -> tuple[int, ...]:
-        return self.dag.shape(v.index)
+        """Spatial shape of ``v`` as torch sees it (pending ``F.pad`` zero padding included)."""
+        shape = self.dag.shape(v.index)
+        if isinstance(v, _T) and v.pad:
+            return tuple(n + a + b for n, (a, b) in zip(shape, v.pad, strict=True))
+        return shape
+
+    def dims(self, x: _T) -> tuple[int, ...]:
+        return _dims(x, self.ndim)
+
+    def is_channels_first(self, x: _T) -> bool:
+        return self.dims(x) == tuple(range(x.rank - self.ndim, x.rank))
+
+    def channels_first(self, x: _T, what: str, scopes: list[str]) -> None:
+        if not self.is_channels_first(x):
+            raise RFGraphError(
+                f"{self.where(scopes, what)} reads a tensor whose spatial axes are not the last ones "
+                f"(they are at axes {self.dims(x)} of {x.rank}); permute back to channels-first first"
+            )
+
+    def plain(self, x: _T, scopes: list[str], what: str) -> _T:
+        """``x`` with no pending padding (zero padding only feeds a convolution or a pool)."""
+        if x.pad:
+            raise RFGraphError(
+                f"{self.where(scopes, what)} reads a tensor zero-padded by F.pad{x.pad}; rfgraph folds such "
+                "padding into the next convolution or pooling only"
+            )
+        return x
 
     def leaf(self, op: Op, x: _T, scopes: list[str], base: str, rank: int | None = None) -> _T:
-        return _T(self.dag.leaf(op, x.index, scopes, base), x.rank if rank is None else rank)
+        x = self.plain(x, scopes, base)
+        return _make(self.dag.leaf(op, x.index, scopes, base), x.rank if rank is None else rank, self.dims(x), self.ndim)
 
     def spatial_dims(self, rank: int) -> range:
         return range(rank - self.ndim, rank)
@@ -218,18 +115,107 @@ class _Converter:
     def where(self, scopes: list[str], what: str) -> str:
         return f"{what} at {scopes[-1]!r}" if scopes else f"{what} in the top-level forward"
 
-    # -- heads ------------------------------------------------------------------------------
-    def linear(self, x: Value, scopes: list[str], base: str) -> _Flat:
+    def is_global(self, v: Value) -> bool:
+        """A tensor with one position: every layout and every channel op is the same graph."""
+        return isinstance(v, _T | _Flat) and math.prod(self.dag.shape(v.index)) == 1
+
+    # -- merges -----------------------------------------------------------------------------
+    def merge(self, kind: str, values: list[Any], scopes: list[str], base: str) -> Value:
+        """Element-wise merge (``kind="add"``: sum, product, gating) or channel ``"concat"``; broadcasts."""
+        distinct = list(dict.fromkeys(values))
+        if len(distinct) == 1:
+            return distinct[0]
+        maps = [v for v in distinct if isinstance(v, _T)]
+        flats = [v for v in distinct if isinstance(v, _Flat)]
+        if maps and flats:
+            if all(self.is_global(f) for f in flats):  # a pooled vector gating a map
+                flats = []
+            else:
+                raise RFGraphError(f"{self.where(scopes, base)} combines a flattened tensor with a feature map")
+        if not maps:
+            return _Flat(self.dag.merge(kind, [v.index for v in distinct], scopes, base))
+        wide = [m for m in maps if not self.is_global(m)] or maps
+        rank = max(m.rank for m in maps)
+        ends = {tuple(m.rank - a for a in self.dims(m)) for m in wide}  # right-aligned, as torch broadcasts
+        if len(ends) > 1:
+            raise RFGraphError(
+                f"{self.where(scopes, base)} combines tensors whose spatial axes sit at different axes "
+                "(one channels-first, one channels-last); permute one of them"
+            )
+        axes = tuple(rank - e for e in ends.pop())
+        sources = [self.plain(v, scopes, base).index if isinstance(v, _T) else v.index for v in distinct]
+        return _make(self.dag.merge(kind, sources, scopes, base), rank, axes, self.ndim)
+
+    def concat(self, parts: list[Any], dim: int, scopes: list[str], base: str) -> Value:
+        spatial = [p for p in parts if isinstance(p, _T | _Flat)]
+        if len(spatial) != len(parts):
+            raise RFGraphError(f"{self.where(scopes, base)}: concatenates tensors that do not depend on the input")
+        maps = [p for p in spatial if isinstance(p, _T)]
+        if maps and len(maps) == len(spatial):
+            rank = maps[0].rank
+            if any(dim % rank in self.dims(m) for m in maps):
+                raise RFGraphError(
+                    f"{self.where(scopes, base)} concatenates along spatial axis {dim}; "
+                    "only channel concatenation is supported"
+                )
+            return self.merge("concat", parts, scopes, base)
+        if all(self.is_global(p) for p in spatial):
+            return _Flat(self.dag.merge("concat", [p.index for p in spatial], scopes, base))
+        raise RFGraphError(f"{self.where(scopes, base)} concatenates flattened feature maps; not supported")
+
+    # -- heads and norms --------------------------------------------------------------------
+    def linear(self, x: Value, scopes: list[str], base: str) -> Value:
         if isinstance(x, _Flat):
             if math.prod(self.spatial(x)) == 1:
                 return _Flat(self.dag.leaf(Conv(1), x.index, scopes, base))
             return _Flat(self.dag.leaf(GlobalPool(), x.index, scopes, base))
+        if isinstance(x, _T) and x.rank - 1 not in self.dims(x):
+            return x  # channels last: a Linear mixes channels only (ConvNeXt's MLP)
+        if isinstance(x, _T) and self.is_global(x):
+            return x
         raise RFGraphError(
             f"{self.where(scopes, 'Linear')}: applied to a tensor that still has spatial axes, so it mixes the "
             "last spatial axis; flatten first (x.flatten(1)) or pass its type in identity=(...) to ignore it"
         )
 
+    def norm(self, x: Value, axes: Iterable[int] | None, scopes: list[str], base: str) -> Value:
+        """A normalisation whose statistics span tensor ``axes`` (None: every spatial axis)."""
+        if not isinstance(x, _T) or self.is_global(x):
+            return x
+        spatial = set(self.dims(x))
+        if axes is not None and not spatial & {a % x.rank for a in axes}:
+            return x  # statistics over channels only: pointwise
+        if self.norm_stats == "ignore":
+            return x
+        # Every position's statistics read every position: a global pool broadcast back (SPEC section 3).
+        stats = self.leaf(GlobalPool(), x, scopes, f"{base}.stats")
+        return self.merge("add", [x, stats], scopes, base)
+
     # -- windows ----------------------------------------------------------------------------
+    def window_pads(self, x: _T, padding: Any) -> Any:
+        """``padding`` plus the zero padding pending on ``x`` (from F.pad), as rfgraph padding."""
+        if not x.pad:
+            return padding
+        if isinstance(padding, str):
+            if padding == "valid":
+                padding = 0
+            else:
+                raise RFGraphError("'same' padding after F.pad is not supported")
+        base = _tuple(padding, self.ndim)
+        pairs = [p if isinstance(p, tuple) else (p, p) for p in base]
+        return tuple((a + pa, b + pb) for (a, b), (pa, pb) in zip(pairs, x.pad, strict=True))
+
+    def conv(self, x: _T, kernel: Any, stride: Any, padding: Any, dilation: Any, scopes: list[str], base: str) -> _T:
+        self.channels_first(x, base, scopes)
+        padding = self.window_pads(x, padding if isinstance(padding, str) else _c(tuple(_tuple(padding, self.ndim))))
+        op = Conv(
+            _c(tuple(_tuple(kernel, self.ndim))),
+            stride=_c(tuple(_tuple(stride, self.ndim))),
+            padding=_c(padding) if not isinstance(padding, str) else padding,
+            dilation=_c(tuple(_tuple(dilation, self.ndim))),
+        )
+        return self.leaf(op, _T(x.index, x.rank, x.axes), scopes, base)
+
     def pool(
         self,
         x: _T,
@@ -242,16 +228,20 @@ class _Converter:
         base: str,
     ) -> _T:
         nd = self.ndim
+        self.channels_first(x, base, scopes)
         k = _tuple(kernel, nd)
         s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _tuple(stride, nd)
-        p = _tuple(padding, nd)
+        p = padding if isinstance(padding, str) else _tuple(padding, nd)
         d = _tuple(dilation, nd)
-        if all(v == 1 for v in k + s) and not any(p):
+        if all(v == 1 for v in k + s) and not x.pad and not (p if isinstance(p, str) else any(p)):
             return x  # a one-pixel window is pointwise
+        p = self.window_pads(x, p)
         op = Pool(_c(k), stride=None if s == k else _c(s), padding=_c(p), dilation=_c(d), ceil_mode=bool(ceil_mode))
-        return self.leaf(op, x, scopes, base)
+        return self.leaf(op, _T(x.index, x.rank, x.axes), scopes, base)
 
     def adaptive(self, x: _T, output_size: Any, scopes: list[str], base: str) -> _T:
+        self.channels_first(x, base, scopes)
+        x = self.plain(x, scopes, base)
         shape = self.spatial(x)
         sizes = _tuple(output_size, self.ndim) if output_size is not None else shape
         sizes = tuple(n if m is None else m for n, m in zip(shape, sizes, strict=True))
@@ -293,6 +283,7 @@ class _Converter:
     ) -> _T:
         if out_shape is None:
             raise RFGraphError(f"{self.where(scopes, 'resize')}: the output size is unknown")
+        self.channels_first(x, base, scopes)
         shape = self.spatial(x)
         out = tuple(out_shape[-self.ndim :])
         if any(o % n for n, o in zip(shape, out, strict=True)):
@@ -322,125 +313,68 @@ class _Converter:
     def crop(self, x: _T, pairs: list[tuple[int, int]], scopes: list[str], base: str) -> _T:
         if not any(left or right for left, right in pairs):
             return x
-        return self.leaf(Crop(tuple(pairs)), x, scopes, base)
+        pad = None
+        if x.pad:  # crop the pending zero padding first; padding and cropping on different axes commute
+            left = tuple((a - min(a, la), b - min(b, lb)) for (a, b), (la, lb) in zip(x.pad, pairs, strict=True))
+            pairs = [(la - min(a, la), lb - min(b, lb)) for (a, b), (la, lb) in zip(x.pad, pairs, strict=True)]
+            pad = left if any(a or b for a, b in left) else None
+            x = _T(x.index, x.rank, x.axes)
+            if not any(a or b for a, b in pairs):
+                return _T(x.index, x.rank, x.axes, pad)
+        out = self.leaf(Crop(tuple(pairs)), x, scopes, base)
+        return _T(out.index, out.rank, out.axes, pad)
 
-    # -- modules ----------------------------------------------------------------------------
-    def module(
-        self,
-        mod: Any,
-        path: str,
-        x: Value,
-        in_shape: Any,
-        out_shape: Any,
-        scopes: list[str],
-        args: tuple[Any, ...] = (),
-    ) -> Value:
-        nn = self.nn
-        kind = type(mod).__name__
-        label = f"module {path!r} ({kind})"
-        if isinstance(mod, self.identity_types) or kind in self.identity_names:
-            return x
-        if isinstance(mod, nn.Linear | nn.LazyLinear):
-            return self.linear(x, scopes, kind.lower())
-        if isinstance(mod, nn.Flatten):
-            return self.reshape(x, in_shape, out_shape, scopes, "flatten")
-        if x is None or isinstance(x, _Flat):
-            if isinstance(x, _Flat) and not _is_pointwise_module(nn, mod):
-                raise RFGraphError(
-                    f"{label} is applied to a flattened tensor; only Linear and pointwise modules may follow flatten"
-                )
-            return x
-        if not isinstance(x, _T):
-            raise RFGraphError(f"{label}: unexpected input {x!r}")
-        if _is_pointwise_module(nn, mod):
-            if isinstance(mod, nn.Softmax | nn.LogSoftmax | nn.Softmin) and mod.dim is not None:
-                self.check_dim(mod.dim, x.rank, scopes, kind)
-            return x
-        conv = nn.modules.conv
-        if isinstance(mod, conv._ConvTransposeNd):
-            return self.conv_transpose(mod, x, out_shape, scopes, label)
-        if isinstance(mod, conv._ConvNd):
-            if mod.padding_mode != "zeros":
-                raise RFGraphError(
-                    f"{label}: padding_mode={mod.padding_mode!r} reads real pixels in the padding; "
-                    "only 'zeros' is supported"
-                )
-            padding = mod.padding if isinstance(mod.padding, str) else tuple(mod.padding)
-            op = Conv(
-                _c(tuple(mod.kernel_size)),
-                stride=_c(tuple(mod.stride)),
-                padding=_c(padding),
-                dilation=_c(tuple(mod.dilation)),
-            )
-            return self.leaf(op, x, scopes, kind.lower())
-        pooling = nn.modules.pooling
-        if isinstance(mod, pooling._MaxPoolNd):
-            return self.pool(x, mod.kernel_size, mod.stride, mod.padding, mod.dilation, mod.ceil_mode, scopes, "pool")
-        if isinstance(mod, pooling._AvgPoolNd):
-            return self.pool(x, mod.kernel_size, mod.stride, mod.padding, 1, mod.ceil_mode, scopes, "pool")
-        if isinstance(mod, pooling._LPPoolNd):
-            return self.pool(x, mod.kernel_size, mod.stride, 0, 1, mod.ceil_mode, scopes, "pool")
-        if isinstance(mod, pooling._AdaptiveAvgPoolNd | pooling._AdaptiveMaxPoolNd):
-            return self.adaptive(x, mod.output_size, scopes, "pool")
-        if isinstance(mod, nn.UpsamplingBilinear2d):
-            return self.resize(x, out_shape, "bilinear", True, scopes, "upsample")
-        if isinstance(mod, nn.Upsample):
-            return self.resize(x, out_shape, mod.mode, mod.align_corners, scopes, "upsample")
-        raise RFGraphError(
-            f"{label} is not supported: rfgraph knows convolutions, pooling, upsampling, Linear heads and "
-            f"pointwise modules; pass identity=({kind!r},) to treat it as a no-op, or leaf_modules=... to keep "
-            "a custom module opaque"
-        )
-
-    def conv_transpose(self, mod: Any, x: _T, out_shape: Any, scopes: list[str], label: str) -> _T:
-        if mod.padding_mode != "zeros":
-            raise RFGraphError(f"{label}: padding_mode={mod.padding_mode!r} is not supported")
-        extra = tuple(mod.output_padding)
-        op = ConvTranspose(
-            _c(tuple(mod.kernel_size)),
-            stride=_c(tuple(mod.stride)),
-            padding=_c(tuple(mod.padding)),
-            dilation=_c(tuple(mod.dilation)),
-            output_padding=_c(extra),
-        )
-        if out_shape is not None:  # forward(x, output_size=...) chooses output_padding
-            from ..geometry import resolve
-
-            got = resolve(op, self.spatial(x), label).out_shape
-            want = tuple(out_shape[-self.ndim :])
-            if got != want:
-                extra = _tuple(extra, self.ndim)
-                extra = tuple(e + w - g for e, w, g in zip(extra, want, got, strict=True))
-                op = ConvTranspose(
-                    op.kernel_size, stride=op.stride, padding=op.padding, dilation=op.dilation, output_padding=_c(extra)
-                )
-        return self.leaf(op, x, scopes, type(mod).__name__.lower())
+    def zero_pad(self, x: _T, pairs: list[tuple[int, int]], scopes: list[str], base: str) -> _T:
+        """Positive zero padding (``F.pad``): kept pending, folded into the next window op."""
+        crop = [(max(-a, 0), max(-b, 0)) for a, b in pairs]
+        x = self.crop(x, crop, scopes, base)
+        old = x.pad or ((0, 0),) * self.ndim
+        pad = tuple((o[0] + max(a, 0), o[1] + max(b, 0)) for o, (a, b) in zip(old, pairs, strict=True))
+        return _T(x.index, x.rank, x.axes, pad if any(a or b for a, b in pad) else None)
 
     # -- shapes -----------------------------------------------------------------------------
-    def check_dim(self, dim: Any, rank: int, scopes: list[str], what: str) -> None:
+    def check_dim(self, dim: Any, x: _T, scopes: list[str], what: str) -> None:
         dims = dim if isinstance(dim, list | tuple) else (dim,)
         for d in dims:
-            if isinstance(d, int) and d % rank in self.spatial_dims(rank):
+            if isinstance(d, int) and d % x.rank in self.dims(x) and not self.is_global(x):
                 raise RFGraphError(
                     f"{self.where(scopes, what)} works along spatial axis {d}, which couples "
                     "positions in a way rfgraph cannot describe"
                 )
 
+    def permute(self, x: Value, order: Any, scopes: list[str], what: str) -> Value:
+        """``x.permute(order)``: the spatial axes move with it (channels-last layouts)."""
+        if not isinstance(x, _T):
+            return x
+        return _make(x.index, x.rank, _permuted(self.dims(x), order), self.ndim) if not x.pad else self.plain(x, scopes, what)
+
+    def swap(self, x: Value, a: int, b: int, scopes: list[str], what: str) -> Value:
+        if not isinstance(x, _T):
+            return x
+        order = list(range(x.rank))
+        order[a % x.rank], order[b % x.rank] = order[b % x.rank], order[a % x.rank]
+        return self.permute(x, order, scopes, what)
+
     def reshape(self, x: Value, in_shape: Any, out_shape: Any, scopes: list[str], what: str) -> Value:
+        if isinstance(x, _Flat):
+            out = tuple(out_shape) if out_shape is not None else None
+            if out is not None and len(out) > self.ndim and self.is_global(x) and all(n == 1 for n in out[-self.ndim :]):
+                return _T(x.index, len(out))  # a pooled vector viewed as (N, C, 1, 1) again
+            return x
         if not isinstance(x, _T):
             return x
         if out_shape is None or in_shape is None:
             raise RFGraphError(f"{self.where(scopes, what)}: shapes are unknown")
-        nd = self.ndim
-        spatial = self.spatial(x)
+        x = self.plain(x, scopes, what)
         out, inp = tuple(out_shape), tuple(in_shape)
-        if len(out) > nd and out[-nd:] == spatial and math.prod(out[:-nd]) == math.prod(inp[:-nd]):
-            return _T(x.index, len(out))  # regroups batch/channel axes only
-        if len(out) == 2 and out[0] == inp[0]:
+        axes = _follow(inp, out, self.dims(x))
+        if axes is not None:
+            return _make(x.index, len(out), axes, self.ndim)
+        if self.is_global(x) or (len(out) == 2 and out[0] == inp[0]):
             return _Flat(x.index)
         raise RFGraphError(
             f"{self.where(scopes, what)} reshapes {inp} to {out}, mixing the spatial axes "
-            f"{spatial}; only flattening to (batch, features) or channel reshapes are supported"
+            f"{self.spatial(x)}; only flattening to (batch, features) or channel reshapes are supported"
         )
 
     def getitem(self, x: Value, index: Any, scopes: list[str]) -> Value:
@@ -458,33 +392,44 @@ class _Converter:
             fill = x.rank - (len(items) - 1)
             items = items[:k] + (slice(None),) * fill + items[k + 1 :]
         items = items + (slice(None),) * (x.rank - len(items))
-        pairs, dropped = [], 0
+        dims = self.dims(x)
+        pairs: list[tuple[int, int]] = [(0, 0)] * self.ndim
+        kept: list[int] = []
         for axis, item in enumerate(items):
-            if axis < x.rank - self.ndim:
-                dropped += isinstance(item, int)
+            if axis not in dims:
                 if not isinstance(item, int | slice):
                     raise RFGraphError(f"{self.where(scopes, 'indexing')}: tensor indices are not supported")
+                if not isinstance(item, int):
+                    kept.append(axis)
                 continue
-            n = self.spatial(x)[axis - (x.rank - self.ndim)]
+            kept.append(axis)
+            k = dims.index(axis)
+            n = self.spatial(x)[k]
             if not isinstance(item, slice) or item.step not in (None, 1):
                 raise RFGraphError(
                     f"{self.where(scopes, 'indexing')} picks positions on spatial axis {axis} "
                     f"({item!r}); only contiguous slices (a crop) are supported"
                 )
             start, stop, _ = item.indices(n)
-            pairs.append((start, n - max(stop, start)))
-        return _T(self.crop(x, pairs, scopes, "getitem").index, x.rank - dropped)
+            pairs[k] = (start, n - max(stop, start))
+        out = self.crop(x, pairs, scopes, "getitem")
+        return _make(out.index, len(kept), [kept.index(a) for a in dims], self.ndim) if not out.pad else out
 
     def reduce(self, x: _T, dims: Any, keepdim: bool, scopes: list[str], base: str) -> Value:
         if dims is None:
             dims = tuple(range(x.rank))
         dims = {d % x.rank for d in (dims if isinstance(dims, list | tuple) else (dims,))}
-        spatial = set(self.spatial_dims(x.rank))
-        if not dims & spatial:
-            return _T(x.index, x.rank if keepdim else x.rank - len(dims))
-        if spatial <= dims:
-            out = self.dag.leaf(GlobalPool(), x.index, scopes, base)
-            return _T(out, x.rank) if keepdim else _Flat(out)
+        spatial = self.dims(x)
+        if not dims & set(spatial) or (self.is_global(x) and not set(spatial) <= dims):
+            if keepdim:
+                return x
+            if dims & set(spatial):
+                return _Flat(x.index)
+            left = [a for a in range(x.rank) if a not in dims]
+            return _make(x.index, len(left), [left.index(a) for a in spatial], self.ndim)
+        if set(spatial) <= dims:
+            out = self.leaf(GlobalPool(), self.plain(x, scopes, base), scopes, base)
+            return out if keepdim else _Flat(out.index)
         raise RFGraphError(
             f"{self.where(scopes, base)} reduces some spatial axes ({sorted(dims)}) but not all; not supported"
         )
@@ -531,24 +476,3 @@ def _pick_output(result: Value, output: Any) -> int:
             "the model's output does not depend on its input (or is not a tensor); choose another with output=..."
         )
     return chosen.index
-
-
-def _is_pointwise_module(nn: Any, mod: Any) -> bool:
-    pointwise = (
-        nn.Identity,
-        nn.modules.dropout._DropoutNd,
-        nn.modules.batchnorm._NormBase,
-        nn.GroupNorm,
-        nn.LayerNorm,
-        nn.LocalResponseNorm,
-        nn.CrossMapLRN2d,
-        nn.Softmax2d,
-        nn.ChannelShuffle,
-    )
-    if isinstance(mod, pointwise):
-        return True
-    return type(mod).__module__ == "torch.nn.modules.activation" and not isinstance(mod, nn.MultiheadAttention)
-
-
-# ---------------------------------------------------------------------------------------------
-# fx tracing

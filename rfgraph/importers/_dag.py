@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from ..errors import RFGraphError
 from ..geometry import resolve
-from ..ops import Add, Concat, Identity, Op, Ref, Sequential
+from ..ops import Add, Concat, Identity, Op, Ref, Sequential, Upsample
 
 __all__ = ["Dag", "DagNode"]
 
@@ -91,16 +91,32 @@ class Dag:
             return distinct[0]
         shapes = [self.nodes[s].shape for s in distinct]
         if len(set(shapes)) > 1:
-            listed = "; ".join(f"{self.describe(s)}: {sh}" for s, sh in zip(distinct, shapes, strict=True))
-            raise RFGraphError(
-                f"{base!r} in {scope or 'the top-level module'!r} joins tensors of different spatial shapes "
-                f"({listed}); rfgraph merges need equal shapes (broadcasting a 1x1 tensor, as in "
-                "squeeze-and-excitation, is not supported)"
-            )
+            full = tuple(max(sizes) for sizes in zip(*shapes, strict=True))
+            if any(n not in (1, m) for sh in shapes for n, m in zip(sh, full, strict=True)):
+                listed = "; ".join(f"{self.describe(s)}: {sh}" for s, sh in zip(distinct, shapes, strict=True))
+                raise RFGraphError(
+                    f"{base!r} in {scope or 'the top-level module'!r} joins tensors of different spatial shapes "
+                    f"({listed}) that do not broadcast (a branch may have size 1 on an axis, as in "
+                    "squeeze-and-excitation, or the size of the others)"
+                )
+            distinct = [self.broadcast(s, full, scopes, base) for s in distinct]
+            shapes = [full] * len(distinct)
         index = len(self.nodes)
         self.nodes.append(DagNode(index, None, kind, tuple(distinct), shapes[0], scope, base))
         self.note(scopes, index)
         return index
+
+    def broadcast(self, source: int, full: tuple[int, ...], scopes: Sequence[str], base: str) -> int:
+        """``source`` with its size-1 axes repeated to ``full``: one edge from its one node to every position.
+
+        (Nearest upsampling by the full size is that edge set; SPEC section 3's broadcast merge.)
+        """
+        shape = self.nodes[source].shape
+        if shape == full:
+            return source
+        factors = tuple(m if n == 1 else 1 for n, m in zip(shape, full, strict=True))
+        scale = factors[0] if len(set(factors)) == 1 else factors
+        return self.leaf(Upsample(scale), source, scopes, f"{base}.broadcast")
 
     def describe(self, index: int) -> str:
         """A tensor as the user knows it before names are final: the input, or what made it where."""

@@ -44,7 +44,8 @@ import numpy as np
 from ..errors import RFGraphError
 from ..ops import Conv, ConvTranspose, Op
 from ..plan import normalize_shape
-from ._convert import _T, _c, _Converter, _Flat, _pick_output, _Same
+from ._convert import _c, _Converter, _pick_output
+from ._layout import _T, _Flat, _Same
 
 __all__ = ["from_onnx", "static_input_shape", "POINTWISE_OPS"]
 
@@ -87,12 +88,8 @@ POINTWISE_OPS = frozenset(
         "CastLike",
         "Dropout",
         "BatchNormalization",
-        "InstanceNormalization",
         "LpNormalization",
         "LRN",
-        "GroupNormalization",
-        "LayerNormalization",
-        "MeanVarianceNormalization",
         "QuantizeLinear",
         "DequantizeLinear",
         "Shrink",
@@ -100,6 +97,9 @@ POINTWISE_OPS = frozenset(
 )
 """ONNX ops that act position by position (no layer in the graph)."""
 
+_NORMS = frozenset(
+    ["InstanceNormalization", "GroupNormalization", "LayerNormalization", "MeanVarianceNormalization"]
+)
 _MERGES = frozenset(["Add", "Sum", "Mul", "Sub", "Div", "Max", "Min", "Mean", "Where"])
 _SHAPE_OPS = frozenset(["Shape", "Size", "ConstantOfShape", "Range", "NonZero"])
 _REDUCE = frozenset(
@@ -166,7 +166,9 @@ def _scopes(node: Any) -> list[str]:
 
 
 class _OnnxImporter:
-    def __init__(self, onnx: Any, model: Any, shape: tuple[int, ...] | None, identity: Iterable[str]) -> None:
+    def __init__(
+        self, onnx: Any, model: Any, shape: tuple[int, ...] | None, identity: Iterable[str], norm_stats: str = "global"
+    ) -> None:
         self.onnx = onnx
         self.model = model
         self.graph = model.graph
@@ -195,7 +197,7 @@ class _OnnxImporter:
             )
         self.shape = shape
         self.channels = dims[1] if len(dims) > 1 and dims[1] else None
-        self.conv = _Converter(None, shape, ())
+        self.conv = _Converter(None, shape, (), norm_stats)
         self.inferred = self._infer()
         self.values: dict[str, Any] = {self.input.name: _T(0, len(shape) + 2)}
 
@@ -345,36 +347,26 @@ class _OnnxImporter:
             return x
         if op in ("Softmax", "LogSoftmax", "Hardmax"):
             if isinstance(x, _T):
-                c.check_dim(attrs.get("axis", -1), x.rank, scopes, op)
+                c.check_dim(attrs.get("axis", -1), x, scopes, op)
             return x
         if op in _MERGES:
-            distinct = list(dict.fromkeys(tensors))
-            if len(distinct) == 1:
-                return distinct[0]
-            maps = [t for t in distinct if isinstance(t, _T)]
-            flats = [t for t in distinct if isinstance(t, _Flat)]
-            if len(maps) == len(distinct):
-                return _T(c.dag.merge("add", [t.index for t in maps], scopes, base), max(t.rank for t in maps))
-            if len(flats) == len(distinct):
-                return _Flat(c.dag.merge("add", [t.index for t in flats], scopes, base))
-            raise RFGraphError(f"{label} combines a flattened tensor with a feature map")
+            return c.merge("add", tensors, scopes, base)
         if op == "Concat":
             if len(tensors) != len([i for i in node.input if i]):
                 raise RFGraphError(f"{label} concatenates constants with feature maps; not supported")
-            maps = [t for t in tensors if isinstance(t, _T)]
-            flats = [t for t in tensors if isinstance(t, _Flat) and math.prod(c.spatial(t)) == 1]
-            if len(maps) == len(tensors):
-                rank = maps[0].rank
-                if attrs.get("axis", 0) % rank in c.spatial_dims(rank):
-                    raise RFGraphError(f"{label} concatenates along a spatial axis; not supported")
-                return _T(c.dag.merge("concat", [t.index for t in maps], scopes, base), rank)
-            if len(flats) == len(tensors):
-                return _Flat(c.dag.merge("concat", [t.index for t in flats], scopes, base))
-            raise RFGraphError(f"{label} concatenates flattened feature maps; not supported")
+            return c.concat(tensors, int(attrs.get("axis", 0)), scopes, base)
+        if op in _NORMS and isinstance(x, _T):
+            if op == "LayerNormalization":
+                return c.norm(x, range(int(attrs.get("axis", -1)) % x.rank, x.rank), scopes, base)
+            if op == "MeanVarianceNormalization":
+                return c.norm(x, [int(a) for a in attrs.get("axes", [0, 2, 3])], scopes, base)
+            return c.norm(x, None, scopes, base)
         if op in ("Gemm", "MatMul"):
             return c.linear(x, scopes, base)
         if isinstance(x, _Flat):
             if op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose"):
+                return self.reshape(node, x, attrs, scopes, base, label) if op != "Transpose" else x
+            if c.is_global(x):
                 return x
             raise RFGraphError(f"{label} is applied to a flattened tensor; not supported")
         if not isinstance(x, _T):
@@ -384,7 +376,7 @@ class _OnnxImporter:
         if op in ("MaxPool", "AveragePool", "LpPool"):
             return self.pool(node, x, attrs, scopes, base)
         if op in ("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"):
-            return c.reduce(x, list(c.spatial_dims(x.rank)), True, scopes, base)
+            return c.reduce(x, list(c.dims(x)), True, scopes, base)
         if op in _REDUCE:
             axes = attrs.get("axes")
             if axes is None and len(node.input) > 1 and node.input[1]:
@@ -400,16 +392,13 @@ class _OnnxImporter:
         if op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze"):
             return self.reshape(node, x, attrs, scopes, base, label)
         if op == "Transpose":
-            perm = attrs.get("perm", list(reversed(range(x.rank))))
-            if any(p != i for i, p in enumerate(perm) if i in c.spatial_dims(x.rank)):
-                raise RFGraphError(f"{label} moves spatial axes (channels-last layouts are not supported)")
-            return x
+            return c.permute(x, attrs.get("perm", list(reversed(range(x.rank)))), scopes, base)
         if op == "Slice":
             return self.slice(node, x, scopes, base, label)
         if op == "Pad":
             return self.pad(node, x, attrs, scopes, base, label)
         if op == "Split":
-            if attrs.get("axis", 0) % x.rank in c.spatial_dims(x.rank):
+            if attrs.get("axis", 0) % x.rank in c.dims(x) and not c.is_global(x):
                 raise RFGraphError(f"{label} splits a spatial axis; not supported")
             return [x] * len(node.output)
         raise RFGraphError(
@@ -521,10 +510,10 @@ class _OnnxImporter:
             raise RFGraphError(f"{label}: nearest resize with align_corners is not supported")
         return self.conv.resize(x, out, mode, False, scopes, base)
 
-    def reshape(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> Any:
+    def reshape(self, node: Any, x: Any, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> Any:
         op = node.op_type
         c = self.conv
-        if op == "Flatten":
+        if op == "Flatten" and isinstance(x, _T):
             axis = attrs.get("axis", 1) % x.rank
             if axis == 1:
                 return _Flat(x.index)
@@ -532,6 +521,9 @@ class _OnnxImporter:
                 return _T(x.index, axis + 1)
             raise RFGraphError(f"{label} flattens spatial axes into one; not supported")
         out = self.inferred.get(node.output[0])
+        before = self.inferred.get(node.input[0])
+        if isinstance(x, _Flat) or (out and before and all(out) and all(before)):
+            return c.reshape(x, before, out, scopes, base)
         if op == "Reshape" and not out:
             target = self.const(node.input[1])
             out = tuple(int(v) for v in target) if target is not None else None
@@ -567,13 +559,14 @@ class _OnnxImporter:
         axes = list(range(len(starts))) if axes is None else [int(a) % x.rank for a in axes]
         pairs = [(0, 0)] * c.ndim
         for i, axis in enumerate(axes):
-            if axis not in c.spatial_dims(x.rank):
+            if axis not in c.dims(x):
                 continue
             if steps is not None and int(steps[i]) != 1:
                 raise RFGraphError(f"{label} takes every {int(steps[i])}th position; only crops are supported")
-            n = c.spatial(x)[axis - (x.rank - c.ndim)]
+            k = c.dims(x).index(axis)
+            n = c.spatial(x)[k]
             start, stop, _ = slice(int(starts[i]), int(ends[i])).indices(n)
-            pairs[axis - (x.rank - c.ndim)] = (start, n - max(stop, start))
+            pairs[k] = (start, n - max(stop, start))
         return c.crop(x, pairs, scopes, base)
 
     def pad(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> _T:
@@ -617,7 +610,14 @@ def static_input_shape(model: Any) -> tuple[int, ...] | None:
     return None
 
 
-def from_onnx(model: Any, input_shape: Any = None, *, identity: Iterable[str] = (), output: Any = None) -> Op:
+def from_onnx(
+    model: Any,
+    input_shape: Any = None,
+    *,
+    identity: Iterable[str] = (),
+    output: Any = None,
+    norm_stats: str = "global",
+) -> Op:
     """Import an ONNX model (a path, serialized bytes or an ``onnx.ModelProto``).
 
     Parameters
@@ -630,6 +630,10 @@ def from_onnx(model: Any, input_shape: Any = None, *, identity: Iterable[str] = 
         ONNX op types to treat as pointwise no-ops.
     output : int or str, optional
         Which graph output to follow (default: the first).
+    norm_stats : {"global", "ignore"}
+        Instance, group and layer normalisation over spatial axes: statistics read every
+        position, so a global pool feeds every position (SPEC section 3), or ``"ignore"``:
+        the classic convention, statistics treated as constants (pointwise).
 
     Returns
     -------
@@ -640,6 +644,6 @@ def from_onnx(model: Any, input_shape: Any = None, *, identity: Iterable[str] = 
     onnx = _onnx()
     proto = _load(onnx, model)
     shape = None if input_shape is None else normalize_shape(input_shape)
-    importer = _OnnxImporter(onnx, proto, shape, identity)
+    importer = _OnnxImporter(onnx, proto, shape, identity, norm_stats)
     out = importer.run(output)
     return importer.conv.dag.network(out)

@@ -48,25 +48,26 @@ from ..errors import RFGraphError
 from ..ops import Op
 from ..plan import normalize_shape
 from ._convert import (
+    _Converter,
+    _depends_on_input,
+    _first_index,
+    _func_name,
+    _pick_output,
+    _tensor_values,
+    _torch,
+)
+from ._layout import _T, Value, _Flat, _Same
+from ._modules import convert_module, is_same_padding_module
+from ._names import (
     _ARITHMETIC,
     _CATS,
     _NON_TENSOR,
+    _NORMS,
     _PERMUTES,
     _REDUCTIONS,
     _RESHAPES,
     _SOFTMAX,
-    _T,
     POINTWISE_FUNCTIONS,
-    Value,
-    _Converter,
-    _depends_on_input,
-    _first_index,
-    _Flat,
-    _func_name,
-    _pick_output,
-    _Same,
-    _tensor_values,
-    _torch,
 )
 
 __all__ = ["from_torch", "POINTWISE_FUNCTIONS"]
@@ -85,10 +86,11 @@ _AVG_ARGS = "input kernel_size stride padding ceil_mode count_include_pad diviso
 
 
 class _FxImporter:
-    def __init__(self, conv: _Converter, gm: Any, output: Any) -> None:
+    def __init__(self, conv: _Converter, gm: Any, output: Any, input_name: str | None = None) -> None:
         self.c = conv
         self.gm = gm
         self.output = output
+        self.input_name = input_name  # torch.export lists parameters as placeholders before the input
         self.env: dict[Any, Value] = {}
 
     def value(self, arg: Any) -> Value:
@@ -110,13 +112,20 @@ class _FxImporter:
     @staticmethod
     def shape(node: Any) -> tuple[int, ...] | None:
         meta = node.meta.get("tensor_meta") if hasattr(node, "meta") else None
+        if meta is None and hasattr(node, "meta"):
+            meta = node.meta.get("val")  # torch.export records fake tensors
         shape = getattr(meta, "shape", None)
-        return tuple(shape) if shape is not None else None
+        try:
+            return tuple(int(n) for n in shape) if shape is not None else None
+        except TypeError:  # symbolic sizes
+            return None
 
     @staticmethod
     def scopes(node: Any) -> list[str]:
         stack = node.meta.get("nn_module_stack") or {}
-        return [k for k in stack if isinstance(k, str)]
+        # fx: {path: type}; torch.export: {key: (path, type)}
+        paths = [v[0] if isinstance(v, tuple) else k for k, v in stack.items()]
+        return [p for p in paths if isinstance(p, str) and p]
 
     def run(self) -> int:
         placeholders = 0
@@ -124,7 +133,8 @@ class _FxImporter:
         for node in self.gm.graph.nodes:
             if node.op == "placeholder":
                 placeholders += 1
-                self.env[node] = _T(0, self.c.ndim + 2) if placeholders == 1 else None
+                first = node.name == self.input_name if self.input_name else placeholders == 1
+                self.env[node] = _T(0, self.c.ndim + 2) if first else None
             elif node.op == "get_attr":
                 self.env[node] = None
             elif node.op == "output":
@@ -164,7 +174,7 @@ class _FxImporter:
             mod = self.gm.get_submodule(node.target)
             if not _depends_on_input(args) and not _depends_on_input(list(node.kwargs.values())):
                 return None
-            return c.module(mod, node.target, x, in_shape, out_shape, scopes)
+            return convert_module(c, mod, node.target, x, in_shape, out_shape, scopes)
         name = _func_name(node.target)
         tensors = _tensor_values(args) + _tensor_values(list(self.value(dict(node.kwargs)).values()))
         if not tensors:
@@ -173,43 +183,33 @@ class _FxImporter:
             return c.getitem(x, node.args[1], scopes)
         if name in _NON_TENSOR:
             return None
+        if name == "slice" and isinstance(x, _T):  # ATen slice(x, dim, start, end, step) (torch.export)
+            a = _bind(tuple(node.args), node.kwargs, "input dim start end step", {"dim": 0, "start": None, "end": None, "step": 1})
+            index = (slice(None),) * (a["dim"] % x.rank) + (slice(a["start"], a["end"], a["step"]),)
+            return c.getitem(x, index, scopes)
         kw = node.kwargs
+        if name in c.identity_names:
+            return x
         if name in _CATS:
             parts = args[0] if isinstance(args[0], list | tuple) else [args[0]]
             dim = self.constant(node.args[1]) if len(node.args) > 1 else kw.get("dim", kw.get("axis", 0))
-            spatial = [p for p in parts if isinstance(p, _T | _Flat)]
-            if len(spatial) != len(parts):
-                raise RFGraphError(f"{c.where(scopes, name)}: concatenates tensors that do not depend on the input")
-            maps = [p for p in spatial if isinstance(p, _T)]
-            if len(maps) == len(spatial):
-                rank = maps[0].rank
-                if dim % rank in c.spatial_dims(rank):
-                    raise RFGraphError(
-                        f"{c.where(scopes, name)} concatenates along spatial axis {dim}; "
-                        "only channel concatenation is supported"
-                    )
-                return _T(c.dag.merge("concat", [p.index for p in spatial], scopes, "cat"), rank)
-            if all(isinstance(p, _Flat) and math.prod(c.spatial(p)) == 1 for p in spatial):
-                return _Flat(c.dag.merge("concat", [p.index for p in spatial], scopes, "cat"))
-            raise RFGraphError(f"{c.where(scopes, name)} concatenates flattened feature maps; not supported")
+            return c.concat(list(parts), dim, scopes, "cat")
         if name in _ARITHMETIC or node.target in (operator.add, operator.mul, operator.sub, operator.truediv):
-            distinct = list(dict.fromkeys(tensors))
-            if len(distinct) == 1:
-                return distinct[0]
-            if all(isinstance(t, _T) for t in distinct):
-                ranks = {t.rank for t in distinct}
-                base = {"iadd": "add", "isub": "sub", "imul": "mul", "itruediv": "truediv"}.get(name, name.rstrip("_"))
-                return _T(c.dag.merge("add", [t.index for t in distinct], scopes, base), max(ranks))
-            if all(isinstance(t, _Flat) for t in distinct):
-                return _Flat(c.dag.merge("add", [t.index for t in distinct], scopes, name))
-            raise RFGraphError(f"{c.where(scopes, name)} combines a flattened tensor with a feature map")
+            base = {"iadd": "add", "isub": "sub", "imul": "mul", "itruediv": "truediv"}.get(name, name.rstrip("_"))
+            return c.merge("add", tensors, scopes, base)
         if name in POINTWISE_FUNCTIONS:
             return x
         if name in _SOFTMAX:
             dim = node.args[1] if len(node.args) > 1 else kw.get("dim")
             if isinstance(x, _T) and dim is not None:
-                c.check_dim(dim, x.rank, scopes, name)
+                c.check_dim(dim, x, scopes, name)
             return x
+        if name in _NORMS:
+            if name == "layer_norm":
+                shape = node.args[1] if len(node.args) > 1 else kw["normalized_shape"]
+                k = 1 if isinstance(shape, int) else len(shape)
+                return c.norm(x, range(x.rank - k, x.rank), scopes, name) if isinstance(x, _T) else x
+            return c.norm(x, None, scopes, name)
         if name in ("linear",):
             return c.linear(x, scopes, "linear")
         if name in _RESHAPES:
@@ -218,7 +218,7 @@ class _FxImporter:
             return self.permute(node, x, name, scopes)
         if name in ("chunk", "split", "unbind", "tensor_split"):
             dim = node.args[2] if len(node.args) > 2 else kw.get("dim", 0)
-            if isinstance(x, _T) and dim % x.rank in c.spatial_dims(x.rank):
+            if isinstance(x, _T) and dim % x.rank in c.dims(x) and not c.is_global(x):
                 raise RFGraphError(f"{c.where(scopes, name)} splits a spatial axis; not supported")
             return _Same(x)
         if not isinstance(x, _T):
@@ -231,20 +231,16 @@ class _FxImporter:
         if not isinstance(x, _T):
             return x
         c = self.c
-        spatial = set(c.spatial_dims(x.rank))
         if name == "permute":
             dims = node.args[1:] if len(node.args) > 2 else node.args[1] if len(node.args) > 1 else node.kwargs["dims"]
-            moved = {i for i, d in enumerate(dims) if d % x.rank != i}
-        else:
-            a = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim0", node.kwargs.get("source"))
-            b = node.args[2] if len(node.args) > 2 else node.kwargs.get("dim1", node.kwargs.get("destination"))
-            moved = {a % x.rank, b % x.rank} if a % x.rank != b % x.rank else set()
-        if moved & spatial:
-            raise RFGraphError(
-                f"{c.where(scopes, name)} moves spatial axes (channels-last layouts are not "
-                "supported); keep the spatial axes last"
-            )
-        return x
+            return c.permute(x, dims, scopes, name)
+        a = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim0", node.kwargs.get("source"))
+        b = node.args[2] if len(node.args) > 2 else node.kwargs.get("dim1", node.kwargs.get("destination"))
+        if name == "movedim":
+            order = [d for d in range(x.rank) if d != a % x.rank]
+            order.insert(b % x.rank, a % x.rank)
+            return c.permute(x, order, scopes, name)
+        return c.swap(x, a, b, scopes, name)
 
     def spatial_function(
         self, node: Any, name: str, x: _T, kw: dict[str, Any], out_shape: Any, scopes: list[str]
@@ -280,25 +276,37 @@ class _FxImporter:
             mode = {"upsample_bilinear": "bilinear", "upsample_nearest": "nearest"}.get(name, a["mode"])
             corners = True if name == "upsample_bilinear" else a["align_corners"]
             return c.resize(x, out_shape, mode, corners, scopes, name)
+        if name.startswith("upsample_"):  # ATen (torch.export): upsample_bilinear2d(x, size, align_corners, scales)
+            mode = name[len("upsample_") :].rstrip("123d").replace("nearest_exact", "nearest-exact")
+            corners = args[2] if mode not in ("nearest", "nearest-exact") and len(args) > 2 else False
+            return c.resize(x, out_shape, mode, corners, scopes, "interpolate")
         if name == "pad":
-            a = _bind(args, kw, "input pad mode value", {"mode": "constant"})
-            pad = list(a["pad"])
+            a = _bind(args, kw, "input pad mode value", {"mode": "constant", "value": None})
+            pad = [int(p) for p in a["pad"]]
             pairs = [(0, 0)] * c.ndim
+            dims = c.dims(x)
             for k in range(0, len(pad), 2):
                 axis = x.rank - 1 - k // 2
-                if axis not in c.spatial_dims(x.rank):
-                    raise RFGraphError(f"{c.where(scopes, 'pad')} pads a non-spatial axis; not supported")
-                left, right = pad[k], pad[k + 1]
-                if left > 0 or right > 0:
-                    raise RFGraphError(
-                        f"{c.where(scopes, 'pad')} adds positions (pad={pad}); only cropping "
-                        "(negative padding) is supported -- put the padding in the next convolution"
-                    )
-                pairs[axis - (x.rank - c.ndim)] = (-left, -right)
-            return c.crop(x, pairs, scopes, "pad")
-        if name.startswith("conv_transpose") or name.startswith("conv"):
+                if axis not in dims:
+                    if pad[k] or pad[k + 1]:
+                        raise RFGraphError(f"{c.where(scopes, 'pad')} pads a non-spatial axis; not supported")
+                    continue
+                pairs[dims.index(axis)] = (pad[k], pad[k + 1])
+            if a["mode"] not in ("constant", None) and any(left > 0 or right > 0 for left, right in pairs):
+                raise RFGraphError(
+                    f"{c.where(scopes, 'pad')}: mode={a['mode']!r} reads real pixels in the padding; "
+                    "only zero padding is supported"
+                )
+            return c.zero_pad(x, pairs, scopes, "pad")
+        if name in ("conv1d", "conv2d", "conv3d"):
+            a = _bind(args, kw, "input weight bias stride padding dilation groups", {"stride": 1, "padding": 0, "dilation": 1})
+            weight = self.shape(a["weight"]) if hasattr(a["weight"], "meta") else None
+            if weight is None:
+                raise RFGraphError(f"{c.where(scopes, name)}: the kernel size is unknown (weight has no static shape)")
+            return c.conv(x, weight[2:], a["stride"], a["padding"], a["dilation"], scopes, name)
+        if name.startswith("conv_transpose"):
             raise RFGraphError(
-                f"{c.where(scopes, name)}: functional convolutions are not supported; use nn.Conv modules"
+                f"{c.where(scopes, name)}: functional transposed convolutions are not supported; use nn.ConvTranspose"
             )
         if name in _REDUCTIONS:
             dims = args[1] if len(args) > 1 else kw.get("dim", kw.get("axis"))
@@ -353,7 +361,9 @@ def _trace(torch: Any, module: Any, leaf_modules: tuple[type, ...]) -> Any:
 
     class Tracer(fx.Tracer):  # type: ignore[name-defined,misc]
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
-            return isinstance(m, leaf_modules) or super().is_leaf_module(m, qualname)
+            if isinstance(m, leaf_modules) or is_same_padding_module(torch.nn, m):
+                return True
+            return super().is_leaf_module(m, qualname)
 
     tracer = Tracer()
     graph = tracer.trace(module)
@@ -377,6 +387,37 @@ def _from_fx(
             f"running the traced model on a {tuple(x.shape)} input failed: {reason}; check input_shape and in_channels"
         ) from None
     return _FxImporter(conv, gm, output).run()
+
+
+_OPTIONS = (
+    "make forward traceable (no if/for on tensor values), keep the offending submodule opaque with "
+    "leaf_modules=(...) plus identity=(...), or pass method='hooks' if the model is purely sequential "
+    "(each leaf module reads the previous one's output; merges in forward are then lost)"
+)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _from_export(
+    torch: Any, module: Any, conv: _Converter, shape: tuple[int, ...], channels: int, output: Any, fx_error: str
+) -> int:
+    """Import through ``torch.export`` (the model's own graph for this input), when fx cannot trace it."""
+    mode, fake = _example(torch, module, shape, channels)
+    x = torch.zeros(tuple(fake.shape), dtype=fake.dtype, device=fake.device)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            program = torch.export.export(module, (x,), strict=False)
+    except Exception as err:  # noqa: BLE001 - export raises many kinds of errors
+        raise RFGraphError(
+            f"torch.fx cannot trace {type(module).__name__} ({fx_error}), and torch.export with a "
+            f"{tuple(x.shape)} input failed too ({_first_line(err)}); {_OPTIONS}"
+        ) from None
+    user_inputs = list(program.graph_signature.user_inputs)
+    importer = _FxImporter(conv, program.graph_module, output, input_name=user_inputs[0] if user_inputs else None)
+    return importer.run()
 
 
 def _from_hooks(torch: Any, module: Any, conv: _Converter, shape: tuple[int, ...], channels: int) -> int:
@@ -431,7 +472,7 @@ def _from_hooks(torch: Any, module: Any, conv: _Converter, shape: tuple[int, ...
                 "make it traceable (torch.fx) or describe it with rfgraph ops"
             )
         before = _first_index(value)
-        value = conv.module(mod, path, value, in_shape, out_shape, scopes)
+        value = convert_module(conv, mod, path, value, in_shape, out_shape, scopes)
         index = _first_index(value)
         if index is not None:
             conv.dag.note(scopes[:-1] if index == before else scopes, index)
@@ -447,6 +488,7 @@ def from_torch(
     in_channels: int | None = None,
     leaf_modules: Iterable[type] = (),
     output: Any = None,
+    norm_stats: str = "global",
 ) -> Op:
     """Import a ``torch.nn.Module`` for a given spatial input shape.
 
@@ -459,8 +501,11 @@ def from_torch(
     identity : iterable of type or str, optional
         Module types (or class names, or function names) to treat as pointwise no-ops.
     method : {"auto", "fx", "hooks"}
-        ``"fx"`` traces with ``torch.fx``; ``"hooks"`` records leaf modules in call order
-        (sequential models only); ``"auto"`` tries fx and falls back to hooks.
+        ``"fx"`` traces with ``torch.fx``; ``"auto"`` tries fx and, when fx cannot trace the
+        model (control flow on shapes), ``torch.export`` with the example input, whose graph is
+        the module's own; if both fail it raises, naming the fx error.  ``"hooks"`` records
+        leaf modules in call order: exact for sequential models only (a merge written in
+        ``forward`` is invisible to hooks), so it is used only when asked for.
     in_channels : int, optional
         Channels of the example input; by default those of the first convolution.
     leaf_modules : iterable of type, optional
@@ -468,6 +513,10 @@ def from_torch(
     output : int or str, optional
         Which output to follow when the model returns a tuple or dict (default: the
         first, or ``"out"``).
+    norm_stats : {"global", "ignore"}
+        Instance, group and layer normalisation over spatial axes: by default their
+        statistics read every position (a global pool feeding every position, SPEC
+        section 3); ``"ignore"`` treats the statistics as constants (pointwise).
 
     Returns
     -------
@@ -501,17 +550,19 @@ def from_torch(
         # A torch.nn built-in without children is one leaf; anything else (a user's module whose
         # forward calls torch functions) is traced.
         builtin_leaf = not any(True for _ in module.children()) and type(module).__module__.startswith("torch.nn")
+        conv = _Converter(torch, shape, identity, norm_stats)
         if method in ("auto", "fx") and not builtin_leaf:
             try:
                 gm = _trace(torch, module, leaf)
             except Exception as err:  # noqa: BLE001 - fx raises many kinds of errors on untraceable code
+                reason = _first_line(err)
                 if method == "fx":
                     raise RFGraphError(
-                        f"torch.fx cannot trace {type(module).__name__}: {err}; "
-                        "try method='hooks' for a sequential model"
+                        f"torch.fx cannot trace {type(module).__name__}: {reason}; {_OPTIONS}"
                     ) from None
-        conv = _Converter(torch, shape, identity)
-        if gm is not None:
+                # Never a silent fall-back to hooks (they miss merges written in forward): only torch.export,
+                # which records the module's own tensor graph for this input.
+                return conv.dag.network(_from_export(torch, module, conv, shape, channels, output, reason))
             return conv.dag.network(_from_fx(torch, module, gm, conv, shape, channels, output))
         out = _from_hooks(torch, module, conv, shape, channels)
         return conv.dag.network(out)

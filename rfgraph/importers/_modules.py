@@ -1,0 +1,142 @@
+"""torch.nn modules -> rfgraph ops (the module half of the shared translation table).
+
+Leaf modules (those torch.fx does not trace into, and every module the hook recorder
+sees) are translated here; functions and methods go through
+:mod:`rfgraph.importers.torch`, and both end in the same :class:`~rfgraph.importers._convert._Converter`
+calls that the ONNX importer makes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import RFGraphError
+from ..ops import ConvTranspose
+from ._convert import _c, _Converter, _tuple
+from ._layout import _T, Value, _Flat
+
+__all__: list[str] = []
+
+
+def is_same_padding_module(nn: Any, mod: Any) -> bool:
+    """timm's ``Conv2dSame``/``MaxPool2dSame``/``AvgPool2dSame`` (and the StdConv variants): TensorFlow
+    "same" padding computed in ``forward`` from the input size."""
+    windowed = (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)
+    return isinstance(mod, windowed) and type(mod).__name__.endswith("Same")
+
+
+def is_pointwise_module(nn: Any, mod: Any) -> bool:
+    pointwise = (
+        nn.Identity,
+        nn.modules.dropout._DropoutNd,
+        nn.modules.batchnorm._NormBase,
+        nn.LocalResponseNorm,
+        nn.CrossMapLRN2d,
+        nn.Softmax2d,
+        nn.ChannelShuffle,
+    )
+    if isinstance(mod, nn.modules.instancenorm._InstanceNorm):
+        return bool(mod.track_running_stats)  # eval mode with running statistics: pointwise
+    if isinstance(mod, pointwise):
+        return True
+    return type(mod).__module__ == "torch.nn.modules.activation" and not isinstance(mod, nn.MultiheadAttention)
+
+
+def convert_module(
+    c: _Converter,
+    mod: Any,
+    path: str,
+    x: Value,
+    in_shape: Any,
+    out_shape: Any,
+    scopes: list[str],
+) -> Value:
+    """One leaf module applied to ``x``."""
+    nn = c.nn
+    kind = type(mod).__name__
+    label = f"module {path!r} ({kind})"
+    if isinstance(mod, c.identity_types) or kind in c.identity_names:
+        return x
+    if isinstance(mod, nn.Linear | nn.LazyLinear):
+        return c.linear(x, scopes, kind.lower())
+    if isinstance(mod, nn.Flatten):
+        return c.reshape(x, in_shape, out_shape, scopes, "flatten")
+    if x is None:
+        return x
+    if c.is_global(x) and (isinstance(x, _Flat) or not c.is_channels_first(x)):
+        return x  # one position, in another layout (ECA's conv1d over channels): a channel op
+    if isinstance(x, _Flat):
+        if not is_pointwise_module(nn, mod):
+            raise RFGraphError(
+                f"{label} is applied to a flattened tensor; only Linear and pointwise modules may follow flatten"
+            )
+        return x
+    if not isinstance(x, _T):
+        raise RFGraphError(f"{label}: unexpected input {x!r}")
+    if isinstance(mod, nn.GroupNorm) or isinstance(mod, nn.modules.instancenorm._InstanceNorm) and not mod.track_running_stats:
+        return c.norm(x, None, scopes, "norm")
+    if isinstance(mod, nn.LayerNorm):
+        k = len(tuple(mod.normalized_shape))
+        return c.norm(x, range(x.rank - k, x.rank), scopes, "norm")
+    if is_pointwise_module(nn, mod):
+        if isinstance(mod, nn.Softmax | nn.LogSoftmax | nn.Softmin) and mod.dim is not None:
+            c.check_dim(mod.dim, x, scopes, kind)
+        return x
+    conv = nn.modules.conv
+    same = is_same_padding_module(nn, mod)
+    if isinstance(mod, conv._ConvTransposeNd):
+        return conv_transpose(c, mod, x, out_shape, scopes, label)
+    if isinstance(mod, conv._ConvNd):
+        if mod.padding_mode != "zeros":
+            raise RFGraphError(
+                f"{label}: padding_mode={mod.padding_mode!r} reads real pixels in the padding; "
+                "only 'zeros' is supported"
+            )
+        padding = "same" if same else mod.padding if isinstance(mod.padding, str) else tuple(mod.padding)
+        return c.conv(x, mod.kernel_size, mod.stride, padding, mod.dilation, scopes, kind.lower())
+    pooling = nn.modules.pooling
+    if isinstance(mod, pooling._MaxPoolNd):
+        padding = "same" if same else mod.padding
+        return c.pool(x, mod.kernel_size, mod.stride, padding, mod.dilation, mod.ceil_mode, scopes, "pool")
+    if isinstance(mod, pooling._AvgPoolNd):
+        padding = "same" if same else mod.padding
+        return c.pool(x, mod.kernel_size, mod.stride, padding, 1, mod.ceil_mode, scopes, "pool")
+    if isinstance(mod, pooling._LPPoolNd):
+        return c.pool(x, mod.kernel_size, mod.stride, 0, 1, mod.ceil_mode, scopes, "pool")
+    if isinstance(mod, pooling._AdaptiveAvgPoolNd | pooling._AdaptiveMaxPoolNd):
+        return c.adaptive(x, mod.output_size, scopes, "pool")
+    if isinstance(mod, nn.UpsamplingBilinear2d):
+        return c.resize(x, out_shape, "bilinear", True, scopes, "upsample")
+    if isinstance(mod, nn.Upsample):
+        return c.resize(x, out_shape, mod.mode, mod.align_corners, scopes, "upsample")
+    raise RFGraphError(
+        f"{label} is not supported: rfgraph knows convolutions, pooling, upsampling, Linear heads and "
+        f"pointwise modules; pass identity=({kind!r},) to treat it as a no-op, or leaf_modules=... to keep "
+        "a custom module opaque"
+    )
+
+
+def conv_transpose(c: _Converter, mod: Any, x: _T, out_shape: Any, scopes: list[str], label: str) -> _T:
+    if mod.padding_mode != "zeros":
+        raise RFGraphError(f"{label}: padding_mode={mod.padding_mode!r} is not supported")
+    c.channels_first(x, label, scopes)
+    extra = tuple(mod.output_padding)
+    op = ConvTranspose(
+        _c(tuple(mod.kernel_size)),
+        stride=_c(tuple(mod.stride)),
+        padding=_c(tuple(mod.padding)),
+        dilation=_c(tuple(mod.dilation)),
+        output_padding=_c(extra),
+    )
+    if out_shape is not None:  # forward(x, output_size=...) chooses output_padding
+        from ..geometry import resolve
+
+        got = resolve(op, c.spatial(x), label).out_shape
+        want = tuple(out_shape[-c.ndim :])
+        if got != want:
+            extra = _tuple(extra, c.ndim)
+            extra = tuple(e + w - g for e, w, g in zip(extra, want, got, strict=True))
+            op = ConvTranspose(
+                op.kernel_size, stride=op.stride, padding=op.padding, dilation=op.dilation, output_padding=_c(extra)
+            )
+    return c.leaf(op, x, scopes, type(mod).__name__.lower())

@@ -1,0 +1,133 @@
+"""Names of torch functions and methods, by how the importers translate them."""
+
+from __future__ import annotations
+
+__all__ = ["POINTWISE_FUNCTIONS"]
+
+POINTWISE_FUNCTIONS = frozenset(
+    [
+        "relu",
+        "relu_",
+        "relu6",
+        "leaky_relu",
+        "leaky_relu_",
+        "elu",
+        "elu_",
+        "selu",
+        "selu_",
+        "celu",
+        "celu_",
+        "gelu",
+        "silu",
+        "silu_",
+        "mish",
+        "sigmoid",
+        "sigmoid_",
+        "tanh",
+        "tanh_",
+        "hardtanh",
+        "hardtanh_",
+        "hardswish",
+        "hardsigmoid",
+        "softplus",
+        "softsign",
+        "logsigmoid",
+        "prelu",
+        "rrelu",
+        "threshold",
+        "threshold_",
+        "tanhshrink",
+        "softshrink",
+        "hardshrink",
+        "dropout",
+        "dropout1d",
+        "dropout2d",
+        "dropout3d",
+        "alpha_dropout",
+        "feature_alpha_dropout",
+        "batch_norm",
+        "local_response_norm",
+        "normalize",
+        "clamp",
+        "clamp_",
+        "clip",
+        "clip_",
+        "abs",
+        "abs_",
+        "neg",
+        "exp",
+        "log",
+        "sqrt",
+        "rsqrt",
+        "square",
+        "sin",
+        "cos",
+        "sign",
+        "floor",
+        "ceil",
+        "round",
+        "reciprocal",
+        "erf",
+        "contiguous",
+        "clone",
+        "detach",
+        "to",
+        "float",
+        "half",
+        "double",
+        "bfloat16",
+        "type",
+        "type_as",
+        "requires_grad_",
+        "nan_to_num",
+        "logit",
+        "stochastic_depth",
+        "drop_path",
+        "drop_block_2d",
+        "drop_block_fast_2d",
+        "channel_shuffle",
+        "hard_sigmoid",
+        "hard_swish",
+        "swish",
+        "gelu_tanh",
+        "quick_gelu",
+        "batch_norm_act",
+    ]
+)
+"""Functions and methods that act position by position (no layer in the graph)."""
+
+_ARITHMETIC = frozenset(
+    [
+        "add",
+        "add_",
+        "iadd",
+        "sub",
+        "sub_",
+        "isub",
+        "rsub",
+        "mul",
+        "mul_",
+        "imul",
+        "truediv",
+        "div",
+        "div_",
+        "itruediv",
+        "floordiv",
+        "maximum",
+        "minimum",
+        "pow",
+        "where",
+        "lerp",
+        "addcmul",
+        "addcdiv",
+    ]
+)
+_NON_TENSOR = frozenset(["size", "dim", "numel", "shape", "dtype", "device", "getattr", "ndimension", "is_contiguous"])
+_SOFTMAX = frozenset(["softmax", "log_softmax", "softmin"])
+_REDUCTIONS = frozenset(
+    ["mean", "sum", "amax", "amin", "max", "min", "nanmean", "logsumexp", "std", "var", "prod", "norm"]
+)
+_RESHAPES = frozenset(["flatten", "view", "reshape", "squeeze", "unsqueeze", "view_as", "reshape_as", "unflatten"])
+_PERMUTES = frozenset(["permute", "transpose", "movedim", "swapaxes", "swapdims"])
+_CATS = frozenset(["cat", "concat", "concatenate"])
+_NORMS = frozenset(["group_norm", "instance_norm", "layer_norm"])

@@ -1,0 +1,255 @@
+"""Check an import against torch autograd: the support of the input gradient of a linearised copy.
+
+SPEC's second correctness check on real models: copy the model, make every weight positive,
+replace activations by the identity and max pooling by average pooling, feed a positive input
+in float64, and back-propagate the centre of an output.  The input positions with a non-zero
+gradient are exactly those with a path to that output, which :func:`rfgraph.reach` computes.
+
+Used by the test suite and by ``docs/make_coverage.py``; not public API.
+
+>>> torch = __import__("pytest").importorskip("torch")
+>>> m = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2))
+>>> check = compare_reach(m, (9, 9))
+>>> check.equal, check.endpoint, int(check.support.sum())
+(True, '2', 16)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import RFGraphError
+
+__all__ = ["linearised_copy", "gradient_support", "compare_reach", "ReachCheck"]
+
+# Functions whose gradient can be exactly zero (or underflow) on a positive input once
+# normalisation has made some values negative: the identity during the gradient pass.
+_FUNCTIONAL = (
+    "relu",
+    "relu_",
+    "relu6",
+    "hardtanh",
+    "hardtanh_",
+    "hardswish",
+    "hardsigmoid",
+    "sigmoid",
+    "silu",
+    "gelu",
+    "mish",
+    "elu",
+    "leaky_relu",
+    "tanh",
+    "softplus",
+)
+
+
+def _identity(x: Any, *args: Any, **kwargs: Any) -> Any:
+    return x
+
+
+@contextlib.contextmanager
+def _linear_functions(torch: Any) -> Iterator[None]:
+    """Functional activations (``F.relu``, ``torch.sigmoid``, ``x.relu()``) act as the identity."""
+    saved = []
+    for owner in (torch.nn.functional, torch, torch.Tensor):
+        for name in _FUNCTIONAL:
+            if hasattr(owner, name):
+                saved.append((owner, name, getattr(owner, name)))
+                setattr(owner, name, _identity)
+    try:
+        yield
+    finally:
+        for owner, name, value in reversed(saved):
+            setattr(owner, name, value)
+
+
+def _is_activation(torch: Any, module: Any) -> bool:
+    nn = torch.nn
+    if isinstance(module, nn.MultiheadAttention | nn.Softmax | nn.LogSoftmax | nn.Softmin | nn.Softmax2d):
+        return False
+    home = type(module).__module__
+    if home == "torch.nn.modules.activation":
+        return True
+    # timm's own activation layers (timm.layers.activations, activations_me, ...)
+    return home.startswith("timm.layers.activations") and not any(True for _ in module.children())
+
+
+def _avg_for_max(torch: Any, module: Any) -> Any:
+    nn = torch.nn
+    if isinstance(module, nn.modules.pooling._AdaptiveMaxPoolNd):
+        cls = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)[int(type(module).__name__[-2]) - 1]
+        return cls(module.output_size)
+    if isinstance(module, nn.modules.pooling._MaxPoolNd):
+        dilation = module.dilation if isinstance(module.dilation, tuple) else (module.dilation,)
+        if any(d != 1 for d in dilation):
+            return None  # no dilated average pool in torch: keep the max pool (rare)
+        cls = (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)[int(type(module).__name__[-2]) - 1]
+        if type(module).__name__.endswith("Same"):  # timm's MaxPool2dSame pads dynamically
+            from timm.layers.pool2d_same import AvgPool2dSame
+
+            return AvgPool2dSame(module.kernel_size, module.stride, module.padding, module.ceil_mode)
+        return cls(module.kernel_size, module.stride, module.padding, module.ceil_mode, count_include_pad=True)
+    return None
+
+
+def linearised_copy(model: Any, *, seed: int = 0) -> Any:
+    """A float64 eval-mode copy: positive weights, activations -> identity, max -> average pooling."""
+    import torch
+
+    m = copy.deepcopy(model).to(torch.float64).eval()
+    generator = torch.Generator().manual_seed(seed)
+    replace = []
+    for name, sub in m.named_modules():
+        if not name:
+            continue
+        if _is_activation(torch, sub):
+            replace.append((name, torch.nn.Identity()))
+        else:
+            avg = _avg_for_max(torch, sub)
+            if avg is not None:
+                replace.append((name, avg))
+    for name, new in replace:
+        parent_name, _, child = name.rpartition(".")
+        parent = m.get_submodule(parent_name) if parent_name else m
+        setattr(parent, child, new)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            # Positive, varied weights of mean ~1/fan_in keep activations O(1) through depth.
+            fan_in = p[0].numel() if p.dim() > 1 else 1
+            if p.dim() <= 1 and name.endswith("bias"):
+                p.zero_()
+                continue
+            p.copy_((0.5 + torch.rand(p.shape, generator=generator, dtype=torch.float64)) / fan_in)
+        for name, b in m.named_buffers():
+            if name.endswith("running_mean"):
+                b.zero_()
+            elif name.endswith("running_var"):
+                b.fill_(1.0)
+    return m
+
+
+def _in_channels(torch: Any, model: Any) -> int:
+    for sub in model.modules():
+        channels = getattr(sub, "in_channels", None)
+        if isinstance(channels, int) and channels > 0:
+            return channels
+    return 3
+
+
+def gradient_support(
+    model: Any,
+    input_shape: tuple[int, ...],
+    *,
+    module: str | None = None,
+    target: tuple[int, ...] | None = None,
+    in_channels: int | None = None,
+    linearise: bool = True,
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Boolean map of input positions whose gradient at ``target`` is non-zero, and the output shape.
+
+    ``module`` names the submodule whose output holds the target (default: the model's
+    output, or its first tensor when it returns a tuple or dict).  ``target`` defaults to the
+    centre, ``n // 2`` per spatial axis; channels are summed.
+    """
+    import torch
+
+    m = linearised_copy(model) if linearise else copy.deepcopy(model).to(torch.float64).eval()
+    channels = _in_channels(torch, model) if in_channels is None else in_channels
+    generator = torch.Generator().manual_seed(1)
+    x = 0.5 + torch.rand((1, channels, *input_shape), generator=generator, dtype=torch.float64)
+    x.requires_grad_(True)
+    captured: list[Any] = []
+    handle = None
+    if module is not None:
+        handle = m.get_submodule(module).register_forward_hook(lambda mod, i, o: captured.append(o))
+    try:
+        with _linear_functions(torch):
+            out = m(x)
+    finally:
+        if handle is not None:
+            handle.remove()
+    if module is not None:
+        out = captured[-1]
+    while isinstance(out, dict | list | tuple):
+        out = out["out"] if isinstance(out, dict) and "out" in out else next(iter(out.values() if isinstance(out, dict) else out))
+    nd = len(input_shape)
+    spatial = tuple(out.shape[2:]) if out.dim() == nd + 2 else ()
+    tgt = tuple(n // 2 for n in spatial) if target is None else target
+    value = out[(0, slice(None), *tgt)].sum() if spatial else out.sum()
+    value.backward()
+    assert x.grad is not None
+    grad = x.grad[0].abs().sum(0).numpy()
+    if not np.all(np.isfinite(grad)):
+        raise RFGraphError("the gradient overflowed; use a smaller input")
+    return grad != 0, spatial
+
+
+@dataclass
+class ReachCheck:
+    """Result of :func:`compare_reach`."""
+
+    network: Any
+    endpoint: str | None
+    reach: np.ndarray
+    support: np.ndarray
+
+    @property
+    def equal(self) -> bool:
+        return bool(np.array_equal(self.reach, self.support))
+
+    def describe(self) -> str:
+        extra = int((self.reach & ~self.support).sum())
+        missing = int((self.support & ~self.reach).sum())
+        return f"at {self.endpoint or 'the output'}: {extra} pixels reached without gradient, {missing} missed"
+
+
+def _spatial_endpoint(torch: Any, model: Any, net: Any, shape: tuple[int, ...]) -> str | None:
+    """The last tensor with more than one position that is a module's output (None: the output itself)."""
+    from ..plan import build_plan
+
+    plan = build_plan(net, shape)
+    if math.prod(plan.output.shape) > 1:
+        return None
+    modules = dict(model.named_modules())
+    by_index: dict[int, list[str]] = {}
+    for name, index in plan.endpoints.items():
+        by_index.setdefault(index, []).append(name)
+    for t in reversed(plan.tensors):
+        if math.prod(t.shape) > 1:
+            for name in [t.name, *by_index.get(t.index, [])]:
+                if name in modules and name:
+                    return name
+    return None
+
+
+def compare_reach(model: Any, input_shape: tuple[int, ...], **import_options: Any) -> ReachCheck:
+    """Import ``model``, and compare ``rf.reach`` of a centre output with the gradient support.
+
+    For a classifier the target is the centre of the last spatial tensor that is a module's
+    output (the head would reach every pixel trivially).
+    """
+    import torch
+
+    from ..engine import reach
+    from .torch import from_torch
+
+    net = from_torch(model, input_shape, **import_options)
+    endpoint = _spatial_endpoint(torch, model, net, input_shape)
+    rf_map = reach(net, input_shape, endpoint=endpoint)
+    support, spatial = gradient_support(
+        model, input_shape, module=endpoint, in_channels=import_options.get("in_channels")
+    )
+    if endpoint is not None:
+        from ..plan import build_plan
+
+        got = build_plan(net, input_shape, endpoint).output.shape
+        if got != spatial:
+            raise RFGraphError(f"end-point {endpoint!r}: rfgraph shape {got}, torch shape {spatial}")
+    return ReachCheck(net, endpoint, rf_map, support)
