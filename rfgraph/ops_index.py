@@ -93,7 +93,9 @@ class Pad(Op):
         object.__setattr__(self, "pads", _as_tuple(self.pads))
         object.__setattr__(self, "mode", pad_mode(self, self.mode))
         if isinstance(self.pads, str):
-            raise RFGraphError(f"{self.label()}: pads={self.pads!r} must be an int, per-axis ints or (left, right) pairs")
+            raise RFGraphError(
+                f"{self.label()}: pads={self.pads!r} must be an int, per-axis ints or (left, right) pairs"
+            )
         try:
             _check_padding(self, self.pads)
         except RFGraphError as err:
@@ -287,7 +289,9 @@ class Flip(Op):
         object.__setattr__(self, "axes", _as_tuple(self.axes))
         entries = self.axes if isinstance(self.axes, tuple) else (self.axes,)
         if self.axes is not None and (not entries or not all(_is_int(a) for a in entries)):
-            raise RFGraphError(f"{self.label()}: axes={self.axes!r} must be None, a spatial axis index or a tuple of them")
+            raise RFGraphError(
+                f"{self.label()}: axes={self.axes!r} must be None, a spatial axis index or a tuple of them"
+            )
 
     def _params(self) -> list[str]:
         return _kw([], self, {"axes": None})

@@ -68,7 +68,10 @@ def _torch_pads(pairs):
 @pytest.mark.parametrize("shape", [(5,), (1,), (4, 3)])
 def test_pad_matches_f_pad(mode, shape):
     for pads in [1, 2, 3, 5] + ([(0, 2)] if len(shape) == 1 else [((1, 0), (2, 1))]):
-        pairs = tuple((p, p) if isinstance(p, int) else p for p in (pads if isinstance(pads, tuple) and len(shape) > 1 else [pads] * len(shape)))
+        pairs = tuple(
+            (p, p) if isinstance(p, int) else p
+            for p in (pads if isinstance(pads, tuple) and len(shape) > 1 else [pads] * len(shape))
+        )
         if len(shape) == 1 and isinstance(pads, tuple):
             pairs = (pads,)
         op = rf.Pad(pairs, mode=mode)
@@ -130,7 +133,9 @@ def test_resize_by_size_matches_interpolate(mode, ac):
         for m in (1, 2, 3, 4, 6, 9, 14, 17, 26):
             shape = (n,) if ndim == 1 else (2, n)
             size = m if ndim == 1 else (3, m)
-            assert_same(rf.Resize(size=size, mode=mode, align_corners=ac), _interp(size, None, mode, ac, False, ndim), shape)
+            assert_same(
+                rf.Resize(size=size, mode=mode, align_corners=ac), _interp(size, None, mode, ac, False, ndim), shape
+            )
 
 
 @pytest.mark.parametrize("mode, ac", RESIZE_CASES)
