@@ -180,7 +180,7 @@ def _index_layer(word: str, token: str, spec: str, name: str | None) -> Op:
     if m:
         text = m["v"]
         mode = {None: "nearest", "exact": "nearest-exact"}.get(m["mode"], m["mode"])
-        options = {"mode": mode, "align_corners": bool(m["ac"]), "name": name}
+        options: dict[str, Any] = {"mode": mode, "align_corners": bool(m["ac"]), "name": name}
         if "." in text:
             return Resize(scale_factor=_values(text, float), recompute_scale_factor=bool(m["rs"]), **options)
         if m["rs"]:
@@ -286,7 +286,7 @@ class _Parser:
             return Add(*ops, name=label)
         if kind in ("res", "residual") or not kind.startswith(("cat", "concat")):
             raise self.error(f"unknown merge {kind!r}")
-        digits = kind.lstrip("catonc")
+        digits = re.sub(r"^\D+", "", kind)
         return Concat(*ops, axis=int(digits) if digits else None, name=label)
 
     def expect(self, char: str) -> None:
