@@ -39,6 +39,16 @@ __all__ = [
     "Residual",
     "Spatial",
     "Padding",
+    "Pad",
+    "Resize",
+    "AdaptivePool",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Slice",
+    "Flip",
+    "Roll",
+    "GlobalMix",
+    "WindowMix",
 ]
 
 Spatial = int | tuple[int, ...]
@@ -160,12 +170,28 @@ class Conv(_Windowed):
     """Convolution, any channel count or groups.
 
     Output position ``o`` sees input ``o*stride - pad_left + t*dilation`` for each tap ``t``.
+    ``padding_mode`` is torch's: ``"zeros"`` (taps in the padding give no edge),
+    ``"reflect"``, ``"replicate"`` or ``"circular"`` (such a tap is an edge from the
+    input position torch reads there).
 
     >>> Conv(3, stride=2, padding="same")
     Conv(3, stride=2, padding='same')
     """
 
     kind: ClassVar[str] = "conv"
+    padding_mode: str = "zeros"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from .ops_index import pad_mode
+
+        object.__setattr__(self, "padding_mode", pad_mode(self, self.padding_mode, "padding_mode"))
+
+    def _params(self) -> list[str]:
+        params = super()._params()
+        if self.padding_mode != "zeros":
+            params.append(f"padding_mode={self.padding_mode!r}")
+        return params
 
 
 @dataclass(frozen=True, repr=False)
@@ -387,7 +413,10 @@ class _Merge(Op):
 
 
 class Add(_Merge):
-    """Element-wise sum of branches applied to the same input.
+    """Element-wise merge (sum, product, gating) of branches applied to the same input.
+
+    Branches broadcast like NumPy: a branch of size 1 on an axis (a squeeze-and-excitation
+    gate after a global pool) reaches every position on that axis.
 
     >>> Add(Identity(), Conv(3, padding=1))
     Add(Identity(), Conv(3, padding=1))
@@ -396,10 +425,30 @@ class Add(_Merge):
     kind: ClassVar[str] = "add"
 
 
+@dataclass(frozen=True, repr=False, init=False)
 class Concat(_Merge):
-    """Channel concatenation of branches applied to the same input."""
+    """Concatenation of branches applied to the same input: along channels (default),
+    or along spatial axis ``axis`` (0 = first spatial axis), where the branches'
+    outputs are placed one after the other.
+
+    >>> Concat(Identity(), Pool(2), axis=0)
+    Concat(Identity(), Pool(2), axis=0)
+    """
 
     kind: ClassVar[str] = "concat"
+    axis: int | None = None
+
+    def __init__(self, *branches: Op | Iterable[Op], axis: int | None = None, name: str | None = None) -> None:
+        object.__setattr__(self, "axis", axis)
+        super().__init__(*branches, name=name)
+        if axis is not None and not _is_int(axis):
+            raise RFGraphError(f"{self.label()}: axis={axis!r} must be None (channels) or a spatial axis index")
+
+    def _params(self) -> list[str]:
+        params = super()._params()
+        if self.axis is not None:
+            params.append(f"axis={self.axis!r}")
+        return params
 
 
 @dataclass(frozen=True, repr=False, init=False)
@@ -432,3 +481,18 @@ class Residual(Op):
         if self.shortcut != Identity():
             params.append(f"shortcut={self.shortcut!r}")
         return params
+
+
+# The index-map ops live in their own module; they are part of this one's namespace.
+from .ops_index import (  # noqa: E402
+    AdaptivePool,
+    Flip,
+    GlobalMix,
+    Pad,
+    PixelShuffle,
+    PixelUnshuffle,
+    Resize,
+    Roll,
+    Slice,
+    WindowMix,
+)
