@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import RFGraphError
 from ..ops import Conv, Crop, GlobalPool, Op, Pool, Upsample
+from ..ops_index import AdaptivePool, Flip, Pad, PixelShuffle, PixelUnshuffle, Resize, Roll, Slice
 from ._dag import Dag
 from ._layout import _T, Value, _dims, _Flat, _follow, _make, _permuted, _Same
 from ._names import POINTWISE_FUNCTIONS
@@ -97,13 +98,12 @@ class _Converter:
             )
 
     def plain(self, x: _T, scopes: list[str], what: str) -> _T:
-        """``x`` with no pending padding (zero padding only feeds a convolution or a pool)."""
-        if x.pad:
-            raise RFGraphError(
-                f"{self.where(scopes, what)} reads a tensor zero-padded by F.pad{x.pad}; rfgraph folds such "
-                "padding into the next convolution or pooling only"
-            )
-        return x
+        """``x`` with its pending zero padding made a :class:`~rfgraph.ops_index.Pad` layer (a convolution
+        or pooling folds it into its own padding instead)."""
+        if not x.pad:
+            return x
+        index = self.dag.leaf(Pad(_c(x.pad)), x.index, scopes, "pad")
+        return _T(index, x.rank, x.axes)
 
     def leaf(self, op: Op, x: _T, scopes: list[str], base: str, rank: int | None = None) -> _T:
         x = self.plain(x, scopes, base)
@@ -154,10 +154,12 @@ class _Converter:
         if maps and len(maps) == len(spatial):
             rank = maps[0].rank
             if any(dim % rank in self.dims(m) for m in maps):
-                raise RFGraphError(
-                    f"{self.where(scopes, base)} concatenates along spatial axis {dim}; "
-                    "only channel concatenation is supported"
-                )
+                if len({self.dims(m) for m in maps}) > 1 or len({m.rank for m in maps}) > 1:
+                    raise RFGraphError(f"{self.where(scopes, base)} concatenates tensors of different layouts")
+                axis = self.dims(maps[0]).index(dim % rank)
+                sources = [self.plain(m, scopes, base).index for m in maps]
+                index = self.dag.merge("concat", sources, scopes, base, axis=axis)
+                return _T(index, rank, maps[0].axes)
             return self.merge("concat", parts, scopes, base)
         if all(self.is_global(p) for p in spatial):
             return _Flat(self.dag.merge("concat", [p.index for p in spatial], scopes, base))
@@ -205,14 +207,27 @@ class _Converter:
         pairs = [p if isinstance(p, tuple) else (p, p) for p in base]
         return tuple((a + pa, b + pb) for (a, b), (pa, pb) in zip(pairs, x.pad, strict=True))
 
-    def conv(self, x: _T, kernel: Any, stride: Any, padding: Any, dilation: Any, scopes: list[str], base: str) -> _T:
+    def conv(
+        self,
+        x: _T,
+        kernel: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        scopes: list[str],
+        base: str,
+        padding_mode: str = "zeros",
+    ) -> _T:
         self.channels_first(x, base, scopes)
+        if padding_mode != "zeros":
+            x = self.plain(x, scopes, base)
         padding = self.window_pads(x, padding if isinstance(padding, str) else _c(tuple(_tuple(padding, self.ndim))))
         op = Conv(
             _c(tuple(_tuple(kernel, self.ndim))),
             stride=_c(tuple(_tuple(stride, self.ndim))),
             padding=_c(padding) if not isinstance(padding, str) else padding,
             dilation=_c(tuple(_tuple(dilation, self.ndim))),
+            padding_mode=padding_mode,
         )
         return self.leaf(op, _T(x.index, x.rank, x.axes), scopes, base)
 
@@ -263,52 +278,83 @@ class _Converter:
                 strides.append(step)
                 factors.append(1)
                 continue
-            raise RFGraphError(
-                f"{self.where(scopes, 'adaptive pooling')}: output size {m} from input size {n} on axis {axis} "
-                f"uses windows of different sizes or uneven steps ({list(zip(starts, ends, strict=True))[:4]} ...), "
-                "which no Pool describes; use an input size for which the windows are regular "
-                f"(a multiple of {m}, e.g. {m * max(1, round(n / m))})"
-            )
+            return self.leaf(AdaptivePool(_c(sizes)), x, scopes, base)  # torch's uneven windows
         if all(f == 1 for f in factors):
             return self.pool(x, _c(tuple(kernels)), _c(tuple(strides)), 0, 1, False, scopes, base)
         if all(k == 1 and s == 1 for k, s in zip(kernels, strides, strict=True)):
             return self.leaf(Upsample(_c(tuple(factors))), x, scopes, base)
-        raise RFGraphError(
-            f"{self.where(scopes, 'adaptive pooling')}: enlarges some axes and shrinks others "
-            f"({shape} -> {sizes}); not supported"
-        )
+        return self.leaf(AdaptivePool(_c(sizes)), x, scopes, base)
 
     def resize(
-        self, x: _T, out_shape: tuple[int, ...] | None, mode: str, align_corners: Any, scopes: list[str], base: str
+        self,
+        x: _T,
+        out_shape: tuple[int, ...] | None,
+        mode: str,
+        align_corners: Any,
+        scopes: list[str],
+        base: str,
+        scale_factor: Any = None,
+        recompute_scale_factor: Any = None,
     ) -> _T:
+        """``F.interpolate`` / ONNX Resize: integer enlargement as :class:`~rfgraph.ops.Upsample`, anything
+        else as :class:`~rfgraph.ops_index.Resize` (by ``scale_factor`` when torch maps indices with it)."""
         if out_shape is None:
             raise RFGraphError(f"{self.where(scopes, 'resize')}: the output size is unknown")
         self.channels_first(x, base, scopes)
+        x = self.plain(x, scopes, base)
         shape = self.spatial(x)
         out = tuple(out_shape[-self.ndim :])
-        if any(o % n for n, o in zip(shape, out, strict=True)):
-            raise RFGraphError(
-                f"{self.where(scopes, 'resize')} from {shape} to {out}: only integer enlargement factors are "
-                "supported; choose an input size for which the output is a multiple of the input"
-            )
-        factors = tuple(o // n for n, o in zip(shape, out, strict=True))
-        if mode in ("nearest", "nearest-exact"):
-            rf_mode = "nearest"
-        elif mode in ("linear", "bilinear", "trilinear"):
-            if align_corners:
-                raise RFGraphError(
-                    f"{self.where(scopes, 'resize')}: align_corners=True is not supported; "
-                    "rfgraph's linear upsampling follows align_corners=False"
-                )
-            rf_mode = "linear"
-        else:
+        mode = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic", "nearest_exact": "nearest-exact"}.get(
+            mode, mode
+        )
+        if mode not in ("nearest", "nearest-exact", "linear", "cubic", "area"):
             raise RFGraphError(
                 f"{self.where(scopes, 'resize')}: mode {mode!r} is not supported; "
-                "use 'nearest', 'linear', 'bilinear' or 'trilinear'"
+                "use 'nearest', 'nearest-exact', 'linear', 'cubic' or 'area'"
             )
-        if all(f == 1 for f in factors):
+        if out == shape and (scale_factor is None or all(float(f) == 1 for f in _tuple(scale_factor, self.ndim))):
+            return x  # the same size and scale: every mode reads the input position itself
+        integer = all(o % n == 0 for n, o in zip(shape, out, strict=True))
+        factors = tuple(o // n for n, o in zip(shape, out, strict=True)) if integer else ()
+        if integer and (mode == "nearest" or (mode == "linear" and not align_corners)):
+            # Upsample(f) is exactly torch's index map for an integer factor, by size or by scale
+            return self.leaf(Upsample(_c(factors), mode=mode), x, scopes, base)
+        if scale_factor is not None and mode != "area":
+            scales = tuple(float(f) for f in _tuple(scale_factor, self.ndim))
+            op = Resize(
+                scale_factor=scales[0] if len(set(scales)) == 1 else scales,
+                mode=mode,
+                align_corners=bool(align_corners) and mode in ("linear", "cubic"),
+                recompute_scale_factor=bool(recompute_scale_factor),
+            )
+        else:
+            op = Resize(size=_c(out), mode=mode, align_corners=bool(align_corners) and mode in ("linear", "cubic"))
+        return self.leaf(op, x, scopes, base)
+
+    def shuffle(self, x: _T, factor: int, depth_to_space: bool, scopes: list[str], base: str) -> _T:
+        """``pixel_shuffle`` (depth to space) or ``pixel_unshuffle`` (space to depth) by ``factor``."""
+        self.channels_first(x, base, scopes)
+        if factor == 1:
             return x
-        return self.leaf(Upsample(_c(factors), mode=rf_mode), x, scopes, base)
+        op = PixelShuffle(factor) if depth_to_space else PixelUnshuffle(factor)
+        return self.leaf(op, x, scopes, base)
+
+    def flip(self, x: _T, dims: Any, scopes: list[str], base: str) -> _T:
+        axes = sorted({self.dims(x).index(d % x.rank) for d in _tuple(dims, 1) if d % x.rank in self.dims(x)})
+        if not axes:
+            return x
+        return self.leaf(Flip(axes=axes[0] if len(axes) == 1 else tuple(axes)), x, scopes, base)
+
+    def roll(self, x: _T, shifts: Any, dims: Any, scopes: list[str], base: str) -> _T:
+        if dims is None:
+            raise RFGraphError(f"{self.where(scopes, base)}: roll without dims flattens the tensor; give dims")
+        shift = [0] * self.ndim
+        for s, d in zip(_tuple(shifts, 1), _tuple(dims, 1), strict=True):
+            if d % x.rank in self.dims(x):
+                shift[self.dims(x).index(d % x.rank)] += int(s)
+        if not any(shift):
+            return x
+        return self.leaf(Roll(_c(tuple(shift))), x, scopes, base)
 
     def crop(self, x: _T, pairs: list[tuple[int, int]], scopes: list[str], base: str) -> _T:
         if not any(left or right for left, right in pairs):
@@ -324,8 +370,16 @@ class _Converter:
         out = self.leaf(Crop(tuple(pairs)), x, scopes, base)
         return _T(out.index, out.rank, out.axes, pad)
 
-    def zero_pad(self, x: _T, pairs: list[tuple[int, int]], scopes: list[str], base: str) -> _T:
-        """Positive zero padding (``F.pad``): kept pending, folded into the next window op."""
+    def pad(self, x: _T, pairs: list[tuple[int, int]], mode: str, scopes: list[str], base: str) -> _T:
+        """``F.pad`` / ONNX Pad: zero padding is kept pending (folded into the next window op, else a
+        :class:`~rfgraph.ops_index.Pad`); reflect/replicate/circular padding reads pixels: a Pad layer."""
+        if mode in ("reflect", "replicate", "circular"):
+            if not any(a or b for a, b in pairs):
+                return x
+            x = self.plain(x, scopes, base)
+            return self.leaf(Pad(_c(tuple(pairs)), mode=mode), x, scopes, base)
+        if mode not in ("constant", "zeros"):
+            raise RFGraphError(f"{self.where(scopes, base)}: padding mode {mode!r} is not supported")
         crop = [(max(-a, 0), max(-b, 0)) for a, b in pairs]
         x = self.crop(x, crop, scopes, base)
         old = x.pad or ((0, 0),) * self.ndim
@@ -394,6 +448,7 @@ class _Converter:
         items = items + (slice(None),) * (x.rank - len(items))
         dims = self.dims(x)
         pairs: list[tuple[int, int]] = [(0, 0)] * self.ndim
+        bounds: list[tuple[int, int, int]] = [(0, n, 1) for n in self.spatial(x)]
         kept: list[int] = []
         for axis, item in enumerate(items):
             if axis not in dims:
@@ -405,15 +460,23 @@ class _Converter:
             kept.append(axis)
             k = dims.index(axis)
             n = self.spatial(x)[k]
-            if not isinstance(item, slice) or item.step not in (None, 1):
+            if not isinstance(item, slice):
                 raise RFGraphError(
-                    f"{self.where(scopes, 'indexing')} picks positions on spatial axis {axis} "
-                    f"({item!r}); only contiguous slices (a crop) are supported"
+                    f"{self.where(scopes, 'indexing')} picks single positions on spatial axis {axis} "
+                    f"({item!r}); only slices are supported"
                 )
-            start, stop, _ = item.indices(n)
+            start, stop, step = item.indices(n)
+            if step < 1:
+                raise RFGraphError(f"{self.where(scopes, 'indexing')}: negative steps are not supported; use flip")
             pairs[k] = (start, n - max(stop, start))
-        out = self.crop(x, pairs, scopes, "getitem")
-        return _make(out.index, len(kept), [kept.index(a) for a in dims], self.ndim) if not out.pad else out
+            bounds[k] = (start, stop, step)
+        if any(step != 1 for _, _, step in bounds):  # strided: YOLOv5's Focus, x[..., ::2, 1::2]
+            x = self.plain(x, scopes, "getitem")
+            starts, stops, steps = zip(*bounds, strict=True)
+            out = self.leaf(Slice(start=_c(starts), stop=_c(stops), step=_c(steps)), x, scopes, "getitem")
+        else:
+            out = self.crop(x, pairs, scopes, "getitem")
+        return _T(out.index, len(kept), _make(0, len(kept), [kept.index(a) for a in dims], self.ndim).axes, out.pad)
 
     def reduce(self, x: _T, dims: Any, keepdim: bool, scopes: list[str], base: str) -> Value:
         if dims is None:

@@ -51,6 +51,7 @@ class DagNode:
     shape: tuple[int, ...]
     scope: str = ""
     base: str = ""
+    axis: int | None = None
     name: str = field(default="")
 
     @property
@@ -82,8 +83,13 @@ class Dag:
         self.note(scopes, index)
         return index
 
-    def merge(self, kind: str, sources: Sequence[int], scopes: Sequence[str], base: str) -> int:
-        """Join ``sources`` (``kind`` is ``"add"`` or ``"concat"``); one distinct source is no merge."""
+    def merge(
+        self, kind: str, sources: Sequence[int], scopes: Sequence[str], base: str, axis: int | None = None
+    ) -> int:
+        """Join ``sources`` (``kind`` is ``"add"`` or ``"concat"``, along spatial ``axis`` if given);
+        one distinct source is no merge."""
+        if axis is not None:
+            return self._spatial_concat(sources, scopes, base, axis)
         distinct = list(dict.fromkeys(sources))
         scope = scopes[-1] if scopes else ""
         if len(distinct) == 1:
@@ -99,18 +105,27 @@ class Dag:
                     f"({listed}) that do not broadcast (a branch may have size 1 on an axis, as in "
                     "squeeze-and-excitation, or the size of the others)"
                 )
-            distinct = [self.broadcast(s, full, scopes, base) for s in distinct]
-            shapes = [full] * len(distinct)
+            if kind == "concat":
+                distinct = [self.broadcast(s, full, scopes, base) for s in distinct]
+            shapes = [full] * len(distinct)  # an Add broadcasts natively (SPEC section 3)
         index = len(self.nodes)
         self.nodes.append(DagNode(index, None, kind, tuple(distinct), shapes[0], scope, base))
         self.note(scopes, index)
         return index
 
-    def broadcast(self, source: int, full: tuple[int, ...], scopes: Sequence[str], base: str) -> int:
-        """``source`` with its size-1 axes repeated to ``full``: one edge from its one node to every position.
+    def _spatial_concat(self, sources: Sequence[int], scopes: Sequence[str], base: str, axis: int) -> int:
+        shapes = [self.nodes[s].shape for s in sources]
+        shape = list(shapes[0])
+        shape[axis] = sum(sh[axis] for sh in shapes)
+        scope = scopes[-1] if scopes else ""
+        index = len(self.nodes)
+        self.nodes.append(DagNode(index, None, "concat", tuple(sources), tuple(shape), scope, base, axis=axis))
+        self.note(scopes, index)
+        return index
 
-        (Nearest upsampling by the full size is that edge set; SPEC section 3's broadcast merge.)
-        """
+    def broadcast(self, source: int, full: tuple[int, ...], scopes: Sequence[str], base: str) -> int:
+        """``source`` with its size-1 axes repeated to ``full`` (nearest upsampling: one edge from its
+        one node to every position), for a channel concatenation of a pooled branch (torch expands it)."""
         shape = self.nodes[source].shape
         if shape == full:
             return source
@@ -168,8 +183,11 @@ class Dag:
         for i in keep[1:]:
             node = self.nodes[i]
             if node.merge is not None:
-                cls = Add if node.merge == "add" else Concat
-                ops.append(cls(*(Ref(self.nodes[s].name) for s in node.sources), name=node.name))
+                refs = [Ref(self.nodes[s].name) for s in node.sources]
+                if node.merge == "add":
+                    ops.append(Add(*refs, name=node.name))
+                else:
+                    ops.append(Concat(*refs, axis=node.axis, name=node.name))
             else:
                 assert node.op is not None
                 (source,) = node.sources

@@ -87,13 +87,8 @@ def convert_module(
     if isinstance(mod, conv._ConvTransposeNd):
         return conv_transpose(c, mod, x, out_shape, scopes, label)
     if isinstance(mod, conv._ConvNd):
-        if mod.padding_mode != "zeros":
-            raise RFGraphError(
-                f"{label}: padding_mode={mod.padding_mode!r} reads real pixels in the padding; "
-                "only 'zeros' is supported"
-            )
         padding = "same" if same else mod.padding if isinstance(mod.padding, str) else tuple(mod.padding)
-        return c.conv(x, mod.kernel_size, mod.stride, padding, mod.dilation, scopes, kind.lower())
+        return c.conv(x, mod.kernel_size, mod.stride, padding, mod.dilation, scopes, kind.lower(), mod.padding_mode)
     pooling = nn.modules.pooling
     if isinstance(mod, pooling._MaxPoolNd):
         padding = "same" if same else mod.padding
@@ -105,10 +100,33 @@ def convert_module(
         return c.pool(x, mod.kernel_size, mod.stride, 0, 1, mod.ceil_mode, scopes, "pool")
     if isinstance(mod, pooling._AdaptiveAvgPoolNd | pooling._AdaptiveMaxPoolNd):
         return c.adaptive(x, mod.output_size, scopes, "pool")
+    padding_modules = nn.modules.padding
+    if isinstance(mod, padding_modules._ConstantPadNd | padding_modules._ReflectionPadNd | padding_modules._ReplicationPadNd | padding_modules._CircularPadNd):
+        mode = {"_ConstantPadNd": "constant", "_ReflectionPadNd": "reflect", "_ReplicationPadNd": "replicate"}
+        kind_of = next(k for k in mode if isinstance(mod, getattr(padding_modules, k))) if not isinstance(
+            mod, padding_modules._CircularPadNd
+        ) else None
+        pads = list(mod.padding)
+        dims = c.dims(x)
+        pairs = [(0, 0)] * c.ndim
+        for k in range(0, len(pads), 2):
+            axis = x.rank - 1 - k // 2
+            if axis in dims:
+                pairs[dims.index(axis)] = (int(pads[k]), int(pads[k + 1]))
+        if isinstance(mod, padding_modules._ConstantPadNd) and mod.value != 0:
+            pass  # a constant is still no edge
+        return c.pad(x, pairs, mode[kind_of] if kind_of else "circular", scopes, "pad")
+    if isinstance(mod, nn.PixelShuffle | nn.PixelUnshuffle):
+        shuffle = isinstance(mod, nn.PixelShuffle)
+        factor = mod.upscale_factor if shuffle else mod.downscale_factor
+        return c.shuffle(x, factor, shuffle, scopes, "shuffle" if shuffle else "unshuffle")
     if isinstance(mod, nn.UpsamplingBilinear2d):
         return c.resize(x, out_shape, "bilinear", True, scopes, "upsample")
     if isinstance(mod, nn.Upsample):
-        return c.resize(x, out_shape, mod.mode, mod.align_corners, scopes, "upsample")
+        scale = None if mod.size is not None else mod.scale_factor
+        return c.resize(
+            x, out_shape, mod.mode, mod.align_corners, scopes, "upsample", scale, mod.recompute_scale_factor
+        )
     raise RFGraphError(
         f"{label} is not supported: rfgraph knows convolutions, pooling, upsampling, Linear heads and "
         f"pointwise modules; pass identity=({kind!r},) to treat it as a no-op, or leaf_modules=... to keep "

@@ -271,11 +271,16 @@ class _FxImporter:
             return (out, out) if a.get("return_indices") else out
         if name in ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear"):
             a = _bind(
-                args, kw, "input size scale_factor mode align_corners", {"mode": "nearest", "align_corners": None}
+                args,
+                kw,
+                "input size scale_factor mode align_corners recompute_scale_factor",
+                {"mode": "nearest", "align_corners": None, "size": None},
             )
             mode = {"upsample_bilinear": "bilinear", "upsample_nearest": "nearest"}.get(name, a["mode"])
             corners = True if name == "upsample_bilinear" else a["align_corners"]
-            return c.resize(x, out_shape, mode, corners, scopes, name)
+            scale = a["scale_factor"] if a.get("size") is None else None
+            recompute = a.get("recompute_scale_factor")
+            return c.resize(x, out_shape, mode, corners, scopes, name, scale, recompute)
         if name.startswith("upsample_"):  # ATen (torch.export): upsample_bilinear2d(x, size, align_corners, scales)
             mode = name[len("upsample_") :].rstrip("123d").replace("nearest_exact", "nearest-exact")
             corners = args[2] if mode not in ("nearest", "nearest-exact") and len(args) > 2 else False
@@ -292,12 +297,14 @@ class _FxImporter:
                         raise RFGraphError(f"{c.where(scopes, 'pad')} pads a non-spatial axis; not supported")
                     continue
                 pairs[dims.index(axis)] = (pad[k], pad[k + 1])
-            if a["mode"] not in ("constant", None) and any(left > 0 or right > 0 for left, right in pairs):
-                raise RFGraphError(
-                    f"{c.where(scopes, 'pad')}: mode={a['mode']!r} reads real pixels in the padding; "
-                    "only zero padding is supported"
-                )
-            return c.zero_pad(x, pairs, scopes, "pad")
+            return c.pad(x, pairs, a["mode"] or "constant", scopes, "pad")
+        if name in ("pixel_shuffle", "pixel_unshuffle"):
+            return c.shuffle(x, int(args[1] if len(args) > 1 else next(iter(kw.values()))), name == "pixel_shuffle", scopes, name)
+        if name == "flip":
+            return c.flip(x, args[1] if len(args) > 1 else kw["dims"], scopes, name)
+        if name == "roll":
+            a = _bind(args, kw, "input shifts dims", {"dims": None})
+            return c.roll(x, a["shifts"], a["dims"], scopes, name)
         if name in ("conv1d", "conv2d", "conv3d"):
             a = _bind(args, kw, "input weight bias stride padding dilation groups", {"stride": 1, "padding": 0, "dilation": 1})
             weight = self.shape(a["weight"]) if hasattr(a["weight"], "meta") else None
