@@ -165,6 +165,30 @@ class _Converter:
             return _Flat(self.dag.merge("concat", [p.index for p in spatial], scopes, base))
         raise RFGraphError(f"{self.where(scopes, base)} concatenates flattened feature maps; not supported")
 
+    def stack(self, parts: list[Any], dim: int, scopes: list[str], base: str) -> Value:
+        """``torch.stack`` along a new non-spatial axis: a channel concatenation of rank + 1."""
+        maps = [p for p in parts if isinstance(p, _T)]
+        if len(maps) != len(parts):
+            return self.concat(parts, 1, scopes, base)  # vectors: like a concatenation
+        rank = maps[0].rank + 1
+        dim %= rank
+        dims = tuple(a + (a >= dim) for a in self.dims(maps[0]))
+        if dim in dims or any(self.dims(m) != self.dims(maps[0]) for m in maps):
+            raise RFGraphError(f"{self.where(scopes, base)} stacks along a spatial axis; not supported")
+        out = self.merge("concat", parts, scopes, base)
+        return _make(out.index, rank, dims, self.ndim) if isinstance(out, _T) else out
+
+    def expand(self, x: Value, out_shape: Any, scopes: list[str], base: str) -> Value:
+        """``expand``/``expand_as``/``broadcast_to``: a size-1 spatial axis repeated (one edge to every position)."""
+        if not isinstance(x, _T) or out_shape is None:
+            return x
+        rank = len(out_shape)
+        dims = tuple(a + rank - x.rank for a in self.dims(x))
+        full = tuple(int(out_shape[a]) for a in dims)
+        x = self.plain(x, scopes, base)
+        index = self.dag.broadcast(x.index, full, scopes, base)
+        return _make(index, rank, dims, self.ndim)
+
     # -- heads and norms --------------------------------------------------------------------
     def linear(self, x: Value, scopes: list[str], base: str) -> Value:
         if isinstance(x, _Flat):

@@ -38,8 +38,6 @@ _FUNCTIONAL = (
     "hardtanh",
     "hardtanh_",
     "hardswish",
-    "hardsigmoid",
-    "sigmoid",
     "silu",
     "gelu",
     "mish",
@@ -54,26 +52,52 @@ def _identity(x: Any, *args: Any, **kwargs: Any) -> Any:
     return x
 
 
+def _sigmoid(x: Any, *args: Any, **kwargs: Any) -> Any:
+    import torch
+
+    return torch.special.expit(x)
+
+
 @contextlib.contextmanager
 def _linear_functions(torch: Any) -> Iterator[None]:
-    """Functional activations (``F.relu``, ``torch.sigmoid``, ``x.relu()``) act as the identity."""
+    """Functional activations (``F.relu``, ``x.relu()``) act as the identity; gates stay gates.
+
+    A gate ``x * sigmoid(s)`` made linear would square magnitudes block after block (overflow
+    in EfficientNet), so sigmoids are kept (their gradient is never zero at moderate values)
+    and hard sigmoids, whose gradient is zero outside [-3, 3], become sigmoids.
+    """
     saved = []
-    for owner in (torch.nn.functional, torch, torch.Tensor):
-        for name in _FUNCTIONAL:
-            if hasattr(owner, name):
-                saved.append((owner, name, getattr(owner, name)))
-                setattr(owner, name, _identity)
+    patches = [(owner, name, _identity) for owner in (torch.nn.functional, torch, torch.Tensor) for name in _FUNCTIONAL]
+    patches += [(torch.nn.functional, "hardsigmoid", _sigmoid)]
+    try:
+        import timm.layers.activations as timm_act
+
+        patches += [(timm_act, "hard_sigmoid", _sigmoid)]
+    except ImportError:  # pragma: no cover - timm is optional
+        pass
+    for owner, name, value in patches:
+        if hasattr(owner, name):
+            saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
+            setattr(owner, name, value)
     try:
         yield
     finally:
         for owner, name, value in reversed(saved):
-            setattr(owner, name, value)
+            if value is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, value)
+
+
+_MISSING = object()
 
 
 def _is_activation(torch: Any, module: Any) -> bool:
     nn = torch.nn
     if isinstance(module, nn.MultiheadAttention | nn.Softmax | nn.LogSoftmax | nn.Softmin | nn.Softmax2d):
         return False
+    if isinstance(module, nn.Sigmoid | nn.Hardsigmoid) or "sigmoid" in type(module).__name__.lower():
+        return False  # gates: see _linear_functions
     home = type(module).__module__
     if home == "torch.nn.modules.activation":
         return True
@@ -99,11 +123,17 @@ def _avg_for_max(torch: Any, module: Any) -> Any:
     return None
 
 
-def linearised_copy(model: Any, *, seed: int = 0) -> Any:
-    """A float64 eval-mode copy: positive weights, activations -> identity, max -> average pooling."""
+def linearised_copy(model: Any, *, seed: int = 0, inplace: bool = False, drop_heads: bool = False) -> Any:
+    """A float64 eval-mode copy: positive weights, activations -> identity, max -> average pooling.
+
+    Batch norms are calibrated on one positive input (running statistics := that input's), so
+    that activations stay O(1) through depth and no gate saturates.  ``inplace`` modifies
+    ``model`` itself (no copy of a large model); ``drop_heads`` replaces huge Linear layers
+    (only when the check stops at an earlier end-point).
+    """
     import torch
 
-    m = copy.deepcopy(model).to(torch.float64).eval()
+    m = (model if inplace else copy.deepcopy(model)).eval()
     generator = torch.Generator().manual_seed(seed)
     replace = []
     for name, sub in m.named_modules():
@@ -111,6 +141,10 @@ def linearised_copy(model: Any, *, seed: int = 0) -> Any:
             continue
         if _is_activation(torch, sub):
             replace.append((name, torch.nn.Identity()))
+        elif isinstance(sub, torch.nn.Hardsigmoid) or type(sub).__name__ in ("HardSigmoid", "HardSigmoidMe"):
+            replace.append((name, torch.nn.Sigmoid()))
+        elif drop_heads and isinstance(sub, torch.nn.Linear) and sub.weight.numel() > 1 << 20:
+            replace.append((name, torch.nn.Identity()))  # VGG's 100M-weight head lies after the end-point
         else:
             avg = _avg_for_max(torch, sub)
             if avg is not None:
@@ -132,7 +166,33 @@ def linearised_copy(model: Any, *, seed: int = 0) -> Any:
                 b.zero_()
             elif name.endswith("running_var"):
                 b.fill_(1.0)
-    return m
+    return m.to(torch.float64)
+
+
+def _calibrate(torch: Any, m: Any, x: Any) -> None:
+    """Batch-norm running statistics := those of ``x`` (one pass, only the batch norms in train mode)."""
+    norms = [b for b in m.modules() if isinstance(b, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    saved = [(b, b.momentum) for b in norms]
+    for b in norms:
+        b.momentum = 1.0
+        b.train()
+    # two samples: batch statistics exist even on the 1x1 maps of attention branches
+    other = 0.5 + torch.rand(x.shape, generator=torch.Generator().manual_seed(2), dtype=x.dtype)
+    try:
+        with torch.no_grad(), _linear_functions(torch):
+            m(torch.cat([x, other]))
+    except _Stop:
+        pass
+    finally:
+        for b, momentum in saved:
+            b.momentum = momentum
+            b.eval()
+
+
+class _Stop(Exception):
+    """Raised by the end-point hook: nothing after it is computed."""
 
 
 def _in_channels(torch: Any, model: Any) -> int:
@@ -150,7 +210,7 @@ def gradient_support(
     module: str | None = None,
     target: tuple[int, ...] | None = None,
     in_channels: int | None = None,
-    linearise: bool = True,
+    inplace: bool = False,
 ) -> tuple[np.ndarray, tuple[int, ...]]:
     """Boolean map of input positions whose gradient at ``target`` is non-zero, and the output shape.
 
@@ -160,23 +220,28 @@ def gradient_support(
     """
     import torch
 
-    m = linearised_copy(model) if linearise else copy.deepcopy(model).to(torch.float64).eval()
     channels = _in_channels(torch, model) if in_channels is None else in_channels
+    m = linearised_copy(model, inplace=inplace, drop_heads=module is not None)
     generator = torch.Generator().manual_seed(1)
     x = 0.5 + torch.rand((1, channels, *input_shape), generator=generator, dtype=torch.float64)
-    x.requires_grad_(True)
     captured: list[Any] = []
-    handle = None
-    if module is not None:
-        handle = m.get_submodule(module).register_forward_hook(lambda mod, i, o: captured.append(o))
+
+    def stop(mod: Any, inputs: Any, output: Any) -> None:
+        captured.append(output)
+        raise _Stop
+
+    handle = m.get_submodule(module).register_forward_hook(stop) if module is not None else None
     try:
+        _calibrate(torch, m, x)
+        x.requires_grad_(True)
         with _linear_functions(torch):
-            out = m(x)
+            try:
+                out = m(x)
+            except _Stop:
+                out = captured[-1]
     finally:
         if handle is not None:
             handle.remove()
-    if module is not None:
-        out = captured[-1]
     while isinstance(out, dict | list | tuple):
         out = out["out"] if isinstance(out, dict) and "out" in out else next(iter(out.values() if isinstance(out, dict) else out))
     nd = len(input_shape)
@@ -229,7 +294,9 @@ def _spatial_endpoint(torch: Any, model: Any, net: Any, shape: tuple[int, ...]) 
     return None
 
 
-def compare_reach(model: Any, input_shape: tuple[int, ...], **import_options: Any) -> ReachCheck:
+def compare_reach(
+    model: Any, input_shape: tuple[int, ...], *, inplace: bool = False, **import_options: Any
+) -> ReachCheck:
     """Import ``model``, and compare ``rf.reach`` of a centre output with the gradient support.
 
     For a classifier the target is the centre of the last spatial tensor that is a module's
@@ -244,7 +311,7 @@ def compare_reach(model: Any, input_shape: tuple[int, ...], **import_options: An
     endpoint = _spatial_endpoint(torch, model, net, input_shape)
     rf_map = reach(net, input_shape, endpoint=endpoint)
     support, spatial = gradient_support(
-        model, input_shape, module=endpoint, in_channels=import_options.get("in_channels")
+        model, input_shape, module=endpoint, in_channels=import_options.get("in_channels"), inplace=inplace
     )
     if endpoint is not None:
         from ..plan import build_plan

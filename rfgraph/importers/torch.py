@@ -153,9 +153,9 @@ class _FxImporter:
 
     def check(self, node: Any, value: Value) -> None:
         shape = self.shape(node)
-        if isinstance(value, _T) and shape is not None and len(shape) >= self.c.ndim:
+        if isinstance(value, _T) and shape is not None and len(shape) == value.rank:
             got = self.c.spatial(value)
-            if tuple(shape[-self.c.ndim :]) != got:  # pragma: no cover - an importer bug, not user input
+            if tuple(shape[a] for a in self.c.dims(value)) != got:
                 raise RFGraphError(
                     f"importing {node.format_node()}: rfgraph computes spatial shape {got} but torch gives "
                     f"{tuple(shape)}; a module treated as a no-op (identity=...) changes the spatial size here, "
@@ -194,6 +194,12 @@ class _FxImporter:
             parts = args[0] if isinstance(args[0], list | tuple) else [args[0]]
             dim = self.constant(node.args[1]) if len(node.args) > 1 else kw.get("dim", kw.get("axis", 0))
             return c.concat(list(parts), dim, scopes, "cat")
+        if name == "stack":
+            parts = args[0] if isinstance(args[0], list | tuple) else [args[0]]
+            dim = self.constant(node.args[1]) if len(node.args) > 1 else kw.get("dim", 0)
+            return c.stack(list(parts), dim, scopes, "stack")
+        if name in ("expand", "expand_as", "broadcast_to"):
+            return c.expand(x, out_shape, scopes, name)
         if name in _ARITHMETIC or node.target in (operator.add, operator.mul, operator.sub, operator.truediv):
             base = {"iadd": "add", "isub": "sub", "imul": "mul", "itruediv": "truediv"}.get(name, name.rstrip("_"))
             return c.merge("add", tensors, scopes, base)

@@ -1,0 +1,166 @@
+"""Write ``docs/coverage.md``: which real models ``rf.from_torch`` imports, and whether the exact reach
+equals torch's gradient support (issue 10).
+
+For every family of :mod:`rfgraph.importers._families` (torchvision classification and
+segmentation, timm CNNs; smallest variant, random weights, nothing downloaded) and each input
+size, the script imports the model, reads the receptive-field record of the checked tensor (the
+output, or for a classifier the last spatial tensor that is a module's output), and compares
+``rf.reach`` of its centre with the support of the input gradient of a linearised float64 copy
+(:func:`rfgraph.importers._support.compare_reach`).
+
+Usage::
+
+    python docs/make_coverage.py            # all families, writes docs/coverage.md
+    python docs/make_coverage.py resnet18   # some families, prints only
+
+Takes a few minutes on one core.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, tuple) and value and all(v == value[0] for v in value):
+        value = value[0]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def check(family: Any, size: int) -> dict[str, Any]:
+    import rfgraph as rf
+    from rfgraph.importers._families import build
+    from rfgraph.importers._support import compare_reach
+
+    row: dict[str, Any] = {"source": family.source, "name": family.name, "family": family.family, "size": size}
+    start = time.perf_counter()
+    try:
+        model = build(family)
+    except Exception as err:  # noqa: BLE001 - report, do not stop
+        row.update(status="not built", reason=f"{type(err).__name__}: {err}".splitlines()[0][:160])
+        return row
+    try:
+        result = compare_reach(model, (size, size), inplace=True)
+    except Exception as err:  # noqa: BLE001 - report, do not stop
+        row.update(status="fails", reason=str(err).splitlines()[0][:200] if str(err) else type(err).__name__)
+        return row
+    records = rf.receptive_field(result.network, (size, size))
+    record = next((r for r in records if result.endpoint and r.name == result.endpoint), records[-1])
+    row.update(
+        status="imports",
+        tensor=result.endpoint or "output",
+        stride=_fmt(record.stride),
+        field=_fmt(record.size),
+        uniform=getattr(record, "uniform", True),
+        global_context=getattr(record, "global_context", False),
+        equal=result.equal,
+        reached=f"{int(result.reach.sum())}/{result.reach.size}",
+        seconds=round(time.perf_counter() - start, 1),
+    )
+    if not result.equal:
+        row["reason"] = result.describe()
+    return row
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    import rfgraph
+
+    ok = [r for r in rows if r.get("status") == "imports"]
+    equal = [r for r in ok if r.get("equal")]
+    families = {(r["source"], r["family"]) for r in rows}
+    lines = [
+        "# Coverage: real models in `rf.from_torch`",
+        "",
+        "Written by `python docs/make_coverage.py` (do not edit by hand). Every model is the smallest",
+        "variant of its family, randomly initialised (`weights=None` / `pretrained=False`), at two input",
+        "sizes: 64 and 97 px (97 is a multiple of no output stride).",
+        "",
+        "*Checked tensor*: the output, or for a classifier the last spatial tensor that is a module's",
+        "output. *Stride* and *field* are that tensor's record of `rf.receptive_field` (per axis, equal",
+        "on both axes here); *global* says that a path reaches every pixel (a squeeze-and-excitation",
+        "gate, a global-pool branch, spatial normalisation); *reach = grad* says that `rf.reach` of the",
+        "centre equals the support of torch's input gradient of a float64 copy with positive weights,",
+        "activations replaced by the identity (sigmoid gates kept), max pooling by average pooling,",
+        "on a positive input.",
+        "",
+        f"Summary: {len(families)} families, {len(rows)} model/size pairs; {len(ok)} import, "
+        f"{len(equal)} with reach = grad.",
+        "",
+        "| source | family | model | input | imports | checked tensor | stride | field | uniform | global "
+        "| reached | reach = grad | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if r.get("status") != "imports":
+            lines.append(
+                f"| {r['source']} | {r['family']} | `{r['name']}` | {r['size']} | no | | | | | | | | "
+                f"{r.get('reason', '').replace('|', '/')} |"
+            )
+            continue
+        lines.append(
+            f"| {r['source']} | {r['family']} | `{r['name']}` | {r['size']} | yes | `{r['tensor']}` | {r['stride']} "
+            f"| {r['field']} | {'yes' if r['uniform'] else 'no'} | {'yes' if r['global_context'] else 'no'} "
+            f"| {r['reached']} | {'yes' if r['equal'] else '**no**'} | {r.get('reason', '').replace('|', '/')} |"
+        )
+    import torch
+
+    lines += [
+        "",
+        f"rfgraph {getattr(rfgraph, '__version__', '?')}, torch {torch.__version__}, "
+        f"Python {platform.python_version()}.",
+    ]
+    try:
+        import timm
+        import torchvision
+
+        lines[-1] += f" torchvision {torchvision.__version__}, timm {timm.__version__}."
+    except ImportError:
+        pass
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    import torch
+
+    from rfgraph.importers._families import FAMILIES
+
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore")
+    logging.disable(logging.WARNING)
+    chosen = [f for f in FAMILIES if not argv or f.name in argv or f.source in argv]
+    rows = []
+    for family in chosen:
+        for size in family.sizes:
+            row = check(family, size)
+            rows.append(row)
+            print(
+                f"{row['source']:26s} {row['name']:30s} {size:4d} {row['status']:8s} "
+                f"{'reach=grad' if row.get('equal') else ''} {row.get('reason', '')}",
+                flush=True,
+            )
+    text = markdown(rows)
+    if argv:
+        print(text)
+        return 0
+    target = HERE / "coverage.md"
+    if target.is_symlink():
+        print(f"{target} is a symlink; not writing through it", file=sys.stderr)
+        return 2
+    target.write_text(text)
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
