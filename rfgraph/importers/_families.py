@@ -51,6 +51,9 @@ _TV = [
     ("inception_v3", "inception_v3", {"aux_logits": False, "init_weights": False}),
     ("densenet121", "densenet", {}),
 ]
+# Sizes the model itself accepts: Inception-v3 needs at least 75 px; DLA and HRNet join branches
+# of different strides, so torch refuses any size that is not a multiple of 32.
+_SIZES = {"inception_v3": (80, 97), "dla34": (64, 96), "hrnet_w18_small": (64, 96)}
 _SEG = [
     ("fcn_resnet50", "fcn", {"weights_backbone": None, "aux_loss": False}),
     ("deeplabv3_mobilenet_v3_large", "deeplabv3", {"weights_backbone": None, "aux_loss": False}),
@@ -96,14 +99,14 @@ _TIMM = [
     ("vgg11", "vgg"),
     ("darknet17", "darknet"),
     ("hgnetv2_b0", "hgnetv2"),
-    ("efficientvit_b0", "efficientvit (linear attention)"),
+    ("cs3darknet_focus_s", "cs3darknet (Focus: strided slices)"),
 ]
 _TIMM_HEAVY = {"res2net50_14w_8s", "resnetv2_50x1_bit", "xception41", "cspresnet50", "inception_v3", "dpn48b"}
 
 FAMILIES: tuple[Family, ...] = (
-    *(Family("torchvision", n, f, k, heavy=n in _HEAVY) for n, f, k in _TV),
-    *(Family("torchvision.segmentation", n, f, k, heavy=n in _HEAVY) for n, f, k in _SEG),
-    *(Family("timm", n, f, heavy=n in _TIMM_HEAVY) for n, f in _TIMM),
+    *(Family("torchvision", n, f, k, _SIZES.get(n, SIZES), n in _HEAVY) for n, f, k in _TV),
+    *(Family("torchvision.segmentation", n, f, k, SIZES, n in _HEAVY) for n, f, k in _SEG),
+    *(Family("timm", n, f, {}, _SIZES.get(n, SIZES), n in _TIMM_HEAVY) for n, f in _TIMM),
 )
 
 

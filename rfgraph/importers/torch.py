@@ -203,8 +203,8 @@ class _FxImporter:
         if name in _ARITHMETIC or node.target in (operator.add, operator.mul, operator.sub, operator.truediv):
             base = {"iadd": "add", "isub": "sub", "imul": "mul", "itruediv": "truediv"}.get(name, name.rstrip("_"))
             return c.merge("add", tensors, scopes, base)
-        if name in POINTWISE_FUNCTIONS:
-            return x
+        if name in POINTWISE_FUNCTIONS or (name.endswith("_") and name[:-1] in POINTWISE_FUNCTIONS):
+            return x  # also the in-place variants (hardswish_)
         if name in _SOFTMAX:
             dim = node.args[1] if len(node.args) > 1 else kw.get("dim")
             if isinstance(x, _T) and dim is not None:
