@@ -51,7 +51,7 @@ def check(family: Any, size: int) -> dict[str, Any]:
         row.update(status="not built", reason=f"{type(err).__name__}: {err}".splitlines()[0][:160])
         return row
     try:
-        result = compare_reach(model, (size, size), inplace=True)
+        result, *inner = compare_reach(model, (size, size), inplace=True, partial=True)
     except Exception as err:  # noqa: BLE001 - report, do not stop
         row.update(status="fails", reason=str(err).splitlines()[0][:200] if str(err) else type(err).__name__)
         return row
@@ -68,8 +68,15 @@ def check(family: Any, size: int) -> dict[str, Any]:
         reached=f"{int(result.reach.sum())}/{result.reach.size}",
         seconds=round(time.perf_counter() - start, 1),
     )
+    if inner:
+        row["inner"] = f"`{inner[0].endpoint}` {int(inner[0].reach.sum())} px: " + (
+            "yes" if inner[0].equal else "**no**"
+        )
+        row["equal"] = result.equal and inner[0].equal
     if not result.equal:
         row["reason"] = result.describe()
+    elif inner and not inner[0].equal:
+        row["reason"] = inner[0].describe()
     return row
 
 
@@ -92,26 +99,28 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         "gate, a global-pool branch, spatial normalisation); *reach = grad* says that `rf.reach` of the",
         "centre equals the support of torch's input gradient of a float64 copy with positive weights,",
         "activations replaced by the identity (sigmoid gates kept), max pooling by average pooling,",
-        "on a positive input.",
+        "on a positive input. *Inner tensor*: the same check at the last module output whose field is",
+        "smaller than the input (pixels reached), a sharper test of padding and strides.",
         "",
         f"Summary: {len(families)} families, {len(rows)} model/size pairs; {len(ok)} import, "
         f"{len(equal)} with reach = grad.",
         "",
         "| source | family | model | input | imports | checked tensor | stride | field | uniform | global "
-        "| reached | reach = grad | note |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| reached | reach = grad | inner tensor: reach = grad | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r.get("status") != "imports":
             lines.append(
-                f"| {r['source']} | {r['family']} | `{r['name']}` | {r['size']} | no | | | | | | | | "
+                f"| {r['source']} | {r['family']} | `{r['name']}` | {r['size']} | no | | | | | | | | | "
                 f"{r.get('reason', '').replace('|', '/')} |"
             )
             continue
         lines.append(
             f"| {r['source']} | {r['family']} | `{r['name']}` | {r['size']} | yes | `{r['tensor']}` | {r['stride']} "
             f"| {r['field']} | {'yes' if r['uniform'] else 'no'} | {'yes' if r['global_context'] else 'no'} "
-            f"| {r['reached']} | {'yes' if r['equal'] else '**no**'} | {r.get('reason', '').replace('|', '/')} |"
+            f"| {r['reached']} | {'yes' if r['equal'] else '**no**'} | {r.get('inner', '')} "
+            f"| {r.get('reason', '').replace('|', '/')} |"
         )
     import torch
 

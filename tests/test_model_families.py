@@ -3,7 +3,8 @@ sizes (one not a multiple of the output stride), ``receptive_field`` returns rec
 of the centre output equals the support of torch's input gradient of a linearised copy
 (:mod:`rfgraph.importers._support`: positive weights, activations -> identity, max -> average
 pooling, positive input, float64).  For a classifier the centre is that of the last spatial
-tensor that is a module's output (the head reaches every pixel trivially)."""
+tensor that is a module's output (the head reaches every pixel trivially); every model is also
+checked at the last module output whose field is smaller than the input."""
 
 from __future__ import annotations
 
@@ -66,9 +67,10 @@ def test_import_reach_equals_gradient_support(family: Family, size: int) -> None
         logging.disable(logging.WARNING)
         try:
             model = build(family)
-            check = compare_reach(model, (size, size), inplace=True)
+            checks = compare_reach(model, (size, size), inplace=True, partial=True)
         finally:
             logging.disable(logging.NOTSET)
-    records = rf.receptive_field(check.network, (size, size))
+    records = rf.receptive_field(checks[0].network, (size, size))
     assert records and records[-1].shape
-    assert check.equal, check.describe()
+    for check in checks:
+        assert check.equal, check.describe()

@@ -9,7 +9,7 @@ Used by the test suite and by ``docs/make_coverage.py``; not public API.
 
 >>> torch = __import__("pytest").importorskip("torch")
 >>> m = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2))
->>> check = compare_reach(m, (9, 9))
+>>> (check,) = compare_reach(m, (9, 9))
 >>> check.equal, check.endpoint, int(check.support.sum())
 (True, '2', 16)
 """
@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import RFGraphError
 
-__all__ = ["linearised_copy", "gradient_support", "compare_reach", "ReachCheck"]
+__all__ = ["linearised_copy", "gradient_support", "gradient_supports", "compare_reach", "ReachCheck"]
 
 # Functions whose gradient can be exactly zero (or underflow) on a positive input once
 # normalisation has made some values negative: the identity during the gradient pass.
@@ -208,52 +208,75 @@ def gradient_support(
     input_shape: tuple[int, ...],
     *,
     module: str | None = None,
-    target: tuple[int, ...] | None = None,
     in_channels: int | None = None,
     inplace: bool = False,
 ) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Boolean map of input positions whose gradient at ``target`` is non-zero, and the output shape.
+    """Boolean map of input positions whose gradient at the centre is non-zero, and the output shape.
 
     ``module`` names the submodule whose output holds the target (default: the model's
-    output, or its first tensor when it returns a tuple or dict).  ``target`` defaults to the
-    centre, ``n // 2`` per spatial axis; channels are summed.
+    output, or its first tensor when it returns a tuple or dict).  The centre is ``n // 2``
+    per spatial axis; channels are summed.
     """
+    return gradient_supports(model, input_shape, [module], in_channels=in_channels, inplace=inplace)[0]
+
+
+def gradient_supports(
+    model: Any,
+    input_shape: tuple[int, ...],
+    modules: list[str | None],
+    *,
+    in_channels: int | None = None,
+    inplace: bool = False,
+) -> list[tuple[np.ndarray, tuple[int, ...]]]:
+    """:func:`gradient_support` at several module outputs, with one linearised copy and one forward pass."""
     import torch
 
     channels = _in_channels(torch, model) if in_channels is None else in_channels
-    m = linearised_copy(model, inplace=inplace, drop_heads=module is not None)
+    m = linearised_copy(model, inplace=inplace, drop_heads=None not in modules)
     generator = torch.Generator().manual_seed(1)
     x = 0.5 + torch.rand((1, channels, *input_shape), generator=generator, dtype=torch.float64)
-    captured: list[Any] = []
+    captured: dict[str, Any] = {}
+    wanted = {name for name in modules if name is not None}
 
-    def stop(mod: Any, inputs: Any, output: Any) -> None:
-        captured.append(output)
-        raise _Stop
+    def hook(name: str) -> Any:
+        def capture(mod: Any, inputs: Any, output: Any) -> None:
+            captured.setdefault(name, output)
+            if wanted <= set(captured) and None not in modules:
+                raise _Stop  # nothing after the end-points is computed
 
-    handle = m.get_submodule(module).register_forward_hook(stop) if module is not None else None
+        return capture
+
+    handles = [m.get_submodule(name).register_forward_hook(hook(name)) for name in wanted]
     try:
         _calibrate(torch, m, x)
+        captured.clear()
         x.requires_grad_(True)
+        out = None
         with _linear_functions(torch):
             try:
                 out = m(x)
             except _Stop:
-                out = captured[-1]
+                pass
     finally:
-        if handle is not None:
-            handle.remove()
-    while isinstance(out, dict | list | tuple):
-        out = out["out"] if isinstance(out, dict) and "out" in out else next(iter(out.values() if isinstance(out, dict) else out))
+        for h in handles:
+            h.remove()
+    results = []
     nd = len(input_shape)
-    spatial = tuple(out.shape[2:]) if out.dim() == nd + 2 else ()
-    tgt = tuple(n // 2 for n in spatial) if target is None else target
-    value = out[(0, slice(None), *tgt)].sum() if spatial else out.sum()
-    value.backward()
-    assert x.grad is not None
-    grad = x.grad[0].abs().sum(0).numpy()
-    if not np.all(np.isfinite(grad)):
-        raise RFGraphError("the gradient overflowed; use a smaller input")
-    return grad != 0, spatial
+    for name in modules:
+        value = out if name is None else captured[name]
+        while isinstance(value, dict | list | tuple):
+            value = value["out"] if isinstance(value, dict) and "out" in value else next(
+                iter(value.values() if isinstance(value, dict) else value)
+            )
+        spatial = tuple(value.shape[2:]) if value.dim() == nd + 2 else ()
+        centre = tuple(n // 2 for n in spatial)
+        target = value[(0, slice(None), *centre)].sum() if spatial else value.sum()
+        (grad,) = torch.autograd.grad(target, x, retain_graph=True)
+        g = grad[0].abs().sum(0).numpy()
+        if not np.all(np.isfinite(g)):
+            raise RFGraphError("the gradient overflowed; use a smaller input")
+        results.append((g != 0, spatial))
+    return results
 
 
 @dataclass
@@ -294,29 +317,50 @@ def _spatial_endpoint(torch: Any, model: Any, net: Any, shape: tuple[int, ...]) 
     return None
 
 
+def _partial_endpoint(model: Any, net: Any, shape: tuple[int, ...]) -> str | None:
+    """The last module output whose exact field is smaller than the input (no global context)."""
+    from ..arithmetic import receptive_field
+
+    modules = {name for name, _ in model.named_modules() if name}
+    best = None
+    for record in receptive_field(net, shape):
+        if record.name not in modules or math.prod(record.shape) <= 1 or getattr(record, "global_context", False):
+            continue
+        if all(s < n for s, n in zip(record.size, shape, strict=True)):
+            best = record.name
+    return best
+
+
 def compare_reach(
-    model: Any, input_shape: tuple[int, ...], *, inplace: bool = False, **import_options: Any
-) -> ReachCheck:
+    model: Any, input_shape: tuple[int, ...], *, inplace: bool = False, partial: bool = False, **import_options: Any
+) -> list[ReachCheck]:
     """Import ``model``, and compare ``rf.reach`` of a centre output with the gradient support.
 
     For a classifier the target is the centre of the last spatial tensor that is a module's
-    output (the head would reach every pixel trivially).
+    output (the head would reach every pixel trivially).  With ``partial``, also at the last
+    module output whose field is smaller than the input (a sharper check of the geometry).
+    Returns one :class:`ReachCheck` per checked tensor.
     """
     import torch
 
     from ..engine import reach
+    from ..plan import build_plan
     from .torch import from_torch
 
     net = from_torch(model, input_shape, **import_options)
-    endpoint = _spatial_endpoint(torch, model, net, input_shape)
-    rf_map = reach(net, input_shape, endpoint=endpoint)
-    support, spatial = gradient_support(
-        model, input_shape, module=endpoint, in_channels=import_options.get("in_channels"), inplace=inplace
+    endpoints = [_spatial_endpoint(torch, model, net, input_shape)]
+    if partial:
+        inner = _partial_endpoint(model, net, input_shape)
+        if inner is not None and inner not in endpoints:
+            endpoints.append(inner)
+    supports = gradient_supports(
+        model, input_shape, endpoints, in_channels=import_options.get("in_channels"), inplace=inplace
     )
-    if endpoint is not None:
-        from ..plan import build_plan
-
-        got = build_plan(net, input_shape, endpoint).output.shape
-        if got != spatial:
-            raise RFGraphError(f"end-point {endpoint!r}: rfgraph shape {got}, torch shape {spatial}")
-    return ReachCheck(net, endpoint, rf_map, support)
+    checks = []
+    for endpoint, (support, spatial) in zip(endpoints, supports, strict=True):
+        if endpoint is not None:
+            got = build_plan(net, input_shape, endpoint).output.shape
+            if got != spatial:
+                raise RFGraphError(f"end-point {endpoint!r}: rfgraph shape {got}, torch shape {spatial}")
+        checks.append(ReachCheck(net, endpoint, reach(net, input_shape, endpoint=endpoint), support))
+    return checks
