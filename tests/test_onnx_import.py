@@ -173,16 +173,45 @@ def test_names_from_torch_name_scopes_metadata() -> None:
     assert rf.build_plan(net, (16, 16)).tensor("layer1").name == "layer1.0.conv1"
 
 
+def test_resize_modes_pad_modes_strided_slices_and_depth_to_space() -> None:
+    """The index-map ops through the shared table (issue 10): ONNX gains what from_torch has."""
+    shape = (16, 16)
+    corners = [
+        helper.make_node(
+            "Resize", ["x", "", "scales"], ["y"], mode="linear", coordinate_transformation_mode="align_corners"
+        )
+    ]
+    assert rf.from_onnx(_model(corners, [_floats("scales", [1, 1, 1.5, 1.5])])).ops[-1] == rf.Resize(
+        size=24, mode="linear", align_corners=True, name="resize"
+    )
+    half = [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="cubic")]
+    assert rf.from_onnx(_model(half, [_floats("scales", [1, 1, 0.75, 0.75])])).ops[-1] == rf.Resize(
+        scale_factor=0.75, mode="cubic", name="resize"
+    )
+    reflect = [helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect")]
+    net = rf.from_onnx(_model(reflect, [_ints("pads", [0, 0, 1, 2, 0, 0, 1, 2])]))
+    assert net.ops[-1] == rf.Pad(((1, 1), (2, 2)), mode="reflect", name="pad")
+    focus = [helper.make_node("Slice", ["x", "s", "e", "a", "st"], ["y"])]
+    inits = [_ints("s", [0, 1]), _ints("e", [16, 16]), _ints("a", [2, 3]), _ints("st", [2, 2])]
+    net = rf.from_onnx(_model(focus, inits))
+    assert rf.build_plan(net, shape).output.shape == (8, 8)
+    s2d = [helper.make_node("SpaceToDepth", ["x"], ["y"], blocksize=2)]
+    assert rf.from_onnx(_model(s2d)).ops[-1] == rf.PixelUnshuffle(2, name="spacetodepth")
+    cat = [helper.make_node("Concat", ["x", "x2"], ["y"], axis=3), helper.make_node("Relu", ["x"], ["x2"])]
+    assert rf.build_plan(rf.from_onnx(_model(cat[::-1])), shape).output.shape == (16, 32)
+
+
 def test_errors_name_the_node_and_suggest_a_fix() -> None:
     bad = [
         helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[3, 3]),
-        helper.make_node("SpaceToDepth", ["a"], ["y"], name="s2d", blocksize=2),
+        helper.make_node("GridSample", ["a", "grid"], ["y"], name="gs"),
     ]
-    model = _model(bad, [_w("w", 1, 1, 3, 3)])
-    with pytest.raises(rf.RFGraphError, match=r"'s2d' \(SpaceToDepth\) is not supported.*identity=\('SpaceToDepth',\)"):
+    grid = helper.make_tensor("grid", TensorProto.FLOAT, [1, 4, 4, 2], [0.0] * 32)
+    model = _model(bad, [_w("w", 1, 1, 3, 3), grid])
+    with pytest.raises(rf.RFGraphError, match=r"'gs' \(GridSample\) is not supported.*identity=\('GridSample',\)"):
         rf.from_onnx(model)
     with pytest.raises(rf.RFGraphError, match="not pointwise, so identity= cannot ignore it"):
-        rf.from_onnx(model, identity=["SpaceToDepth"])
+        rf.from_onnx(model, identity=["GridSample"])
     custom = [bad[0], helper.make_node("Swish", ["a"], ["y"], name="act", domain="custom")]
     with pytest.raises(rf.RFGraphError, match=r"'act' \(Swish\) is not supported"):
         rf.from_onnx(_model(custom, [_w("w", 1, 1, 3, 3)]))
@@ -190,18 +219,15 @@ def test_errors_name_the_node_and_suggest_a_fix() -> None:
     with pytest.raises(rf.RFGraphError, match="dynamic spatial size.*input_shape"):
         rf.from_onnx(_model(bad[:1], [_w("w", 1, 1, 3, 3)], dims=(1, 1, "h", "w")))
     pad = [helper.make_node("Pad", ["x", "pads"], ["y"])]
-    with pytest.raises(rf.RFGraphError, match="adds positions"):
-        rf.from_onnx(_model(pad, [_ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])]))
+    with pytest.raises(rf.RFGraphError, match="pads a non-spatial axis"):
+        rf.from_onnx(_model(pad, [_ints("pads", [0, 1, 1, 1, 0, 0, 1, 1])]))
     lin = [
         helper.make_node(
-            "Resize", ["x", "", "scales"], ["y"], mode="linear", coordinate_transformation_mode="align_corners"
+            "Resize", ["x", "", "scales"], ["y"], mode="linear", coordinate_transformation_mode="tf_crop_and_resize"
         )
     ]
-    with pytest.raises(rf.RFGraphError, match="align_corners"):
+    with pytest.raises(rf.RFGraphError, match="tf_crop_and_resize.*no torch equivalent"):
         rf.from_onnx(_model(lin, [_floats("scales", [1, 1, 2, 2])]))
-    cat = [helper.make_node("Concat", ["x", "x2"], ["y"], axis=3), helper.make_node("Relu", ["x"], ["x2"])]
-    with pytest.raises(rf.RFGraphError, match="spatial axis"):
-        rf.from_onnx(_model(cat[::-1]))
     with pytest.raises(rf.RFGraphError, match="does not exist"):
         rf.from_onnx("/nonexistent/model.onnx")
     with pytest.raises(rf.RFGraphError, match="rank 4"):

@@ -397,6 +397,11 @@ class _OnnxImporter:
             return self.slice(node, x, scopes, base, label)
         if op == "Pad":
             return self.pad(node, x, attrs, scopes, base, label)
+        if op in ("DepthToSpace", "SpaceToDepth"):
+            blocksize = int(attrs["blocksize"])
+            if op == "DepthToSpace" and attrs.get("mode", b"DCR") in (b"DCR", "DCR"):
+                pass  # the same spatial index map in both channel orders
+            return c.shuffle(x, blocksize, op == "DepthToSpace", scopes, base)
         if op == "Split":
             if attrs.get("axis", 0) % x.rank in c.dims(x) and not c.is_global(x):
                 raise RFGraphError(f"{label} splits a spatial axis; not supported")
@@ -483,32 +488,53 @@ class _OnnxImporter:
         return self.conv.pool(x, kernel, strides, padding, dilations, bool(attrs.get("ceil_mode", 0)), scopes, base)
 
     def resize(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> _T:
-        mode = attrs.get("mode", b"nearest")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
-        ctm = attrs.get("coordinate_transformation_mode", b"half_pixel")
-        ctm = ctm.decode() if isinstance(ctm, bytes) else ctm
+        """ONNX Resize/Upsample as torch's ``F.interpolate`` (same index formulas, mode by mode)."""
+
+        def text(key: str, default: str) -> str:
+            value = attrs.get(key, default)
+            return value.decode() if isinstance(value, bytes) else str(value)
+
+        mode = text("mode", "nearest")
+        ctm = text("coordinate_transformation_mode", "half_pixel" if node.op_type == "Resize" else "asymmetric")
+        nearest = text("nearest_mode", "round_prefer_floor")
+        nd = self.conv.ndim
+        spatial = self.conv.spatial(x)
+        scales = self.const(node.input[2]) if node.op_type == "Resize" and len(node.input) > 2 else None
+        sizes = self.const(node.input[3]) if node.op_type == "Resize" and len(node.input) > 3 else None
+        if node.op_type == "Upsample":
+            scales = attrs.get("scales") or (self.const(node.input[1]) if len(node.input) > 1 else None)
+        scale = None
         out = self.inferred.get(node.output[0])
-        if not out or not all(out[-self.conv.ndim :]):
-            out = None
-            scales = self.const(node.input[2]) if node.op_type == "Resize" and len(node.input) > 2 else None
-            sizes = self.const(node.input[3]) if node.op_type == "Resize" and len(node.input) > 3 else None
-            if node.op_type == "Upsample":
-                scales = attrs.get("scales") or (self.const(node.input[1]) if len(node.input) > 1 else None)
-            if sizes is not None and len(sizes):
-                out = tuple(int(v) for v in sizes)
-            elif scales is not None and len(scales):
-                spatial = self.conv.spatial(x)
-                out = tuple(
-                    int(round(n * float(f))) for n, f in zip(spatial, list(scales)[-len(spatial) :], strict=True)
+        if sizes is not None and len(sizes):
+            out = tuple(int(v) for v in sizes)
+        elif scales is not None and len(scales):
+            factors = [float(f) for f in list(scales)[-nd:]]
+            out = tuple(int(math.floor(n * f)) for n, f in zip(spatial, factors, strict=True))
+            scale = factors
+        if not out or not all(out[-nd:]):
+            raise RFGraphError(f"{label}: the output size is not constant; export with a static input shape")
+        # ONNX coordinate transformation -> torch's (mode, align_corners)
+        if mode == "nearest":
+            if ctm == "asymmetric" and nearest == "floor":
+                torch_mode = "nearest"
+            elif ctm in ("half_pixel", "pytorch_half_pixel") and nearest.startswith("round_prefer"):
+                torch_mode = "nearest-exact"
+            else:
+                raise RFGraphError(
+                    f"{label}: nearest resize with coordinate_transformation_mode={ctm!r} and nearest_mode="
+                    f"{nearest!r} has no torch equivalent; export with torch's 'nearest' or 'nearest-exact'"
                 )
-        if mode == "linear" and ctm not in ("half_pixel", "pytorch_half_pixel"):
-            raise RFGraphError(
-                f"{label}: linear resize with coordinate_transformation_mode={ctm!r} is not "
-                "supported; rfgraph's linear upsampling is half-pixel (align_corners=False)"
-            )
-        if mode == "nearest" and ctm == "align_corners":
-            raise RFGraphError(f"{label}: nearest resize with align_corners is not supported")
-        return self.conv.resize(x, out, mode, False, scopes, base)
+            corners = False
+        elif mode in ("linear", "cubic"):
+            if ctm not in ("half_pixel", "pytorch_half_pixel", "align_corners"):
+                raise RFGraphError(
+                    f"{label}: {mode} resize with coordinate_transformation_mode={ctm!r} has no torch "
+                    "equivalent; use half_pixel, pytorch_half_pixel or align_corners"
+                )
+            torch_mode, corners = mode, ctm == "align_corners"
+        else:
+            raise RFGraphError(f"{label}: resize mode {mode!r} is unknown")
+        return self.conv.resize(x, tuple(out), torch_mode, corners, scopes, base, scale if not corners else None)
 
     def reshape(self, node: Any, x: Any, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> Any:
         op = node.op_type
@@ -549,25 +575,20 @@ class _OnnxImporter:
             "(batch, features) or channel reshapes are supported"
         )
 
-    def slice(self, node: Any, x: _T, scopes: list[str], base: str, label: str) -> _T:
-        c = self.conv
+    def slice(self, node: Any, x: _T, scopes: list[str], base: str, label: str) -> Any:
         starts, ends = self.const(node.input[1]), self.const(node.input[2])
         axes = self.const(node.input[3]) if len(node.input) > 3 and node.input[3] else None
         steps = self.const(node.input[4]) if len(node.input) > 4 and node.input[4] else None
         if starts is None or ends is None:
             raise RFGraphError(f"{label}: slice bounds are not constant")
         axes = list(range(len(starts))) if axes is None else [int(a) % x.rank for a in axes]
-        pairs = [(0, 0)] * c.ndim
+        index = [slice(None)] * x.rank
         for i, axis in enumerate(axes):
-            if axis not in c.dims(x):
-                continue
-            if steps is not None and int(steps[i]) != 1:
-                raise RFGraphError(f"{label} takes every {int(steps[i])}th position; only crops are supported")
-            k = c.dims(x).index(axis)
-            n = c.spatial(x)[k]
-            start, stop, _ = slice(int(starts[i]), int(ends[i])).indices(n)
-            pairs[k] = (start, n - max(stop, start))
-        return c.crop(x, pairs, scopes, base)
+            step = 1 if steps is None else int(steps[i])
+            if step < 1 and axis in self.conv.dims(x):
+                raise RFGraphError(f"{label}: negative steps on a spatial axis are not supported")
+            index[axis] = slice(int(starts[i]), int(ends[i]), step)
+        return self.conv.getitem(x, tuple(index), scopes)
 
     def pad(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> _T:
         c = self.conv
@@ -577,18 +598,21 @@ class _OnnxImporter:
         if pads is None:
             raise RFGraphError(f"{label}: pads are not constant")
         pads = [int(p) for p in pads]
-        rank = len(pads) // 2
-        pairs = []
-        for axis in range(rank):
-            left, right = pads[axis], pads[axis + rank]
-            if axis < rank - c.ndim:
+        count = len(pads) // 2
+        axes = self.const(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+        axes = list(range(count)) if axes is None else [int(a) % x.rank for a in axes]
+        mode = attrs.get("mode", b"constant")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        mode = {"edge": "replicate", "wrap": "circular"}.get(mode, mode)
+        pairs = [(0, 0)] * c.ndim
+        for i, axis in enumerate(axes):
+            left, right = pads[i], pads[i + count]
+            if axis not in c.dims(x):
                 if left or right:
                     raise RFGraphError(f"{label} pads a non-spatial axis; not supported")
                 continue
-            if left > 0 or right > 0:
-                raise RFGraphError(f"{label} adds positions (pads={pads}); only cropping (negative pads) is supported")
-            pairs.append((-left, -right))
-        return c.crop(x, pairs, scopes, base)
+            pairs[c.dims(x).index(axis)] = (left, right)
+        return c.pad(x, pairs, mode, scopes, base)
 
 
 def _same_pool(kernel: tuple[int, ...], strides: tuple[int, ...], dilations: tuple[int, ...], padding: str) -> Op:
