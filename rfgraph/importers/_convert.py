@@ -16,7 +16,7 @@ from ..errors import RFGraphError
 from ..ops import Conv, Crop, GlobalPool, Op, Pool, Upsample
 from ..ops_index import AdaptivePool, Flip, Pad, PixelShuffle, PixelUnshuffle, Resize, Roll, Slice
 from ._dag import Dag
-from ._layout import _T, Value, _dims, _Flat, _follow, _make, _permuted, _Same
+from ._layout import _T, Value, _dims, _Flat, _make, _permuted, _regroup, _Same
 from ._names import POINTWISE_FUNCTIONS
 
 __all__ = ["POINTWISE_FUNCTIONS", "NORM_STATS"]
@@ -90,6 +90,11 @@ class _Converter:
     def is_channels_first(self, x: _T) -> bool:
         return self.dims(x) == tuple(range(x.rank - self.ndim, x.rank))
 
+    def is_flattened(self, x: _T) -> bool:
+        """All spatial axes flattened into one tensor axis (tokens ``(N, H*W, C)``)."""
+        dims = self.dims(x)
+        return len(dims) > 1 and len(set(dims)) == 1
+
     def channels_first(self, x: _T, what: str, scopes: list[str]) -> None:
         if not self.is_channels_first(x):
             raise RFGraphError(
@@ -154,6 +159,11 @@ class _Converter:
         if maps and len(maps) == len(spatial):
             rank = maps[0].rank
             if any(dim % rank in self.dims(m) for m in maps):
+                if any(self.is_flattened(m) for m in maps):
+                    raise RFGraphError(
+                        f"{self.where(scopes, base)} concatenates along a flattened token axis (a class token?); "
+                        "not supported"
+                    )
                 if len({self.dims(m) for m in maps}) > 1 or len({m.rank for m in maps}) > 1:
                     raise RFGraphError(f"{self.where(scopes, base)} concatenates tensors of different layouts")
                 axis = self.dims(maps[0]).index(dim % rank)
@@ -445,7 +455,11 @@ class _Converter:
             raise RFGraphError(f"{self.where(scopes, what)}: shapes are unknown")
         x = self.plain(x, scopes, what)
         out, inp = tuple(out_shape), tuple(in_shape)
-        axes = _follow(inp, out, self.dims(x))
+        if self.is_global(x):  # one position: any layout; channels-first again when the shape says so
+            if len(out) > self.ndim and all(n == 1 for n in out[-self.ndim :]):
+                return _T(x.index, len(out))
+            return _Flat(x.index)
+        axes = _regroup(inp, out, self.dims(x), self.spatial(x))
         if axes is not None:
             return _make(x.index, len(out), axes, self.ndim)
         if self.is_global(x) or (len(out) == 2 and out[0] == inp[0]):
@@ -482,6 +496,12 @@ class _Converter:
                     kept.append(axis)
                 continue
             kept.append(axis)
+            if self.is_flattened(x):
+                if item != slice(None):
+                    raise RFGraphError(
+                        f"{self.where(scopes, 'indexing')} picks tokens of a flattened spatial axis; not supported"
+                    )
+                continue
             k = dims.index(axis)
             n = self.spatial(x)[k]
             if not isinstance(item, slice):

@@ -96,3 +96,47 @@ def _follow(in_shape: Sequence[int], out_shape: Sequence[int], axes: Sequence[in
         out.append(found)
         last = found
     return tuple(out)
+
+
+def _regroup(
+    in_shape: Sequence[int], out_shape: Sequence[int], axes: Sequence[int], spatial: Sequence[int]
+) -> tuple[int, ...] | None:
+    """Output axes of the spatial axes through a reshape that keeps memory order, or None.
+
+    Every spatial axis either stays an axis of its own, or all of them end up flattened
+    together (row-major, innermost) in one output axis -- token sequences ``(N, C, H*W)``,
+    GroupNorm's ``(N, G, C/G*H*W)``; then every entry of the result is that axis.  ``axes`` may
+    itself be flattened (all entries equal).
+    """
+    flattened = len(set(axes)) == 1 and len(axes) > 1
+    atoms: list[int] = []  # sizes in memory order, spatial ones marked by their index in ``spatial_atoms``
+    spatial_atoms: list[int] = []
+    for a, n in enumerate(in_shape):
+        if a in axes and flattened:
+            lead = n // math.prod(spatial)
+            atoms.append(lead)
+            for s in spatial:
+                spatial_atoms.append(len(atoms))
+                atoms.append(s)
+        elif a in axes:
+            spatial_atoms.append(len(atoms))
+            atoms.append(spatial[axes.index(a)])
+        else:
+            atoms.append(n)
+    bounds = [math.prod(atoms[:j]) for j in range(len(atoms) + 1)]
+    qs = [math.prod(out_shape[:b]) for b in range(len(out_shape) + 1)]
+    own: list[int] = []
+    for j in spatial_atoms:
+        match = [b for b in range(len(out_shape)) if qs[b] == bounds[j] and qs[b + 1] == bounds[j + 1]]
+        if not match:
+            break
+        own.append(match[-1] if atoms[j] == 1 else match[0])
+    if len(own) == len(spatial_atoms) and own == sorted(own) and len(set(own)) == len(own):
+        return tuple(own)
+    first, last = spatial_atoms[0], spatial_atoms[-1]
+    if spatial_atoms != list(range(first, last + 1)):
+        return None
+    for b in range(len(out_shape)):
+        if qs[b] <= bounds[first] and qs[b + 1] == bounds[last + 1] and bounds[first] % qs[b] == 0:
+            return (b,) * len(spatial)
+    return None

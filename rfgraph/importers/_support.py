@@ -110,15 +110,15 @@ def _avg_for_max(torch: Any, module: Any) -> Any:
     if isinstance(module, nn.modules.pooling._AdaptiveMaxPoolNd):
         cls = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)[int(type(module).__name__[-2]) - 1]
         return cls(module.output_size)
+    if isinstance(module, nn.modules.pooling._MaxPoolNd) and type(module).__name__.endswith("Same"):
+        from timm.layers.pool2d_same import AvgPool2dSame  # timm's MaxPool2dSame pads dynamically
+
+        return AvgPool2dSame(module.kernel_size, module.stride, module.padding, module.ceil_mode)
     if isinstance(module, nn.modules.pooling._MaxPoolNd):
         dilation = module.dilation if isinstance(module.dilation, tuple) else (module.dilation,)
         if any(d != 1 for d in dilation):
             return None  # no dilated average pool in torch: keep the max pool (rare)
         cls = (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)[int(type(module).__name__[-2]) - 1]
-        if type(module).__name__.endswith("Same"):  # timm's MaxPool2dSame pads dynamically
-            from timm.layers.pool2d_same import AvgPool2dSame
-
-            return AvgPool2dSame(module.kernel_size, module.stride, module.padding, module.ceil_mode)
         return cls(module.kernel_size, module.stride, module.padding, module.ceil_mode, count_include_pad=True)
     return None
 

@@ -302,10 +302,11 @@ class _OnnxImporter:
             outs = result if isinstance(result, list) else [result] * len(node.output)
             for name, value in zip(node.output, outs, strict=False):
                 self.values[name] = value
-                if isinstance(value, _T) and self.inferred.get(name):
-                    want = self.inferred[name][-len(self.shape) :]
+                if isinstance(value, _T) and self.inferred.get(name) and not self.conv.is_flattened(value):
+                    full = self.inferred[name]
+                    want = tuple(full[a] for a in self.conv.dims(value)) if len(full) == value.rank else ()
                     got = self.conv.spatial(value)
-                    if all(want) and len(self.inferred[name]) == value.rank and want != got:
+                    if want and all(want) and want != got:
                         hint = (
                             f"; {node.op_type} is not pointwise, so identity= cannot ignore it"
                             if node.op_type in self.identity

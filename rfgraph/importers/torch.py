@@ -155,7 +155,11 @@ class _FxImporter:
         shape = self.shape(node)
         if isinstance(value, _T) and shape is not None and len(shape) == value.rank:
             got = self.c.spatial(value)
-            if tuple(shape[a] for a in self.c.dims(value)) != got:
+            if self.c.is_flattened(value):
+                bad = shape[self.c.dims(value)[0]] % math.prod(got) != 0
+            else:
+                bad = tuple(shape[a] for a in self.c.dims(value)) != got
+            if bad:
                 raise RFGraphError(
                     f"importing {node.format_node()}: rfgraph computes spatial shape {got} but torch gives "
                     f"{tuple(shape)}; a module treated as a no-op (identity=...) changes the spatial size here, "
