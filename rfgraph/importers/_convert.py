@@ -459,6 +459,8 @@ class _Converter:
             if len(out) > self.ndim and all(n == 1 for n in out[-self.ndim :]):
                 return _T(x.index, len(out))
             return _Flat(x.index)
+        if len(out) == 2 and out[0] == inp[0]:
+            return _Flat(x.index)  # (batch, features): a classifier's flatten
         axes = _regroup(inp, out, self.dims(x), self.spatial(x))
         if axes is not None:
             return _make(x.index, len(out), axes, self.ndim)
