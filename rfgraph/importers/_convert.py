@@ -16,7 +16,7 @@ from ..errors import RFGraphError
 from ..ops import Conv, Crop, GlobalPool, Op, Pool, Upsample
 from ..ops_index import AdaptivePool, Flip, Pad, PixelShuffle, PixelUnshuffle, Resize, Roll, Slice
 from ._dag import Dag
-from ._layout import _T, Value, _dims, _Flat, _make, _permuted, _regroup, _Same
+from ._layout import _T, Value, _dims, _Flat, _make, _permuted, _regroup, _Same, _Scores
 from ._names import POINTWISE_FUNCTIONS
 
 __all__ = ["POINTWISE_FUNCTIONS", "NORM_STATS"]
@@ -149,7 +149,8 @@ class _Converter:
             )
         axes = tuple(rank - e for e in ends.pop())
         sources = [self.plain(v, scopes, base).index if isinstance(v, _T) else v.index for v in distinct]
-        return _make(self.dag.merge(kind, sources, scopes, base), rank, axes, self.ndim)
+        out = _make(self.dag.merge(kind, sources, scopes, base), rank, axes, self.ndim)
+        return _T(out.index, out.rank, out.axes, None, max(m.extra for m in maps), any(m.mixed for m in maps))
 
     def concat(self, parts: list[Any], dim: int, scopes: list[str], base: str) -> Value:
         spatial = [p for p in parts if isinstance(p, _T | _Flat)]
@@ -434,7 +435,9 @@ class _Converter:
         """``x.permute(order)``: the spatial axes move with it (channels-last layouts)."""
         if not isinstance(x, _T):
             return x
-        return _make(x.index, x.rank, _permuted(self.dims(x), order), self.ndim) if not x.pad else self.plain(x, scopes, what)
+        x = self.plain(x, scopes, what)
+        out = _make(x.index, x.rank, _permuted(self.dims(x), order), self.ndim)
+        return _T(out.index, out.rank, out.axes, None, x.extra, x.mixed)
 
     def swap(self, x: Value, a: int, b: int, scopes: list[str], what: str) -> Value:
         if not isinstance(x, _T):
@@ -461,6 +464,12 @@ class _Converter:
             return _Flat(x.index)
         if len(out) == 2 and out[0] == inp[0]:
             return _Flat(x.index)  # (batch, features): a classifier's flatten
+        if x.extra:  # a class token: the token axis moves as one piece
+            a = self.dims(x)[0]
+            for b in range(len(out)):
+                if math.prod(out[:b]) == math.prod(inp[:a]) and out[b] == inp[a]:
+                    return _T(x.index, len(out), (b,) * self.ndim, None, x.extra, x.mixed)
+            raise RFGraphError(f"{self.where(scopes, what)} reshapes a token axis that holds a class token")
         axes = _regroup(inp, out, self.dims(x), self.spatial(x))
         if axes is not None:
             return _make(x.index, len(out), axes, self.ndim)
@@ -551,7 +560,7 @@ def _depends_on_input(values: Any) -> bool:
 def _tensor_values(values: Any) -> list[Any]:
     out: list[Any] = []
     for v in values:
-        if isinstance(v, _T | _Flat):
+        if isinstance(v, _T | _Flat | _Scores):
             out.append(v)
         elif isinstance(v, _Same):
             out.append(v.value)

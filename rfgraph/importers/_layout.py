@@ -34,6 +34,16 @@ class _T:
     rank: int
     axes: tuple[int, ...] | None = None
     pad: tuple[tuple[int, int], ...] | None = None
+    extra: int = 0  # leading tokens that are no input position (a class token) on a flattened axis
+    mixed: bool = False  # those tokens have seen every position (attention ran since they were added)
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """Attention scores ``q @ k^T`` (two token axes): every query position reads every key position."""
+
+    sources: tuple[int, ...]
+    like: _T
 
 
 @dataclass(frozen=True)

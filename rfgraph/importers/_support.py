@@ -227,6 +227,7 @@ def gradient_supports(
     *,
     in_channels: int | None = None,
     inplace: bool = False,
+    grids: list[tuple[int, ...] | None] | None = None,
 ) -> list[tuple[np.ndarray, tuple[int, ...]]]:
     """:func:`gradient_support` at several module outputs, with one linearised copy and one forward pass."""
     import torch
@@ -269,6 +270,17 @@ def gradient_supports(
                 iter(value.values() if isinstance(value, dict) else value)
             )
         spatial = tuple(value.shape[2:]) if value.dim() == nd + 2 else ()
+        grid = grids[len(results)] if grids else None
+        if not spatial and grid and math.prod(grid) > 1 and value.dim() >= 2:
+            # tokens (N, [extra +] H*W, C): the centre token, after any class tokens
+            axis = next((a for a in range(1, value.dim()) if 0 <= value.shape[a] - math.prod(grid) <= 8), None)
+            if axis is not None:
+                extra = value.shape[axis] - math.prod(grid)
+                token = extra + int(np.ravel_multi_index(tuple(n // 2 for n in grid), grid))
+                target = value[0].select(axis - 1, token).sum()
+                (grad,) = torch.autograd.grad(target, x, retain_graph=True)
+                results.append((grad[0].abs().sum(0).numpy() != 0, tuple(grid)))
+                continue
         centre = tuple(n // 2 for n in spatial)
         target = value[(0, slice(None), *centre)].sum() if spatial else value.sum()
         (grad,) = torch.autograd.grad(target, x, retain_graph=True)
@@ -353,8 +365,9 @@ def compare_reach(
         inner = _partial_endpoint(model, net, input_shape)
         if inner is not None and inner not in endpoints:
             endpoints.append(inner)
+    grids = [None if e is None else build_plan(net, input_shape, e).output.shape for e in endpoints]
     supports = gradient_supports(
-        model, input_shape, endpoints, in_channels=import_options.get("in_channels"), inplace=inplace
+        model, input_shape, endpoints, in_channels=import_options.get("in_channels"), inplace=inplace, grids=grids
     )
     checks = []
     for endpoint, (support, spatial) in zip(endpoints, supports, strict=True):

@@ -58,6 +58,7 @@ from ._convert import (
 )
 from ._layout import _T, Value, _Flat, _Same
 from ._modules import convert_module, is_same_padding_module
+from ._tokens import attend, class_token_concat, matmul, pick_tokens
 from ._names import (
     _ARITHMETIC,
     _CATS,
@@ -156,7 +157,7 @@ class _FxImporter:
         if isinstance(value, _T) and shape is not None and len(shape) == value.rank:
             got = self.c.spatial(value)
             if self.c.is_flattened(value):
-                bad = shape[self.c.dims(value)[0]] % math.prod(got) != 0
+                bad = (shape[self.c.dims(value)[0]] - value.extra) % math.prod(got) != 0
             else:
                 bad = tuple(shape[a] for a in self.c.dims(value)) != got
             if bad:
@@ -178,13 +179,22 @@ class _FxImporter:
             mod = self.gm.get_submodule(node.target)
             if not _depends_on_input(args) and not _depends_on_input(list(node.kwargs.values())):
                 return None
+            if isinstance(mod, c.nn.MultiheadAttention) and not isinstance(mod, c.identity_types):
+                qkv = [v for v in args[:3] + [self.value(node.kwargs.get(k)) for k in ("query", "key", "value")]]
+                return (attend(c, [v for v in qkv if v is not None], scopes, "attention"), None)
             return convert_module(c, mod, node.target, x, in_shape, out_shape, scopes)
         name = _func_name(node.target)
         tensors = _tensor_values(args) + _tensor_values(list(self.value(dict(node.kwargs)).values()))
         if not tensors:
             return None
         if node.target is operator.getitem:
+            if isinstance(x, _T) and c.is_flattened(x) and (x.extra or node.args[1] != slice(None)):
+                return self.tokens(x, node.args[1], scopes)
             return c.getitem(x, node.args[1], scopes)
+        if name in ("scaled_dot_product_attention",):
+            return attend(c, [v for v in args[:3] if v is not None], scopes, "attention")
+        if name in ("matmul", "bmm"):
+            return matmul(c, args[0], args[1] if len(args) > 1 else None, out_shape, scopes, name)
         if name in _NON_TENSOR:
             return None
         if name == "slice" and isinstance(x, _T):  # ATen slice(x, dim, start, end, step) (torch.export)
@@ -197,6 +207,12 @@ class _FxImporter:
         if name in _CATS:
             parts = args[0] if isinstance(args[0], list | tuple) else [args[0]]
             dim = self.constant(node.args[1]) if len(node.args) > 1 else kw.get("dim", kw.get("axis", 0))
+            maps = [p for p in parts if isinstance(p, _T)]
+            if len(maps) == 1 and c.is_flattened(maps[0]) and dim % maps[0].rank == c.dims(maps[0])[0]:
+                # constant tokens (a class token) before the grid
+                sizes = [(self.shape(n) or (0,) * maps[0].rank)[dim] for n in node.args[0]]
+                at = next(i for i, p in enumerate(parts) if p is maps[0])
+                return class_token_concat(c, maps[0], sum(sizes[:at]), sum(sizes[at + 1 :]), scopes, "cat")
             return c.concat(list(parts), dim, scopes, "cat")
         if name == "stack":
             parts = args[0] if isinstance(args[0], list | tuple) else [args[0]]
@@ -236,6 +252,24 @@ class _FxImporter:
                 return x
             raise RFGraphError(f"{c.where(scopes, name)}: unsupported use of {name!r}")
         return self.spatial_function(node, name, x, kw, out_shape, scopes)
+
+    def tokens(self, x: _T, index: Any, scopes: list[str]) -> Value:
+        """Index a tensor whose spatial axes are one flattened token axis."""
+        items = index if isinstance(index, tuple) else (index,)
+        if Ellipsis in items:
+            k = items.index(Ellipsis)
+            items = items[:k] + (slice(None),) * (x.rank - len(items) + 1) + items[k + 1 :]
+        items = items + (slice(None),) * (x.rank - len(items))
+        axis = self.c.dims(x)[0]
+        others = [i for a, i in enumerate(items) if a != axis]
+        if not all(isinstance(i, int) or i == slice(None) for i in others):
+            raise RFGraphError(f"{self.c.where(scopes, 'indexing')}: {index!r} is not supported on tokens")
+        out = pick_tokens(self.c, x, items[axis], scopes)
+        if isinstance(out, _T):
+            dropped = sum(isinstance(i, int) for a, i in enumerate(items) if a < axis)
+            rank = x.rank - sum(isinstance(i, int) for i in others)
+            return _T(out.index, rank, (axis - dropped,) * self.c.ndim, None, out.extra, out.mixed)
+        return out
 
     def permute(self, node: Any, x: Value, name: str, scopes: list[str]) -> Value:
         if not isinstance(x, _T):

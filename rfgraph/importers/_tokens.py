@@ -1,0 +1,91 @@
+"""Token mixers in the shared translation table (issue 15): attention and class tokens.
+
+Self-attention connects every token with every token: :class:`~rfgraph.ops_index.GlobalMix`
+on the DAG tensor of the tokens.  Three spellings are recognised, all on token tensors whose
+spatial axes were flattened (``(N, H*W, C)``, heads or not):
+
+* ``nn.MultiheadAttention`` (torchvision's ViT), ``F.scaled_dot_product_attention`` (timm);
+* ``q @ k.transpose(-2, -1)``, a softmax (plus any constant bias: relative positions, masks),
+  then ``@ v``: the scores are carried as :class:`~rfgraph.importers._layout._Scores`;
+* a class token concatenated in front of the tokens is no input position: it is tracked as
+  ``extra`` tokens; once attention has run it has seen every position, so picking it
+  (``x[:, 0]``) is a global pool, and dropping it (``x[:, 1:]``) gives the grid back.
+
+Path counts through a class token are those of a global pool (its reach is exact).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import RFGraphError
+from ..ops import GlobalPool
+from ..ops_index import GlobalMix
+from ._convert import _Converter
+from ._layout import _T, Value, _Flat, _Scores
+
+__all__: list[str] = []
+
+
+def attend(c: _Converter, values: list[Any], scopes: list[str], base: str) -> Value:
+    """Attention of queries ``values[0]`` over keys/values ``values[1:]``: a global mix of their sources."""
+    maps = [v for v in values if isinstance(v, _T)]
+    if not maps:
+        return values[0] if values else None
+    sources = list(dict.fromkeys(m.index for m in maps))
+    like = maps[0]
+    index = sources[0] if len(sources) == 1 else c.dag.merge("add", sources, scopes, f"{base}.qkv")
+    out = c.dag.leaf(GlobalMix(), index, scopes, base)
+    return _T(out, like.rank, like.axes, None, like.extra, mixed=True)
+
+
+def matmul(c: _Converter, a: Value, b: Value, out_shape: Any, scopes: list[str], base: str) -> Value:
+    """``a @ b``: a channel op when one side is constant, attention scores or their application."""
+    if isinstance(a, _Scores):
+        rest = [v for v in (b,) if isinstance(v, _T)]
+        index = list(dict.fromkeys([*a.sources, *(v.index for v in rest)]))
+        like = rest[0] if rest else a.like
+        return attend(c, [_T(i, like.rank, like.axes, None, like.extra) for i in index], scopes, base)
+    if isinstance(a, _T) and isinstance(b, _T):
+        # q (..., L, d) @ k^T (..., d, L): scores over two token axes
+        qa, kb = c.dims(a), c.dims(b)
+        if qa and kb and qa[0] % a.rank == a.rank - 2 and kb[0] % b.rank == b.rank - 1:
+            return _Scores(tuple(dict.fromkeys((a.index, b.index))), a)
+        # k^T (..., d, L) @ v (..., L, d): contracts the tokens (linear attention): a global vector
+        if qa and kb and qa[0] % a.rank == a.rank - 1 and kb[0] % b.rank == b.rank - 2:
+            merged = a.index if a.index == b.index else c.dag.merge("add", [a.index, b.index], scopes, base)
+            return _Flat(c.dag.leaf(GlobalPool(), merged, scopes, f"{base}.context"))
+        raise RFGraphError(f"{c.where(scopes, base)}: a product of two feature maps that is not attention")
+    x = a if isinstance(a, _T) else b
+    if isinstance(x, _T):
+        contracted = x.rank - 1 if x is a else x.rank - 2
+        if contracted in c.dims(x) and not c.is_global(x):
+            raise RFGraphError(f"{c.where(scopes, base)} multiplies along a spatial axis by a constant; not supported")
+        return x  # a channel op (x @ W)
+    if isinstance(a, _Flat) and isinstance(b, _T):  # q @ (k^T v): every query reads a global vector
+        return c.merge("add", [b, _T(a.index, b.rank)], scopes, base)
+    if isinstance(b, _Flat) and isinstance(a, _T):
+        return c.merge("add", [a, _T(b.index, a.rank)], scopes, base)
+    return a if a is not None else b
+
+
+def class_token_concat(c: _Converter, x: _T, lead: int, trail: int, scopes: list[str], base: str) -> Value:
+    """``cat([class_token, tokens], dim=token axis)``: ``lead`` constant tokens in front of the grid."""
+    if trail:
+        raise RFGraphError(f"{c.where(scopes, base)}: tokens appended after the grid are not supported")
+    return _T(x.index, x.rank, x.axes, None, x.extra + lead, x.mixed and not lead)
+
+
+def pick_tokens(c: _Converter, x: _T, item: Any, scopes: list[str]) -> Value:
+    """Index the flattened token axis: a class token (a global pool once attention ran) or the grid."""
+    if isinstance(item, int):
+        if 0 <= item < x.extra:
+            if not x.mixed:
+                return None  # still the constant it was
+            return _Flat(c.dag.leaf(GlobalPool(), x.index, scopes, "cls_token"))
+        raise RFGraphError(f"{c.where(scopes, 'indexing')} picks one grid token; not supported")
+    if isinstance(item, slice) and item.step in (None, 1) and item.start == x.extra and item.stop is None:
+        return _T(x.index, x.rank, x.axes)
+    if item == slice(None):
+        return x
+    raise RFGraphError(f"{c.where(scopes, 'indexing')} picks tokens {item!r} of a flattened spatial axis; not supported")
