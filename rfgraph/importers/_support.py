@@ -143,7 +143,7 @@ def linearised_copy(model: Any, *, seed: int = 0, inplace: bool = False, drop_he
             replace.append((name, torch.nn.Identity()))
         elif isinstance(sub, torch.nn.Hardsigmoid) or type(sub).__name__ in ("HardSigmoid", "HardSigmoidMe"):
             replace.append((name, torch.nn.Sigmoid()))
-        elif drop_heads and isinstance(sub, torch.nn.Linear) and sub.weight.numel() > 1 << 20:
+        elif drop_heads and isinstance(sub, torch.nn.Linear) and sub.in_features >= 8192:
             replace.append((name, torch.nn.Identity()))  # VGG's 100M-weight head lies after the end-point
         else:
             avg = _avg_for_max(torch, sub)
@@ -271,6 +271,9 @@ def gradient_supports(
             )
         spatial = tuple(value.shape[2:]) if value.dim() == nd + 2 else ()
         grid = grids[len(results)] if grids else None
+        if grid and spatial != tuple(grid) and tuple(value.shape[1 : 1 + nd]) == tuple(grid):
+            value = value.movedim(-1, 1)  # channels last (Swin, ConvNeXt blocks)
+            spatial = tuple(grid)
         if not spatial and grid and math.prod(grid) > 1 and value.dim() >= 2:
             # tokens (N, [extra +] H*W, C): the centre token, after any class tokens
             axis = next((a for a in range(1, value.dim()) if 0 <= value.shape[a] - math.prod(grid) <= 8), None)
@@ -365,7 +368,7 @@ def compare_reach(
         inner = _partial_endpoint(model, net, input_shape)
         if inner is not None and inner not in endpoints:
             endpoints.append(inner)
-    grids = [None if e is None else build_plan(net, input_shape, e).output.shape for e in endpoints]
+    grids: list[tuple[int, ...] | None] = [build_plan(net, input_shape, e).output.shape for e in endpoints]
     supports = gradient_supports(
         model, input_shape, endpoints, in_channels=import_options.get("in_channels"), inplace=inplace, grids=grids
     )

@@ -89,3 +89,53 @@ def pick_tokens(c: _Converter, x: _T, item: Any, scopes: list[str]) -> Value:
     if item == slice(None):
         return x
     raise RFGraphError(f"{c.where(scopes, 'indexing')} picks tokens {item!r} of a flattened spatial axis; not supported")
+
+
+def window_attention(
+    c: _Converter, x: Value, window: Any, shift: Any, scopes: list[str], base: str, masked: bool = True
+) -> Value:
+    """Swin's (shifted) window attention on ``x``, exactly as torchvision computes it.
+
+    The grid is padded (zeros: no edges) to whole windows; a shift ``s`` rolls the grid and
+    Swin's mask forbids attention across the wrap, so the windows are the segments with
+    boundaries at ``s + k*window`` -- prepending ``window - s`` zeros puts them at multiples of
+    the window: ``Pad``, ``WindowMix(window)``, ``Crop``.
+    """
+    from ..ops import Crop
+    from ..ops_index import Pad, WindowMix
+    from ._convert import _tuple
+
+    if not isinstance(x, _T):
+        return x
+    shape = c.spatial(x)
+    windows = [int(w) for w in _tuple(window, c.ndim)]
+    shifts = [int(s) for s in _tuple(shift, c.ndim)]
+    pairs = []
+    for n, w, s in zip(shape, windows, shifts, strict=True):
+        padded = -(-n // w) * w
+        s = 0 if w >= padded else s  # torchvision: no shift when one window covers the axis
+        if s and not masked:
+            raise RFGraphError(f"{c.where(scopes, base)}: unmasked shifted windows are not supported")
+        left = (w - s) % w if s else 0
+        pairs.append((left, -(-(n + left) // w) * w - n - left))
+    x = c.plain(x, scopes, base)
+    index = x.index
+    if any(a or b for a, b in pairs):
+        index = c.dag.leaf(Pad(tuple(pairs)), index, scopes, f"{base}.pad")
+    index = c.dag.leaf(WindowMix(tuple(windows) if len(set(windows)) > 1 else windows[0]), index, scopes, base)
+    if any(a or b for a, b in pairs):
+        index = c.dag.leaf(Crop(tuple(pairs)), index, scopes, f"{base}.crop")
+    return _T(index, x.rank, x.axes)
+
+
+def patch_merging(c: _Converter, x: Value, scopes: list[str], base: str) -> Value:
+    """torchvision's ``_patch_merging_pad``: pad to even, the four 2x2 phases concatenated on channels,
+    which is a 2x2 stride-2 window."""
+    from ..ops import Conv
+
+    if not isinstance(x, _T):
+        return x
+    pads = tuple((0, n % 2) for n in c.spatial(x))
+    x = c.plain(x, scopes, base)
+    index = c.dag.leaf(Conv(2, stride=2, padding=pads), x.index, scopes, base)
+    return _T(index, x.rank, x.axes)

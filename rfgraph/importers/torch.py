@@ -58,7 +58,7 @@ from ._convert import (
 )
 from ._layout import _T, Value, _Flat, _Same
 from ._modules import convert_module, is_same_padding_module
-from ._tokens import attend, class_token_concat, matmul, pick_tokens
+from ._tokens import attend, class_token_concat, matmul, patch_merging, pick_tokens, window_attention
 from ._names import (
     _ARITHMETIC,
     _CATS,
@@ -191,6 +191,16 @@ class _FxImporter:
             if isinstance(x, _T) and c.is_flattened(x) and (x.extra or node.args[1] != slice(None)):
                 return self.tokens(x, node.args[1], scopes)
             return c.getitem(x, node.args[1], scopes)
+        if name == "shifted_window_attention":  # torchvision's Swin (fx-wrapped)
+            a = _bind(
+                tuple(node.args),
+                node.kwargs,
+                "input qkv_weight proj_weight relative_position_bias window_size num_heads shift_size",
+                {},
+            )
+            return window_attention(c, x, a["window_size"], a["shift_size"], scopes, "attention")
+        if name == "patch_merging_pad":
+            return patch_merging(c, x, scopes, "merge")
         if name in ("scaled_dot_product_attention",):
             return attend(c, [v for v in args[:3] if v is not None], scopes, "attention")
         if name in ("matmul", "bmm"):
@@ -243,9 +253,14 @@ class _FxImporter:
         if name in _PERMUTES:
             return self.permute(node, x, name, scopes)
         if name in ("chunk", "split", "unbind", "tensor_split"):
-            dim = node.args[2] if len(node.args) > 2 else kw.get("dim", 0)
+            at = 1 if name == "unbind" else 2
+            dim = node.args[at] if len(node.args) > at else kw.get("dim", 0)
             if isinstance(x, _T) and dim % x.rank in c.dims(x) and not c.is_global(x):
                 raise RFGraphError(f"{c.where(scopes, name)} splits a spatial axis; not supported")
+            if name == "unbind" and isinstance(x, _T):  # one axis fewer
+                d = dim % x.rank
+                axes = tuple(a - (a > d) for a in c.dims(x))
+                x = _T(x.index, x.rank - 1, None if axes == tuple(range(x.rank - 1 - c.ndim, x.rank - 1)) else axes, None, x.extra, x.mixed)
             return _Same(x)
         if not isinstance(x, _T):
             if isinstance(x, _Flat):
