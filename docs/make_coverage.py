@@ -142,12 +142,12 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str]) -> int:
     import torch
 
-    from rfgraph.importers._families import FAMILIES
+    from rfgraph.importers._families import FAMILIES, TRANSFORMERS
 
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
-    chosen = [f for f in FAMILIES if not argv or f.name in argv or f.source in argv]
+    chosen = [f for f in FAMILIES + TRANSFORMERS if not argv or f.name in argv or f.source in argv]
     rows = []
     for family in chosen:
         for size in family.sizes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Family", "FAMILIES", "SIZES", "build"]
+__all__ = ["Family", "FAMILIES", "TRANSFORMERS", "SIZES", "build"]
 
 SIZES = (64, 97)
 """Input sizes of the check (97 is not a multiple of any output stride)."""
@@ -108,6 +108,25 @@ FAMILIES: tuple[Family, ...] = (
     *(Family("torchvision.segmentation", n, f, k, SIZES, n in _HEAVY) for n, f, k in _SEG),
     *(Family("timm", n, f, {}, _SIZES.get(n, SIZES), n in _TIMM_HEAVY) for n, f in _TIMM),
 )
+
+
+TRANSFORMERS: tuple[Family, ...] = (
+    Family("torchvision", "vit_b_16", "vit (class token, MultiheadAttention)", {"image_size": 64}, (64,), True),
+    Family("torchvision", "swin_t", "swin (shifted windows)", {}, SIZES, True),
+    Family("torchvision", "maxvit_t", "maxvit (block and grid attention)", {}, (224,), True),
+    Family("timm", "vit_tiny_patch16_224", "vit (sdpa)", {"img_size": 64}, (64,)),
+    Family("timm", "deit_tiny_patch16_224", "deit", {"img_size": 64}, (64,)),
+    Family("timm", "coatnet_nano_rw_224", "coatnet (hybrid)", {"img_size": 64}, (64,)),
+    Family("timm", "efficientformer_l1", "efficientformer (hybrid)", {}, (224,), True),
+    Family("timm", "mobilevit_xxs", "mobilevit (unfold/fold of patches)", {}, (64,)),
+    Family("timm", "swin_tiny_patch4_window7_224", "swin (timm)", {"img_size": 56}, (56,)),
+)
+"""Transformer and hybrid families (issue 15); sizes the models accept (ViT/EfficientFormer fix theirs)."""
+
+TRANSFORMERS_SUPPORTED = frozenset(
+    ["vit_b_16", "swin_t", "vit_tiny_patch16_224", "deit_tiny_patch16_224", "coatnet_nano_rw_224", "efficientformer_l1"]
+)
+"""Those that import today (the others are listed by ``docs/make_coverage.py`` with their reason)."""
 
 
 def build(family: Family) -> Any:

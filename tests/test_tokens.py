@@ -1,0 +1,103 @@
+"""Issue 15: attention and token mixers in the exact graph, checked against torch autograd.
+
+ViT (class token, ``nn.MultiheadAttention`` / ``F.scaled_dot_product_attention``), Swin (shifted
+window attention with its mask, patch merging), hybrids (CoAtNet, EfficientFormer) and hand-written
+``q @ k^T`` attention import; ``rf.reach`` of the centre equals the support of the input gradient
+of the linearised float64 copy, at the output and at an inner tensor."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import pytest
+
+import rfgraph as rf
+from rfgraph.importers._families import TRANSFORMERS, TRANSFORMERS_SUPPORTED, Family, build
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torchvision")
+nn = torch.nn
+
+
+def _checks(model: Any, shape: tuple[int, ...], **options: Any) -> list[Any]:
+    from rfgraph.importers._support import compare_reach
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.disable(logging.WARNING)
+        try:
+            checks = compare_reach(model, shape, inplace=True, partial=True, **options)
+        finally:
+            logging.disable(logging.NOTSET)
+    for check in checks:
+        assert check.equal, check.describe()
+    assert rf.receptive_field(checks[0].network, shape)
+    return checks
+
+
+class _Attention(nn.Module):
+    """Hand-written attention with a relative-position bias, on flattened tokens."""
+
+    def __init__(self, c: int = 8, n: int = 16) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(1, c, 4, stride=4)
+        self.qkv = nn.Linear(c, 3 * c)
+        self.bias = nn.Parameter(torch.zeros(n, n))
+        self.proj = nn.Linear(c, c)
+
+    def forward(self, x: Any) -> Any:
+        t = self.embed(x).flatten(2).transpose(1, 2)  # (N, H*W, C)
+        q, k, v = self.qkv(t).chunk(3, dim=-1)
+        attn = (q @ k.transpose(-2, -1) * 0.5 + self.bias).softmax(dim=-1)
+        t = t + self.proj(attn @ v)
+        b, n, c = t.shape
+        return t.transpose(1, 2).reshape(b, c, 4, 4)
+
+
+def test_hand_written_attention_is_a_global_mix() -> None:
+    (check, *_) = _checks(_Attention(), (16, 16), in_channels=1)
+    kinds = [type(op).__name__ for op in check.network.ops]
+    assert "GlobalMix" in kinds
+    assert check.reach.all()
+    assert rf.receptive_field(check.network, (16, 16))[-1].global_context
+
+
+def test_window_attention_grows_by_windows() -> None:
+    from rfgraph.importers._convert import _Converter
+    from rfgraph.importers._layout import _T
+    from rfgraph.importers._tokens import window_attention
+
+    conv = _Converter(None, (8,), ())
+    x = window_attention(conv, _T(0, 3), 4, 0, [], "w0")
+    y = window_attention(conv, x, 4, 2, [], "w1")  # shifted: windows [0,2), [2,6), [6,8), no wrap
+    net = conv.dag.network(y.index)
+    reach = [rf.reach(net, (8,), target=(t,)).nonzero()[0].tolist() for t in (0, 3)]
+    assert reach == [[0, 1, 2, 3], list(range(8))]
+
+
+_CASES = [
+    pytest.param(f, n, id=f"{f.source}-{f.name}-{n}", marks=[pytest.mark.slow] if f.heavy else [])
+    for f in TRANSFORMERS
+    if f.name in TRANSFORMERS_SUPPORTED
+    for n in f.sizes
+]
+
+
+@pytest.mark.parametrize(("family", "size"), _CASES)
+def test_transformers_and_hybrids(family: Family, size: int) -> None:
+    if family.source == "timm":
+        pytest.importorskip("timm")
+    torch.manual_seed(0)
+    _checks(build(family), (size, size))
+
+
+@pytest.mark.slow
+def test_swin_first_stage() -> None:
+    import torchvision.models as tvm
+
+    model = tvm.swin_t(weights=None).eval()
+    (check,) = _checks(nn.Sequential(model.features[0], model.features[1]), (64, 64))[:1]
+    assert "WindowMix" in [type(op).__name__ for op in check.network.ops]
+    assert not check.reach.all()
