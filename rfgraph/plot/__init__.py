@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 
-from .arithmetic import RFRecord, plan_receptive_field
-from .engine import _check_target, plan_contribution_map
-from .errors import RFGraphError
-from .ops import Op
-from .plan import build_plan
+from ..arithmetic import RFRecord, plan_receptive_field
+from ..engine import _check_target, plan_contribution_map
+from ..errors import RFGraphError
+from ..ops import Op
+from ..plan import build_plan
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -604,7 +604,7 @@ def path_edges(
     """
     import networkx as nx
 
-    from .graph import plan_to_networkx
+    from ..graph import plan_to_networkx
 
     plan = build_plan(network, input_shape, endpoint)
     graph = plan_to_networkx(plan, max_nodes)
@@ -682,7 +682,7 @@ def plot_graph(
     """
     import networkx as nx
 
-    from .graph import plan_to_networkx
+    from ..graph import plan_to_networkx
 
     plan = build_plan(network, input_shape, endpoint)
     if plan.ndim != 1:

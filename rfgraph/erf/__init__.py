@@ -44,10 +44,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .errors import RFGraphError
-from .ops import Conv, ConvTranspose, GlobalPool, Op, Pool, Sequential, Upsample, _Merge, _Windowed
-from .plan import Plan, build_plan
-from .torch_export import _choice, _import_torch, to_torch
+from ..errors import RFGraphError
+from ..ops import Conv, ConvTranspose, GlobalPool, Op, Pool, Sequential, Upsample, _Merge, _Windowed
+from ..plan import Plan, build_plan
+from ..torch_export import _choice, _import_torch, to_torch
 
 __all__ = [
     "REPLKNET_THRESHOLDS",
@@ -457,8 +457,8 @@ def network_erf_stats(
     >>> s.rf_area, s.support, s.holes
     (8, 6, 2)
     """
-    from .arithmetic import receptive_field
-    from .engine import contribution_map
+    from ..arithmetic import receptive_field
+    from ..engine import contribution_map
 
     values = contribution_map(network, input_shape, metric, target, endpoint=endpoint)
     record = receptive_field(network, input_shape, endpoint)[-1]
@@ -842,7 +842,7 @@ def scaling_study(
     >>> round(s.exponents["std"], 12), round(s.exponents["span"], 3), round(s.exponents["ratio"], 3)
     (0.5, 0.908, -0.408)
     """
-    from .engine import contribution_map
+    from ..engine import contribution_map
 
     ns_t = tuple(int(n) for n in ns)
     if len(ns_t) < 2 or any(n < 1 for n in ns_t):
@@ -928,7 +928,7 @@ def empirical_erf(
     if not seed_list or not isinstance(inputs, int) or inputs < 1:
         raise RFGraphError("seeds and inputs must be positive; e.g. seeds=4, inputs=4")
     plan = build_plan(network, input_shape, endpoint)
-    from .engine import _check_target
+    from ..engine import _check_target
 
     tgt = _check_target(plan, target)
     dtype = torch.float64 if dtype is None else dtype
@@ -1022,7 +1022,7 @@ def compare_empirical(
     >>> round(c.correlation["paths"], 12), c.variance_ratio["paths"]
     (1.0, (1.0, 1.0))
     """
-    from .engine import contribution_map
+    from ..engine import contribution_map
 
     ts = _check_fractions(thresholds, "threshold")
     emp = empirical_erf(network, input_shape, target=target, endpoint=endpoint, **options)
