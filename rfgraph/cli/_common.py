@@ -84,7 +84,7 @@ def input_shape(args: argparse.Namespace, default: tuple[int, ...] | None = None
         if shape is not None:
             return tuple(shape)
     if str(args.network).lower().endswith(".onnx"):
-        from ..onnx_import import static_input_shape
+        from ..importers.onnx import static_input_shape
 
         shape = static_input_shape(args.network)
         if shape is not None:

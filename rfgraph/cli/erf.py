@@ -53,5 +53,5 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_network_args(p)
-    p.add_argument("--metric", "-m", default="paths", choices=["paths", "edges"], help="paths (default) or edges")
+    p.add_argument("--metric", "-m", default="paths", help="paths (default) or edges")
     p.set_defaults(handler=cmd_erf)

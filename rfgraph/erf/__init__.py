@@ -38,7 +38,7 @@ Every name is available as ``rf.erf.<name>``; the submodules are where each live
 
 # Only the API and the submodules live in this namespace (no helper imports): see
 # tests/test_erf.py::test_namespace_is_clean.
-from ..torch_export import to_torch
+from ..importers.to_torch import to_torch
 from .empirical import REDUCTIONS, EmpiricalComparison, compare_empirical, empirical_erf
 from .stats import (
     DEFAULT_FRACTIONS,

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import RFGraphError
+from ..importers.to_torch import _choice, _import_torch, to_torch
 from ..ops import Op
 from ..plan import build_plan
-from ..torch_export import _choice, _import_torch, to_torch
 from ._common import _check_fractions
 from .stats import REPLKNET_THRESHOLDS, Square, area_ratio, erf_stats
 
