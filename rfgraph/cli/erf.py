@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from ..errors import RFGraphError
-from ._common import add_network_args, input_shape, network
+from ._common import add_network_args, dump_json, input_shape, network
 
 
 def cmd_erf(args: argparse.Namespace) -> int:
@@ -36,7 +35,7 @@ def cmd_erf(args: argparse.Namespace) -> int:
             }
         if note:
             data["note"] = note
-        print(json.dumps(data, indent=2))
+        print(dump_json(data, indent=2))
     else:
         print(format_stats(stats, prediction))
         if note:

@@ -347,6 +347,7 @@ def save_map_figure(
     title: str | None = None,
     metric: str = "edges",
     dpi: float = 150,
+    overwrite: bool = False,
 ) -> Path:
     """Write a contribution map as a picture (PNG, SVG or PDF, by the extension).
 
@@ -373,7 +374,7 @@ def save_map_figure(
         The file written.
     """
     path = Path(path)
-    _check_suffix(path)
+    _check_suffix(path, overwrite)
     arr = _as_map(values, (1, 2, 3))
     scale = _check_scale(scale)
     if arr.ndim == 1:
@@ -387,7 +388,7 @@ def save_map_figure(
             ylabel=metric,
             title=title or f"{metric} contribution per input position",
         )
-        return _save(fig, path, dpi)
+        return _save(fig, path, dpi, overwrite)
     box = _box_from(records, target, arr.shape) if records is not None else None
     if arr.ndim == 3:
         k = int(np.unravel_index(int(np.argmax(arr)), arr.shape)[0])
@@ -405,4 +406,4 @@ def save_map_figure(
         label=metric,
         title=title or f"{metric} contribution map ({arr.shape[0]}×{arr.shape[1]})",
     )
-    return _save(fig, path, dpi)
+    return _save(fig, path, dpi, overwrite)
