@@ -145,6 +145,7 @@ def _save_data(args: argparse.Namespace, values: Any) -> None:
             overwrite=args.force,
         )
     else:
+
         def save(tmp: Any) -> None:
             with open(tmp, "wb") as f:  # a file object: np.save appends .npy to any other name
                 np.save(f, values, allow_pickle=False)
