@@ -57,9 +57,7 @@ def check_destination(path: Any, overwrite: bool = False, what: str = "--out", m
     elif p.is_dir():
         raise RFGraphError(f"{what} {text!r} is a folder; give a file name inside it")
     elif p.exists() and not overwrite:
-        raise RFGraphError(
-            f"{what} {text!r} already exists; choose another name or {force} to replace it"
-        )
+        raise RFGraphError(f"{what} {text!r} already exists; choose another name or {force} to replace it")
     parent = p.parent
     if make_parents and not parent.exists():
         return p
