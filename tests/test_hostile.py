@@ -196,3 +196,42 @@ def test_load_network_files_are_bounded(tmp_path):
     spec = tmp_path / "net.json"
     spec.write_text(json.dumps({"network": "conv3*5"}))
     assert len(load_network(str(spec))) == 5
+
+
+# Newcomer's rough edges (issue 14) ------------------------------------------------------
+
+
+def test_classifier_maps_default_to_the_last_spatial_tensor(capsys):
+    assert main(["map", "resnet18", "--input", "64x64", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["endpoint"] == "layer4.1" and data["shape"] == [64, 64]
+    assert main(["map", "resnet18", "--input", "64x64"]) == 0
+    assert "end-point 'layer4.1'" in capsys.readouterr().out
+    # --endpoint still chooses, and a network without a head keeps its output.
+    assert main(["map", "resnet18", "--input", "64x64", "--endpoint", "layer2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["endpoint"] == "layer2"
+    assert main(["map", "conv3*5", "--input", "15", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["endpoint"] is None
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["map", "resnet18", "--input", "224"], "network is 2-D"),
+        (["map", "resnet18", "--input", "224x224x3"], "looks like channels"),
+        (["table", "conv3x3", "--input", "15"], "network is 2-D"),
+        (["table", "conv3", "--input", "\uff11\uff15"], "ASCII digits"),
+        (["table", "conv3", "--input", "1x2x3x4"], "spatial sizes only"),
+        (["table", "conv3", "--input", "15.0"], "not a size"),
+    ],
+)
+def test_input_sizes_say_what_was_expected(argv, message, capsys):
+    assert message in one_line_error(capsys, *argv)
+
+
+def test_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["map", "conv3", "--metric", "nope"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--help" in err

@@ -10,7 +10,9 @@ from ..errors import RFGraphError
 from ._common import (
     add_network_args,
     compute_map,
+    default_endpoint,
     dump_json,
+    endpoint_note,
     input_shape,
     is_image,
     label,
@@ -71,6 +73,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     shape = input_shape(args)
     _check_out(args, IMAGE_SUFFIXES, "profile.png" if args.plot else None)
+    auto = default_endpoint(args, shape)
     with progress_bar(args, f"profile {args.network}", 2) as bar:
         values = profile(
             network(args), shape, args.metric, parse_target(args.target), axis=args.axis, endpoint=args.endpoint
@@ -99,12 +102,15 @@ def cmd_profile(args: argparse.Namespace) -> int:
                     "axis": args.axis,
                     "offset": lo,
                     "values": shown,
+                    "endpoint": args.endpoint,
                     **({"out": args.out} if args.out is not None else {}),
                 }
             )
         )
     else:
         print(" ".join(str(v) for v in shown))
+        if auto is not None:
+            print(endpoint_note(auto), file=sys.stderr)
         if args.out is not None:
             print(f"wrote {args.out}", file=sys.stderr)
     return 0
@@ -158,6 +164,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 
     shape = input_shape(args)
     _check_out(args, DATA_SUFFIXES + IMAGE_SUFFIXES)
+    auto = default_endpoint(args, shape)
     with progress_bar(args, f"map {args.network}", 2) as bar:
         values = compute_map(args, shape)
         bar.update("output")
@@ -168,13 +175,15 @@ def cmd_map(args: argparse.Namespace) -> int:
         bar.update()
     info = summary(values)
     if args.json:
-        print(dump_json({"metric": args.metric, **info, "out": args.out}))
+        print(dump_json({"metric": args.metric, **info, "out": args.out, "endpoint": args.endpoint}))
     else:
         print(
             f"{args.metric} map of {args.network!r} at {'x'.join(map(str, values.shape))}: "
             f"max {info['max']} at {tuple(info['peak'])}, {info['nonzero']} pixels reach the target, "
             f"support box {info['support_box']}" + (f"; written to {args.out}" if args.out is not None else "")
         )
+        if auto is not None:
+            print(endpoint_note(auto))
     return 0
 
 
