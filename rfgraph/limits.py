@@ -145,6 +145,29 @@ def check_op_params(op: Any, where: str) -> None:
     for attr in _PARAMS:
         for v in _ints(getattr(op, attr, None)):
             check_param(v, attr, where)
+    _check_pool_padding(op, where)
+
+
+def _check_pool_padding(op: Any, where: str) -> None:
+    # PyTorch refuses pooling padding above half the (dilated) kernel: such windows could lie
+    # entirely in the padding.  Explicit paddings only ("same" never pads that much).
+    from .ops import Pool
+
+    if not isinstance(op, Pool) or isinstance(op.padding, str):
+        return
+    ks = op.kernel_size if isinstance(op.kernel_size, tuple) else None
+    ds = op.dilation if isinstance(op.dilation, tuple) else None
+    entries = op.padding if isinstance(op.padding, tuple) else (op.padding,)
+    for axis, entry in enumerate(entries):
+        k = ks[axis] if ks is not None and axis < len(ks) else op.kernel_size
+        d = ds[axis] if ds is not None and axis < len(ds) else op.dilation
+        span = d * (k - 1) + 1
+        for p in entry if isinstance(entry, tuple) else (entry,):
+            if isinstance(p, int) and 2 * p > span:
+                raise RFGraphError(
+                    f"{where}: padding {p} is more than half the pooling window ({span}); PyTorch refuses this "
+                    f"too, since a window could see only padding: use padding <= {span // 2}"
+                )
 
 
 def estimate_pairs(op: Any, shape: tuple[int, ...], where: str) -> list[int]:
