@@ -22,6 +22,7 @@ classroom and a careless or hostile client on the same machine:
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -58,7 +59,7 @@ _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
 def _static(name: str) -> bytes:
-    return resources.files("rfgraph.web").joinpath("static", name).read_bytes()
+    return resources.files("rfgraph.web").joinpath("static").joinpath(name).read_bytes()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -69,6 +70,9 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
     protocol_version = "HTTP/1.0"  # one request per connection: no idle keep-alive threads
     timeout = SOCKET_TIMEOUT_S
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         if self.server.verbose:
@@ -96,10 +100,9 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The base class's HTML errors (bad request line, too long, ...) as one line of JSON."""
         self.close_connection = True
-        try:
+        self.request_version = "HTTP/1.0"  # a garbled request line leaves "HTTP/0.9": still send headers
+        with contextlib.suppress(OSError):
             self.send_json(code, {"error": message or HTTPStatus(code).phrase})
-        except OSError:
-            pass
 
     def _refuse_host(self) -> bool:
         if not self.server.loopback:
@@ -205,7 +208,7 @@ class Server(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = str(self.server_address[0]), self.server_address[1]
         return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
 
