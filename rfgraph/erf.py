@@ -45,9 +45,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import RFGraphError
+from .importers.to_torch import _choice, _import_torch, to_torch
 from .ops import Conv, ConvTranspose, GlobalPool, Op, Pool, Sequential, Upsample, _Merge, _Windowed
 from .plan import Plan, build_plan
-from .torch_export import _choice, _import_torch, to_torch
 
 __all__ = [
     "REPLKNET_THRESHOLDS",
