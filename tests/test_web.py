@@ -228,3 +228,64 @@ def test_burst_of_200_mixed_requests(server):
     # Still serving afterwards.
     status, body, _ = get(server, "/api/map", {"net": "conv3*5", "input": "15", "metric": "paths"})
     assert status == 200 and body["values"][7] == 51
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_cli_serve_answers_like_the_library(tmp_path):
+    """``rfgraph serve --port 0 --no-browser`` in a subprocess: /api/map equals rf.contribution_map."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.request import urlopen
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from rfgraph.cli import main; sys.exit(main())",
+            "serve",
+            "--port",
+            "0",
+            "--no-browser",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        line = proc.stdout.readline()
+        url = line.split("page is at ", 1)[1].split()[0]
+        assert url.startswith("http://127.0.0.1:")
+        cases = [
+            ("conv3*5", "15", "paths"),
+            ("conv3p1,pool2,conv3p1", "20x12", "edges"),
+            ("alexnet_seed", "227x227", "edges"),
+        ]
+        for net, size, metric in cases:
+            with urlopen(f"{url}api/map?{urlencode({'net': net, 'input': size, 'metric': metric})}", timeout=60) as r:
+                body = json.loads(r.read())
+            network = rf.zoo.build(net) if net in rf.zoo.names() else rf.parse_spec(net)
+            shape = tuple(int(n) for n in size.split("x"))
+            assert np.array_equal(np.array(body["values"]), rf.contribution_map(network, shape, metric))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_cli_serve_bad_port_is_one_line(capsys):
+    from rfgraph.cli import main
+
+    assert main(["serve", "--port", "70000", "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert "--port" in err and err.count("\n") == 1
