@@ -91,9 +91,9 @@ def _click_output(driver, x, y=0):
     driver.execute_script(
         """
         const [c, x, y] = arguments;
-        const r = c.getBoundingClientRect(), cell = c.width / c.dataset.cols;
-        c.dispatchEvent(new MouseEvent('click', {clientX: r.left + (x + 0.5) * cell * r.width / c.width,
-                                                 clientY: r.top + (y + 0.5) * cell * r.height / c.height,
+        const r = c.getBoundingClientRect();
+        c.dispatchEvent(new MouseEvent('click', {clientX: r.left + (x + 0.5) * r.width / c.dataset.cols,
+                                                 clientY: r.top + (y + 0.5) * r.height / c.dataset.rows,
                                                  bubbles: true}));
         """,
         canvas,
@@ -127,7 +127,7 @@ def test_page_renders_and_a_click_moves_the_target(server, browser):
     WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "output-caption").text != target_before)
     _wait_idle(browser)
     after = _map_pixels(browser)[0]
-    assert "target 2×1" in browser.find_element(By.ID, "output-caption").text
+    assert "target (2, 1)" in browser.find_element(By.ID, "output-caption").text
     assert after != before
 
     # A bad spec shows the library's one-line message on the page.

@@ -226,12 +226,24 @@ def _input(p: dict[str, str]) -> tuple[int, ...]:
     raise ApiError("input is missing; give the input size, e.g. input=224x224 or input=15")
 
 
-def _spatial_endpoint(records: list[RFRecord]) -> RFRecord | None:
-    """The last tensor with a spatial extent, when the output itself is global (1x1 after a head)."""
-    if any(n > 1 for n in records[-1].shape):
+def _analysed(net: str, shape: tuple[int, ...], endpoint: str | None, notes: list[str]) -> tuple[Plan, str | None]:
+    """The plan to draw: a classifier's global output is replaced by its last spatial tensor."""
+    plan = _plan(net, shape, endpoint)
+    if endpoint is None and all(n == 1 for n in plan.output.shape):
+        spatial = [t for t in plan.tensors[1:] if any(n > 1 for n in t.shape)]
+        if spatial:
+            endpoint = spatial[-1].name
+            notes.append(f"the output is global (shape {plan.output.shape}); showing the last spatial tensor, {endpoint}")
+            plan = _plan(net, shape, endpoint)
+    return plan, endpoint
+
+
+def _records(plan: Plan, notes: list[str]) -> list[RFRecord] | None:
+    try:
+        return plan_receptive_field(plan)
+    except RFGraphError as err:  # no single size/stride describes the tensor: the map is still exact
+        notes.append(f"no receptive-field table: {' '.join(str(err).split())}")
         return None
-    spatial = [r for r in records[1:] if any(n > 1 for n in r.shape)]
-    return spatial[-1] if spatial else None
 
 
 def _number(v: Any) -> Any:
@@ -253,20 +265,13 @@ def view_payload(query: str) -> dict[str, Any]:
     metric = _metric(p.get("metric"))
     shape, net = _input(p), p.get("net", "")
     notes: list[str] = []
-    endpoint = p.get("endpoint") or None
-    plan = _plan(net, shape, endpoint)
-    records = plan_receptive_field(plan)
-    if endpoint is None and (spatial := _spatial_endpoint(records)) is not None:
-        # A classifier's output is one global neuron: show the last spatial feature map instead.
-        endpoint = spatial.name
-        notes.append(f"the output is global (shape {records[-1].shape}); showing the last spatial tensor, {endpoint}")
-        plan = _plan(net, shape, endpoint)
-        records = plan_receptive_field(plan)
+    plan, endpoint = _analysed(net, shape, p.get("endpoint") or None, notes)
+    records = _records(plan, notes)
     target = _target(plan, p.get("target"))
     values = _values(plan, metric, target)
     numeric = values.astype(np.float64)
-    rec = records[-1]
-    box = theoretical_box(rec, target, shape)
+    rec = records[-1] if records else None
+    box = theoretical_box(rec, target, shape) if rec else None
     erf = None
     if numeric.sum() > 0:
         e = effective_rf(numeric, 0.95)
@@ -292,11 +297,11 @@ def view_payload(query: str) -> dict[str, Any]:
         "total": _number(numeric.sum()),
         "nonzero": int(np.count_nonzero(values)),
         "box": None if box is None else [list(b) for b in box],
-        "rf_size": list(rec.size),
-        "rf_stride": [_number(s) for s in rec.stride],
+        "rf_size": list(rec.size) if rec else None,
+        "rf_stride": [_number(s) for s in rec.stride] if rec else None,
         "erf": erf,
         "columns": list(TABLE_COLUMNS),
-        "rows": table_rows(records),
+        "rows": table_rows(records) if records else [],
         "notes": notes,
     }
 

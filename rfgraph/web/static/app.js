@@ -95,6 +95,8 @@ async function update() {
     showError("");
     state.view = view;
     state.graph = graph;
+    const pick = $("zoo").querySelector(`option[value="${CSS.escape(f.net)}"]`);
+    $("zoo").value = pick ? f.net : "";
     state.target = view.target;
     if (state.source !== null && (view.input.length !== 1 || state.source >= view.input[0])) state.source = null;
     writeHash();
@@ -145,22 +147,22 @@ function drawMap() {
   const stroke = (box, colour, dash, width) => {
     const [x0, x1, y0, y1] = rect(box);
     ctx.setLineDash(dash);
-    ctx.lineWidth = width + 2; ctx.strokeStyle = "rgba(0,0,0,.55)";
+    ctx.lineWidth = width + 1.5; ctx.strokeStyle = "rgba(0,0,0,.4)";
     ctx.strokeRect(x0 * sx, y0 * sy, (x1 - x0 + 1) * sx, (y1 - y0 + 1) * sy);
     ctx.lineWidth = width; ctx.strokeStyle = colour;
     ctx.strokeRect(x0 * sx, y0 * sy, (x1 - x0 + 1) * sx, (y1 - y0 + 1) * sy);
   };
-  if (v.input.length <= 2) {
-    if (v.box) stroke(v.box, "#ffffff", [6, 4], 2);
-    if (v.erf) stroke(v.erf.box.map(([a, b]) => [Math.round(a), Math.round(b)]), "#ff8a1f", [], 2);
-  }
+  const last2 = (box) => (box.length === 3 ? box.slice(1) : box);  // 3-D: the slice shows the last two axes
+  if (v.box) stroke(last2(v.box), "#ffffff", [6, 4], 2);
+  if (v.erf) stroke(last2(v.erf.box).map(([a, b]) => [Math.round(a), Math.round(b)]), "#ff8a1f", [], 2);
   ctx.setLineDash([]);
   drawColorbar(s, scale, v.metric);
-  const rf = v.rf_size.join("×"), erf = v.erf ? v.erf.size.join("×") : "—";
+  const rf = v.rf_size ? `${v.rf_size.join("×")} (jump ${v.rf_stride.join("×")})` : "not defined";
+  const erf = v.erf ? v.erf.size.join("×") : "—";
   $("map-metric").textContent = { paths: "paths from each pixel to the target", edges: "distinct edges on those paths",
     reach: "pixels with at least one path" }[v.metric];
-  $("map-caption").textContent = `${v.net} on ${v.input.join("×")}: theoretical receptive field ${rf} ` +
-    `(jump ${v.rf_stride.join("×")}), 95% effective field ${erf}; ${v.nonzero.toLocaleString()} pixels reach the target; ` +
+  $("map-caption").textContent = `${v.net} on ${v.input.join("×")}: theoretical receptive field ${rf}, ` +
+    `95% effective field ${erf}; ${v.nonzero.toLocaleString()} pixels reach the target; ` +
     `largest value ${fmt(v.max)}.` + (v.notes.length ? " Note: " + v.notes.join("; ") + "." : "");
   canvas.onmousemove = (e) => {
     const r = canvas.getBoundingClientRect();
@@ -180,32 +182,36 @@ function drawColorbar(s, scale, metric) {
 
 // ------------------------------------------------------------------ the output grid (click = target)
 function drawOutputGrid() {
-  const v = state.view, out = v.output.length === 1 ? [1, v.output[0]] : v.output.slice(-2);
+  const v = state.view, oneD = v.output.length === 1, out = oneD ? [1, v.output[0]] : v.output.slice(-2);
   const [h, w] = out, canvas = $("output-grid");
-  const cell = Math.max(2, Math.floor(Math.min(240 / w, 240 / h, 36)));
-  canvas.width = w * cell; canvas.height = h * cell;
-  canvas.dataset.cols = w;
+  // 1-D outputs are one row of cells up to 480 px wide; 2-D grids fit in 240 x 240 px.
+  const cw = Math.max(2, Math.floor(Math.min((oneD ? 480 : 240) / w, oneD ? 36 : 240 / h, 36)));
+  const ch = oneD ? 28 : cw;
+  canvas.width = w * cw; canvas.height = h * ch;
+  canvas.dataset.cols = w; canvas.dataset.rows = h;
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#eef2f8"; ctx.fillRect(0, 0, canvas.width, canvas.height);
-  if (cell >= 6) {
-    ctx.strokeStyle = "#c5cddb"; ctx.lineWidth = 1;
-    for (let x = 0; x <= w; x++) { ctx.beginPath(); ctx.moveTo(x * cell + 0.5, 0); ctx.lineTo(x * cell + 0.5, h * cell); ctx.stroke(); }
-    for (let y = 0; y <= h; y++) { ctx.beginPath(); ctx.moveTo(0, y * cell + 0.5); ctx.lineTo(w * cell, y * cell + 0.5); ctx.stroke(); }
-  }
-  const t = v.target, tx = t[t.length - 1], ty = v.output.length === 1 ? 0 : t[t.length - 2];
+  ctx.strokeStyle = "#c5cddb"; ctx.lineWidth = 1;
+  if (cw >= 6) for (let x = 0; x <= w; x++) { ctx.beginPath(); ctx.moveTo(x * cw + 0.5, 0); ctx.lineTo(x * cw + 0.5, h * ch); ctx.stroke(); }
+  if (ch >= 6) for (let y = 0; y <= h; y++) { ctx.beginPath(); ctx.moveTo(0, y * ch + 0.5); ctx.lineTo(w * cw, y * ch + 0.5); ctx.stroke(); }
+  const t = v.target, tx = t[t.length - 1], ty = oneD ? 0 : t[t.length - 2];
   ctx.fillStyle = "#e0245e";
-  ctx.fillRect(tx * cell + 1, ty * cell + 1, Math.max(1, cell - 1), Math.max(1, cell - 1));
+  ctx.fillRect(tx * cw + 1, ty * ch + 1, Math.max(1, cw - 1), Math.max(1, ch - 1));
+  if (Math.min(cw, ch) < 8) {  // a small cell: ring it so that the target stays visible
+    ctx.strokeStyle = "#e0245e"; ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.arc((tx + 0.5) * cw, (ty + 0.5) * ch, 7, 0, 2 * Math.PI); ctx.stroke();
+  }
   const where = v.endpoint ? `tensor ${v.endpoint}` : "the network output";
-  $("output-caption").textContent = `${where}: ${v.output.join("×")} positions; target ${v.target.join("×")}` +
+  $("output-caption").textContent = `${where}: ${v.output.join("×")} positions; target (${v.target.join(", ")})` +
     (v.output.length === 3 ? " (3-D: clicks choose the last two axes)" : "");
   canvas.onclick = (e) => {
     const r = canvas.getBoundingClientRect();
-    const x = Math.floor((e.clientX - r.left) * canvas.width / r.width / cell);
-    const y = Math.floor((e.clientY - r.top) * canvas.height / r.height / cell);
+    const x = Math.floor((e.clientX - r.left) * canvas.width / r.width / cw);
+    const y = Math.floor((e.clientY - r.top) * canvas.height / r.height / ch);
     if (x < 0 || y < 0 || x >= w || y >= h) return;
     const target = v.target.slice();
     target[target.length - 1] = x;
-    if (v.output.length > 1) target[target.length - 2] = y;
+    if (!oneD) target[target.length - 2] = y;
     state.target = target;
     update();
   };
@@ -233,32 +239,45 @@ function el(name, attrs, parent) {
   return e;
 }
 function drawProfile() {
-  const v = state.view, svg = $("profile"), values = v.values.map(Number), n = values.length;
+  const v = state.view, svg = $("profile"), all = v.values.map(Number);
   svg.replaceChildren();
+  // A long input: show the bars around the field (the map above shows all of it).
+  let lo = 0, hi = all.length - 1;
+  if (all.length > 64) {
+    const nz = all.flatMap((x, i) => (x > 0 ? [i] : []));
+    if (nz.length) { lo = Math.max(0, nz[0] - 3); hi = Math.min(all.length - 1, nz[nz.length - 1] + 3); }
+    if (hi - lo > 200) hi = lo + 200;
+  }
+  const values = all.slice(lo, hi + 1), n = values.length;
   const W = 900, H = 260, left = 40, bottom = 40, top = 18, bw = (W - left - 10) / n;
   const s = scaler(values, form().scale);
   if (v.box) {
-    const [a, b] = v.box[0];
-    el("rect", { class: "band", x: left + a * bw, y: top, width: (b - a + 1) * bw, height: H - top - bottom }, svg);
-    el("text", { x: left + a * bw + 3, y: top - 4 }, svg).textContent = `theoretical field ${v.rf_size[0]}`;
+    const a = Math.max(v.box[0][0], lo) - lo, b = Math.min(v.box[0][1], hi) - lo;
+    if (b >= a) {
+      el("rect", { class: "band", x: left + a * bw, y: top, width: (b - a + 1) * bw, height: H - top - bottom }, svg);
+      el("text", { x: left + a * bw + 3, y: top - 4 }, svg).textContent = `theoretical field ${v.rf_size[0]}`;
+    }
   }
-  values.forEach((val, i) => {
-    const t = s.f(val) || 0, bh = t * (H - top - bottom - 14);
-    const bar = el("rect", { class: "bar" + (i === state.source ? " sel" : ""), x: left + i * bw + 1, y: H - bottom - bh,
+  values.forEach((val, j) => {
+    const i = j + lo, t = s.f(val) || 0, bh = t * (H - top - bottom - 14);
+    const bar = el("rect", { class: "bar" + (i === state.source ? " sel" : ""), x: left + j * bw + 1, y: H - bottom - bh,
       width: Math.max(1, bw - 2), height: bh }, svg);
     el("title", {}, bar).textContent = `input ${i}: ${v.metric} ${fmt(val)}`;
     bar.addEventListener("click", () => { state.source = i; drawProfile(); drawGraph(); });
-    if (n <= 64 && val > 0) el("text", { x: left + (i + 0.5) * bw, y: H - bottom - bh - 3, "text-anchor": "middle" }, svg).textContent = fmt(val);
-    if (n <= 64 || i % Math.ceil(n / 32) === 0) el("text", { x: left + (i + 0.5) * bw, y: H - bottom + 14, "text-anchor": "middle" }, svg).textContent = i;
+    if (n <= 64 && val > 0) el("text", { x: left + (j + 0.5) * bw, y: H - bottom - bh - 3, "text-anchor": "middle" }, svg).textContent = fmt(val);
+    if (n <= 64 || j % Math.ceil(n / 32) === 0) el("text", { x: left + (j + 0.5) * bw, y: H - bottom + 14, "text-anchor": "middle" }, svg).textContent = i;
   });
-  el("text", { x: left, y: H - 8 }, svg).textContent = `input pixel · ${v.metric}${form().scale === "log" ? " (log scale)" : ""}`;
+  const shown = lo > 0 || hi < all.length - 1 ? ` (pixels ${lo}–${hi} of ${all.length})` : "";
+  el("text", { x: left, y: H - 8 }, svg).textContent = `input pixel${shown} · ${v.metric}${form().scale === "log" ? " (log scale)" : ""}`;
 }
 
 function drawGraph() {
   const g = state.graph, svg = $("graph"), v = state.view;
   svg.replaceChildren();
   if (!g || g.error) {
-    $("graph-caption").textContent = g ? g.error : "";
+    svg.setAttribute("viewBox", "0 0 900 30");
+    el("text", { x: 10, y: 20 }, svg).textContent = g ? `Not drawn: ${g.error}` : "";
+    $("graph-caption").textContent = "";
     return;
   }
   const L = g.layers.length, n = g.input[0], W = 900, H = Math.max(160, Math.min(460, 60 * L + 40));
