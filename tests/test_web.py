@@ -289,3 +289,17 @@ def test_cli_serve_bad_port_is_one_line(capsys):
     assert main(["serve", "--port", "70000", "--no-browser"]) == 2
     err = capsys.readouterr().err
     assert "--port" in err and err.count("\n") == 1
+
+
+def test_node_level_engine_is_capped(monkeypatch):
+    """Above the page's work cap only the separable algebra may run; if it cannot, a clear 413."""
+    calls = []
+
+    def fake(plan, metric, target, method="auto"):
+        calls.append(method)
+        raise rf.RFGraphError("the separable algebra needs more than 4096 terms")
+
+    monkeypatch.setitem(api.LIMITS, "general_bytes", 0)
+    monkeypatch.setattr(api, "plan_contribution_map", fake)
+    status, body = api.dispatch("/api/map", "net=conv3*5&input=15&metric=edges")
+    assert status == 413 and "GiB" in body["error"] and calls == ["separable"]

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs
 import numpy as np
 
 from ..arithmetic import TABLE_COLUMNS, RFRecord, plan_receptive_field, table_rows
-from ..engine import METRICS, _check_target, plan_contribution_map
+from ..engine import METRICS, _check_target, _general_cost, plan_contribution_map
 from ..errors import RFGraphError
 from ..ops import Op
 from ..plan import Plan, build_plan
@@ -58,6 +58,7 @@ LIMITS: dict[str, int] = {
     "nodes": 30_000_000,  # nodes of the unrolled graph (all tensors)
     "edges": 400_000_000,  # edges of the unrolled graph
     "graph_nodes": 600,  # the drawn 1-D graph (/api/graph)
+    "general_bytes": 1 << 29,  # node-level edges engine (bitsets), when the separable algebra does not apply
 }
 """Per-request caps; a request beyond them gets HTTP 400/413 and a one-line reason."""
 
@@ -187,10 +188,24 @@ def _metric(text: str | None) -> str:
 
 
 def _values(plan: Plan, metric: str, target: tuple[int, ...]) -> np.ndarray:
-    if metric == "reach":
-        # Any path at all: exactly where the edges count is positive (rf.reach).
-        return plan_contribution_map(plan, "edges", target) > 0
-    return plan_contribution_map(plan, metric, target)
+    if metric == "paths":
+        return plan_contribution_map(plan, metric, target)
+    # edges, and reach (any path at all: exactly where the edges count is positive, as rf.reach).
+    # The node-level engine's time grows with its memory: above the cap, only the fast algebra may run.
+    cost = _general_cost(plan)
+    try:
+        values = plan_contribution_map(
+            plan, "edges", target, method="auto" if cost <= LIMITS["general_bytes"] else "separable"
+        )
+    except RFGraphError:
+        if cost <= LIMITS["general_bytes"]:
+            raise
+        raise ApiError(
+            f"this edges map needs the node-level engine with about {cost / 2**30:.1f} GiB; the page computes at most "
+            f"{LIMITS['general_bytes'] / 2**30:.1f} GiB per request (use a smaller input, the paths metric, or the library)",
+            413,
+        ) from None
+    return values > 0 if metric == "reach" else values
 
 
 def _json_values(values: np.ndarray) -> list[Any]:
@@ -233,7 +248,9 @@ def _analysed(net: str, shape: tuple[int, ...], endpoint: str | None, notes: lis
         spatial = [t for t in plan.tensors[1:] if any(n > 1 for n in t.shape)]
         if spatial:
             endpoint = spatial[-1].name
-            notes.append(f"the output is global (shape {plan.output.shape}); showing the last spatial tensor, {endpoint}")
+            notes.append(
+                f"the output is global (shape {plan.output.shape}); showing the last spatial tensor, {endpoint}"
+            )
             plan = _plan(net, shape, endpoint)
     return plan, endpoint
 
