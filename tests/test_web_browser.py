@@ -138,6 +138,13 @@ def test_page_renders_and_a_click_moves_the_target(server, browser):
     WebDriverWait(browser, 30).until(lambda d: not d.find_element(By.ID, "error").get_attribute("hidden"))
     assert "kernel_size=0" in browser.find_element(By.ID, "error").text
 
+    # Nothing failed to load (no request leaves the machine: the page's CSP is 'self' only).
+    try:
+        logs = browser.get_log("browser")
+    except Exception:  # not every driver keeps the console log
+        logs = []
+    assert not [e for e in logs if e["level"] == "SEVERE" and "400" not in e["message"]], logs
+
     # The screenshot a teacher would see, on the opening example.
     browser.get(server.url + "#net=conv3*5&input=15&metric=edges&scale=linear")
     browser.refresh()

@@ -265,6 +265,8 @@ def _records(plan: Plan, notes: list[str]) -> list[RFRecord] | None:
 
 def _number(v: Any) -> Any:
     v = float(v)
+    if not math.isfinite(v):
+        return None  # JSON has no infinity; the page shows a dash
     return int(v) if v.is_integer() and abs(v) < 2**53 else v
 
 

@@ -14,7 +14,7 @@ function colour(t) {
   return VIRIDIS[i].map((c, k) => Math.round(c + f * (VIRIDIS[i + 1][k] - c)));
 }
 const css = (rgb) => `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`;
-const fmt = (v) => (Math.abs(v) >= 1e6 ? Number(v).toExponential(2) : String(+Number(v).toPrecision(6)));
+const fmt = (v) => (v === null || v === undefined ? "—" : Math.abs(v) >= 1e6 ? Number(v).toExponential(2) : String(+Number(v).toPrecision(6)));
 
 // ------------------------------------------------------------------ form state <-> URL hash
 function form() {
