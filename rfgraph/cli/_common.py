@@ -126,12 +126,13 @@ def _check_ndim(args: argparse.Namespace, shape: tuple[int, ...]) -> None:
 
 
 def parse_target(text: str | None) -> tuple[int, ...] | None:
+    """``"3x4"`` -> ``(3, 4)`` (ASCII digits only); None stays None."""
     if text is None:
         return None
-    try:
-        return tuple(int(p) for p in text.replace(",", "x").split("x"))
-    except ValueError:
-        raise RFGraphError(f"--target {text!r} is not a position; write e.g. 3x4") from None
+    cleaned = text.strip().lower().replace(",", "x").replace(" ", "")
+    if not cleaned.isascii() or not re.fullmatch(r"-?[0-9]{1,12}(?:x-?[0-9]{1,12})*", cleaned):
+        raise RFGraphError(f"--target {text!r} is not a position; write e.g. 3x4 (ASCII digits, one per axis)")
+    return tuple(int(p) for p in cleaned.split("x"))
 
 
 def network(args: argparse.Namespace) -> Any:

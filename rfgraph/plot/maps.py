@@ -15,6 +15,7 @@ import numpy as np
 
 from ..arithmetic import RFRecord
 from ..errors import RFGraphError
+from ..limits import as_position
 from ._common import (
     Box,
     Scale,
@@ -175,7 +176,7 @@ def theoretical_box(records: Any, target: Any = None, shape: Sequence[int] | Non
     if target is None:
         o = tuple(n // 2 for n in rec.shape)
     else:
-        o = tuple(int(i) for i in np.atleast_1d(target))
+        o = as_position(target)  # integers only: 2.5 is an error, not 2
         if len(o) != ndim or any(not 0 <= i < n for i, n in zip(o, rec.shape, strict=True)):
             raise RFGraphError(f"target={target!r} is outside {rec.name!r}, whose shape is {rec.shape}")
     box = []
