@@ -73,9 +73,14 @@ def test_api_networks_are_checked_before_allocation():
         rf.receptive_field(wide, (15,))
 
 
-def test_plan_budget_refuses_runaway_plans():
-    with pytest.raises(rf.RFGraphError, match="32,000,000 index pairs"):
-        rf.receptive_field(parse_spec("conv11*2000"), (1_000_000,))
+def test_plan_budget_refuses_runaway_plans(monkeypatch):
+    # The same check as for "conv11*2000" at 10**6 samples, scaled down (no gigabytes in tests).
+    monkeypatch.setattr(limits, "MAX_PLAN_ENTRIES", 100_000)
+    with pytest.raises(rf.RFGraphError, match="100,000 index pairs"):
+        rf.receptive_field(parse_spec("conv11*2000"), (10_000,))
+    monkeypatch.setattr(limits, "MAX_OP_ENTRIES", 10_000)
+    with pytest.raises(rf.RFGraphError, match="10,000 per op and axis"):
+        rf.receptive_field(rf.Conv(11), (10_000,))
 
 
 def test_json_and_yaml_bombs(tmp_path, capsys):
