@@ -155,12 +155,18 @@ def _check_pool_padding(op: Any, where: str) -> None:
 
     if not isinstance(op, Pool) or isinstance(op.padding, str):
         return
-    ks = op.kernel_size if isinstance(op.kernel_size, tuple) else None
-    ds = op.dilation if isinstance(op.dilation, tuple) else None
-    entries = op.padding if isinstance(op.padding, tuple) else (op.padding,)
-    for axis, entry in enumerate(entries):
-        k = ks[axis] if ks is not None and axis < len(ks) else op.kernel_size
-        d = ds[axis] if ds is not None and axis < len(ds) else op.dilation
+
+    def at(value: Any, axis: int) -> Any:
+        if isinstance(value, tuple):
+            return value[axis] if axis < len(value) else None
+        return value
+
+    # Per-axis values broadcast: Pool((3, 1), padding=1) is refused on axis 1.
+    n_axes = max(len(v) if isinstance(v, tuple) else 1 for v in (op.kernel_size, op.dilation, op.padding))
+    for axis in range(n_axes):
+        k, d, entry = at(op.kernel_size, axis), at(op.dilation, axis), at(op.padding, axis)
+        if not isinstance(k, int) or not isinstance(d, int) or entry is None:
+            continue  # malformed per-axis tuples get their own error from geometry
         span = d * (k - 1) + 1
         for p in entry if isinstance(entry, tuple) else (entry,):
             if isinstance(p, int) and 2 * p > span:

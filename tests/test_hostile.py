@@ -240,3 +240,22 @@ def test_usage_errors_are_one_line(capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--help" in err
+
+
+@pytest.mark.parametrize(
+    "pool, ok",
+    [
+        (rf.Pool(3, padding=1), True),
+        (rf.Pool(2, padding=1), True),
+        (rf.Pool(3, padding=2), False),
+        (rf.Pool((3, 1), padding=1), False),
+        (rf.Pool(3, dilation=2, padding=2), True),
+        (rf.Pool(3, padding=((0, 2), (1, 1))), False),
+    ],
+)
+def test_pool_padding_at_most_half_the_window(pool, ok):
+    if ok:
+        rf.receptive_field(pool, (15, 15))
+    else:
+        with pytest.raises(rf.RFGraphError, match="more than half the pooling window"):
+            rf.receptive_field(pool, (15, 15))
