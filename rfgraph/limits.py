@@ -14,6 +14,7 @@ name                   value           what it bounds
                                        (also nodes read from JSON/YAML)
 ``MAX_DEPTH``          100             nesting of groups and merges (spec, JSON/YAML, ops)
 ``MAX_SPEC_CHARS``     100,000         length of a compact spec string
+``MAX_FILE_BYTES``     2,000,000       size of a ``.json``/``.yaml`` network file
 ``MAX_OP_ENTRIES``     16,000,000      index pairs of one op along one axis (about 60 bytes
                                        each while the map is built)
 ``MAX_PLAN_ENTRIES``   32,000,000      index pairs of all per-axis maps of one plan
@@ -47,6 +48,7 @@ __all__ = [
     "MAX_OPS",
     "MAX_DEPTH",
     "MAX_SPEC_CHARS",
+    "MAX_FILE_BYTES",
     "MAX_OP_ENTRIES",
     "MAX_PLAN_ENTRIES",
     "estimate_pairs",
@@ -63,6 +65,7 @@ MAX_PARAM = 1_000_000
 MAX_OPS = 100_000
 MAX_DEPTH = 100
 MAX_SPEC_CHARS = 100_000
+MAX_FILE_BYTES = 2_000_000
 MAX_OP_ENTRIES = 16_000_000
 MAX_PLAN_ENTRIES = 32_000_000
 
@@ -238,7 +241,7 @@ class Budget:
         self.ops += count
         if self.ops > MAX_OPS:
             raise RFGraphError(
-                f"{self.source}: more than {MAX_OPS:,} layers after expanding repeats; "
+                f"{self.source}: more than {MAX_OPS:,} layers once repeats (and YAML aliases) are expanded; "
                 f"use fewer or shorter repeats ({_RAISE.format(name='MAX_OPS')})"
             )
 

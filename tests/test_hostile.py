@@ -90,6 +90,9 @@ def test_json_and_yaml_bombs(tmp_path, capsys):
     shallow_deep = tmp_path / "deep2.json"
     shallow_deep.write_text("[" * 150 + '"conv1"' + "]" * 150)
     assert "nesting deeper than 100" in one_line_error(capsys, "table", str(shallow_deep), "--input", "15")
+    big = tmp_path / "big.json"
+    big.write_text('["conv1"' + ', "conv1"' * 300_000 + "]")
+    assert "too large" in one_line_error(capsys, "table", str(big), "--input", "15")
     pytest.importorskip("yaml")
     bomb = "a0: &a0 [conv1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}]\n" for i in range(1, 41))
     (tmp_path / "bomb.yaml").write_text(bomb + "network: *a40\n")
