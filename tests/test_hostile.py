@@ -262,3 +262,12 @@ def test_pool_padding_at_most_half_the_window(pool, ok):
     else:
         with pytest.raises(rf.RFGraphError, match="more than half the pooling window"):
             rf.receptive_field(pool, (15, 15))
+
+
+def test_dump_json_never_writes_infinity():
+    from rfgraph.cli._common import dump_json
+
+    assert json.loads(dump_json({"a": [1, 2.5]})) == {"a": [1, 2.5]}
+    for bad in (float("inf"), float("nan")):
+        with pytest.raises(rf.RFGraphError, match="JSON cannot represent"):
+            dump_json({"max": bad})

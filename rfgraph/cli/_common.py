@@ -42,8 +42,18 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
 
 
 def dump_json(data: Any, **options: Any) -> str:
-    """Strict JSON (no NaN/Infinity)."""
-    return json.dumps(data, allow_nan=False, **options)
+    """Strict JSON (no NaN/Infinity): a non-finite number is an error, never invalid output.
+
+    >>> dump_json({"a": 1})
+    '{"a": 1}'
+    """
+    try:
+        return json.dumps(data, allow_nan=False, **options)
+    except ValueError:
+        raise RFGraphError(
+            "the result holds a number beyond float64's range (inf or nan), which JSON cannot represent; "
+            "use exact counts (exact=True in the API) or a smaller network"
+        ) from None
 
 
 _SIZE = re.compile(r"[0-9]+(?:x[0-9]+)*")
