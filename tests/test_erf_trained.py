@@ -353,3 +353,55 @@ def test_images_from_arrays_and_noise(tmp_path: Path) -> None:
     os.mkdir(tmp_path / "empty")
     with pytest.raises(rf.RFGraphError, match="no image files"):
         erf.load_images(tmp_path / "empty", (8, 8))
+
+
+# --------------------------------------------------------------------------- compare_trained
+
+
+def _two_convs() -> nn.Module:
+    torch.manual_seed(9)
+    return nn.Sequential(
+        nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Conv2d(3, 3, 3, stride=2), nn.ReLU(), nn.Conv2d(3, 2, 3)
+    )
+
+
+def test_compare_trained_numbers() -> None:
+    model = _two_convs()
+    x = torch.randn(6, 1, 17, 17)
+    c = erf.compare_trained(model, x, output="4")
+    assert set(c.maps) == {"trained", "untrained", "paths", "edges"}
+    net = rf.from_torch(model, (17, 17))
+    paths = rf.contribution_map(net, (17, 17), "paths", endpoint="3")  # the ReLU "4" acts on "3"
+    np.testing.assert_array_equal(c.maps["paths"], paths)
+    assert any("'3'" in n for n in c.notes)
+    np.testing.assert_allclose(c.maps["trained"], erf.gradient_erf(model, x, output="4"))
+    # The gradient lives inside the exact support: all of its mass is inside the field.
+    assert c.box == ((6, 10), (6, 10)) and c.target == (3, 3)
+    assert c.inside["trained"] == pytest.approx(1.0) and c.inside["untrained"] == pytest.approx(1.0)
+    assert -1 <= c.correlation["trained"]["paths"] <= 1
+    assert set(c.stats["trained"].replknet_area_ratio) == {0.2, 0.3, 0.5, 0.99}
+    assert not np.allclose(c.maps["untrained"], c.maps["trained"])
+    assert "corr paths" in c.summary() and c.as_dict()["inputs"] == 6
+
+
+def test_compare_trained_without_exact_maps_says_why() -> None:
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3)
+
+        def forward(self, x):
+            return torch.fft.fft2(self.conv(x)).real  # not importable: no exact graph
+
+    c = erf.compare_trained(Odd(), torch.randn(2, 1, 9, 9), untrained=False)
+    assert set(c.maps) == {"trained"} and any("exact maps" in n for n in c.notes)
+
+
+def test_plot_trained(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    c = erf.compare_trained(_two_convs(), torch.randn(3, 1, 17, 17), output="4")
+    fig = erf.plot_trained(c, fig=Figure())
+    assert len(fig.axes) == 5  # four panels and the colour bar
+    fig.savefig(tmp_path / "f.png")

@@ -27,7 +27,9 @@ package gives the tools around it, one module per question:
 * :mod:`~rfgraph.erf.trained` -- :func:`load_model` / :func:`gradient_erf`: the
   gradient ERF of *your own* torch model with its own weights (checkpoints load
   with ``weights_only=True``: they never run code); :mod:`~rfgraph.erf.images` --
-  :func:`load_images` / :func:`noise_images`: its inputs.
+  :func:`load_images` / :func:`noise_images`: its inputs; :mod:`~rfgraph.erf.side_by_side`
+  -- :func:`compare_trained` / :func:`plot_trained`: that ERF, the untrained
+  architecture's, the exact path and edge maps and the theoretical field, side by side.
 
 Every name is available as ``rf.erf.<name>``; the submodules are where each lives.
 
@@ -45,6 +47,7 @@ Every name is available as ``rf.erf.<name>``; the submodules are where each live
 from ..importers.to_torch import to_torch
 from .empirical import REDUCTIONS, EmpiricalComparison, compare_empirical, empirical_erf
 from .images import IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD, load_images, noise_images
+from .side_by_side import TrainedComparison, compare_trained, plot_trained, reinitialized
 from .stats import (
     DEFAULT_FRACTIONS,
     REPLKNET_THRESHOLDS,
@@ -88,4 +91,8 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "IMAGE_EXTENSIONS",
+    "TrainedComparison",
+    "compare_trained",
+    "plot_trained",
+    "reinitialized",
 ]
