@@ -405,3 +405,56 @@ def test_plot_trained(tmp_path: Path) -> None:
     fig = erf.plot_trained(c, fig=Figure())
     assert len(fig.axes) == 5  # four panels and the colour bar
     fig.savefig(tmp_path / "f.png")
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _small_classifier() -> nn.Module:
+    torch.manual_seed(10)
+    return _small_cnn()
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from rfgraph.cli import main
+
+    code = main(["erf-model", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_picks_the_last_spatial_tensor_and_writes_safely(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    src = "tests.test_erf_trained:_small_classifier"
+    code, out, err = _cli(capsys, src, "--input", "12", "--channels", "2", "--images", "noise:3", "--no-untrained")
+    assert code == 0 and "using '2'" in err and "corr paths" in out
+    npy = tmp_path / "erf.npy"
+    code, out, _ = _cli(capsys, src, "-i", "12", "--channels", "2", "--images", "noise:3", "--out", str(npy), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["output"] == "2" and "last spatial tensor" in data["notes"][0]
+    assert np.load(npy).shape == (12, 12)
+    code, _, err = _cli(capsys, src, "-i", "12", "--channels", "2", "--out", str(npy))
+    assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1
+    link = tmp_path / "link.png"
+    link.symlink_to(tmp_path / "elsewhere.png")
+    code, _, err = _cli(capsys, src, "-i", "12", "--channels", "2", "--out", str(link), "--force")
+    assert code == 2 and "symbolic link" in err and not (tmp_path / "elsewhere.png").exists()
+    code, _, _ = _cli(capsys, src, "-i", "12", "--channels", "2", "--output", "0", "--out", str(npy), "--force")
+    assert code == 0 and not list(tmp_path.glob(".erf.npy*"))  # no temporary file left behind
+
+
+def test_cli_refuses_a_malicious_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    marker = tmp_path / "pwned"
+    bad = tmp_path / "bad.pth"
+    torch.save({"model": _Marker(str(marker))}, bad)
+    code, _, err = _cli(capsys, "tests.test_erf_trained:_small_classifier", "--weights", str(bad), "-i", "12")
+    assert code == 2 and "weights_only" in err and not marker.exists()
+
+
+def test_cli_help_lists_erf_model(capsys: pytest.CaptureFixture) -> None:
+    from rfgraph.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "erf-model" in capsys.readouterr().out
