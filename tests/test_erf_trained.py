@@ -395,6 +395,10 @@ def test_compare_trained_without_exact_maps_says_why() -> None:
 
     c = erf.compare_trained(Odd(), torch.randn(2, 1, 9, 9), untrained=False)
     assert set(c.maps) == {"trained"} and any("exact maps" in n for n in c.notes)
+    # With output= the submodule before the part that does not import, the exact maps are there.
+    c = erf.compare_trained(Odd(), torch.randn(2, 1, 9, 9), "conv", untrained=False)
+    assert set(c.maps) == {"trained", "paths", "edges"} and any("up to 'conv'" in n for n in c.notes)
+    assert c.box == ((3, 5), (3, 5))
 
 
 def test_plot_trained(tmp_path: Path) -> None:

@@ -151,8 +151,17 @@ def _exact_maps(
     from ..plan import build_plan
 
     shape = tuple(int(n) for n in x.shape[2:])
-    net = from_torch(model, shape, in_channels=int(x.shape[1]), identity=identity, output=None if hooked else output)
-    endpoint = _endpoint(model, x, net, shape, output, notes) if hooked else None
+    options = {"in_channels": int(x.shape[1]), "identity": identity}
+    try:
+        net = from_torch(model, shape, output=None if hooked else output, **options)
+        endpoint = _endpoint(model, x, net, shape, output, notes) if hooked else None
+    except RFGraphError as err:
+        head = _truncated(model, output) if hooked else None
+        if head is None:
+            raise
+        # The layers after ``output`` (e.g. a classifier head) may not import: import up to it only.
+        net, endpoint = from_torch(head, shape, **options), None
+        notes.append(f"exact maps of the model up to {output!r} only (the whole model does not import: {err})")
     plan = build_plan(net, shape, endpoint)
     maps = {m: np.asarray(contribution_map(net, shape, m, target, endpoint=endpoint), dtype=np.float64) for m in _EXACT}
     try:
@@ -164,6 +173,28 @@ def _exact_maps(
     if box is not None:
         box = tuple((max(0, int(a)), min(n - 1, int(b))) for (a, b), n in zip(box, shape, strict=True))
     return maps, box
+
+
+def _truncated(model: Any, output: str) -> Any:
+    """The model traced with torch.fx and cut after the last node of submodule ``output`` (None if untraceable)."""
+    torch = _torch("compare_trained")
+    try:
+        gm = torch.fx.symbolic_trace(model)
+    except Exception:  # noqa: BLE001 - fx raises many kinds of errors on untraceable code
+        return None
+    last = None
+    for node in gm.graph.nodes:
+        stack = node.meta.get("nn_module_stack") or {}
+        paths = {v[0] if isinstance(v, tuple) else k for k, v in stack.items()}
+        if (node.op == "call_module" and node.target == output) or output in paths:
+            last = node
+    if last is None:
+        return None
+    out = next(n for n in gm.graph.nodes if n.op == "output")
+    out.args = (last,)
+    gm.graph.eliminate_dead_code()
+    gm.recompile()
+    return gm
 
 
 def _endpoint(model: Any, x: Any, net: Any, shape: tuple[int, ...], output: str, notes: list[str]) -> str:
