@@ -321,7 +321,7 @@ def spatial_outputs(model: Any, inputs: Any) -> list[tuple[str, tuple[int, ...]]
             handles.append(module.register_forward_hook(hook))
     try:
         with _untouched(torch, model), torch.no_grad():
-            model(x.to(_device_of(torch, model)))
+            model(x.to(_device_of(torch, model), _dtype_of(torch, model)))
     except Exception as err:  # noqa: BLE001 - any failure of the model's own forward
         raise RFGraphError(f"running the model on a {tuple(x.shape)} input failed: {_reason(err)}") from None
     finally:
