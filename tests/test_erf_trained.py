@@ -462,3 +462,26 @@ def test_cli_help_lists_erf_model(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "erf-model" in capsys.readouterr().out
+
+
+def test_image_files_without_pillow_say_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    (tmp_path / "a.png").write_bytes(b"\x89PNG")
+    monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now fails
+    with pytest.raises(rf.RFGraphError, match="pip install pillow"):
+        erf.load_images(tmp_path, (8, 8))
+    assert tuple(erf.load_images(np.zeros((1, 3, 8, 8)), (8, 8)).shape) == (1, 3, 8, 8)  # arrays need no Pillow
+
+
+def test_float64_model_and_crop_of_arrays() -> None:
+    torch.manual_seed(11)
+    model = _small_cnn().double().eval()
+    arrays = np.random.default_rng(0).normal(size=(4, 2, 24, 12))
+    x = erf.load_images(arrays, (12, 12), channels=2, fit="crop", normalize=None)
+    assert tuple(x.shape) == (4, 2, 12, 12)
+    got = erf.gradient_erf(model, x, output="2")
+    np.testing.assert_allclose(got, _hand_loop(lambda s: model[2](model[1](model[0](s))), x.double(), "abs"))
+    assert got.max() > 0
+    with pytest.raises(rf.RFGraphError, match="'2'"):
+        erf.gradient_erf(model, x)
