@@ -454,8 +454,10 @@ def _global_flags(plan: Plan) -> list[bool]:
             acc = np.zeros((n, plan.input_shape[a]), dtype=bool)
             for link in t.links:
                 m = link.maps[a]
-                rows = np.repeat(np.arange(m.n_out), np.diff(m.indptr))
-                np.logical_or.at(acc, rows, sets[link.source][a][m.indices])
+                counts = np.diff(m.indptr)
+                rows = counts > 0
+                if m.nnz:
+                    acc[rows] |= np.logical_or.reduceat(sets[link.source][a][m.indices], m.indptr[:-1][rows], axis=0)
             axes.append(acc)
         sets.append(axes)
         full = all(bool(x.all()) for x in axes)
