@@ -17,7 +17,7 @@ from .test_engine import _check_against_reference
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=150, **SETTINGS)
 @given(cases(ndim=1, max_ops=5, max_size=12, extended=True))
 def test_random_1d_networks_with_index_ops_equal_reference(case):
     _check_against_reference(*case)
@@ -29,7 +29,7 @@ def test_random_2d_networks_with_index_ops_equal_reference(case):
     _check_against_reference(*case)
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=100, **SETTINGS)
 @given(local_networks(ndim=1), st.integers(24, 60))
 def test_records_agree_with_exact_fields_1d(net, n):
     try:
@@ -61,7 +61,8 @@ def test_records_agree_with_exact_fields_1d(net, n):
         for o in interior:
             centre = (exact[o][1][0] + exact[o][1][1]) / 2
             assert centre == rec.center[0] + o * rec.stride[0], (net, o)
-    if len(interior) >= 2 * max(model.q, 1) + 2 and not rec.uniform and not model.irregular:
+    holes = any(lo is None for lo in model.lo)  # positions without a field (e.g. stride-2 deconv1)
+    if len(interior) >= 2 * max(model.q, 1) + 2 and not rec.uniform and not model.irregular and not holes:
         # a regular window would step by the stride: some interior pair contradicts it
         starts = [exact[o][1] for o in interior]
         spans = {b - a for a, b in starts}
@@ -90,10 +91,10 @@ def test_issue_examples():
     recs = rf.receptive_field(rf.parse_spec("conv3s2p1,deconv4s2p1"), (64,))
     assert not recs[-1].uniform and recs[1].uniform
     centres = []
-    for o in range(30, 35):
+    for o in range(20, 25):
         idx = np.nonzero(rf.reach(rf.parse_spec("conv3s2p1,deconv4s2p1"), (64,), (o,)))[0]
         centres.append((idx[0] + idx[-1]) / 2)
-    assert centres == [29, 31, 31, 33, 33]  # the issue's 19, 21, 21, 23, 23, shifted: irregular steps
+    assert centres == [19, 21, 21, 23, 23]  # the issue's example: irregular steps
     unet = rf.receptive_field(rf.zoo.build("unet"), (572, 572))[-1]
     assert unet.size == (204, 204) and not unet.uniform
     se = rf.Sequential(rf.Conv(3, padding=1), rf.Add(rf.Identity(), rf.Sequential(rf.GlobalPool(), rf.Conv(1))))
