@@ -268,7 +268,7 @@ class _Builder:
             offset += s[axis]
         links = []
         for o, blocks in pairs.items():
-            along = blocks[0] if len(blocks) == 1 else _union(blocks)
+            along = blocks[0] if len(blocks) == 1 else AxisMap.union(blocks)
             maps = tuple(along if a == axis else AxisMap.identity(n) for a, n in enumerate(shape))
             links.append(Link(o, maps))
         return self.add_tensor(full, shape, op, tuple(links))
@@ -288,14 +288,6 @@ def _broadcast_shape(shapes: list[tuple[int, ...]], where: str) -> tuple[int, ..
             )
         shape.append(big.pop() if big else 1)
     return tuple(shape)
-
-
-def _union(maps: list[AxisMap]) -> AxisMap:
-    import numpy as np
-
-    outs = np.concatenate([np.repeat(np.arange(m.n_out), np.diff(m.indptr)) for m in maps])
-    ins = np.concatenate([m.indices for m in maps])
-    return AxisMap.from_pairs(maps[0].n_in, maps[0].n_out, outs, ins)
 
 
 def _join(prefix: str, name: str) -> str:
