@@ -136,7 +136,21 @@ def _ints(value: Any) -> list[int]:
     return [value] if isinstance(value, int) and not isinstance(value, bool) else []
 
 
-_PARAMS = ("kernel_size", "stride", "dilation", "padding", "output_padding", "scale_factor", "crop")
+_PARAMS = (
+    "kernel_size",
+    "stride",
+    "dilation",
+    "padding",
+    "output_padding",
+    "scale_factor",
+    "crop",
+    "pads",
+    "size",
+    "output_size",
+    "factor",
+    "step",
+    "window",
+)
 
 
 def check_op_params(op: Any, where: str) -> None:
