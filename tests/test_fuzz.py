@@ -60,6 +60,23 @@ _TOKENS = [
     "500000000",
     "１",
     " ",
+    # index ops of the grammar
+    "resize",
+    "pad",
+    "slice",
+    "to",
+    "apool",
+    "shuffle",
+    "unshuffle",
+    "roll",
+    "flip",
+    "wmix",
+    "gmix",
+    "cat1(",
+    "-",
+    ".",
+    "5",
+    "reflect",
 ]
 
 
@@ -90,7 +107,7 @@ def test_spec_any_text(spec):
 
 @FAST
 @given(
-    st.sampled_from(["conv", "pool", "deconv", "up"]),
+    st.sampled_from(["conv", "pool", "deconv", "up", "resize", "pad", "apool", "shuffle", "wmix", "roll", "slice"]),
     st.integers(0, 10**30),
     st.sampled_from(["", "s", "d", "p", "o", "*"]),
     st.integers(0, 10**30),
