@@ -37,6 +37,7 @@ from .ops import (
 )
 from .plan import Plan, build_plan
 from .spec import load_network, parse_spec
+from .tiling import Tile, halo, tiles
 
 __version__ = "0.1.0"
 
@@ -56,11 +57,13 @@ __all__ = [
     "Ref",
     "Residual",
     "Sequential",
+    "Tile",
     "Upsample",
     "build_plan",
     "contribution_map",
     "erf",
     "format_table",
+    "halo",
     "from_onnx",
     "from_torch",
     "load_network",
@@ -68,6 +71,7 @@ __all__ = [
     "profile",
     "reach",
     "receptive_field",
+    "tiles",
     "to_networkx",
     "zoo",
 ]
