@@ -37,6 +37,8 @@ from .ops import (
 )
 from .plan import Plan, build_plan
 from .spec import load_network, parse_spec
+from .padding import padding_share, valid_region
+from .sizes import min_input_shape
 from .tiling import Tile, halo, tiles
 
 __version__ = "0.1.0"
@@ -67,12 +69,15 @@ __all__ = [
     "from_onnx",
     "from_torch",
     "load_network",
+    "min_input_shape",
+    "padding_share",
     "parse_spec",
     "profile",
     "reach",
     "receptive_field",
     "tiles",
     "to_networkx",
+    "valid_region",
     "zoo",
 ]
 
