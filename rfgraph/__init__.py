@@ -35,10 +35,10 @@ from .ops import (
     Sequential,
     Upsample,
 )
-from .plan import Plan, build_plan
-from .spec import load_network, parse_spec
 from .padding import padding_share, valid_region
+from .plan import Plan, build_plan
 from .sizes import min_input_shape
+from .spec import load_network, parse_spec
 from .tiling import Tile, halo, tiles
 
 __version__ = "0.1.0"
