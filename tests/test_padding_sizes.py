@@ -13,7 +13,9 @@ CHAINS = [
     rf.Sequential(rf.Conv(3, padding=1), rf.Conv(5, dilation=2, padding=4)),
     rf.Sequential(rf.Conv(3), rf.Pool(2), rf.Conv(3, padding=1)),
     rf.Sequential(rf.Conv(4, stride=2, padding=((1, 2),)), rf.Conv(3, padding=1), rf.Upsample(2, mode="linear")),
-    rf.Sequential(rf.Conv(3, padding=1), rf.Pool(3, stride=2, ceil_mode=True), rf.ConvTranspose(4, stride=2, padding=1)),
+    rf.Sequential(
+        rf.Conv(3, padding=1), rf.Pool(3, stride=2, ceil_mode=True), rf.ConvTranspose(4, stride=2, padding=1)
+    ),
     rf.Residual(rf.Sequential(rf.Conv(5, padding=2), rf.Conv(3, stride=2, padding=1), rf.Upsample(2))),
     rf.Sequential(rf.Conv(7, stride=2, padding=3), rf.Pool(3, stride=2, padding=1), rf.Conv(3, padding="same")),
 ]
@@ -52,7 +54,8 @@ def test_valid_region_matches_definition_on_chains(net: rf.Op, n: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "name,shape,endpoint", [("unet_same", (240, 256), None), ("resnet18", (256, 240), "layer3"), ("vgg11", (96, 96), "pool4")]
+    "name,shape,endpoint",
+    [("unet_same", (240, 256), None), ("resnet18", (256, 240), "layer3"), ("vgg11", (96, 96), "pool4")],
 )
 def test_valid_region_matches_definition_on_zoo(name: str, shape: tuple[int, int], endpoint: str | None) -> None:
     net = rf.zoo.build(name)
@@ -65,7 +68,9 @@ def test_valid_region_matches_definition_on_zoo(name: str, shape: tuple[int, int
     positions |= {(0, j) for j in range(0, valid.shape[1], max(1, valid.shape[1] // 6))}
     for o in positions:
         field = np.argwhere(rf.reach(net, canvas, tuple(p + d for p, d in zip(o, offsets)), endpoint=endpoint))
-        inside = all(field[:, a].min() >= m and field[:, a].max() < m + n for a, (m, n) in enumerate(zip(margins, shape)))
+        inside = all(
+            field[:, a].min() >= m and field[:, a].max() < m + n for a, (m, n) in enumerate(zip(margins, shape))
+        )
         assert valid[o] == inside, o
 
 
