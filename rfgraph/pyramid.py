@@ -208,9 +208,12 @@ def format_pyramid(levels: Sequence[Level], unit: Any = None) -> str:
         for i, a in enumerate(lv.anchors):
             cells = base if i == 0 else ["", "", "", "", ""]
             flag = " !" if a.exceeds_field else ""
-            rows.append([*cells, f"{a.anchor:g}", f"{a.field_ratio:.2f}{flag}", f"{a.erf_ratio:.2f}"])
+            rows.append([*cells, f"{a.anchor:.4g}", f"{a.field_ratio:.2f}{flag}", f"{a.erf_ratio:.2f}"])
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in [head, *rows]]
+    lines = [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in [head, *rows]
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     warnings = [w for lv in levels for w in lv.warnings]
     return "\n".join(lines + [f"warning: {w}" for w in warnings])
@@ -238,9 +241,9 @@ def levels_from_torch(model: Any, input_shape: Any, *, in_channels: int | None =
     ``"pool"``), timm's ``feature_info.module_name()`` for ``features_only``
     models, else the output index.  ``options`` go to :func:`rfgraph.from_torch`.
     """
-    from .importers.torch import _in_channels, from_torch
-
     import torch
+
+    from .importers.torch import _in_channels, from_torch
 
     shape = normalize_shape(input_shape)
     channels = _in_channels(torch, model) if in_channels is None else in_channels

@@ -43,7 +43,9 @@ def as_network(model: Any, input_shape: Any, **options: Any) -> Op:
         from .importers.torch import from_torch
 
         return from_torch(model, input_shape, **options)
-    raise RFGraphError(f"cannot read a network from {type(model).__name__}; give an rfgraph op, a name or a torch module")
+    raise RFGraphError(
+        f"cannot read a network from {type(model).__name__}; give an rfgraph op, a name or a torch module"
+    )
 
 
 def _per_axis(value: Any, ndim: int, what: str) -> tuple[float, ...] | None:
@@ -72,7 +74,9 @@ def check_receptive_field(
 ) -> str | None:
     """The first violated bound as one line, or None when every bound holds."""
     ndim = len(record.size)
-    low, high, jump = (_per_axis(v, ndim, w) for v, w in ((min_size, "min_size"), (max_size, "max_size"), (stride, "stride")))
+    low, high, jump = (
+        _per_axis(v, ndim, w) for v, w in ((min_size, "min_size"), (max_size, "max_size"), (stride, "stride"))
+    )
     where = f"receptive field of {record.name!r} is {_show(record.size)} px"
     if low is not None and any(s < b for s, b in zip(record.size, low)):
         return f"{where}, below min_size={_bound(low)}"

@@ -73,7 +73,8 @@ def halo(network: Op, input_shape: Any, *, endpoint: str | None = None) -> tuple
     network : Op
         A translation-equivariant network (no global pooling).
     input_shape : tuple of int
-        The image size; it must leave an interior output in every phase.
+        The image size (it decides "same" padding); when it is smaller than the
+        field, the halo is measured on a wider image of the same phase.
     endpoint : str, optional
         Tile this tensor instead of the network output.
 
@@ -92,17 +93,39 @@ def halo(network: Op, input_shape: Any, *, endpoint: str | None = None) -> tuple
     _, fields = _fields(network, shape, endpoint)
     out = []
     for axis, f in enumerate(fields):
-        clean = np.flatnonzero(f.clean)
-        assert f.stride is not None
-        period = f.align * f.stride.denominator // f.stride.numerator
-        if clean.size == 0 or np.unique(clean % period).size < period:
+        found = _axis_halo(f)
+        step = 0
+        while found is None and step < _MAX_GROWTH:
+            # An image smaller than the field has no interior output; the same network on a wider
+            # image (wider by multiples of the alignment grid, so every tensor keeps its phase and
+            # "same" padding) has the same interior fields.
+            step += 1
+            wider = shape[:axis] + (shape[axis] + 2 * step * f.align * _GROWTH,) + shape[axis + 1 :]
+            try:
+                found = _axis_halo(axis_fields(build_plan(network, wider, endpoint), (axis,))[0])
+            except RFGraphError:
+                break
+        if found is None:
             raise RFGraphError(
-                f"input_shape={shape}: along axis {axis} no output in {'every phase' if clean.size else 'any position'} "
-                f"is free of border effects (the phase period is {period} outputs); use a larger input_shape"
+                f"input_shape={shape}: along axis {axis} no output in every phase is free of border effects, "
+                "even on a much wider image; use a larger input_shape"
             )
-        pos = _positions(f, clean)
-        out.append((int((pos - f.lo[clean]).max()), int((f.hi[clean] - pos).max())))
+        out.append(found)
     return tuple(out)
+
+
+_GROWTH = 8  # alignment steps added per side per try
+_MAX_GROWTH = 32
+
+
+def _axis_halo(f: AxisFields) -> tuple[int, int] | None:
+    clean = np.flatnonzero(f.clean)
+    assert f.stride is not None
+    period = f.align * f.stride.denominator // f.stride.numerator
+    if clean.size == 0 or np.unique(clean % period).size < period:
+        return None
+    pos = _positions(f, clean)
+    return int((pos - f.lo[clean]).max()), int((f.hi[clean] - pos).max())
 
 
 def alignment(network: Op, input_shape: Any, *, endpoint: str | None = None) -> tuple[int, ...]:
