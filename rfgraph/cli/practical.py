@@ -114,10 +114,11 @@ def cmd_valid(args: argparse.Namespace) -> int:
     valid = valid_region(net, shape, endpoint=args.endpoint)
     share = padding_share(net, shape, endpoint=args.endpoint) if (args.share or args.out) else None
     if args.out:
-        from ..plot import _check_suffix
+        from ..plot import IMAGE_SUFFIXES
 
         out = _fresh(args.out, args.force)
-        _check_suffix(out)
+        if out.suffix.lower() not in IMAGE_SUFFIXES:
+            raise RFGraphError(f"--out {args.out!r}: use one of {', '.join(IMAGE_SUFFIXES)} for a picture")
         import matplotlib
 
         matplotlib.use("Agg")
