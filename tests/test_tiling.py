@@ -181,3 +181,47 @@ def test_one_pixel_less_context_breaks_a_tile() -> None:
         crop = (slice(t.crop[0].start - 1, t.crop[0].stop - 1), t.crop[1])
         part = model(image[(..., *short)])[(..., *crop)]
     assert float((part - whole[(..., *t.output)]).abs().max()) > 1e-9
+
+
+# --------------------------------------------------------------------------- rfgraph networks through to_torch
+
+RF_NETS = [
+    # TF-style "same" padding with stride: the pads depend on the input size modulo the stride.
+    rf.Sequential(rf.Conv(3, stride=2, padding="same"), rf.Conv(3, padding=1), rf.Upsample(2, mode="linear")),
+    # ceil_mode pooling, a transposed convolution, a residual merge.
+    rf.Sequential(
+        rf.Conv(3, padding=1),
+        rf.Pool(3, stride=2, ceil_mode=True),
+        rf.Residual(rf.Conv(3, padding=2, dilation=2)),
+        rf.ConvTranspose(4, stride=2, padding=1),
+    ),
+    # Valid convolutions, asymmetric padding, an output at stride 3.
+    rf.Sequential(rf.Conv(4, padding=((1, 2), (2, 1))), rf.Conv(3, stride=3), rf.Conv(3)),
+]
+
+
+@pytest.mark.parametrize("net", RF_NETS)
+def test_stitched_tiles_of_rfgraph_networks(net: rf.Op) -> None:
+    """Each tile runs its own to_torch module (same seed, so the same weights) built for its shape."""
+    torch = pytest.importorskip("torch")
+    from rfgraph.importers.to_torch import to_torch
+
+    shape = (54, 66)
+    image = torch.rand(1, 2, *shape, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    modules: dict[tuple[int, ...], object] = {}
+
+    def run(x):  # type: ignore[no-untyped-def]
+        key = tuple(x.shape[2:])
+        if key not in modules:
+            modules[key] = to_torch(net, key, channels=2, relu=True, seed=0)
+        return modules[key](x)  # type: ignore[operator]
+
+    plan = rf.tiles(net, shape, tuple(6 * a for a in alignment(net, shape)))
+    assert len(plan) > 4
+    with torch.no_grad():
+        whole = run(image)
+        out = torch.full_like(whole, float("nan"))
+        for t in plan:
+            out[(..., *t.output)] = run(image[(..., *t.input)])[(..., *t.crop)]
+    assert not torch.isnan(out).any()
+    assert float((out - whole).abs().max()) < 1e-9
