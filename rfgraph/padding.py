@@ -53,6 +53,13 @@ def valid_region(network: Op, input_shape: Any, *, endpoint: str | None = None) 
     numpy.ndarray
         bool, of the output (end-point) tensor's spatial shape.
 
+    Notes
+    -----
+    A tap that reads the padding of a tensor counts even where the unbounded
+    network would have a position fed by nothing there (a transposed convolution
+    with a kernel shorter than its stride): such a position holds the bias, the
+    padding holds zero.
+
     Examples
     --------
     >>> import rfgraph as rf
