@@ -162,7 +162,7 @@ def test_table_pixel_size(capsys: pytest.CaptureFixture[str]) -> None:
     assert run("table", "conv3", "--input", "16", "--pixel-size", "fast") == 2
 
 
-@pytest.mark.parametrize("command", ["tile", "valid", "sizes", "check", "table"])
+@pytest.mark.parametrize("command", ["tile", "valid", "sizes", "pyramid", "check", "table"])
 def test_help_example_runs(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     parser = build_parser()
     sub = next(a for a in parser._subparsers._group_actions if hasattr(a, "choices"))  # type: ignore[union-attr]
