@@ -225,8 +225,11 @@ def format_pyramid(levels: Sequence[Level], unit: Any = None) -> str:
 def _output_keys(model: Any, shape: tuple[int, ...], channels: int) -> list[Any]:
     import torch
 
+    param = next(iter(model.parameters()), None)
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+    device = param.device if param is not None else "cpu"  # a meta model runs on meta tensors
     with torch.no_grad():
-        out = model(torch.zeros(1, channels, *shape))
+        out = model(torch.zeros(1, channels, *shape, dtype=dtype, device=device))
     if isinstance(out, Mapping):
         return list(out.keys())
     if isinstance(out, list | tuple):
@@ -253,7 +256,7 @@ def levels_from_torch(model: Any, input_shape: Any, *, in_channels: int | None =
         keys = _output_keys(model, shape, channels)
     finally:
         model.train(was_training)
-    names = [str(k) for k in keys]
+    names = ["output" if k is None else str(k) for k in keys]
     info = getattr(model, "feature_info", None)
     if info is not None and hasattr(info, "module_name") and all(isinstance(k, int) for k in keys):
         modules = list(info.module_name())
