@@ -157,14 +157,9 @@ def _tile_sizes(tile_shape: Any, shape: tuple[int, ...], align: tuple[int, ...])
         raise RFGraphError(
             f"tile_shape={tile_shape!r} must hold {len(shape)} positive ints (one per axis of the image {shape})"
         )
-    for axis, (t, a) in enumerate(zip(sizes, align)):
-        if t % a:
-            lower, upper = max(a, t - t % a), t - t % a + a
-            raise RFGraphError(
-                f"tile_shape={tuple(sizes)}: {t} on axis {axis} is not a multiple of {a}, the grid tile origins "
-                f"must lie on so that every layer sees the same pixel phases; use {lower} or {upper}"
-            )
-    return tuple(int(t) for t in sizes)
+    # Blocks start on the alignment grid, so that every layer of a tile sees the image's pixel
+    # phases: round down to a multiple of it (at least one step).
+    return tuple(max(int(t) // a, 1) * a for t, a in zip(sizes, align))
 
 
 def _out_chunks(f: AxisFields, n: int, step: int) -> list[tuple[int, int]]:
@@ -253,7 +248,8 @@ def tiles(network: Op, image_shape: Any, tile_shape: Any, *, endpoint: str | Non
         Spatial size of the whole image.
     tile_shape : int or tuple of int
         Size of the blocks whose outputs one tile keeps, in input pixels (without
-        the halo); a multiple of :func:`alignment` on every axis.
+        the halo); rounded down to a multiple of :func:`alignment` (at least one
+        grid step) on every axis.
     endpoint : str, optional
         Tile this tensor instead of the network output.
 

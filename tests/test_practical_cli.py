@@ -127,8 +127,9 @@ def test_tile_json_matches_api(capsys: pytest.CaptureFixture[str]) -> None:
     net = rf.zoo.build("unet_same")
     assert data["halo"] == [list(p) for p in rf.halo(net, (128, 96))]
     assert len(data["tiles"]) == len(rf.tiles(net, (128, 96), 32)) == 12
-    assert run("tile", "unet_same", "--input", "128x96", "--tile", "30") == 2
-    assert "multiple of 16" in capsys.readouterr().err
+    assert run("tile", "unet_same", "--input", "128x96", "--tile", "40") == 0
+    assert "rounded down to 32" in capsys.readouterr().out
+    assert run("tile", "unet_same", "--input", "128x96", "--tile", "0") == 2
 
 
 def test_valid_sizes_pyramid_text(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -80,9 +80,13 @@ def test_tiles_cover_output_once_and_stay_inside() -> None:
     assert (count == 1).all()
 
 
-def test_tiles_refuse_misaligned_tile_shape() -> None:
-    with pytest.raises(rf.RFGraphError, match="multiple of 16"):
-        rf.tiles(rf.zoo.build("unet_same"), (256, 256), 100)
+def test_tile_shape_rounds_down_to_the_alignment_grid() -> None:
+    net = rf.zoo.build("unet_same")
+    assert rf.tiles(net, (256, 256), 100) == rf.tiles(net, (256, 256), 96)
+    assert rf.tiles(net, (256, 256), (5, 40)) == rf.tiles(net, (256, 256), (16, 32))
+    for bad in (0, (16,), "16", (16, 16.5)):
+        with pytest.raises(rf.RFGraphError, match="tile_shape"):
+            rf.tiles(net, (256, 256), bad)
 
 
 # --------------------------------------------------------------------------- real torch models

@@ -70,6 +70,11 @@ def cmd_tile(args: argparse.Namespace) -> int:
             )
         )
         return 0
+    for axis, (t, a) in enumerate(zip(tile, grid)):
+        if t % a or t < a:
+            print(
+                f"note: --tile {t} on axis {axis} rounded down to {max(t // a, 1) * a} (a multiple of the {a} px grid)"
+            )
     for axis, (left, right) in enumerate(h):
         print(f"halo axis {axis}: left {left} px{_phys(left, unit)}, right {right} px{_phys(right, unit)}")
     biggest = max((s.stop - s.start for t in plan for s in t.input), default=0)
