@@ -32,8 +32,20 @@ from fractions import Fraction
 import numpy as np
 
 from .errors import RFGraphError
-from .geometry import AxisMap, Geometry
+from .geometry import AxisMap, Geometry, per_axis
 from .ops import ConvTranspose, Crop, GlobalPool, Op, Upsample, _Windowed
+from .ops_index import (
+    AdaptivePool,
+    Flip,
+    GlobalMix,
+    Pad,
+    PixelShuffle,
+    PixelUnshuffle,
+    Resize,
+    Roll,
+    Slice,
+    WindowMix,
+)
 from .plan import Plan, Tensor
 
 __all__ = ["AxisFields", "axis_fields", "equivariance_error"]
@@ -112,33 +124,74 @@ def _own_borders(op: Op, g: Geometry, axis: int) -> tuple[np.ndarray, np.ndarray
         num = 2 * o + 1 - f  # source coordinate times 2f on an unbounded input (see geometry)
         i0, frac = np.divmod(num, 2 * f)
         return i0 < 0, (frac > 0) & (i0 + 1 >= n_in)
-    return none, none  # nearest up-sampling, crops and global pools never read outside
+    if isinstance(op, Pad):
+        start = o - g.pads[axis][0]  # the input position an unbounded pad would copy
+        return start < 0, start >= n_in
+    if isinstance(op, Roll | WindowMix):
+        # Positions whose reads wrap around the tensor (a roll, Swin's cyclic shift).
+        shift = per_axis(op.shift, len(g.in_shape), "shift", "")[axis]
+        if isinstance(op, Roll):
+            raw = (o - shift)[:, None]
+        else:
+            w = per_axis(op.window, len(g.in_shape), "window", "")[axis]
+            raw = (np.mod(o - shift, n_in) // w * w)[:, None] + np.arange(w) + shift
+        return (raw < 0).any(axis=1), (raw >= n_in).any(axis=1)
+    if isinstance(op, Resize) and op.mode in ("linear", "cubic"):
+        # Interpolation clamps at the edges: conservatively, outputs that read an edge pixel.
+        m = g.maps[axis]
+        rows = np.repeat(np.arange(m.n_out), np.diff(m.indptr))
+        return np.bincount(rows[m.indices == 0], minlength=n_out) > 0, (
+            np.bincount(rows[m.indices == n_in - 1], minlength=n_out) > 0
+        )
+    return none, none  # the other ops read real positions only
+
+
+# Ops whose output does not shift with a shifted input (sizes decide the windows, or every output
+# reads every input, or the axis is reversed).
+_NOT_EQUIVARIANT = (GlobalPool, GlobalMix, AdaptivePool, Flip, Resize)
 
 
 def _leaf_stride(op: Op, g: Geometry, axis: int, src: Fraction | None) -> Fraction | None:
-    if src is None or isinstance(op, GlobalPool):
+    if src is None or isinstance(op, _NOT_EQUIVARIANT):
         return None
     if isinstance(op, ConvTranspose | Upsample):
         return src / g.stride[axis]
-    if isinstance(op, Crop):
+    if isinstance(op, PixelShuffle):
+        return src / per_axis(op.factor, len(g.in_shape), "factor", "")[axis]
+    if isinstance(op, Crop | Pad | Roll | WindowMix):
         return src
-    return src * g.stride[axis]
+    if isinstance(op, Slice):
+        nd = len(g.in_shape)
+        start = per_axis(op.start, nd, "start", "")[axis]
+        stop = per_axis(op.stop, nd, "stop", "")[axis]
+        # A start counted from the end, or an absolute stop, ties the kept positions to the size.
+        if (start is not None and start < 0) or (stop is not None and stop >= 0):
+            return None
+        return src * g.stride[axis]
+    if isinstance(op, _Windowed | PixelUnshuffle):
+        return src * g.stride[axis]
+    return None  # an op this module does not know: treat it as not translation-equivariant
 
 
 def equivariance_error(plan: Plan) -> str | None:
     """Why shifting the input does not shift the output (None when it does, up to the stride)."""
     for t in plan.tensors:
-        if isinstance(t.op, GlobalPool):
+        if isinstance(t.op, GlobalPool | GlobalMix):
             return (
-                f"GlobalPool {t.name!r} makes every output depend on the whole input (global context), "
+                f"{type(t.op).__name__} {t.name!r} makes every output depend on the whole input (global context), "
                 "so no tile reproduces it; run the network on the whole image"
             )
     strides = _strides(plan)
     for t in plan.tensors:
-        if t.geometry is None and t.op is not None and strides[t.index] is None:
+        if t.op is not None and strides[t.index] is None and all(strides[k.source] is not None for k in t.links):
+            what = (
+                "merges branches with different effective strides, or along a spatial axis, or broadcasts one"
+                if t.geometry is None
+                else "depends on the input size (adaptive windows, a resize, a slice counted from the end) or reverses an axis"
+            )
             return (
-                f"{type(t.op).__name__} {t.name!r} merges branches with different effective strides, so a "
-                "shifted input does not shift its output; tiling needs a translation-equivariant network"
+                f"{type(t.op).__name__} {t.name!r} {what}, so a shifted input does not shift its output; "
+                "tiling needs a translation-equivariant network"
             )
     return None
 
@@ -154,7 +207,14 @@ def _strides(plan: Plan) -> list[tuple[Fraction, ...] | None]:
             out.append(None if any(s is None for s in per) else tuple(s for s in per if s is not None))
         else:
             branch = {out[link.source] for link in t.links}
-            out.append(branch.pop() if len(branch) == 1 else None)
+            # A merge shifts with its input only if every branch enters position by position (no
+            # spatial concatenation, no broadcast of a pooled gate).
+            aligned = all(
+                m.n_in == m.n_out and np.array_equal(m.indices, np.arange(m.n_in)) and m.indptr[-1] == m.n_in
+                for link in t.links
+                for m in link.maps
+            )
+            out.append(branch.pop() if len(branch) == 1 and aligned else None)
     return out
 
 
@@ -177,6 +237,10 @@ def _axis(plan: Plan, axis: int, strides: list[tuple[Fraction, ...] | None]) -> 
         left.append(lf)
         right.append(rt)
     numerators = [s[axis].numerator for s in strides if s is not None]
+    for t in plan.tensors:  # windows of a window attention must line up with the tile origin too
+        src = strides[t.links[0].source] if t.links else None
+        if isinstance(t.op, WindowMix) and src is not None:
+            numerators.append((src[axis] * per_axis(t.op.window, plan.ndim, "window", "")[axis]).numerator)
     out_stride = strides[-1]
     return AxisFields(
         lo[-1],

@@ -22,7 +22,7 @@ from ._common import parse_size
 
 __all__ = ["main", "build_parser", "parse_size", "COMMAND_MODULES"]
 
-COMMAND_MODULES = ("demo", "table", "maps", "erf", "practical", "zoo", "serve")
+COMMAND_MODULES = ("demo", "table", "maps", "erf", "erf_model", "practical", "zoo", "serve")
 """Modules of :mod:`rfgraph.cli` that register sub-commands, in ``--help`` order."""
 
 EPILOG = """examples:
@@ -31,8 +31,7 @@ EPILOG = """examples:
   rfgraph profile "conv3*5" --input 15
   rfgraph map vgg16 --metric paths --scale log --out vgg16.png
   rfgraph graph "conv3*5" --input 15 --source 4 --out graph.png
-  rfgraph tile unet_same --input 2048x2048 --tile 256
-  rfgraph check vgg16 --input 224x224 --endpoint pool5 --min-rf 150
+COMMAND_MODULES = ("demo", "table", "maps", "erf", "erf_model", "practical", "zoo", "serve")
   rfgraph <command> --help      # options and an example for each command
 """
 
