@@ -45,8 +45,11 @@ from .ops import (
     Upsample,
     WindowMix,
 )
+from .padding import padding_share, valid_region
 from .plan import Plan, build_plan
+from .sizes import min_input_shape
 from .spec import load_network, parse_spec
+from .tiling import Tile, halo, tiles
 
 __version__ = "0.1.0"
 
@@ -75,20 +78,26 @@ __all__ = [
     "Roll",
     "Sequential",
     "Slice",
+    "Tile",
     "Upsample",
     "WindowMix",
     "build_plan",
     "contribution_map",
     "erf",
     "format_table",
+    "halo",
     "from_onnx",
     "from_torch",
     "load_network",
+    "min_input_shape",
+    "padding_share",
     "parse_spec",
     "profile",
     "reach",
     "receptive_field",
+    "tiles",
     "to_networkx",
+    "valid_region",
     "zoo",
 ]
 

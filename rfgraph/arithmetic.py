@@ -372,10 +372,15 @@ def _short(op: Op) -> str:
 
 def plan_receptive_field(plan: Plan) -> list[RFRecord]:
     """:func:`receptive_field` for an already-built plan."""
+    per_tensor, aligned = _fields(plan)
+    flags = _global_flags(plan)
+    return [_record(t, per_tensor[t.index], aligned[t.index], flags[t.index]) for t in plan.tensors]
+
+
+def _fields(plan: Plan) -> tuple[list[list[_AxisRF]], list[bool]]:
+    """Per tensor and axis, the periodic fields (unbounded input); and the aligned flags."""
     per_tensor: list[list[_AxisRF]] = []
     aligned: list[bool] = []
-    records = []
-    spans = _exact_spans(plan)
     for t in plan.tensors:
         if t.op is None:
             rfs = [_AxisRF(1, 1, (0,), (0,)) for _ in t.shape]
@@ -388,8 +393,7 @@ def plan_receptive_field(plan: Plan) -> list[RFRecord]:
             rfs, ok = _merge_tensor(plan, t, per_tensor, aligned)
         per_tensor.append(rfs)
         aligned.append(ok)
-        records.append(_record(t, rfs, ok, t.op is not None and _is_global(spans[t.index], plan.input_shape)))
-    return records
+    return per_tensor, aligned
 
 
 def _merge_tensor(
@@ -415,14 +419,64 @@ def _merge_tensor(
     return rfs, ok
 
 
-def _exact_spans(plan: Plan) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-    """Per tensor and axis, the hull ``[lo, hi]`` of input pixels (bounded input) that reach
-    each position: exact bounding boxes of the fields, through the plan's own edges."""
+MAX_REACH_CELLS = 20_000_000
+"""Largest (edges x input positions) one axis may use for the exact per-axis reach sets."""
+
+
+def _global_flags(plan: Plan) -> list[bool]:
+    """Per tensor: does every position reach every input pixel (SPEC section 5)?
+
+    Per axis, the set of input positions that reach each position is kept as a bool
+    matrix (exact for the projections of the fields).  A tensor is global when on every
+    axis every position reaches every input position, and, with two or more axes, when
+    that is also true of the whole field: it comes from a global source, a global op, or
+    a chain whose fields are products of their projections.  (A union of branches that
+    only jointly covers the input, e.g. row and column gates, is not global.)
+    """
+    ndim = plan.ndim
+    cells = max(
+        (link.maps[a].nnz * plan.input_shape[a] for t in plan.tensors for link in t.links for a in range(ndim)),
+        default=0,
+    )
+    if cells > MAX_REACH_CELLS:
+        return _global_by_hulls(plan)
+    sets: list[list[np.ndarray]] = []
+    flags: list[bool] = []
+    product: list[bool] = []
+    for t in plan.tensors:
+        if t.op is None:
+            sets.append([np.eye(n, dtype=bool) for n in t.shape])
+            flags.append(False)
+            product.append(True)
+            continue
+        axes = []
+        for a, n in enumerate(t.shape):
+            acc = np.zeros((n, plan.input_shape[a]), dtype=bool)
+            for link in t.links:
+                m = link.maps[a]
+                counts = np.diff(m.indptr)
+                rows = counts > 0
+                if m.nnz:
+                    acc[rows] |= np.logical_or.reduceat(sets[link.source][a][m.indices], m.indptr[:-1][rows], axis=0)
+            axes.append(acc)
+        sets.append(axes)
+        full = all(bool(x.all()) for x in axes)
+        chain = t.geometry is not None and product[t.links[0].source]
+        product.append(chain)
+        sources = any(flags[link.source] for link in t.links)
+        flags.append(full and (ndim == 1 or chain or sources or isinstance(t.op, GlobalPool | GlobalMix)))
+    return flags
+
+
+def _global_by_hulls(plan: Plan) -> list[bool]:
+    """Like :func:`_global_flags` with per-axis hulls instead of sets (very large inputs)."""
     big = np.iinfo(np.int64).max
     spans: list[list[tuple[np.ndarray, np.ndarray]]] = []
+    flags: list[bool] = []
     for t in plan.tensors:
         if t.op is None:
             spans.append([(np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64)) for n in t.shape])
+            flags.append(False)
             continue
         axes = []
         for a, n in enumerate(t.shape):
@@ -436,11 +490,10 @@ def _exact_spans(plan: Plan) -> list[list[tuple[np.ndarray, np.ndarray]]]:
                 np.maximum.at(hi, rows, src_hi[m.indices])
             axes.append((lo, hi))
         spans.append(axes)
-    return spans
-
-
-def _is_global(spans: list[tuple[np.ndarray, np.ndarray]], input_shape: tuple[int, ...]) -> bool:
-    return all(bool((lo == 0).all() and (hi == n - 1).all()) for (lo, hi), n in zip(spans, input_shape))
+        full = all(bool((lo == 0).all() and (hi == n - 1).all()) for (lo, hi), n in zip(axes, plan.input_shape))
+        sources = any(flags[link.source] for link in t.links)
+        flags.append(full and (sources or isinstance(t.op, GlobalPool | GlobalMix) or t.geometry is not None))
+    return flags
 
 
 def receptive_field(network: Op, input_shape: Any, endpoint: str | None = None) -> list[RFRecord]:

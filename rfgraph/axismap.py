@@ -40,6 +40,13 @@ class AxisMap:
         return cls(n_in, n_out, indptr, ins)
 
     @classmethod
+    def union(cls, maps: list[AxisMap]) -> AxisMap:
+        """All edges of several maps between the same two axes."""
+        outs = np.concatenate([np.repeat(np.arange(m.n_out, dtype=np.int64), np.diff(m.indptr)) for m in maps])
+        ins = np.concatenate([m.indices for m in maps])
+        return cls.from_pairs(maps[0].n_in, maps[0].n_out, outs, ins)
+
+    @classmethod
     def identity(cls, n: int) -> AxisMap:
         idx = np.arange(n, dtype=np.int64)
         return cls.from_pairs(n, n, idx, idx)

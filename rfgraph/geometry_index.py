@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .axismap import AxisMap
+from .op_base import PAD_MODES
 
 __all__ = [
     "PAD_MODES",
@@ -30,8 +31,6 @@ __all__ = [
     "all_to_all_axis",
     "window_axis",
 ]
-
-PAD_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def pad_source(j: np.ndarray, n: int, mode: str) -> np.ndarray:

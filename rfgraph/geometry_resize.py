@@ -5,10 +5,11 @@ weight in torch is non-zero.  Whether a weight is exactly zero depends on the
 arithmetic torch does, so the source coordinate is computed here the way
 PyTorch's CPU kernels compute it for float32 tensors (``aten/src/ATen/native/UpSample.h``):
 the scale is a float32 (``1 / scale_factor`` rounded from double, or
-``float(n_in) / n_out``), products and sums are rounded to float32.  A float64
-model computes the same coordinates in double, which moves a zero weight to a
-weight of about 1e-16 at a few (size, scale) pairs; :func:`resize_axis` takes
-``opmath="float64"`` for that case.
+``float(n_in) / n_out``), products and sums are rounded to float32 (the linear
+kernels with one fused multiply-add).  Checked against torch's Jacobians for every
+mode on thousands of (size, scale) pairs.  A float64 model computes the coordinates
+in double, which turns a zero weight into one of about 1e-16 (or back) at about 1% of
+(size, mode) pairs: compare float64 gradients with care.
 
 >>> resize_axis(2, 4, "linear").dense().astype(int).tolist()
 [[1, 0], [1, 1], [1, 1], [0, 1]]
@@ -56,7 +57,6 @@ def resize_axis(
     mode: str,
     align_corners: bool = False,
     scale: float | None = None,
-    opmath: str = "float32",
 ) -> AxisMap:
     """The edges of torch's resize along one axis.
 
@@ -65,7 +65,7 @@ def resize_axis(
     """
     if mode == "area":
         return adaptive_axis(n_in, n_out)
-    dtype = np.float32 if opmath == "float32" else np.float64
+    dtype = np.float32
     o = np.arange(n_out, dtype=np.int64)
     if mode in ("nearest", "nearest-exact"):
         # nearest_idx / nearest_exact_idx: always float arithmetic.
@@ -91,7 +91,7 @@ def resize_axis(
     if align_corners:
         real = s * of
     else:
-        if mode == "linear" and dtype is np.float32:
+        if mode == "linear":
             # torch's linear kernels are compiled with FMA contraction: scale * (o + 0.5) - 0.5 is
             # rounded once (the float64 product of two float32 values is exact); bicubic rounds twice.
             real = (np.float64(s) * (o.astype(np.float64) + 0.5) - 0.5).astype(dtype)

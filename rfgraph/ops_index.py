@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .errors import RFGraphError
-from .geometry_index import PAD_MODES
 from .geometry_resize import RESIZE_MODES
-from .ops import Op, Padding, Spatial, _as_tuple, _check_padding, _check_spatial, _is_int
+from .op_base import PAD_MODES, Op, Padding, Spatial, _as_tuple, _check_padding, _check_spatial, _is_int, pad_mode
 
 __all__ = [
     "Pad",
@@ -38,8 +37,6 @@ __all__ = [
     "RESIZE_MODES",
 ]
 
-PAD_ALIASES = {"zeros": "zeros", "constant": "zeros", "reflect": "reflect", "replicate": "replicate"}
-PAD_ALIASES["circular"] = "circular"
 RESIZE_ALIASES = {
     "nearest": "nearest",
     "nearest-exact": "nearest-exact",
@@ -51,14 +48,6 @@ RESIZE_ALIASES = {
     "bicubic": "cubic",
     "area": "area",
 }
-
-
-def pad_mode(op: Op, mode: Any, what: str = "mode") -> str:
-    """Normalise a padding mode (``"constant"`` is zeros) or raise naming the choices."""
-    out = PAD_ALIASES.get(mode) if isinstance(mode, str) else None
-    if out is None:
-        raise RFGraphError(f"{op.label()}: {what}={mode!r} is unknown; use one of {', '.join(map(repr, PAD_MODES))}")
-    return out
 
 
 def _kw(params: list[str], op: Op, defaults: dict[str, Any]) -> list[str]:

@@ -277,3 +277,13 @@ def test_new_ops_have_readable_names_and_errors_name_the_op():
     assert [t.name for t in plan.tensors] == ["input", "pad1", "resize1", "flip1", "roll1", "gmix1"]
     with pytest.raises(rf.RFGraphError, match=r"PixelUnshuffle 'u' .*not divisible"):
         build_plan(rf.Sequential(rf.PixelUnshuffle(2, name="u")), (5,))
+
+
+def test_huge_maps_are_refused_before_allocation():
+    for op, shape in [
+        (rf.GlobalMix(), (200_000,)),
+        (rf.WindowMix(100_000), (800_000,)),
+        (rf.PixelShuffle(1000), (2000,)),
+    ]:
+        with pytest.raises(rf.RFGraphError, match="above rfgraph's limits|handles at most"):
+            build_plan(op, shape)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -55,6 +56,30 @@ def test_import_rfgraph_does_not_import_matplotlib():
     code = "import sys, rfgraph, rfgraph.plot, rfgraph.progress; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_plot_submodules_do_not_import_matplotlib():
+    mods = ", ".join(f"rfgraph.plot.{m}" for m in ("_common", "maps", "profiles", "surfaces", "graph", "comparison"))
+    code = f"import sys, {mods}; assert 'matplotlib' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# The names rfgraph.plot exposed before it became a package (rfgraph 0.1): none may disappear.
+_PLOT_API_0_1 = {
+    "ERF", "IMAGE_SUFFIXES", "compare", "effective_rf", "path_edges", "plot_graph", "plot_map", "plot_profile",
+    "plot_surface", "save_graph_figure", "save_map_figure", "save_profile_figure", "theoretical_box",
+    "Box", "ERF_STYLE", "GRAPH_MAX_NODES", "INSTALL_HINT", "RF_BOX_STYLE", "Scale",
+}  # fmt: skip
+
+
+def test_namespace_is_clean():
+    # dir(rfgraph.plot) is its API plus its submodules: no helper imports such as np, math or Any.
+    assert set(plot.__all__) >= _PLOT_API_0_1
+    public = {n for n in dir(plot) if not n.startswith("__")}
+    submodules = {n for n in public if isinstance(getattr(plot, n), types.ModuleType)}
+    assert submodules <= {"_common", "maps", "profiles", "surfaces", "graph", "comparison"}
+    assert public - submodules == set(plot.__all__)
+    assert callable(plot.compare)  # the function, not a submodule of the same name
 
 
 def test_missing_matplotlib_gives_install_hint(monkeypatch):
@@ -428,3 +453,23 @@ def test_cli_map_vgg16_picture(tmp_path):
     out = tmp_path / "vgg16.png"
     assert run_cli("map", "vgg16", "--out", str(out)) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_legend_avoids_corner_targets_and_clipped_boxes_say_so():
+    pytest.importorskip("matplotlib")
+    from rfgraph.plot import plot_map
+    from rfgraph.plot._common import _bare_figure
+
+    net = rf.parse_spec("conv3s2p1*4")
+    recs = rf.receptive_field(net, (48, 48))
+    for target, corner in (((0, 0), 4), ((0, 2), 3), ((2, 0), 1), ((2, 2), 2)):  # 2 upper left ... 4 lower right
+        m = rf.contribution_map(net, (48, 48), target=target)
+        ax = _bare_figure((5, 4)).add_subplot()
+        plot_map(m, ax, rf_box=recs, target=target, erf_mass=None)
+        legend = ax.get_legend()
+        assert legend._loc == corner  # the corner farthest from the target's field
+        label = legend.get_texts()[0].get_text()
+        size, shown = recs[-1].size[0], rf.plot.theoretical_box(recs, target, (48, 48))
+        assert label.startswith(f"theoretical RF {size}×{size}")
+        if shown[0][1] - shown[0][0] + 1 < size:
+            assert "clipped to" in label

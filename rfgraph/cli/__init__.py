@@ -16,13 +16,14 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..errors import RFGraphError
 from ._common import parse_size
 
 __all__ = ["main", "build_parser", "parse_size", "COMMAND_MODULES"]
 
-COMMAND_MODULES = ("demo", "table", "maps", "erf", "zoo")
+COMMAND_MODULES = ("demo", "table", "maps", "erf", "erf_model", "practical", "zoo", "serve")
 """Modules of :mod:`rfgraph.cli` that register sub-commands, in ``--help`` order."""
 
 EPILOG = """examples:
@@ -31,6 +32,7 @@ EPILOG = """examples:
   rfgraph profile "conv3*5" --input 15
   rfgraph map vgg16 --metric paths --scale log --out vgg16.png
   rfgraph graph "conv3*5" --input 15 --source 4 --out graph.png
+COMMAND_MODULES = ("demo", "table", "maps", "erf", "erf_model", "practical", "zoo", "serve")
   rfgraph <command> --help      # options and an example for each command
 """
 
@@ -46,9 +48,17 @@ def _version() -> str:
         return __version__
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (like every other bad input), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        first = message.splitlines()[0] if message else "invalid arguments"
+        self.exit(2, f"{self.prog}: error: {first} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command of :data:`COMMAND_MODULES`."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rfgraph",
         description="Exact receptive fields and per-pixel contribution maps of CNNs.",
         epilog=EPILOG,
