@@ -21,6 +21,7 @@ Single thread (``torch.set_num_threads(1)``, ``NUMBA_NUM_THREADS=1``).  Run:
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -81,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     shape = (args.size, args.size)
     print(machine())
     print(f"input {shape}, metric paths, target: centre of the last spatial module output")
-    header = f"{'model':16} {'tensor':22} {'nodes':>10} {'import':>8} {'first':>8} {'warm':>8} {'torch':>8} {'vs torch':>9}"
+    header = (
+        f"{'model':16} {'tensor':22} {'nodes':>10} {'import':>8} {'first':>8} {'warm':>8} {'torch':>8} {'vs torch':>9}"
+    )
     print(header)
     print("-" * len(header))
     for key in args.models:
@@ -95,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         ours = rf.contribution_map(net, shape, metric="paths", endpoint=endpoint)
         first = time.perf_counter() - start
-        warm, _ = best_of(lambda: rf.contribution_map(net, shape, metric="paths", endpoint=endpoint), 5)
+        warm, _ = best_of(functools.partial(rf.contribution_map, net, shape, metric="paths", endpoint=endpoint), 5)
         try:
-            t_torch, grad = best_of(lambda: paths_by_autograd(net, shape, endpoint=endpoint), 3)
+            t_torch, grad = best_of(functools.partial(paths_by_autograd, net, shape, endpoint=endpoint), 3)
             assert np.allclose(grad, ours, rtol=1e-9, atol=0), f"{key}: engine and torch autograd disagree"
             torch_col, ratio = f"{t_torch:8.3f}", f"{t_torch / warm:8.1f}x"
         except rf.RFGraphError as err:  # an op without an all-ones torch equivalent

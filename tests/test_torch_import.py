@@ -333,9 +333,7 @@ def test_shape_dependent_control_flow_imports_through_torch_export() -> None:
     with pytest.raises(rf.RFGraphError, match="torch.fx cannot trace _Guarded"):
         rf.from_torch(_Guarded(), (9, 9))
     net = rf.from_torch(_ShapeBranch(), (9, 9))
-    expected = rf.Sequential(
-        rf.Conv(3), rf.Add(rf.Conv(3, padding=((0, 1), (0, 1))), rf.Crop(((1, 0), (1, 0))))
-    )
+    expected = rf.Sequential(rf.Conv(3), rf.Add(rf.Conv(3, padding=((0, 1), (0, 1))), rf.Crop(((1, 0), (1, 0)))))
     # torch.export slices one axis at a time: two one-to-one crops, the same paths
     np.testing.assert_array_equal(
         rf.contribution_map(net, (9, 9), metric="paths"), rf.contribution_map(expected, (9, 9), metric="paths")

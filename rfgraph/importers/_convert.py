@@ -57,15 +57,11 @@ def _func_name(target: Any) -> str:
     return name.lstrip("_")
 
 
-
-
 class _Converter:
     """Turns a stream of operations into a :class:`~rfgraph.importers._dag.Dag` (shared with the ONNX importer,
     which passes ``torch=None`` and never calls :meth:`module`)."""
 
-    def __init__(
-        self, torch: Any, shape: tuple[int, ...], identity: Iterable[Any], norm_stats: str = "global"
-    ) -> None:
+    def __init__(self, torch: Any, shape: tuple[int, ...], identity: Iterable[Any], norm_stats: str = "global") -> None:
         if norm_stats not in NORM_STATS:
             raise RFGraphError(f"norm_stats={norm_stats!r} is unknown; use 'global' or 'ignore'")
         self.torch = torch
@@ -112,7 +108,9 @@ class _Converter:
 
     def leaf(self, op: Op, x: _T, scopes: list[str], base: str, rank: int | None = None) -> _T:
         x = self.plain(x, scopes, base)
-        return _make(self.dag.leaf(op, x.index, scopes, base), x.rank if rank is None else rank, self.dims(x), self.ndim)
+        return _make(
+            self.dag.leaf(op, x.index, scopes, base), x.rank if rank is None else rank, self.dims(x), self.ndim
+        )
 
     def spatial_dims(self, rank: int) -> range:
         return range(rank - self.ndim, rank)
@@ -298,7 +296,7 @@ class _Converter:
         if all(m == 1 for m in sizes):
             return self.leaf(GlobalPool(), x, scopes, base)
         kernels, strides, factors = [], [], []
-        for axis, (n, m) in enumerate(zip(shape, sizes, strict=True)):
+        for n, m in zip(shape, sizes, strict=True):
             starts = [i * n // m for i in range(m)]
             ends = [-(-(i + 1) * n // m) for i in range(m)]
             lengths = {e - b for b, e in zip(starts, ends, strict=True)}
@@ -449,7 +447,12 @@ class _Converter:
     def reshape(self, x: Value, in_shape: Any, out_shape: Any, scopes: list[str], what: str) -> Value:
         if isinstance(x, _Flat):
             out = tuple(out_shape) if out_shape is not None else None
-            if out is not None and len(out) > self.ndim and self.is_global(x) and all(n == 1 for n in out[-self.ndim :]):
+            if (
+                out is not None
+                and len(out) > self.ndim
+                and self.is_global(x)
+                and all(n == 1 for n in out[-self.ndim :])
+            ):
                 return _T(x.index, len(out))  # a pooled vector viewed as (N, C, 1, 1) again
             return x
         if not isinstance(x, _T):

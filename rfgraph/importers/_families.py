@@ -31,7 +31,7 @@ class Family:
     heavy: bool = False  # ResNet-50-sized: slower in float64
 
 
-_TV = [
+_TV: list[tuple[str, str, dict[str, Any]]] = [
     ("alexnet", "alexnet", {}),
     ("vgg11", "vgg", {}),
     ("resnet18", "resnet", {}),
@@ -54,7 +54,7 @@ _TV = [
 # Sizes the model itself accepts: Inception-v3 needs at least 75 px; DLA and HRNet join branches
 # of different strides, so torch refuses any size that is not a multiple of 32.
 _SIZES = {"inception_v3": (80, 97), "dla34": (64, 96), "hrnet_w18_small": (64, 96)}
-_SEG = [
+_SEG: list[tuple[str, str, dict[str, Any]]] = [
     ("fcn_resnet50", "fcn", {"weights_backbone": None, "aux_loss": False}),
     ("deeplabv3_mobilenet_v3_large", "deeplabv3", {"weights_backbone": None, "aux_loss": False}),
     ("lraspp_mobilenet_v3_large", "lraspp", {"weights_backbone": None}),

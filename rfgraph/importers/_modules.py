@@ -73,7 +73,11 @@ def convert_module(
         return x
     if not isinstance(x, _T):
         raise RFGraphError(f"{label}: unexpected input {x!r}")
-    if isinstance(mod, nn.GroupNorm) or isinstance(mod, nn.modules.instancenorm._InstanceNorm) and not mod.track_running_stats:
+    if (
+        isinstance(mod, nn.GroupNorm)
+        or isinstance(mod, nn.modules.instancenorm._InstanceNorm)
+        and not mod.track_running_stats
+    ):
         return c.norm(x, None, scopes, "norm")
     if isinstance(mod, nn.LayerNorm):
         k = len(tuple(mod.normalized_shape))
@@ -101,11 +105,19 @@ def convert_module(
     if isinstance(mod, pooling._AdaptiveAvgPoolNd | pooling._AdaptiveMaxPoolNd):
         return c.adaptive(x, mod.output_size, scopes, "pool")
     padding_modules = nn.modules.padding
-    if isinstance(mod, padding_modules._ConstantPadNd | padding_modules._ReflectionPadNd | padding_modules._ReplicationPadNd | padding_modules._CircularPadNd):
+    if isinstance(
+        mod,
+        padding_modules._ConstantPadNd
+        | padding_modules._ReflectionPadNd
+        | padding_modules._ReplicationPadNd
+        | padding_modules._CircularPadNd,
+    ):
         mode = {"_ConstantPadNd": "constant", "_ReflectionPadNd": "reflect", "_ReplicationPadNd": "replicate"}
-        kind_of = next(k for k in mode if isinstance(mod, getattr(padding_modules, k))) if not isinstance(
-            mod, padding_modules._CircularPadNd
-        ) else None
+        kind_of = (
+            next(k for k in mode if isinstance(mod, getattr(padding_modules, k)))
+            if not isinstance(mod, padding_modules._CircularPadNd)
+            else None
+        )
         pads = list(mod.padding)
         dims = c.dims(x)
         pairs = [(0, 0)] * c.ndim

@@ -135,7 +135,7 @@ def linearised_copy(model: Any, *, seed: int = 0, inplace: bool = False, drop_he
 
     m = (model if inplace else copy.deepcopy(model)).eval()
     generator = torch.Generator().manual_seed(seed)
-    replace = []
+    replace: list[tuple[str, Any]] = []
     for name, sub in m.named_modules():
         if not name:
             continue
@@ -252,22 +252,21 @@ def gradient_supports(
         _calibrate(torch, m, x)
         captured.clear()
         x.requires_grad_(True)
-        out = None
-        with _linear_functions(torch):
-            try:
-                out = m(x)
-            except _Stop:
-                pass
+        out: Any = None
+        with _linear_functions(torch), contextlib.suppress(_Stop):
+            out = m(x)
     finally:
         for h in handles:
             h.remove()
-    results = []
+    results: list[tuple[np.ndarray, tuple[int, ...]]] = []
     nd = len(input_shape)
     for name in modules:
-        value = out if name is None else captured[name]
+        value: Any = out if name is None else captured[name]
         while isinstance(value, dict | list | tuple):
-            value = value["out"] if isinstance(value, dict) and "out" in value else next(
-                iter(value.values() if isinstance(value, dict) else value)
+            value = (
+                value["out"]
+                if isinstance(value, dict) and "out" in value
+                else next(iter(value.values() if isinstance(value, dict) else value))
             )
         spatial = tuple(value.shape[2:]) if value.dim() == nd + 2 else ()
         grid = grids[len(results)] if grids else None
@@ -285,7 +284,8 @@ def gradient_supports(
                 results.append((grad[0].abs().sum(0).numpy() != 0, tuple(grid)))
                 continue
         centre = tuple(n // 2 for n in spatial)
-        target = value[(0, slice(None), *centre)].sum() if spatial else value.sum()
+        index = (0, slice(None), *centre)
+        target = value[index].sum() if spatial else value.sum()
         (grad,) = torch.autograd.grad(target, x, retain_graph=True)
         g = grad[0].abs().sum(0).numpy()
         if not np.all(np.isfinite(g)):

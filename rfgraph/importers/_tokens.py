@@ -88,7 +88,9 @@ def pick_tokens(c: _Converter, x: _T, item: Any, scopes: list[str]) -> Value:
         return _T(x.index, x.rank, x.axes)
     if item == slice(None):
         return x
-    raise RFGraphError(f"{c.where(scopes, 'indexing')} picks tokens {item!r} of a flattened spatial axis; not supported")
+    raise RFGraphError(
+        f"{c.where(scopes, 'indexing')} picks tokens {item!r} of a flattened spatial axis; not supported"
+    )
 
 
 def window_attention(

@@ -50,7 +50,6 @@ from ._onnx_schema import (
     _MERGES,
     _REDUCE,
     _SHAPE_OPS,
-    POINTWISE_OPS as _ALL_POINTWISE,
     _first_line,
     _int_list,
     _load,
@@ -58,12 +57,13 @@ from ._onnx_schema import (
     _scopes,
     _text,
 )
+from ._onnx_schema import (
+    POINTWISE_OPS as _ALL_POINTWISE,
+)
 
 __all__ = ["from_onnx", "static_input_shape", "POINTWISE_OPS"]
 
-_NORMS = frozenset(
-    ["InstanceNormalization", "GroupNormalization", "LayerNormalization", "MeanVarianceNormalization"]
-)
+_NORMS = frozenset(["InstanceNormalization", "GroupNormalization", "LayerNormalization", "MeanVarianceNormalization"])
 POINTWISE_OPS = _ALL_POINTWISE - _NORMS
 """ONNX ops that act position by position (no layer in the graph); spatial norms are global context."""
 
@@ -460,7 +460,9 @@ class _OnnxImporter:
         if sizes is not None and np.size(sizes):
             sizes = np.asarray(sizes).ravel()
             if sizes.size != x.rank or sizes.dtype.kind not in "iu" or (sizes < 1).any():
-                raise RFGraphError(f"{label}: sizes={sizes.tolist()} must hold {x.rank} positive ints, one per input axis")
+                raise RFGraphError(
+                    f"{label}: sizes={sizes.tolist()} must hold {x.rank} positive ints, one per input axis"
+                )
             out = tuple(int(v) for v in sizes)
         elif scales is not None and np.size(scales):
             scales = np.asarray(scales, dtype=float).ravel()

@@ -58,7 +58,6 @@ from ._convert import (
 )
 from ._layout import _T, Value, _Flat, _Same
 from ._modules import convert_module, is_same_padding_module
-from ._tokens import attend, class_token_concat, matmul, patch_merging, pick_tokens, window_attention
 from ._names import (
     _ARITHMETIC,
     _CATS,
@@ -70,6 +69,7 @@ from ._names import (
     _SOFTMAX,
     POINTWISE_FUNCTIONS,
 )
+from ._tokens import attend, class_token_concat, matmul, patch_merging, pick_tokens, window_attention
 
 __all__ = ["from_torch", "POINTWISE_FUNCTIONS"]
 
@@ -208,7 +208,12 @@ class _FxImporter:
         if name in _NON_TENSOR:
             return None
         if name == "slice" and isinstance(x, _T):  # ATen slice(x, dim, start, end, step) (torch.export)
-            a = _bind(tuple(node.args), node.kwargs, "input dim start end step", {"dim": 0, "start": None, "end": None, "step": 1})
+            a = _bind(
+                tuple(node.args),
+                node.kwargs,
+                "input dim start end step",
+                {"dim": 0, "start": None, "end": None, "step": 1},
+            )
             index = (slice(None),) * (a["dim"] % x.rank) + (slice(a["start"], a["end"], a["step"]),)
             return c.getitem(x, index, scopes)
         kw = node.kwargs
@@ -260,7 +265,14 @@ class _FxImporter:
             if name == "unbind" and isinstance(x, _T):  # one axis fewer
                 d = dim % x.rank
                 axes = tuple(a - (a > d) for a in c.dims(x))
-                x = _T(x.index, x.rank - 1, None if axes == tuple(range(x.rank - 1 - c.ndim, x.rank - 1)) else axes, None, x.extra, x.mixed)
+                x = _T(
+                    x.index,
+                    x.rank - 1,
+                    None if axes == tuple(range(x.rank - 1 - c.ndim, x.rank - 1)) else axes,
+                    None,
+                    x.extra,
+                    x.mixed,
+                )
             return _Same(x)
         if not isinstance(x, _T):
             if isinstance(x, _Flat):
@@ -358,14 +370,18 @@ class _FxImporter:
                 pairs[dims.index(axis)] = (pad[k], pad[k + 1])
             return c.pad(x, pairs, a["mode"] or "constant", scopes, "pad")
         if name in ("pixel_shuffle", "pixel_unshuffle"):
-            return c.shuffle(x, int(args[1] if len(args) > 1 else next(iter(kw.values()))), name == "pixel_shuffle", scopes, name)
+            return c.shuffle(
+                x, int(args[1] if len(args) > 1 else next(iter(kw.values()))), name == "pixel_shuffle", scopes, name
+            )
         if name == "flip":
             return c.flip(x, args[1] if len(args) > 1 else kw["dims"], scopes, name)
         if name == "roll":
             a = _bind(args, kw, "input shifts dims", {"dims": None})
             return c.roll(x, a["shifts"], a["dims"], scopes, name)
         if name in ("conv1d", "conv2d", "conv3d"):
-            a = _bind(args, kw, "input weight bias stride padding dilation groups", {"stride": 1, "padding": 0, "dilation": 1})
+            a = _bind(
+                args, kw, "input weight bias stride padding dilation groups", {"stride": 1, "padding": 0, "dilation": 1}
+            )
             weight = self.shape(a["weight"]) if hasattr(a["weight"], "meta") else None
             if weight is None:
                 raise RFGraphError(f"{c.where(scopes, name)}: the kernel size is unknown (weight has no static shape)")
@@ -375,12 +391,12 @@ class _FxImporter:
                 f"{c.where(scopes, name)}: functional transposed convolutions are not supported; use nn.ConvTranspose"
             )
         if name in _REDUCTIONS:
-            dims = args[1] if len(args) > 1 else kw.get("dim", kw.get("axis"))
+            axes = args[1] if len(args) > 1 else kw.get("dim", kw.get("axis"))
             keep = args[2] if len(args) > 2 else kw.get("keepdim", False)
-            if name in ("max", "min") and isinstance(dims, int):
-                out = c.reduce(x, dims, bool(keep), scopes, name)
+            if name in ("max", "min") and isinstance(axes, int):
+                out = c.reduce(x, axes, bool(keep), scopes, name)
                 return (out, out)
-            return c.reduce(x, dims, bool(keep), scopes, name)
+            return c.reduce(x, axes, bool(keep), scopes, name)
         raise RFGraphError(
             f"{c.where(scopes, f'function {name!r}')} is not supported; if it acts position by position, "
             f"pass identity=({name!r},) to treat it as a no-op"
@@ -623,9 +639,7 @@ def from_torch(
             except Exception as err:  # noqa: BLE001 - fx raises many kinds of errors on untraceable code
                 reason = _first_line(err)
                 if method == "fx":
-                    raise RFGraphError(
-                        f"torch.fx cannot trace {type(module).__name__}: {reason}; {_OPTIONS}"
-                    ) from None
+                    raise RFGraphError(f"torch.fx cannot trace {type(module).__name__}: {reason}; {_OPTIONS}") from None
                 # Never a silent fall-back to hooks (they miss merges written in forward): only torch.export,
                 # which records the module's own tensor graph for this input.
                 return conv.dag.network(_from_export(torch, module, conv, shape, channels, output, reason))
