@@ -329,6 +329,26 @@ class _ShapeBranch(nn.Module):
         return self.c2(y) + y[..., 1:-1, 1:-1]
 
 
+class _SizePad(nn.Module):
+    """Pad and crop amounts computed from the input size: symbolic in fx, constants in torch.export."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = nn.Conv2d(1, 2, 4, stride=4)
+
+    def forward(self, x: Any) -> Any:
+        h, w = x.shape[-2:]
+        y = self.c(F.pad(x, (0, (4 - w % 4) % 4, 0, (4 - h % 4) % 4)))
+        return y[:, :, : h // 4, : w // 4]
+
+
+def test_sizes_computed_in_forward_import_through_torch_export() -> None:
+    net = rf.from_torch(_SizePad(), (9, 10))
+    assert net.ops[0] == rf.Conv(4, stride=4, padding=((0, 3), (0, 2)), name="c")
+    with pytest.raises(rf.RFGraphError, match="computed in forward from tensor sizes"):
+        rf.from_torch(_SizePad(), (9, 10), method="fx")
+
+
 def test_shape_dependent_control_flow_imports_through_torch_export() -> None:
     with pytest.raises(rf.RFGraphError, match="torch.fx cannot trace _Guarded"):
         rf.from_torch(_Guarded(), (9, 9))

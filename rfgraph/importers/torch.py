@@ -86,6 +86,25 @@ _POOL_ARGS = "input kernel_size stride padding dilation ceil_mode return_indices
 _AVG_ARGS = "input kernel_size stride padding ceil_mode count_include_pad divisor_override"
 
 
+def _nodes(torch: Any, value: Any) -> Iterator[Any]:
+    if isinstance(value, torch.fx.Node):
+        yield value
+    elif isinstance(value, slice):
+        for part in (value.start, value.stop, value.step):
+            yield from _nodes(torch, part)
+    elif isinstance(value, list | tuple):
+        for part in value:
+            yield from _nodes(torch, part)
+
+
+def _has_node(torch: Any, value: Any) -> bool:
+    return next(_nodes(torch, value), None) is not None
+
+
+class _ShapeDependent(RFGraphError):
+    """fx left a size computed in forward symbolic (torch.export specialises it for the input)."""
+
+
 class _FxImporter:
     def __init__(self, conv: _Converter, gm: Any, output: Any, input_name: str | None = None) -> None:
         self.c = conv
@@ -109,6 +128,15 @@ class _FxImporter:
         if isinstance(arg, self.c.torch.fx.Node):
             return None
         return arg
+
+    def static(self, value: Any, scopes: list[str], what: str) -> int:
+        """An int argument; one that forward computed from tensor sizes is only known to torch.export."""
+        if isinstance(value, self.c.torch.fx.Node):
+            raise _ShapeDependent(
+                f"{self.c.where(scopes, what)} is computed in forward from tensor sizes, which torch.fx keeps "
+                f"symbolic; {_OPTIONS}"
+            )
+        return int(value)
 
     @staticmethod
     def shape(node: Any) -> tuple[int, ...] | None:
@@ -188,6 +216,8 @@ class _FxImporter:
         if not tensors:
             return None
         if node.target is operator.getitem:
+            if isinstance(x, _T) and _has_node(self.c.torch, node.args[1]):
+                self.static(next(_nodes(self.c.torch, node.args[1])), scopes, "an index")
             if isinstance(x, _T) and c.is_flattened(x) and (x.extra or node.args[1] != slice(None)):
                 return self.tokens(x, node.args[1], scopes)
             return c.getitem(x, node.args[1], scopes)
@@ -358,7 +388,7 @@ class _FxImporter:
             return c.resize(x, out_shape, mode, corners, scopes, "interpolate")
         if name == "pad":
             a = _bind(args, kw, "input pad mode value", {"mode": "constant", "value": None})
-            pad = [int(p) for p in a["pad"]]
+            pad = [self.static(p, scopes, "pad amount") for p in a["pad"]]
             pairs = [(0, 0)] * c.ndim
             dims = c.dims(x)
             for k in range(0, len(pad), 2):
@@ -643,6 +673,12 @@ def from_torch(
                 # Never a silent fall-back to hooks (they miss merges written in forward): only torch.export,
                 # which records the module's own tensor graph for this input.
                 return conv.dag.network(_from_export(torch, module, conv, shape, channels, output, reason))
-            return conv.dag.network(_from_fx(torch, module, gm, conv, shape, channels, output))
+            try:
+                return conv.dag.network(_from_fx(torch, module, gm, conv, shape, channels, output))
+            except _ShapeDependent as err:
+                if method == "fx":
+                    raise RFGraphError(str(err)) from None
+                conv = _Converter(torch, shape, identity, norm_stats)  # start again from torch.export's graph
+                return conv.dag.network(_from_export(torch, module, conv, shape, channels, output, str(err)))
         out = _from_hooks(torch, module, conv, shape, channels)
         return conv.dag.network(out)
