@@ -133,3 +133,68 @@ def _fan_out(mask, indptr, indices, n_in):  # type: ignore[no-untyped-def]
             for e in range(indptr[v], indptr[v + 1]):
                 count[indices[e]] += 1
     return count
+
+
+# --------------------------------------------------------------------------- exact counts in residues
+
+
+@kernel
+def _pull_axis_mod(g, indptr, indices, n_in, primes):  # type: ignore[no-untyped-def]
+    """:func:`_pull_axis` in several rings at once: ``g`` (rings, pre, n_out, post) int64,
+    ring ``k`` modulo ``primes[k]`` (below 2**31, so sums of two residues fit)."""
+    rings, pre, n_out, post = g.shape
+    out = np.zeros((rings, pre, n_in, post), dtype=np.int64)
+    for k in range(rings):
+        p = primes[k]
+        for a in range(pre):
+            for v in range(n_out):
+                for e in range(indptr[v], indptr[v + 1]):
+                    u = indices[e]
+                    for q in range(post):
+                        s = out[k, a, u, q] + g[k, a, v, q]
+                        if s >= p:
+                            s -= p
+                        out[k, a, u, q] = s
+    return out
+
+
+@kernel
+def _outer_sum_mod(x, y, primes):  # type: ignore[no-untyped-def]
+    """``out[k, i, j] = sum_t x[k, t, i] * y[k, t, j] mod primes[k]`` (residues below 2**31)."""
+    rings, terms, m = x.shape
+    n = y.shape[2]
+    out = np.zeros((rings, m, n), dtype=np.int64)
+    for k in range(rings):
+        p = primes[k]
+        for t in range(terms):
+            for i in range(m):
+                a = x[k, t, i]
+                if a == 0:
+                    continue
+                for j in range(n):
+                    out[k, i, j] = (out[k, i, j] + a * y[k, t, j]) % p
+    return out
+
+
+@kernel
+def _garner_limbs(res, primes, inverses):  # type: ignore[no-untyped-def]
+    """Mixed-radix digits of the CRT solution, paired into limbs below 2**62.
+
+    ``res`` (rings, n) residues; ``inverses[i, j]`` = ``primes[i]**-1 mod primes[j]``.
+    Returns (ceil(rings / 2), n) limbs ``L`` with value ``sum_h L[h] * prod(primes[:2h])``.
+    """
+    rings, n = res.shape
+    limbs = np.zeros(((rings + 1) // 2, n), dtype=np.int64)
+    digits = np.zeros(rings, dtype=np.int64)
+    for e in range(n):
+        for j in range(rings):
+            p = primes[j]
+            v = res[j, e] % p
+            for i in range(j):
+                v = ((v - digits[i]) % p) * inverses[i, j] % p
+            digits[j] = v
+        for h in range(0, rings, 2):
+            low = digits[h]
+            high = digits[h + 1] if h + 1 < rings else 0
+            limbs[h // 2, e] = low + primes[h] * high
+    return limbs
