@@ -13,13 +13,10 @@ A network is described with a few immutable ops, unrolled into a layered graph
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from . import erf, zoo
-from .arithmetic import RFRecord, format_table, receptive_field
-from .engine import contribution_map, profile, reach
 from .errors import RFGraphError
-from .graph import to_networkx
 from .ops import (
     Add,
     Concat,
@@ -35,8 +32,49 @@ from .ops import (
     Sequential,
     Upsample,
 )
-from .plan import Plan, build_plan
-from .spec import load_network, parse_spec
+
+if TYPE_CHECKING:  # the names below are imported on first use (module __getattr__)
+    from . import erf, zoo
+    from .arithmetic import RFRecord, format_table, receptive_field
+    from .coverage import coverage
+    from .engine import contribution_map, profile, reach
+    from .graph import to_networkx
+    from .plan import Plan, build_plan
+    from .spec import load_network, parse_spec
+
+# `import rfgraph` and `rfgraph --help` stay fast: numpy, numba, networkx, torch and
+# matplotlib load only when a name that needs them is first used.
+_LAZY = {
+    "RFRecord": "arithmetic",
+    "format_table": "arithmetic",
+    "receptive_field": "arithmetic",
+    "coverage": "coverage",
+    "contribution_map": "engine",
+    "profile": "engine",
+    "reach": "engine",
+    "to_networkx": "graph",
+    "Plan": "plan",
+    "build_plan": "plan",
+    "load_network": "spec",
+    "parse_spec": "spec",
+}
+_SUBMODULES = ("erf", "zoo")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 
@@ -59,6 +97,7 @@ __all__ = [
     "Upsample",
     "build_plan",
     "contribution_map",
+    "coverage",
     "erf",
     "format_table",
     "from_onnx",

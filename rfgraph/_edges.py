@@ -19,6 +19,7 @@ so the per-axis matrices here are sized by the field, not by the image.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 
 from .errors import RFGraphError
@@ -303,3 +304,47 @@ def general_map(plan: Plan, target: tuple[int, ...], metric: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- public API
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def coverage_cost(plan: Plan) -> int:
+    """Bytes of the per-axis reach relations of every tensor (one term each) and the result."""
+    sizes = [n_in * n for t in plan.tensors for n_in, n in zip(plan.input_shape, t.shape)]
+    return 2 * sum(sizes) + 24 * plan.tensors[0].size
+
+
+def separable_coverage(plan: Plan) -> np.ndarray:
+    """How many output positions each input pixel reaches, from the per-axis reach relations.
+
+    The relation (output, input) is a union of products; the outputs one input
+    reaches are then a union of products of per-axis sets, counted exactly by
+    inclusion-exclusion.  Raises :class:`TooManyTerms` when that needs too many terms.
+    """
+    everything = [_Union([tuple(np.ones(n, dtype=bool) for n in t.shape)]) for t in plan.tensors]
+    relation = _reach_unions(plan, everything)[-1]
+    terms = _inclusion_exclusion(relation.terms, [MAX_SEPARABLE_TERMS])
+    total = np.zeros(plan.input_shape, dtype=np.int64)
+    for sign, term in terms:
+        outer = np.ones((), dtype=np.int64)
+        for rel in term:  # rel: (n_out_axis, n_in_axis); column sums count the outputs per input
+            outer = np.multiply.outer(outer, rel.sum(axis=0, dtype=np.int64))
+        total += sign * outer
+    return total
+
+
+def general_coverage_cost(plan: Plan) -> int:
+    """Bytes of the node-level coverage: edge lists and one bitset over the output nodes per node."""
+    words = (plan.output.size + 63) // 64
+    return plan.num_edges * 56 + plan.num_nodes * (24 + 8 * words)
+
+
+def general_coverage(plan: Plan) -> np.ndarray:
+    """Node-level coverage: bitsets of the output nodes each node reaches (any DAG)."""
+    from ._kernels import _general_coverage
+
+    graph = _node_graph(plan)
+    first = int(graph.offsets[-2])
+    flat = _general_coverage(graph.in_ptr, graph.in_src, first, graph.n_nodes, plan.tensors[0].size)
+    return flat.reshape(plan.input_shape)

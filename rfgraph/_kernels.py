@@ -198,3 +198,28 @@ def _garner_limbs(res, primes, inverses):  # type: ignore[no-untyped-def]
             high = digits[h + 1] if h + 1 < rings else 0
             limbs[h // 2, e] = low + primes[h] * high
     return limbs
+
+
+@kernel
+def _general_coverage(in_ptr, in_src, first_output, n_nodes, n_inputs):  # type: ignore[no-untyped-def]
+    """For each input node, how many output nodes (ids ``first_output ..``) it reaches."""
+    n_out = n_nodes - first_output
+    words = (n_out + 63) // 64
+    bits = np.zeros((n_nodes, words), dtype=np.uint64)
+    for o in range(n_out):
+        bits[first_output + o, o >> 6] |= np.uint64(1) << np.uint64(o & 63)
+    for v in range(n_nodes - 1, -1, -1):
+        for e in range(in_ptr[v], in_ptr[v + 1]):
+            u = in_src[e]
+            for w in range(words):
+                bits[u, w] |= bits[v, w]
+    result = np.zeros(n_inputs, dtype=np.int64)
+    for x in range(n_inputs):
+        c = 0
+        for w in range(words):
+            word = bits[x, w]
+            while word != 0:
+                word &= word - np.uint64(1)
+                c += 1
+        result[x] = c
+    return result
