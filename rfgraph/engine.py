@@ -212,8 +212,9 @@ def _paths_map(plan: Plan, target: tuple[int, ...] | None, exact: bool | None, m
         values = _edges.general_map(cp, tuple(0 for _ in cp.output.shape), "paths")
     else:
         _check_memory(plan, 16 * plan.tensors[0].size + 32 * biggest, "the path-count sweep")
-        g = _paths.sweep(cp, _seed_factors(cp, target), separable=method != "dense")
-        values = _paths.dense_result(g, None)[0]
+        with np.errstate(over="ignore", invalid="ignore"):  # inf is detected below
+            g = _paths.sweep(cp, _seed_factors(cp, target), separable=method != "dense")
+            values = _paths.dense_result(g, None)[0]
     peak = float(values.max(initial=0.0))
     if peak >= FLOAT_EXACT:
         if exact is None:
