@@ -52,6 +52,14 @@ class _Grad:
                 self.factors = [np.concatenate([a, b], axis=1) for a, b in zip(self.factors, other.factors)]
 
 
+def _dense_is_cheaper(terms: int, shape: tuple[int, ...]) -> bool:
+    """Pulling ``terms`` outer products costs about ``terms * sum(shape)``, a dense array ``prod(shape)``.
+
+    One term is never much worse than dense (and tensors grow towards the input), so it stays.
+    """
+    return terms > 1 and terms * sum(shape) * _TERM_FACTOR > math.prod(shape)
+
+
 def _ring_dtype(primes: np.ndarray | None) -> type:
     return np.float64 if primes is None else np.int64
 
@@ -68,8 +76,8 @@ def _pull(g: np.ndarray, axis: int, m, primes: np.ndarray | None) -> np.ndarray:
 
     shape = g.shape
     rings = shape[0]
-    pre = int(np.prod(shape[1 : axis + 1], dtype=np.int64))
-    post = int(np.prod(shape[axis + 2 :], dtype=np.int64))
+    pre = math.prod(shape[1 : axis + 1])
+    post = math.prod(shape[axis + 2 :])
     new_shape = shape[: axis + 1] + (m.n_in,) + shape[axis + 2 :]
     if primes is None:
         flat = np.ascontiguousarray(g).reshape(rings * pre, shape[axis + 1], post)
@@ -134,7 +142,7 @@ def sweep(
         if g is None or t.op is None:
             continue
         grads[t.index] = None  # free this tensor's gradient once pulled
-        if g.factors is not None and (not separable or g.terms * sum(t.shape) * _TERM_FACTOR > t.size):
+        if g.factors is not None and (not separable or _dense_is_cheaper(g.terms, t.shape)):
             g = _Grad(dense=_materialise(g, primes), shape=t.shape)
         for link in t.links:
             src_shape = plan.tensors[link.source].shape
