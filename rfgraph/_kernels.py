@@ -223,3 +223,25 @@ def _general_coverage(in_ptr, in_src, first_output, n_nodes, n_inputs):  # type:
                 c += 1
         result[x] = c
     return result
+
+
+@kernel
+def _pull_2d(g, indptr0, indices0, n_in0, indptr1, indices1, n_in1):  # type: ignore[no-untyped-def]
+    """Both axes of a 2-D link at once: ``g`` (batch, n_out0, n_out1) -> (batch, n_in0, n_in1)."""
+    batch, n_out0, n_out1 = g.shape
+    tmp = np.zeros((batch, n_out0, n_in1), dtype=np.float64)
+    for b in range(batch):
+        for r in range(n_out0):
+            for v in range(n_out1):
+                x = g[b, r, v]
+                if x != 0.0:
+                    for e in range(indptr1[v], indptr1[v + 1]):
+                        tmp[b, r, indices1[e]] += x
+    out = np.zeros((batch, n_in0, n_in1), dtype=np.float64)
+    for b in range(batch):
+        for v in range(n_out0):
+            for e in range(indptr0[v], indptr0[v + 1]):
+                u = indices0[e]
+                for q in range(n_in1):
+                    out[b, u, q] += tmp[b, v, q]
+    return out

@@ -24,6 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .geometry import AxisMap
 from .plan import Plan
 
 __all__ = ["sweep", "count_bound_bits", "primes_for_bits", "to_python_ints"]
@@ -70,10 +71,28 @@ def _reduce(a: np.ndarray, primes: np.ndarray | None) -> np.ndarray:
     return a % primes.reshape((-1,) + (1,) * (a.ndim - 1))
 
 
-def _pull(g: np.ndarray, axis: int, m, primes: np.ndarray | None) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Pull ``g`` (rings, ...) through map ``m`` along data axis ``axis`` (0-based after rings)."""
-    from ._kernels import _pull_axis, _pull_axis_mod
+def _kernels():  # type: ignore[no-untyped-def]
+    # numba loads on the first sweep, not on `import rfgraph`.
+    from . import _kernels
 
+    return _kernels
+
+
+def _pull_link(g: np.ndarray, maps: tuple[AxisMap, ...], primes: np.ndarray | None) -> np.ndarray:
+    """Pull a dense ``g`` (rings, *shape) through every axis of a link."""
+    if primes is None and len(maps) == 2:
+        m0, m1 = maps
+        k = _kernels()
+        out = k._pull_2d(np.ascontiguousarray(g), m0.indptr, m0.indices, m0.n_in, m1.indptr, m1.indices, m1.n_in)
+        return out  # type: ignore[no-any-return]
+    for axis, m in enumerate(maps):
+        g = _pull(g, axis, m, primes)
+    return g
+
+
+def _pull(g: np.ndarray, axis: int, m: AxisMap, primes: np.ndarray | None) -> np.ndarray:
+    """Pull ``g`` (rings, ...) through map ``m`` along data axis ``axis`` (0-based after rings)."""
+    k = _kernels()
     shape = g.shape
     rings = shape[0]
     pre = math.prod(shape[1 : axis + 1])
@@ -81,9 +100,9 @@ def _pull(g: np.ndarray, axis: int, m, primes: np.ndarray | None) -> np.ndarray:
     new_shape = shape[: axis + 1] + (m.n_in,) + shape[axis + 2 :]
     if primes is None:
         flat = np.ascontiguousarray(g).reshape(rings * pre, shape[axis + 1], post)
-        return _pull_axis(flat, m.indptr, m.indices, m.n_in).reshape(new_shape)
+        return k._pull_axis(flat, m.indptr, m.indices, m.n_in).reshape(new_shape)  # type: ignore[no-any-return]
     flat = np.ascontiguousarray(g).reshape(rings, pre, shape[axis + 1], post)
-    return _pull_axis_mod(flat, m.indptr, m.indices, m.n_in, primes).reshape(new_shape)
+    return k._pull_axis_mod(flat, m.indptr, m.indices, m.n_in, primes).reshape(new_shape)  # type: ignore[no-any-return]
 
 
 def _materialise(g: _Grad, primes: np.ndarray | None) -> np.ndarray:
@@ -148,10 +167,7 @@ def sweep(
             src_shape = plan.tensors[link.source].shape
             pulled = _Grad(shape=src_shape)
             if g.dense is not None:
-                d = g.dense
-                for axis, m in enumerate(link.maps):
-                    d = _pull(d, axis, m, primes)
-                pulled.dense = d
+                pulled.dense = _pull_link(g.dense, link.maps, primes)
             if g.factors is not None:
                 pulled.factors = [_pull(f, 1, m, primes) for f, m in zip(g.factors, link.maps)]
             src = grads[link.source]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -143,7 +144,13 @@ def _box(plan: Plan, target: tuple[int, ...] | None) -> Window:
 
 def _cropped(plan: Plan, target: tuple[int, ...] | None) -> tuple[Plan, Window] | None:
     """The plan cropped to the target's field (``None`` target: every output), or None if no input reaches it."""
-    windows = field_windows(plan, [_box(plan, target)])
+    return _crop_cached(plan, _box(plan, target))
+
+
+@lru_cache(maxsize=128)
+def _crop_cached(plan: Plan, box: Window) -> tuple[Plan, Window] | None:
+    # Plans are cached too; repeated maps of one target (CLI, serve, plots) crop once.
+    windows = field_windows(plan, [box])
     if windows[0] is None:
         return None
     return crop_plan(plan, windows), windows[0]
