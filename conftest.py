@@ -7,7 +7,17 @@ import importlib.util
 import pytest
 
 # doctest item names (module or function) that run torch code
-_TORCH_DOCTESTS = ("torch_import", "torch_export", "empirical_erf", "compare_empirical", "onnx_import")
+_TORCH_DOCTESTS = (
+    "importers.torch",
+    "importers.to_torch",
+    "importers.onnx",
+    "importers._convert",
+    "torch_import",
+    "torch_export",
+    "empirical_erf",
+    "compare_empirical",
+    "onnx_import",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

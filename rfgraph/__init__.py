@@ -115,14 +115,14 @@ __all__ = [
 
 
 def from_torch(module: Any, input_shape: Any, **options: Any) -> Op:
-    """Import a ``torch.nn.Module`` (needs the ``torch`` extra); see :mod:`rfgraph.torch_import`."""
-    from .torch_import import from_torch as _from_torch
+    """Import a ``torch.nn.Module`` (needs the ``torch`` extra); see :mod:`rfgraph.importers.torch`."""
+    from .importers.torch import from_torch as _from_torch
 
     return _from_torch(module, input_shape, **options)
 
 
 def from_onnx(model: Any, input_shape: Any = None, **options: Any) -> Op:
-    """Import an ONNX model or file (needs the ``onnx`` extra); see :mod:`rfgraph.onnx_import`."""
-    from .onnx_import import from_onnx as _from_onnx
+    """Import an ONNX model or file (needs the ``onnx`` extra); see :mod:`rfgraph.importers.onnx`."""
+    from .importers.onnx import from_onnx as _from_onnx
 
     return _from_onnx(model, input_shape, **options)

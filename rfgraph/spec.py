@@ -334,7 +334,7 @@ def load_network(source: Any) -> Op:
         if not path.exists():
             raise RFGraphError(f"file {text!r} does not exist; give an existing .json/.yaml/.onnx file")
         if suffix == ".onnx":
-            from .onnx_import import from_onnx
+            from .importers.onnx import from_onnx
 
             return from_onnx(text)
         try:

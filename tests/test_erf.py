@@ -7,6 +7,7 @@ import math
 import random
 import subprocess
 import sys
+import types
 from fractions import Fraction
 from pathlib import Path
 
@@ -297,6 +298,27 @@ def test_scaling_study_rejects_bad_arguments() -> None:
         erf.scaling_study([4])
     with pytest.raises(rf.RFGraphError, match="fit_from"):
         erf.scaling_study([1, 2], fit_from=3)
+
+
+# --------------------------------------------------------------------------- package layout
+
+
+# The names rf.erf exposed before it became a package (rfgraph 0.1): none may disappear.
+_ERF_API_0_1 = {
+    "REPLKNET_THRESHOLDS", "Square", "ERFStats", "ERFPrediction", "ScalingStudy", "EmpiricalComparison",
+    "area_ratio", "replknet_area_ratio", "erf_stats", "network_erf_stats", "format_stats", "predict", "chain",
+    "scaling_study", "to_torch", "empirical_erf", "compare_empirical", "DEFAULT_FRACTIONS", "REDUCTIONS",
+}  # fmt: skip
+
+
+def test_namespace_is_clean() -> None:
+    # dir(rf.erf) is its API plus its submodules: no helper imports such as np, math or Any.
+    assert set(erf.__all__) >= _ERF_API_0_1
+    assert len(erf.__all__) == len(set(erf.__all__))
+    public = {n for n in dir(erf) if not n.startswith("__")}
+    submodules = {n for n in public if isinstance(getattr(erf, n), types.ModuleType)}
+    assert submodules <= {"_common", "stats", "theory", "empirical", "trained"}
+    assert public - submodules == set(erf.__all__)
 
 
 # --------------------------------------------------------------------------- empirical (torch)

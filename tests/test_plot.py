@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -55,6 +56,30 @@ def test_import_rfgraph_does_not_import_matplotlib():
     code = "import sys, rfgraph, rfgraph.plot, rfgraph.progress; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_plot_submodules_do_not_import_matplotlib():
+    mods = ", ".join(f"rfgraph.plot.{m}" for m in ("_common", "maps", "profiles", "surfaces", "graph", "comparison"))
+    code = f"import sys, {mods}; assert 'matplotlib' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# The names rfgraph.plot exposed before it became a package (rfgraph 0.1): none may disappear.
+_PLOT_API_0_1 = {
+    "ERF", "IMAGE_SUFFIXES", "compare", "effective_rf", "path_edges", "plot_graph", "plot_map", "plot_profile",
+    "plot_surface", "save_graph_figure", "save_map_figure", "save_profile_figure", "theoretical_box",
+    "Box", "ERF_STYLE", "GRAPH_MAX_NODES", "INSTALL_HINT", "RF_BOX_STYLE", "Scale",
+}  # fmt: skip
+
+
+def test_namespace_is_clean():
+    # dir(rfgraph.plot) is its API plus its submodules: no helper imports such as np, math or Any.
+    assert set(plot.__all__) >= _PLOT_API_0_1
+    public = {n for n in dir(plot) if not n.startswith("__")}
+    submodules = {n for n in public if isinstance(getattr(plot, n), types.ModuleType)}
+    assert submodules <= {"_common", "maps", "profiles", "surfaces", "graph", "comparison"}
+    assert public - submodules == set(plot.__all__)
+    assert callable(plot.compare)  # the function, not a submodule of the same name
 
 
 def test_missing_matplotlib_gives_install_hint(monkeypatch):

@@ -33,9 +33,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .errors import RFGraphError
-from .geometry import resolve
-from .ops import Add, Concat, Identity, Op, Ref, Sequential
+from ..errors import RFGraphError
+from ..geometry import resolve
+from ..ops import Add, Concat, Identity, Op, Ref, Sequential
 
 __all__ = ["Dag", "DagNode"]
 

@@ -1,0 +1,57 @@
+"""``rfgraph erf``: effective-receptive-field statistics of the exact map."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..errors import RFGraphError
+from ._common import add_network_args, input_shape, network
+
+
+def cmd_erf(args: argparse.Namespace) -> int:
+    """Effective-receptive-field statistics of the exact map (see :mod:`rfgraph.erf`)."""
+    from ..erf import format_stats, network_erf_stats, predict
+
+    net, shape = network(args), input_shape(args)
+    stats = network_erf_stats(net, shape, args.metric, endpoint=args.endpoint)
+    prediction, note = None, ""
+    if args.metric == "paths" and args.endpoint is None:
+        try:
+            prediction = predict(net, shape)
+        except RFGraphError as err:
+            note = f"no closed form: {err}"
+        if prediction is not None and abs(stats.mass - prediction.paths) > 1e-9 * prediction.paths:
+            prediction, note = None, "closed form not shown: the border clips some paths; use a larger --input"
+    if args.json:
+        data = stats.as_dict()
+        if prediction is not None:
+            data["prediction"] = {
+                "variance": [float(v) for v in prediction.variance],
+                "variance_exact": [str(v) for v in prediction.variance],
+                "span": list(prediction.span),
+                "stride": list(prediction.stride),
+                "paths": prediction.paths,
+            }
+        if note:
+            data["note"] = note
+        print(json.dumps(data, indent=2))
+    else:
+        print(format_stats(stats, prediction))
+        if note:
+            print(note)
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``erf`` to the sub-command parsers."""
+    p = sub.add_parser(
+        "erf",
+        help="print effective-receptive-field statistics of the exact map",
+        epilog='example:\n  rfgraph erf "conv3*5" --input 31x31',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_network_args(p)
+    p.add_argument("--metric", "-m", default="paths", help="paths (default) or edges")
+    p.set_defaults(handler=cmd_erf)
