@@ -14,11 +14,13 @@ A network is described with a few immutable ops, unrolled into a layered graph
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from .errors import RFGraphError
 
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs `rfgraph --help` ~10 ms
 if TYPE_CHECKING:  # the names below are imported on first use (module __getattr__)
+    from typing import Any
+
     from . import erf, zoo
     from .arithmetic import RFRecord, format_table, receptive_field
     from .coverage import coverage

@@ -101,8 +101,8 @@ def _pull(g: np.ndarray, axis: int, m: AxisMap, primes: np.ndarray | None) -> np
     if primes is None:
         flat = np.ascontiguousarray(g).reshape(rings * pre, shape[axis + 1], post)
         return k._pull_axis(flat, m.indptr, m.indices, m.n_in).reshape(new_shape)  # type: ignore[no-any-return]
-    flat = np.ascontiguousarray(g).reshape(rings, pre, shape[axis + 1], post)
-    return k._pull_axis_mod(flat, m.indptr, m.indices, m.n_in, primes).reshape(new_shape)  # type: ignore[no-any-return]
+    flat4 = np.ascontiguousarray(g).reshape(rings, pre, shape[axis + 1], post)
+    return k._pull_axis_mod(flat4, m.indptr, m.indices, m.n_in, primes).reshape(new_shape)  # type: ignore[no-any-return]
 
 
 def _materialise(g: _Grad, primes: np.ndarray | None) -> np.ndarray:

@@ -430,8 +430,9 @@ def profile(
     *,
     axis: int = 0,
     endpoint: str | None = None,
+    exact: bool | None = None,
 ) -> np.ndarray:
-    """A 1-D profile of the contribution map.
+    """A 1-D profile of the contribution map (``exact`` as in :func:`contribution_map`).
 
     For a 1-D network this is the map itself.  For 2-D/3-D networks it is the
     line of the map along ``axis`` through the pixel with the largest value.
@@ -440,7 +441,9 @@ def profile(
     >>> rf.profile(rf.Sequential(*[rf.Conv(3)] * 5), (15,))[2:13].tolist()
     [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]
     """
-    values = contribution_map(network, input_shape, metric, target, endpoint=endpoint)
+    values = contribution_map(network, input_shape, metric, target, endpoint=endpoint, exact=exact)
+    if isinstance(target, list) or (isinstance(target, np.ndarray) and target.ndim == 2):
+        raise RFGraphError("profile takes one target (or 'all'); call it once per target")
     if values.ndim == 1:
         return values
     if not isinstance(axis, int | np.integer) or isinstance(axis, bool) or not -values.ndim <= axis < values.ndim:

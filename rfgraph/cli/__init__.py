@@ -22,7 +22,7 @@ from ._common import parse_size
 
 __all__ = ["main", "build_parser", "parse_size", "COMMAND_MODULES"]
 
-COMMAND_MODULES = ("demo", "table", "maps", "erf", "zoo")
+COMMAND_MODULES = ("demo", "table", "maps", "coverage", "erf", "zoo")
 """Modules of :mod:`rfgraph.cli` that register sub-commands, in ``--help`` order."""
 
 EPILOG = """examples:
@@ -46,6 +46,16 @@ def _version() -> str:
         return __version__
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: looks the version up only when asked (importlib.metadata costs ~0.1 s)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parser.exit(message=f"rfgraph {_version()}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command of :data:`COMMAND_MODULES`."""
     parser = argparse.ArgumentParser(
@@ -54,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"rfgraph {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(sub)

@@ -54,9 +54,12 @@ def parse_size(text: str) -> tuple[int, ...]:
     return shape
 
 
-def parse_target(text: str | None) -> tuple[int, ...] | None:
+def parse_target(text: str | None) -> tuple[int, ...] | str | None:
+    """``"3x4"`` -> ``(3, 4)``; ``"all"`` (the sum over every output position) stays a string."""
     if text is None:
         return None
+    if text.strip().lower() == "all":
+        return "all"
     try:
         return tuple(int(p) for p in text.replace(",", "x").split("x"))
     except ValueError:
@@ -97,7 +100,10 @@ def input_shape(args: argparse.Namespace, default: tuple[int, ...] | None = None
 def compute_map(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
     from ..engine import contribution_map
 
-    return contribution_map(network(args), shape, args.metric, parse_target(args.target), endpoint=args.endpoint)
+    exact = True if getattr(args, "exact", False) else None  # None: exact ints only where float64 would round
+    return contribution_map(
+        network(args), shape, args.metric, parse_target(args.target), endpoint=args.endpoint, exact=exact
+    )
 
 
 def support(values: Any) -> tuple[int, int]:
@@ -108,7 +114,14 @@ def support(values: Any) -> tuple[int, int]:
 
 
 def number(v: Any) -> Any:
-    return int(v) if float(v).is_integer() else float(v)
+    """A JSON/text number: exact ints stay ints (any size); floats are ints only below 2**53,
+    where float64 is exact, and otherwise keep their exponent form (never false digits)."""
+    import numpy as np
+
+    if isinstance(v, int | np.integer) and not isinstance(v, bool):
+        return int(v)
+    f = float(v)
+    return int(f) if f.is_integer() and abs(f) < 2**53 else f
 
 
 def progress_bar(args: argparse.Namespace, desc: str, total: int) -> Any:

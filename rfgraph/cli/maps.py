@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -11,6 +10,7 @@ from ..errors import RFGraphError
 from ._common import (
     add_network_args,
     compute_map,
+    dump_json,
     input_shape,
     is_image,
     label,
@@ -37,7 +37,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
         )
         bar.update()
     if args.json:
-        print(json.dumps(info))
+        print(dump_json(info))
     else:
         print(f"wrote {info['out']}: {info['title']}")
     return 0
@@ -51,7 +51,13 @@ def cmd_profile(args: argparse.Namespace) -> int:
         raise RFGraphError(f"--out {args.out!r}: profile pictures are .png, .svg or .pdf")
     with progress_bar(args, f"profile {args.network}", 2) as bar:
         values = profile(
-            network(args), shape, args.metric, parse_target(args.target), axis=args.axis, endpoint=args.endpoint
+            network(args),
+            shape,
+            args.metric,
+            parse_target(args.target),
+            axis=args.axis,
+            endpoint=args.endpoint,
+            exact=True if args.exact else None,
         )
         bar.update("figure")
         if args.plot or args.out is not None:
@@ -66,7 +72,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     shown = [number(v) for v in values[lo:hi]]
     if args.json:
         print(
-            json.dumps(
+            dump_json(
                 {
                     "metric": args.metric,
                     "input": list(shape),
@@ -88,15 +94,18 @@ def save_map_picture(args: argparse.Namespace, values: Any, shape: tuple[int, ..
     from ..arithmetic import receptive_field
     from ..plot import save_map_figure
 
+    target = parse_target(args.target)
     try:
         records: Any = receptive_field(network(args), shape, args.endpoint)
     except RFGraphError:  # e.g. branches with different strides: no single RF box
         records = None
+    if target == "all":  # a sum over every output position has no single field box
+        records, target = None, None
     save_map_figure(
         values,
         args.out,
         records=records,
-        target=parse_target(args.target),
+        target=target,
         scale=args.scale,
         metric=args.metric,
         title=f"{label(args)}: {args.metric} contribution map",
@@ -117,15 +126,22 @@ def cmd_map(args: argparse.Namespace) -> int:
         out = str(args.out)
         if out.endswith(".npy"):
             np.save(out, values)
+            if values.dtype == object:
+                print(f"note: {out} holds exact Python ints: np.load(..., allow_pickle=True)", file=sys.stderr)
         elif out.endswith(".csv"):
             if values.ndim > 2:
                 raise RFGraphError(f"--out {out!r}: CSV holds 1-D or 2-D maps; use .npy for {values.ndim}-D")
-            np.savetxt(out, np.atleast_2d(values), delimiter=",", fmt="%d" if values.dtype.kind == "i" else "%.17g")
+            if values.dtype == object:  # exact Python ints of any size, written digit for digit
+                with open(out, "w") as fh:
+                    fh.writelines(",".join(str(v) for v in row) + "\n" for row in np.atleast_2d(values))
+            else:
+                fmt = "%d" if values.dtype.kind == "i" else "%.17g"
+                np.savetxt(out, np.atleast_2d(values), delimiter=",", fmt=fmt)
         else:
             raise RFGraphError(f"--out {out!r}: unknown extension; use .npy or .csv, or .png/.svg/.pdf")
     info = summary(values)
     if args.json:
-        print(json.dumps({"metric": args.metric, **info, "out": args.out}))
+        print(dump_json({"metric": args.metric, **info, "out": args.out}))
     else:
         print(
             f"{args.metric} map of {args.network!r} at {'x'.join(map(str, values.shape))}: "
@@ -144,7 +160,14 @@ def _add_map_args(p: argparse.ArgumentParser) -> None:
         choices=["edges", "paths"],
         help="distinct edges on all paths (default) or number of paths",
     )
-    p.add_argument("--target", "-t", help="target position in the output, e.g. 3x4 (default: centre)")
+    p.add_argument(
+        "--target", "-t", help="target position in the output, e.g. 3x4 (default: centre); 'all': sum over every output"
+    )
+    p.add_argument(
+        "--exact",
+        action="store_true",
+        help="paths as exact integers (automatic anyway where float64 would round, beyond 2^53)",
+    )
     p.add_argument("--scale", choices=["linear", "log"], default="linear", help="scale of pictures")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
