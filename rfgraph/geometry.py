@@ -75,6 +75,28 @@ class AxisMap:
         return cls(n_in, n_out, indptr, ins)
 
     @classmethod
+    def window(cls, n_in: int, n_out: int, stride: int, offset: int, taps: np.ndarray) -> AxisMap:
+        """Output ``o`` fed by ``o * stride + offset + taps`` (ascending taps) inside ``[0, n_in)``.
+
+        The same map as :meth:`from_pairs` for a sliding window, built without sorting
+        (rows and taps are already in order): several times faster on long axes.
+        """
+        i = np.arange(n_out, dtype=np.int64)[:, None] * stride + offset + np.asarray(taps, dtype=np.int64)[None, :]
+        counts = np.full(n_out, i.shape[1], dtype=np.int64)
+        border = (i[:, 0] < 0) | (i[:, -1] >= n_in)  # only rows near the ends lose taps
+        if border.any():
+            valid = (i[border] >= 0) & (i[border] < n_in)
+            counts[border] = valid.sum(axis=1)
+            indices = i[(i >= 0) & (i < n_in)]
+        else:
+            indices = i.ravel()
+        indptr = np.zeros(n_out + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        indptr.setflags(write=False)
+        indices.setflags(write=False)
+        return cls(n_in, n_out, indptr, indices)
+
+    @classmethod
     def identity(cls, n: int) -> AxisMap:
         idx = np.arange(n, dtype=np.int64)
         return cls.from_pairs(n, n, idx, idx)
@@ -212,9 +234,7 @@ def _windowed(op: _Windowed, shape: tuple[int, ...], where: str) -> Geometry:
             o = i * s - pad[0] + np.tile(taps, n)
             maps.append(AxisMap.from_pairs(n, n_out, o, i))
         else:
-            o = np.repeat(np.arange(n_out, dtype=np.int64), k)
-            i = o * s - pad[0] + np.tile(taps, n_out)
-            maps.append(AxisMap.from_pairs(n, n_out, o, i))
+            maps.append(AxisMap.window(n, n_out, s, -pad[0], taps))
         out_shape.append(n_out)
     return Geometry(shape, tuple(out_shape), tuple(maps), tuple(ks), tuple(ss), tuple(ds), pads)
 
