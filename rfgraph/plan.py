@@ -149,6 +149,7 @@ class _Builder:
         self.tensors: list[Tensor] = []
         self.endpoints: dict[str, int] = {}
         self.explicit: set[str] = set()
+        self.entries = 0  # index pairs held by every per-axis map so far
 
     def add_tensor(
         self,
@@ -159,6 +160,13 @@ class _Builder:
         geometry: Geometry | None = None,
     ) -> int:
         index = len(self.tensors)
+        self.entries += sum(m.nnz + m.n_out for link in links for m in link.maps)
+        if self.entries > MAX_PLAN_ENTRIES:
+            raise RFGraphError(
+                f"{type(op).__name__} {name!r} (op {index} of the network): the unrolled network would hold more "
+                f"than {MAX_PLAN_ENTRIES:,} index pairs in its per-axis maps (about "
+                f"{MAX_PLAN_ENTRIES * 16 / 2**30:.1f} GiB); use a smaller input or fewer layers"
+            )
         self.tensors.append(Tensor(index, name, shape, op, links, geometry))
         self.alias(name, index, op)
         return index
@@ -238,6 +246,10 @@ class _Builder:
         identity = tuple(AxisMap.identity(n) for n in shape)
         links = tuple(Link(o, identity) for o in outs)
         return self.add_tensor(full, shape, op, links)
+
+
+MAX_PLAN_ENTRIES = 100_000_000
+"""Largest number of index pairs all per-axis maps of one plan may hold (16 bytes each with indptr)."""
 
 
 def _join(prefix: str, name: str) -> str:

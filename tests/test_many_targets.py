@@ -162,3 +162,10 @@ def test_import_is_lazy():
     assert out.strip() == "[]"
     code = "import sys, rfgraph as rf; rf.contribution_map; print('numba' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_plan_budget_refuses_runaway_networks():
+    from rfgraph import plan as plan_module
+
+    with pytest.raises(rf.RFGraphError, match="index pairs"):
+        plan_module._build.__wrapped__(rf.Sequential(*[rf.Conv(11)] * 2000), (1_000_000,), None)
