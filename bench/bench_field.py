@@ -40,7 +40,7 @@ from rfgraph.engine import plan_contribution_map  # noqa: E402
 from rfgraph.plan import build_plan  # noqa: E402
 
 
-def best(fn: Callable[[], Any], repeat: int = 5, budget: float = 2.0) -> float:
+def best(fn: Callable[[], Any], repeat: int = 11, budget: float = 2.0) -> float:
     """Best wall time of ``repeat`` warm calls (fewer when one call is slow)."""
     fn()
     times: list[float] = []
@@ -178,11 +178,11 @@ def many_targets(quick: bool) -> None:
 
 
 def fixed_costs() -> None:
-    print("\n## fixed costs (fresh processes, best of 5)")
+    print("\n## fixed costs (fresh processes, best of 9)")
 
     def proc(args: list[str]) -> float:
         times = []
-        for _ in range(5):
+        for _ in range(9):
             start = time.perf_counter()
             subprocess.run(args, check=True, capture_output=True)
             times.append(time.perf_counter() - start)
