@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
 
     from . import erf, zoo
     from .arithmetic import RFRecord, format_table, receptive_field
-    from .coverage import coverage
+    from ._coverage import coverage
     from .engine import contribution_map, profile, reach
     from .graph import to_networkx
     from .ops import (
@@ -52,7 +52,7 @@ _LAZY = {
     "RFRecord": "arithmetic",
     "format_table": "arithmetic",
     "receptive_field": "arithmetic",
-    "coverage": "coverage",
+    "coverage": "_coverage",
     "contribution_map": "engine",
     "profile": "engine",
     "reach": "engine",

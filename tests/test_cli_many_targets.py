@@ -78,3 +78,9 @@ def test_help_imports_nothing_heavy():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stderr.strip() == "[]"
+
+
+def test_coverage_stays_a_function_after_the_cli_loads():
+    import rfgraph.cli.coverage  # noqa: F401  (a submodule import must not shadow rf.coverage)
+
+    assert callable(rf.coverage) and rf.coverage(rf.Conv(3), (5,)).tolist() == [1, 2, 3, 2, 1]

@@ -13,7 +13,7 @@ from ._common import add_network_args, dump_json, input_shape, is_image, label, 
 def cmd_coverage(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..coverage import coverage
+    from .._coverage import coverage
 
     shape = input_shape(args)
     with progress_bar(args, f"coverage {args.network}", 2) as bar:

@@ -1,4 +1,4 @@
-"""Coverage: how many output positions' receptive fields contain each input pixel.
+"""Coverage: how many output positions' receptive fields contain each input pixel (``rf.coverage``).
 
 ``coverage(x) = #{t in the output : x reaches t}``, the sum of
 :func:`rfgraph.reach` over every output position, computed at once: from the
