@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
     from typing import Any
 
     from . import erf, zoo
-    from .arithmetic import RFRecord, format_table, receptive_field
     from ._coverage import coverage
+    from .arithmetic import RFRecord, format_table, receptive_field
     from .engine import contribution_map, profile, reach
     from .graph import to_networkx
     from .ops import (
