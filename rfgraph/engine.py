@@ -17,12 +17,13 @@ Chinese remainder theorem.  Every fast path is checked against
 
 Path counts and float64
 -----------------------
-``exact=None`` (the default) returns float64 when every count is below 2**53
-(so float64 holds it exactly) and otherwise switches to exact Python ints (an
-object array): the numbers are never rounded and never ``inf``.  ``exact=True``
-always returns Python ints; ``exact=False`` always returns float64 (rounded
-beyond 2**53) and raises :class:`~rfgraph.RFGraphError` instead of returning
-``inf``.
+``exact=False`` (the default, SPEC section 6) returns float64: exact below
+2**53 and rounded beyond, exactly as torch autograd on the all-ones network;
+counts beyond float64's range raise :class:`~rfgraph.RFGraphError` (suggesting
+``exact=True``) instead of returning ``inf``.  ``exact=True`` always returns
+exact Python ints (an object array).  ``exact=None`` picks per call: float64
+when every count is below 2**53, exact Python ints otherwise, so the numbers
+are never rounded (the CLI uses it: printed digits are never false).
 """
 
 from __future__ import annotations
@@ -229,7 +230,7 @@ def _paths_map(plan: Plan, target: tuple[int, ...] | None, exact: bool | None, m
         if not np.isfinite(peak):
             raise RFGraphError(
                 f"path counts to {plan.output.name!r} exceed float64's range (about 1.8e308); "
-                "use exact=True (or the default exact=None) for exact Python ints"
+                "use exact=True (or exact=None) for exact Python ints"
             )
     return embed(values, window, plan.input_shape)
 
@@ -299,7 +300,7 @@ def plan_contribution_map(
     metric: str = "edges",
     target: Any = None,
     *,
-    exact: bool | None = None,
+    exact: bool | None = False,
     method: Literal["auto", "separable", "general"] = "auto",
 ) -> np.ndarray:
     """:func:`contribution_map` for an already-built :class:`~rfgraph.plan.Plan`."""
@@ -307,7 +308,7 @@ def plan_contribution_map(
     if method not in METHODS and method not in _PRIVATE_METHODS:
         raise RFGraphError(f"method={method!r} is unknown; choose one of {', '.join(map(repr, METHODS))}")
     if exact not in (None, True, False):
-        raise RFGraphError(f"exact={exact!r} must be None (automatic), True or False")
+        raise RFGraphError(f"exact={exact!r} must be False (float64), True (Python ints) or None (automatic)")
     if exact and metric != "paths":
         raise RFGraphError("exact=True applies to metric='paths' (edge counts are always exact int64)")
     targets = _parse_targets(plan, target)
@@ -334,7 +335,7 @@ def contribution_map(
     target: Any = None,
     *,
     endpoint: str | None = None,
-    exact: bool | None = None,
+    exact: bool | None = False,
     method: Literal["auto", "separable", "general"] = "auto",
 ) -> np.ndarray:
     """Exact per-input-pixel contribution to one target neuron (or to many).
@@ -356,11 +357,10 @@ def contribution_map(
     endpoint : str, optional
         Name of the tensor that holds the target instead of the network output.
     exact : bool or None
-        Paths only.  ``None`` (default): float64 while every count is below
-        2**53, where float64 is exact; otherwise exact Python ints (object
-        array), never rounded and never ``inf``.  ``True``: always Python ints.
-        ``False``: always float64 (rounded beyond 2**53; an ``RFGraphError``
-        instead of ``inf``).
+        Paths only.  ``False`` (default): float64, exact below 2**53 and rounded
+        beyond (like torch autograd); an ``RFGraphError`` instead of ``inf``.
+        ``True``: exact Python ints (object array).  ``None``: float64 while
+        every count is below 2**53, exact Python ints otherwise (never rounded).
     method : {"auto", "separable", "general"}
         Force one of the exact algorithms (for testing); results are equal.
 
@@ -378,7 +378,7 @@ def contribution_map(
     [0, 0, 1, 5, 15, 30, 45, 51, 45, 30, 15, 5, 1, 0, 0]
     >>> rf.contribution_map(net, (15,), "paths", target="all").astype(int).tolist()
     [1, 6, 21, 51, 96, 146, 186, 201, 186, 146, 96, 51, 21, 6, 1]
-    >>> rf.contribution_map(rf.Sequential(*[rf.Conv(3)] * 60), (121,), "paths")[60]
+    >>> rf.contribution_map(rf.Sequential(*[rf.Conv(3)] * 60), (121,), "paths", exact=None)[60]
     2665608276005367141972445389
     """
     return plan_contribution_map(build_plan(network, input_shape, endpoint), metric, target, exact=exact, method=method)
@@ -430,7 +430,7 @@ def profile(
     *,
     axis: int = 0,
     endpoint: str | None = None,
-    exact: bool | None = None,
+    exact: bool | None = False,
 ) -> np.ndarray:
     """A 1-D profile of the contribution map (``exact`` as in :func:`contribution_map`).
 

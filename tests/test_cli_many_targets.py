@@ -50,11 +50,19 @@ def test_huge_counts_are_exact_never_inf(tmp_path, capsys):
     assert out.read_text().strip() == f"0,{2**1100},0"
 
 
-def test_rounded_sums_print_in_exponent_form(capsys):
+def test_numbers_beyond_2_53_are_exact_ints_in_json(capsys):
     assert main(["map", "conv3p1*20", "--input", "64x64", "--metric", "paths", "--target", "all", "--json"]) == 0
     data = _strict(capsys.readouterr().out)
-    total = rf.contribution_map(rf.parse_spec("conv3p1*20"), (64, 64), "paths", "all").astype(object).sum()
-    assert data["sum"] == total or (isinstance(data["sum"], float) and abs(data["sum"] - total) <= total * 1e-15)
+    values = rf.contribution_map(rf.parse_spec("conv3p1*20"), (64, 64), "paths", "all", exact=True)
+    assert data["sum"] == sum(values.ravel().tolist()) > 2**53 and data["max"] == values.max()
+
+
+def test_number_never_prints_false_digits():
+    from rfgraph.cli._common import number
+
+    assert number(np.float64(2.0**60)) == 2.0**60 and isinstance(number(np.float64(2.0**60)), float)
+    assert number(np.float64(12.0)) == 12 and isinstance(number(np.float64(12.0)), int)
+    assert number(2**100) == 2**100 and number(np.int64(5)) == 5
 
 
 @pytest.mark.parametrize(
