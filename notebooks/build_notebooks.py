@@ -3,6 +3,11 @@
 Edit here, then run ``python notebooks/build_notebooks.py``; the ``.ipynb`` files are
 generated, committed without outputs and executed top to bottom by
 ``tests/test_notebooks.py``.
+
+To add a notebook, add an entry ``NOTEBOOKS["NN_topic.ipynb"] = [("md", ...), ("code", ...)]``
+below: a markdown title first, then ``("code", SETUP)`` (or ``SETUP + "import torch"`` and
+the like), then the lesson.  Figures are shown inline (``SETUP`` says ``%matplotlib inline``;
+never call ``matplotlib.use``); speak of what the reader sees, not of internal labels.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 HERE = Path(__file__).resolve().parent
 
 SETUP = """\
+%matplotlib inline
 import numpy as np
 import matplotlib.pyplot as plt
 
@@ -24,16 +30,17 @@ from rfgraph import plot"""
 NOTEBOOKS: dict[str, list[tuple[str, str]]] = {}
 
 # --------------------------------------------------------------------------- (a)
-NOTEBOOKS["01_seed_profile_and_graph.ipynb"] = [
+NOTEBOOKS["01_importance_profile_and_graph.ipynb"] = [
     (
         "md",
         """\
-# (a) The seed profile and its graph
+# (a) The importance profile and its graph
 
 Five 3-tap, stride-1 convolutions over 15 input pixels give 5 outputs. Unroll the
 network into a layered graph: one node per position of every tensor, one edge for
-every tap. For the centre output (the *target*), seed 003 scores each input pixel by
-the number of **distinct edges** on all paths from it to the target. The number of
+every tap. For the centre output (the *target*), the importance-profile article scores
+each input pixel by the number of **distinct edges** on all paths from it to the target:
+5, 13, 24, 31, 36, 37, 36, ... from the border of the field to its centre. The number of
 **paths** is the other metric; it equals the gradient of the target in the
 all-ones linear network.""",
     ),
@@ -49,7 +56,7 @@ print("paths:", paths.astype(int).tolist())
 assert edges[2:13].tolist() == [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]
 assert paths[2:13].astype(int).tolist() == [1, 5, 15, 30, 45, 51, 45, 30, 15, 5, 1]""",
     ),
-    ("md", "The profile as bars, each bar labelled with its value (the seed figure):"),
+    ("md", "The profile as bars, each bar labelled with its value, as in the article's figure:"),
     (
         "code",
         """\
@@ -127,34 +134,14 @@ centred on the map's peak.""",
         "code",
         """\
 SHAPE = (224, 224)
-
-VGG16_SPEC = "(conv3p1*2,pool2),(conv3p1*2,pool2),(conv3p1*3,pool2)*3"
-
-
-def resnet50_spec():
-    def stage(blocks, stride):
-        first = (f"res(conv1,conv3s{stride}p1,conv1|conv1s{stride})" if stride > 1
-                 else "res(conv1,conv3p1,conv1|conv1)")
-        return ",".join([first] + ["res(conv1,conv3p1,conv1)"] * (blocks - 1))
-    return "conv7s2p3,pool3s2p1," + ",".join([stage(3, 1), stage(4, 2), stage(6, 2), stage(3, 2)])
-
-
-def backbone(name, spec):
-    \"\"\"The zoo network when there is one, analysed at its last spatial tensor; else the spec.\"\"\"
-    if name in rf.zoo.names():
-        try:
-            net = rf.zoo.build(name)
-            records = rf.receptive_field(net, SHAPE)
-            spatial = [r for r in records if min(r.shape) > 1]
-            return net, spatial[-1].name
-        except rf.RFGraphError:
-            pass
-    return rf.parse_spec(spec), None
-
-
-vgg, vgg_end = backbone("vgg16", VGG16_SPEC)
-resnet, resnet_end = backbone("resnet50", resnet50_spec())
-print("VGG-16 end-point:", vgg_end or "output", "| ResNet-50 end-point:", resnet_end or "output")""",
+vgg = rf.zoo.build("vgg16")
+resnet = rf.zoo.build("resnet50")
+# Both end in global pooling and a classifier, whose single output sees everything.
+# The maps are drawn for the centre of the last feature map instead:
+# VGG-16's pool5 (torchvision calls it "features.30") and ResNet-50's "layer4".
+vgg_end, resnet_end = "features.30", "layer4"
+print(vgg_end, rf.receptive_field(vgg, SHAPE, vgg_end)[-1].shape, "|", resnet_end,
+      rf.receptive_field(resnet, SHAPE, resnet_end)[-1].shape)""",
     ),
     ("md", "The receptive-field arithmetic of the last few tensors:"),
     (
@@ -227,7 +214,7 @@ fig = plot.compare([vgg_paths, resnet_paths], ["VGG-16 paths", "ResNet-50 paths"
     (
         "md",
         """\
-From the command line (once the zoo holds `vgg16`):
+From the command line:
 
 ```
 rfgraph map vgg16 --out vgg16.png
@@ -508,16 +495,13 @@ weights are downloaded), with the map of the centre of `layer4`.""",
     (
         "code",
         """\
-try:
-    import torchvision
-except Exception:  # torchvision is optional
-    torchvision = None
-if torchvision is not None:
-    resnet = rf.from_torch(torchvision.models.resnet18(weights=None), (224, 224))
-    table = rf.receptive_field(resnet, (224, 224), endpoint="layer4")
-    print(table[-1])
-    edges = rf.contribution_map(resnet, (224, 224), endpoint="layer4")
-    ax = plot.plot_map(edges, rf_box=table, title="ResNet-18, centre of layer4: distinct edges")""",
+import torchvision
+
+resnet = rf.from_torch(torchvision.models.resnet18(weights=None), (224, 224))
+table = rf.receptive_field(resnet, (224, 224), endpoint="layer4")
+print(table[-1])
+edges = rf.contribution_map(resnet, (224, 224), endpoint="layer4")
+ax = plot.plot_map(edges, rf_box=table, title="ResNet-18, centre of layer4: distinct edges")""",
     ),
     (
         "md",
@@ -538,6 +522,226 @@ ax = plot.plot_map(edges, image=image, alpha=0.55, rf_box=rf.receptive_field(net
     ),
 ]
 
+# --------------------------------------------------------------------------- (f)
+NOTEBOOKS["06_move_the_target.ipynb"] = [
+    (
+        "md",
+        """\
+# (f) Move the target
+
+Every output neuron has its own map. In the middle of the output all maps have the
+same shape, shifted by the network's stride; near the border the image cuts them off,
+and a border neuron is wired to fewer pixels. Move the sliders to see it.""",
+    ),
+    ("code", SETUP + "\nimport ipywidgets as widgets"),
+    (
+        "code",
+        """\
+net = rf.parse_spec("conv3p1*2,pool2,conv3p1*2")
+SHAPE = (32, 32)
+records = rf.receptive_field(net, SHAPE)
+rows, cols = records[-1].shape
+print(f"output {rows}x{cols}, theoretical field {records[-1].size}, stride {records[-1].stride}")""",
+    ),
+    ("md", "Three targets side by side: the centre, an edge and a corner. The colour scale is shared."),
+    (
+        "code",
+        """\
+targets = [(rows // 2, cols // 2), (rows // 2, 0), (0, 0)]
+maps = [rf.contribution_map(net, SHAPE, "paths", target=t) for t in targets]
+fig = plot.compare(maps, [f"target {t}" for t in targets])
+for t, m in zip(targets, maps):
+    print(f"target {t}: {np.count_nonzero(m)} pixels reach it, {int(m.sum())} paths in all")""",
+    ),
+    (
+        "md",
+        """\
+Now drag the sliders (in a running notebook; a saved or printed copy shows the first
+picture only). The dashed box is the theoretical field of the chosen neuron, the solid
+square the 95% effective field.""",
+    ),
+    (
+        "code",
+        """\
+def show(row=rows // 2, col=cols // 2, metric="paths"):
+    m = rf.contribution_map(net, SHAPE, metric, target=(row, col))
+    plot.plot_map(m, rf_box=records, target=(row, col), title=f"{metric} to output ({row}, {col})", label=metric)
+    plt.show()
+
+
+widgets.interact(
+    show,
+    row=widgets.IntSlider(value=rows // 2, min=0, max=rows - 1, description="row"),
+    col=widgets.IntSlider(value=cols // 2, min=0, max=cols - 1, description="column"),
+    metric=widgets.ToggleButtons(options=["paths", "edges"], description="metric"),
+);""",
+    ),
+    (
+        "md",
+        """\
+The same in 1-D with the network of notebook (a), five 3-tap convolutions over 15
+inputs: a corner target loses the left half of its profile.""",
+    ),
+    (
+        "code",
+        """\
+seed = rf.Sequential(*[rf.Conv(3)] * 5)
+
+
+def show_profile(target=2):
+    plot.plot_profile(rf.contribution_map(seed, (15,), target=(target,)), title=f"edges to output {target}",
+                      ylabel="edges")
+    plt.show()
+
+
+widgets.interact(show_profile, target=widgets.IntSlider(value=2, min=0, max=4, description="target"));""",
+    ),
+]
+
+# --------------------------------------------------------------------------- Luo et al.'s ERF layout
+NOTEBOOKS["erf_luo_layout.ipynb"] = [
+    (
+        "md",
+        """\
+# Effective receptive fields: Luo et al.'s figure layout, exact and empirical
+
+Luo, Li, Urtasun & Zemel (NeurIPS 2016, Fig. 1) show the effective receptive field (ERF) of
+stacks of 3x3 convolutions with 5, 10, 20 and 40 layers, for **uniform** weights, **random**
+weights and **random weights + ReLU**. With uniform (all-ones) weights the input gradient of
+the centre output is exactly rfgraph's path-count map, so that row needs no sampling at all.
+The random rows are empirical gradient maps (mean |gradient| over seeds and random inputs, Luo's
+protocol) of torch networks built from the same description (`rfgraph.erf.empirical_erf`).
+The last row is the exact edge-count map: the importance of each pixel as the number of
+distinct edges on its paths to the target (the importance-profile article's measure).
+
+Needs `torch`; runs in well under a minute on 2 CPU cores.""",
+    ),
+    (
+        "code",
+        SETUP
+        + """
+import torch
+
+from rfgraph import erf
+
+torch.set_num_threads(2)
+DEPTHS = (5, 10, 20, 40)
+SIZE = 64                      # input 64x64 as in a small Luo-style experiment; 40 layers overflow it
+SEEDS, INPUTS, CHANNELS = 6, 4, 4
+
+
+def network(depth):
+    return rf.Sequential(*[rf.Conv(3, padding=1)] * depth)""",
+    ),
+    (
+        "code",
+        """\
+maps = {}
+for depth in DEPTHS:
+    net = network(depth)
+    shape = (SIZE, SIZE)
+    maps["uniform (exact paths)", depth] = rf.contribution_map(net, shape, "paths")
+    common = dict(seeds=SEEDS, inputs=INPUTS, channels=CHANNELS, dtype=torch.float32)
+    maps["random", depth] = erf.empirical_erf(net, shape, **common)
+    maps["random + ReLU", depth] = erf.empirical_erf(net, shape, relu=True, **common)
+    maps["exact edges", depth] = rf.contribution_map(net, shape, "edges").astype(float)
+
+# With all-ones weights the torch gradient *is* the path-count map.
+ones = erf.empirical_erf(network(5), (SIZE, SIZE), weights="ones", channels=1, seeds=1, inputs=1)
+print("uniform torch gradient == exact path count:",
+      np.allclose(ones, maps["uniform (exact paths)", 5], rtol=1e-12))""",
+    ),
+    (
+        "code",
+        """\
+rows = ["uniform (exact paths)", "random", "random + ReLU", "exact edges"]
+fig, axes = plt.subplots(len(rows), len(DEPTHS), figsize=(2.6 * len(DEPTHS), 2.6 * len(rows)))
+for i, row in enumerate(rows):
+    for j, depth in enumerate(DEPTHS):
+        ax = axes[i, j]
+        m = maps[row, depth]
+        ax.imshow(m / m.max(), cmap="viridis", vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i == 0:
+            ax.set_title(f"{depth} layers")
+        if j == 0:
+            ax.set_ylabel(row)
+fig.suptitle("ERF of 3x3 conv stacks on a 64x64 input (each map scaled to its maximum)")
+fig.tight_layout()""",
+    ),
+    (
+        "md",
+        """\
+## Profiles through the centre
+
+Normalised centre rows: the empirical random maps are Gaussian-like and close to the exact
+path counts (mean |g| is about the square root of the path count for linear nets, hence a bit
+wider); the edge-count maps are much flatter.""",
+    ),
+    (
+        "code",
+        """\
+fig, axes = plt.subplots(1, len(DEPTHS), figsize=(3.2 * len(DEPTHS), 2.8), sharey=True)
+for ax, depth in zip(axes, DEPTHS):
+    for row in rows:
+        line = maps[row, depth][SIZE // 2]
+        ax.plot(line / line.max(), label=row)
+    ax.set_title(f"{depth} layers")
+axes[0].legend(fontsize=7)
+fig.tight_layout()""",
+    ),
+    (
+        "md",
+        """\
+## Numbers: correlation, variance ratio, area ratios
+
+`compare_empirical` gives the Pearson correlation of the empirical map with the exact maps,
+the ratio of their variances, and the high-contribution area ratios (scale-free, and RepLKNet's
+log10(1+x) version, which depends on the units of the map: for huge path counts it inflates the area).""",
+    ),
+    (
+        "code",
+        """\
+print(f"{'depth':>5} {'variant':>14} {'corr paths':>10} {'corr edges':>10} {'var/var_paths':>13} "
+      f"{'area50 emp':>10} {'area50 paths':>12} {'RepLK50 paths':>13}")
+for depth in DEPTHS:
+    net = network(depth)
+    for relu in (False, True):
+        c = erf.compare_empirical(net, (SIZE, SIZE), relu=relu, seeds=SEEDS, inputs=INPUTS,
+                                  channels=CHANNELS, dtype=torch.float32, thresholds=(0.5,))
+        print(f"{depth:>5} {'random + ReLU' if relu else 'random':>14} {c.correlation['paths']:>10.3f} "
+              f"{c.correlation['edges']:>10.3f} {c.variance_ratio['paths'][0]:>13.3f} "
+              f"{c.area_ratio['empirical'][0.5].ratio:>10.4f} {c.area_ratio['paths'][0.5].ratio:>12.4f} "
+              f"{c.replknet_area_ratio['paths'][0.5].ratio:>13.4f}")""",
+    ),
+    (
+        "md",
+        """\
+## Scaling: ERF size ~ sqrt(n), theoretical RF ~ n
+
+Uniform chains of n = 1..64 3x3 layers, each on an input exactly as large as its receptive field.
+The ERF size (standard deviation of the normalised path-count map) is exactly sqrt(2n/3); the
+fitted exponent is 0.5 and the ratio to the theoretical RF shrinks like 1/sqrt(n). The edge
+metric behaves differently: its ERF grows linearly, like the theoretical RF.""",
+    ),
+    (
+        "code",
+        """\
+paths = erf.scaling_study(range(1, 65), metric="paths", fractions=(0.5, 0.9))
+edges = erf.scaling_study((1, 2, 4, 8, 16, 32, 64), metric="edges", fractions=(0.5, 0.9))
+for s in (paths, edges):
+    print(s.metric, {k: round(v, 3) for k, v in s.exponents.items()})
+fig, ax = plt.subplots(figsize=(4.5, 3.2))
+ax.loglog(paths.ns, paths.span, "k-", label="theoretical RF")
+ax.loglog(paths.ns, paths.std, "C0-", label="std, paths")
+ax.loglog(edges.ns, edges.std, "C3o-", label="std, edges")
+ax.set_xlabel("layers n")
+ax.legend(fontsize=8)
+fig.tight_layout()""",
+    ),
+]
+
 
 def build() -> list[Path]:
     written = []
@@ -551,7 +755,7 @@ def build() -> list[Path]:
         )
         # Stable cell ids keep the diff small when the notebooks are rebuilt.
         for i, cell in enumerate(nb.cells):
-            cell["id"] = f"{Path(name).stem[:2]}-{i:02d}"
+            cell["id"] = f"{Path(name).stem[:3].rstrip('_')}-{i:02d}"
         nbformat.validate(nb)
         path = HERE / name
         nbformat.write(nb, path)

@@ -1,13 +1,12 @@
-"""Execute every notebook in notebooks/ top to bottom (nbclient), and check that they
-are committed without outputs and that all of them together stay under two minutes."""
+"""Execute every notebook in notebooks/ top to bottom (nbclient); check that they are
+committed without outputs, built from notebooks/build_notebooks.py, show their figures
+inline and speak plainly.  (How long they take is not asserted here: no timed tests.)"""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import re
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,14 +18,13 @@ pytest.importorskip("matplotlib")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-OPTIONAL = ("torch", "torchvision", "onnx")  # extras a notebook may import; it is skipped without them
-TOTAL_BUDGET_S = 120.0
-_elapsed: dict[str, float] = {}
+OPTIONAL = ("torch", "torchvision", "onnx", "ipywidgets")  # a notebook importing one is skipped without it
 
 
 def _kernel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The kernel inherits this process's environment: headless matplotlib, this rfgraph."""
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    """The kernel inherits this process's environment and this rfgraph; matplotlib is left to
+    the notebook (inline, as a reader sees it)."""
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     path = os.environ.get("PYTHONPATH", "")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in [str(ROOT), path] if p))
 
@@ -56,14 +54,35 @@ def test_notebook_runs(path, monkeypatch):
     client = nbclient.NotebookClient(
         nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(path.parent)}}
     )
-    start = time.perf_counter()
     client.execute()
-    _elapsed[path.name] = time.perf_counter() - start
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert images, f"{path.name} shows no inline figure"
 
 
-def test_notebooks_total_time():
-    if not _elapsed:
-        pytest.skip("no notebook was executed in this session")
-    total = sum(_elapsed.values())
-    print(f"notebooks: {total:.1f} s in all", {k: round(v, 1) for k, v in _elapsed.items()}, file=sys.stderr)
-    assert total < TOTAL_BUDGET_S, f"notebooks took {total:.0f} s, over the {TOTAL_BUDGET_S:.0f} s budget"
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_reads_plainly(path):
+    """Figures inline (no forced backend), and no internal labels such as "seed 003"."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "matplotlib.use(" not in code and "MPLBACKEND" not in code
+    assert all(
+        line.strip() == "%matplotlib inline" for line in code.splitlines() if line.strip().startswith("%matplotlib")
+    )
+    text = "\n".join(c.source for c in nb.cells)
+    assert not re.search(r"\bseeds? ?0\d\d\b", text, re.I), f"{path.name} speaks of seed labels"
+    assert "seed" not in path.name
+
+
+def test_notebooks_are_built_from_the_script():
+    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "notebooks" / "build_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert sorted(module.NOTEBOOKS) == [p.name for p in NOTEBOOKS]
+    for name, cells in module.NOTEBOOKS.items():
+        nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+        assert [c.source for c in nb.cells] == [src for _, src in cells], f"{name}: rerun notebooks/build_notebooks.py"
+
+
+def test_one_notebook_has_a_target_slider():
+    sources = ["\n".join(c.source for c in nbformat.read(p, as_version=4).cells) for p in NOTEBOOKS]
+    assert any("ipywidgets" in s and "IntSlider" in s for s in sources)

@@ -22,7 +22,7 @@ from ._common import parse_size
 
 __all__ = ["main", "build_parser", "parse_size", "COMMAND_MODULES"]
 
-COMMAND_MODULES = ("demo", "table", "maps", "coverage", "erf", "zoo")
+COMMAND_MODULES = ("demo", "table", "maps", "coverage", "erf", "zoo", "serve")
 """Modules of :mod:`rfgraph.cli` that register sub-commands, in ``--help`` order."""
 
 EPILOG = """examples:
