@@ -112,6 +112,11 @@ def _check_memory(plan: Plan, needed: int, what: str, power: int = 1) -> None:
     )
 
 
+def _general_cost(plan: Plan) -> int:
+    """Bytes of the node-level edges engine on the whole (uncropped) plan: an upper bound (rfgraph.web)."""
+    return _edges.general_cost(plan)
+
+
 # --------------------------------------------------------------------------- targets
 
 
