@@ -17,7 +17,7 @@ from rfgraph.plan import build_plan
 from .strategies import cases
 
 EXAMPLES = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
 )
 SEED = rf.Sequential(*[rf.Conv(3) for _ in range(5)])
 
@@ -59,7 +59,7 @@ def test_many_targets_1d(case):
     _check_many(*case)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(cases(ndim=2, max_ops=3, max_size=5))
 def test_many_targets_2d(case):
     _check_many(*case)
