@@ -153,7 +153,7 @@ def _cropped(plan: Plan, target: tuple[int, ...] | None) -> tuple[Plan, Window] 
     return _crop_cached(plan, _box(plan, target))
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=32)  # small: an entry keeps its plan alive past the plan cache
 def _crop_cached(plan: Plan, box: Window) -> tuple[Plan, Window] | None:
     # Plans are cached too; repeated maps of one target (CLI, serve, plots) crop once.
     windows = field_windows(plan, [box])
