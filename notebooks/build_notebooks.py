@@ -743,6 +743,158 @@ fig.tight_layout()""",
 ]
 
 
+# --------------------------------------------------------------------------- ERF of your model (issue 11)
+
+
+def erf_of_your_model_cells() -> list[tuple[str, str]]:
+    """Cells of "ERF of your model": a small CNN trained here, its gradient ERF beside the exact maps."""
+    return [
+        (
+            "md",
+            """\
+# ERF of your model
+
+The exact path and edge maps describe the *architecture*. The effective receptive field
+(ERF) of Luo et al. is a property of the *weights*: the mean |gradient| of one output
+position with respect to the input pixels. `rf.erf.gradient_erf` computes it for any
+torch model (your own, a torchvision or timm one, a TorchScript or `torch.export` file);
+`rf.erf.compare_trained` puts it beside the exact maps and the theoretical field of the
+same module, before and after training.
+
+Here a small CNN is trained for a few seconds on synthetic images (rings against
+squares, nothing downloaded).""",
+        ),
+        (
+            "code",
+            SETUP
+            + """
+import copy
+import time
+
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+torch.set_num_threads(1)
+
+
+def make_data(n, size=32, seed=0):
+    \"\"\"Noisy ring (label 0) or square outline (label 1) of random size and position.\"\"\"
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    labels = torch.randint(0, 2, (n,), generator=g)
+    cy, cx = torch.rand(2, n, 1, 1, generator=g) * 12 + 10
+    r = torch.rand(n, 1, 1, generator=g) * 4 + 5
+    ring = ((torch.hypot(yy - cy, xx - cx) - r).abs() < 1.0).float()
+    square = ((torch.maximum((yy - cy).abs(), (xx - cx).abs()) - r).abs() < 1.0).float()
+    x = torch.where(labels[:, None, None] == 1, square, ring) + 0.5 * torch.randn(n, size, size, generator=g)
+    return x[:, None], labels
+
+
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1),
+        )
+        self.head = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 2))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+model = SmallCNN()
+untrained = copy.deepcopy(model)  # the same architecture before training
+x_train, y_train = make_data(1536)
+x_test, y_test = make_data(512, seed=1)""",
+        ),
+        ("md", "Train for three epochs (a few seconds on one CPU thread):"),
+        (
+            "code",
+            """\
+opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+start = time.perf_counter()
+for epoch in range(3):
+    model.train()
+    for i in range(0, len(x_train), 64):
+        loss = nn.functional.cross_entropy(model(x_train[i : i + 64]), y_train[i : i + 64])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
+    print(f"epoch {epoch}: loss {loss.item():.3f}, test accuracy {accuracy:.3f}")
+print(f"trained in {time.perf_counter() - start:.1f} s")""",
+        ),
+        (
+            "md",
+            """\
+## The ERF beside the exact maps
+
+The output of `features` (8 x 8 positions) is the last spatial tensor; its centre is the
+target. The inputs are 32 test images. `compare_trained` imports the same module with
+`rf.from_torch` for the exact maps and the theoretical field (dashed box), and computes
+the ERF of the trained weights and of the untrained copy.""",
+        ),
+        (
+            "code",
+            """\
+cmp = rf.erf.compare_trained(model, x_test[:32], "features", untrained=untrained)
+print(cmp.summary())
+fig = rf.erf.plot_trained(cmp, title="SmallCNN: ERF of features[centre], before and after training")""",
+        ),
+        (
+            "md",
+            """\
+The exact maps are the same before and after training (they depend on the
+architecture only); the gradient maps are not. Compare the spread (std), the share of
+mass inside the theoretical field and the RepLKNet area ratios of the two:""",
+        ),
+        (
+            "code",
+            """\
+for name in ("untrained", "trained"):
+    s = cmp.stats[name]
+    ratios = {t: round(sq.ratio, 3) for t, sq in s.replknet_area_ratio.items()}
+    print(f"{name:>9}: std {s.std[0]:.2f} x {s.std[1]:.2f} px, r(paths) {cmp.correlation[name]['paths']:.3f}, "
+          f"RepLKNet area ratios {ratios}")
+assert cmp.maps["trained"].shape == (32, 32)
+assert abs(cmp.inside["trained"] - 1) < 1e-9  # a gradient never leaves the theoretical field""",
+        ),
+        (
+            "md",
+            """\
+## Your own checkpoint
+
+A state dict, or a checkpoint wrapping one (`{"state_dict": ...}`, `{"model": ...}`,
+`module.` prefixes), loads with `torch.load(..., weights_only=True)`: a checkpoint never
+runs code. On the command line: `rfgraph erf-model package.module:SmallCNN --weights
+ckpt.pth --output features --input 32 --channels 1 --out erf.png`.""",
+        ),
+        (
+            "code",
+            """\
+import os
+import tempfile
+
+path = os.path.join(tempfile.mkdtemp(), "ckpt.pth")
+torch.save({"epoch": 4, "state_dict": {"module." + k: v for k, v in model.state_dict().items()}}, path)
+reloaded = rf.erf.load_model(SmallCNN(), weights=path)
+erf = rf.erf.gradient_erf(reloaded, x_test[:32], output="features")
+assert np.allclose(erf, cmp.maps["trained"])
+print("same ERF from the checkpoint:", erf.shape)""",
+        ),
+    ]
+
+
+NOTEBOOKS["07_erf_of_your_model.ipynb"] = erf_of_your_model_cells()
+
+
 def build() -> list[Path]:
     written = []
     for name, cells in NOTEBOOKS.items():

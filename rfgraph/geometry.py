@@ -21,8 +21,41 @@ from typing import Any
 
 import numpy as np
 
+from .axismap import AxisMap
 from .errors import RFGraphError
-from .ops import ConvTranspose, Crop, GlobalPool, Op, Pool, Upsample, _Windowed
+from .geometry_index import (
+    adaptive_axis,
+    all_to_all_axis,
+    flip_axis,
+    pad_axis,
+    pad_source,
+    roll_axis,
+    shuffle_axis,
+    slice_axis,
+    unshuffle_axis,
+    window_axis,
+)
+from .geometry_resize import resize_axis, resize_output_size
+from .ops import (
+    AdaptivePool,
+    Conv,
+    ConvTranspose,
+    Crop,
+    Flip,
+    GlobalMix,
+    GlobalPool,
+    Op,
+    Pad,
+    PixelShuffle,
+    PixelUnshuffle,
+    Pool,
+    Resize,
+    Roll,
+    Slice,
+    Upsample,
+    WindowMix,
+    _Windowed,
+)
 
 __all__ = [
     "AxisMap",
@@ -42,79 +75,6 @@ MAX_NDIM = 3
 """Networks have 1, 2 or 3 spatial axes."""
 MAX_AXIS = 1_000_000
 """Largest size of one spatial axis (input or intermediate); the per-axis maps are explicit."""
-
-
-@dataclass(frozen=True, eq=False)
-class AxisMap:
-    """The edges of one op along one spatial axis, CSR by output position.
-
-    Output ``o`` is fed by input positions ``indices[indptr[o]:indptr[o + 1]]``
-    (sorted, distinct).  Arrays are int64 and read-only.
-    """
-
-    n_in: int
-    n_out: int
-    indptr: np.ndarray
-    indices: np.ndarray
-
-    @classmethod
-    def from_pairs(cls, n_in: int, n_out: int, outs: np.ndarray, ins: np.ndarray) -> AxisMap:
-        """Build from parallel arrays of (output, input) pairs; duplicates are dropped."""
-        keep = (ins >= 0) & (ins < n_in) & (outs >= 0) & (outs < n_out)
-        outs, ins = outs[keep].astype(np.int64), ins[keep].astype(np.int64)
-        order = np.lexsort((ins, outs))
-        outs, ins = outs[order], ins[order]
-        if outs.size:
-            distinct = np.ones(outs.size, dtype=bool)
-            distinct[1:] = (outs[1:] != outs[:-1]) | (ins[1:] != ins[:-1])
-            outs, ins = outs[distinct], ins[distinct]
-        indptr = np.zeros(n_out + 1, dtype=np.int64)
-        np.cumsum(np.bincount(outs, minlength=n_out), out=indptr[1:])
-        indptr.setflags(write=False)
-        ins.setflags(write=False)
-        return cls(n_in, n_out, indptr, ins)
-
-    @classmethod
-    def window(cls, n_in: int, n_out: int, stride: int, offset: int, taps: np.ndarray) -> AxisMap:
-        """Output ``o`` fed by ``o * stride + offset + taps`` (ascending taps) inside ``[0, n_in)``.
-
-        The same map as :meth:`from_pairs` for a sliding window, built without sorting
-        (rows and taps are already in order): several times faster on long axes.
-        """
-        i = np.arange(n_out, dtype=np.int64)[:, None] * stride + offset + np.asarray(taps, dtype=np.int64)[None, :]
-        counts = np.full(n_out, i.shape[1], dtype=np.int64)
-        border = (i[:, 0] < 0) | (i[:, -1] >= n_in)  # only rows near the ends lose taps
-        if border.any():
-            valid = (i[border] >= 0) & (i[border] < n_in)
-            counts[border] = valid.sum(axis=1)
-            indices = i[(i >= 0) & (i < n_in)]
-        else:
-            indices = i.ravel()
-        indptr = np.zeros(n_out + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        indptr.setflags(write=False)
-        indices.setflags(write=False)
-        return cls(n_in, n_out, indptr, indices)
-
-    @classmethod
-    def identity(cls, n: int) -> AxisMap:
-        idx = np.arange(n, dtype=np.int64)
-        return cls.from_pairs(n, n, idx, idx)
-
-    def inputs_of(self, o: int) -> np.ndarray:
-        """Input positions feeding output ``o``."""
-        return self.indices[self.indptr[o] : self.indptr[o + 1]]
-
-    @property
-    def nnz(self) -> int:
-        return int(self.indices.size)
-
-    def dense(self) -> np.ndarray:
-        """The relation as a boolean matrix of shape ``(n_out, n_in)``."""
-        out = np.zeros((self.n_out, self.n_in), dtype=bool)
-        rows = np.repeat(np.arange(self.n_out), np.diff(self.indptr))
-        out[rows, self.indices] = True
-        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,6 +170,9 @@ def _windowed(op: _Windowed, shape: tuple[int, ...], where: str) -> Geometry:
                     f"{where}: output_padding={op.output_padding!r} on axis {axis} must be smaller than "
                     f"stride or dilation ({max(s, d)}); lower output_padding"
                 )
+    mode = op.padding_mode if isinstance(op, Conv) else "zeros"
+    if mode != "zeros":
+        _check_pad_mode(where, "padding_mode", mode, shape, pads)
     maps, out_shape = [], []
     for axis, n in enumerate(shape):
         k, s, d, pad = ks[axis], ss[axis], ds[axis], pads[axis]
@@ -233,8 +196,13 @@ def _windowed(op: _Windowed, shape: tuple[int, ...], where: str) -> Geometry:
             i = np.repeat(np.arange(n, dtype=np.int64), k)
             o = i * s - pad[0] + np.tile(taps, n)
             maps.append(AxisMap.from_pairs(n, n_out, o, i))
+        elif mode == "zeros":
+            maps.append(AxisMap.window(n, n_out, s, -pad[0], taps))  # sorted already: no sort needed
         else:
-            maps.append(AxisMap.window(n, n_out, s, -pad[0], taps))
+            o = np.repeat(np.arange(n_out, dtype=np.int64), k)
+            i = o * s - pad[0] + np.tile(taps, n_out)
+            i = pad_source(i, n, mode)  # the position torch reads in the padding
+            maps.append(AxisMap.from_pairs(n, n_out, o, i))
         out_shape.append(n_out)
     return Geometry(shape, tuple(out_shape), tuple(maps), tuple(ks), tuple(ss), tuple(ds), pads)
 
@@ -294,10 +262,148 @@ def _crop(op: Crop, shape: tuple[int, ...], where: str) -> Geometry:
     )
 
 
+def _check_pad_mode(where: str, what: str, mode: str, shape: tuple[int, ...], pads: Any) -> None:
+    # torch: reflect needs pad < n, circular pad <= n (it wraps around at most once)
+    for axis, (n, (left, right)) in enumerate(zip(shape, pads)):
+        limit = n - 1 if mode == "reflect" else n if mode == "circular" else None
+        if limit is not None and max(left, right) > limit:
+            raise RFGraphError(
+                f"{where}: {what}={mode!r} pads ({left}, {right}) on axis {axis} of size {n}; torch needs "
+                f"{'padding < size' if mode == 'reflect' else 'padding <= size'} there: pad less, use "
+                "'replicate', or use a larger input"
+            )
+
+
+def _pad(op: Pad, shape: tuple[int, ...], where: str) -> Geometry:
+    ndim = len(shape)
+    entries = per_axis(op.pads, ndim, "pads", where)
+    pairs = tuple(e if isinstance(e, tuple) else (e, e) for e in entries)
+    if op.mode != "zeros":
+        _check_pad_mode(where, "mode", op.mode, shape, pairs)
+    maps, out_shape = [], []
+    for axis, (n, (left, right)) in enumerate(zip(shape, pairs)):
+        n_out = n + left + right
+        if n_out < 1:
+            raise RFGraphError(
+                f"{where}: pads ({left}, {right}) leave {n_out} positions of {n} on axis {axis}; crop less"
+            )
+        _check_map_size(where, axis, n_out, n_out)
+        maps.append(pad_axis(n, left, right, op.mode))
+        out_shape.append(n_out)
+    # For the receptive-field arithmetic a pad is a one-tap window at offset -left.
+    ones = (1,) * ndim
+    return Geometry(shape, tuple(out_shape), tuple(maps), ones, ones, ones, pairs)
+
+
+def _resize(op: Resize, shape: tuple[int, ...], where: str) -> Geometry:
+    ndim = len(shape)
+    sizes = per_axis(op.size, ndim, "size", where) if op.size is not None else (None,) * ndim
+    scales = per_axis(op.scale_factor, ndim, "scale_factor", where) if op.scale_factor is not None else (None,) * ndim
+    outs = []
+    for axis, (n, m, sf) in enumerate(zip(shape, sizes, scales)):
+        n_out = resize_output_size(n, m, sf)
+        if n_out < 1:
+            raise RFGraphError(
+                f"{where}: scale_factor {sf} gives an output of {n_out} on axis {axis} (input {n}); "
+                "use a larger scale_factor or give size="
+            )
+        window = -(-n // n_out) + 1 if op.mode == "area" else 4
+        _check_map_size(where, axis, n_out * window, n_out)
+        outs.append(n_out)
+    maps = tuple(
+        resize_axis(n, m, op.mode, op.align_corners, None if op.recompute_scale_factor else sf)
+        for n, m, sf in zip(shape, outs, scales)
+    )
+    return Geometry(shape, tuple(outs), maps)
+
+
+def _index_op(op: Op, shape: tuple[int, ...], where: str) -> Geometry:
+    """Adaptive pools, pixel (un)shuffles, slices, flips, rolls and token mixers."""
+    ndim = len(shape)
+    maps, outs = [], []
+    ones = (1,) * ndim
+    kernel, stride, pads = ones, ones, ((0, 0),) * ndim
+    if isinstance(op, AdaptivePool):
+        sizes = per_axis(op.output_size, ndim, "output_size", where)
+        for axis, (n, m) in enumerate(zip(shape, sizes)):
+            m = n if m is None else m
+            _check_map_size(where, axis, m * (-(-n // m) + 1), m)
+            maps.append(adaptive_axis(n, m))
+    elif isinstance(op, PixelShuffle | PixelUnshuffle):
+        rs = per_axis(op.factor, ndim, "factor", where)
+        for axis, (n, r) in enumerate(zip(shape, rs)):
+            if isinstance(op, PixelShuffle):
+                _check_map_size(where, axis, n * r, n * r)
+                maps.append(shuffle_axis(n, r))
+            else:
+                if n % r:
+                    raise RFGraphError(
+                        f"{where}: size {n} on axis {axis} is not divisible by factor {r}; "
+                        f"use an input whose size there is a multiple of {r}"
+                    )
+                maps.append(unshuffle_axis(n, r))
+        if isinstance(op, PixelUnshuffle):
+            kernel = stride = tuple(rs)
+    elif isinstance(op, Slice):
+        starts = per_axis(op.start, ndim, "start", where)
+        stops = per_axis(op.stop, ndim, "stop", where)
+        steps = per_axis(op.step, ndim, "step", where)
+        first = []
+        for axis, (n, a, b, c) in enumerate(zip(shape, starts, stops, steps)):
+            kept = range(n)[slice(a, b, c)]
+            if not len(kept):
+                raise RFGraphError(
+                    f"{where}: slice {a}:{b}:{c} of {n} positions on axis {axis} is empty; "
+                    "change start/stop or use a larger input"
+                )
+            maps.append(slice_axis(n, kept.start, c, len(kept)))
+            first.append(kept.start)
+        stride = tuple(steps)
+        pads = tuple((-f, 0) for f in first)
+    elif isinstance(op, Flip):
+        axes = tuple(range(ndim)) if op.axes is None else op.axes if isinstance(op.axes, tuple) else (op.axes,)
+        for a in axes:
+            if not -ndim <= a < ndim:
+                raise RFGraphError(
+                    f"{where}: axes={op.axes!r} names axis {a}, but the input has {ndim} spatial "
+                    f"{'axes' if ndim > 1 else 'axis'}; use 0 .. {ndim - 1} (spatial axes only)"
+                )
+        flipped = {a % ndim for a in axes}
+        maps = [flip_axis(n) if axis in flipped else AxisMap.identity(n) for axis, n in enumerate(shape)]
+    elif isinstance(op, Roll):
+        shifts = per_axis(op.shift, ndim, "shift", where)
+        maps = [roll_axis(n, sh) for n, sh in zip(shape, shifts)]
+    elif isinstance(op, GlobalMix):
+        for axis, n in enumerate(shape):
+            _check_map_size(where, axis, n * n, n)
+            maps.append(all_to_all_axis(n))
+    elif isinstance(op, WindowMix):
+        windows = per_axis(op.window, ndim, "window", where)
+        shifts = per_axis(op.shift, ndim, "shift", where)
+        for axis, (n, w, sh) in enumerate(zip(shape, windows, shifts)):
+            if n % w:
+                raise RFGraphError(
+                    f"{where}: size {n} on axis {axis} is not a multiple of the window {w}; "
+                    "pad the input to a multiple first (rf.Pad), as Swin does, or change the window"
+                )
+            _check_map_size(where, axis, n * w, n)
+            maps.append(window_axis(n, w, sh))
+    else:  # pragma: no cover
+        raise RFGraphError(f"{where}: {type(op).__name__} is not a leaf op")
+    outs = [m.n_out for m in maps]
+    return Geometry(shape, tuple(outs), tuple(maps), kernel, stride, ones, pads)
+
+
 def resolve(op: Op, shape: tuple[int, ...], where: str) -> Geometry:
     """Resolve a leaf op against an input ``shape``; ``where`` names the op in errors."""
     if isinstance(op, _Windowed):
         return _windowed(op, shape, where)
+    if isinstance(op, Pad):
+        return _pad(op, shape, where)
+    if isinstance(op, Resize):
+        return _resize(op, shape, where)
+    if isinstance(op, AdaptivePool | PixelShuffle | PixelUnshuffle | Slice | Flip | Roll | GlobalMix | WindowMix):
+        return _index_op(op, shape, where)
     if isinstance(op, Upsample):
         fs = per_axis(op.scale_factor, len(shape), "scale_factor", where)
         for axis, (n, f) in enumerate(zip(shape, fs)):

@@ -16,12 +16,24 @@ Sequential(Conv(3, padding=1), Pool(2), name='block1')
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .errors import RFGraphError
+from .op_base import Op, Padding, Spatial, _as_tuple, _check_padding, _check_spatial, _is_int, pad_mode
+from .ops_index import (
+    AdaptivePool,
+    Flip,
+    GlobalMix,
+    Pad,
+    PixelShuffle,
+    PixelUnshuffle,
+    Resize,
+    Roll,
+    Slice,
+    WindowMix,
+)
 
 __all__ = [
     "Op",
@@ -39,88 +51,20 @@ __all__ = [
     "Residual",
     "Spatial",
     "Padding",
+    "Pad",
+    "Resize",
+    "AdaptivePool",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Slice",
+    "Flip",
+    "Roll",
+    "GlobalMix",
+    "WindowMix",
 ]
-
-Spatial = int | tuple[int, ...]
-"""An int (same on every axis) or one int per spatial axis."""
-
-Padding = int | str | tuple[int, ...] | tuple[tuple[int, int], ...]
-"""int, per-axis ints, per-axis ``(left, right)`` pairs, ``"valid"`` or ``"same"``."""
 
 UPSAMPLE_MODES = ("nearest", "linear")
 _MODE_ALIASES = {"bilinear": "linear", "trilinear": "linear", "linear": "linear", "nearest": "nearest"}
-
-
-def _as_tuple(value: Any) -> Any:
-    """Lists (e.g. from JSON) become tuples and NumPy integers plain ints, so that ops stay hashable."""
-    if isinstance(value, list | tuple):
-        return tuple(_as_tuple(v) for v in value)
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool | int):
-        return int(value)
-    return value
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_spatial(op: Op, what: str, value: Any, minimum: int) -> None:
-    entries = value if isinstance(value, tuple) else (value,)
-    if isinstance(value, tuple) and not value:
-        raise RFGraphError(f"{op.label()}: {what}=() is empty; give an int or one int per axis")
-    for v in entries:
-        if not _is_int(v):
-            raise RFGraphError(f"{op.label()}: {what}={value!r} must be an int or a tuple of ints")
-        if v < minimum:
-            raise RFGraphError(
-                f"{op.label()}: {what}={value!r} must be >= {minimum} on every axis; "
-                f"use {what}={max(minimum, 1)} or more"
-            )
-
-
-def _check_padding(op: Op, padding: Any) -> None:
-    if isinstance(padding, str):
-        if padding not in ("valid", "same"):
-            raise RFGraphError(f"{op.label()}: padding={padding!r} is unknown; use an int, 'valid' or 'same'")
-        return
-    entries = padding if isinstance(padding, tuple) else (padding,)
-    if isinstance(padding, tuple) and not padding:
-        raise RFGraphError(f"{op.label()}: padding=() is empty; give an int or one entry per axis")
-    for entry in entries:
-        pair = entry if isinstance(entry, tuple) else (entry,)
-        if isinstance(entry, tuple) and len(entry) != 2:
-            raise RFGraphError(f"{op.label()}: padding entry {entry!r} must be an int or a (left, right) pair")
-        for v in pair:
-            if not _is_int(v):
-                raise RFGraphError(f"{op.label()}: padding={padding!r} must hold ints")
-            if v < 0:
-                raise RFGraphError(f"{op.label()}: padding={padding!r} is negative; use padding >= 0")
-
-
-@dataclass(frozen=True, repr=False)
-class Op:
-    """Base class of every op.  ``name`` is optional; unnamed ops get default names."""
-
-    kind: ClassVar[str] = "op"
-    name: str | None = field(default=None, kw_only=True)
-
-    def __post_init__(self) -> None:
-        if self.name is not None and (not isinstance(self.name, str) or not self.name):
-            raise RFGraphError(f"{type(self).__name__}: name={self.name!r} must be a non-empty string")
-
-    def label(self) -> str:
-        """A short description for error messages: the kind and, if any, the name."""
-        kind = type(self).__name__
-        return f"{kind} {self.name!r}" if self.name else kind
-
-    def _params(self) -> list[str]:
-        return []
-
-    def __repr__(self) -> str:
-        params = self._params()
-        if self.name is not None:
-            params.append(f"name={self.name!r}")
-        return f"{type(self).__name__}({', '.join(params)})"
 
 
 @dataclass(frozen=True, repr=False)
@@ -160,12 +104,26 @@ class Conv(_Windowed):
     """Convolution, any channel count or groups.
 
     Output position ``o`` sees input ``o*stride - pad_left + t*dilation`` for each tap ``t``.
+    ``padding_mode`` is torch's: ``"zeros"`` (taps in the padding give no edge),
+    ``"reflect"``, ``"replicate"`` or ``"circular"`` (such a tap is an edge from the
+    input position torch reads there).
 
     >>> Conv(3, stride=2, padding="same")
     Conv(3, stride=2, padding='same')
     """
 
     kind: ClassVar[str] = "conv"
+    padding_mode: str = "zeros"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "padding_mode", pad_mode(self, self.padding_mode, "padding_mode"))
+
+    def _params(self) -> list[str]:
+        params = super()._params()
+        if self.padding_mode != "zeros":
+            params.append(f"padding_mode={self.padding_mode!r}")
+        return params
 
 
 @dataclass(frozen=True, repr=False)
@@ -387,7 +345,10 @@ class _Merge(Op):
 
 
 class Add(_Merge):
-    """Element-wise sum of branches applied to the same input.
+    """Element-wise merge (sum, product, gating) of branches applied to the same input.
+
+    Branches broadcast like NumPy: a branch of size 1 on an axis (a squeeze-and-excitation
+    gate after a global pool) reaches every position on that axis.
 
     >>> Add(Identity(), Conv(3, padding=1))
     Add(Identity(), Conv(3, padding=1))
@@ -396,10 +357,30 @@ class Add(_Merge):
     kind: ClassVar[str] = "add"
 
 
+@dataclass(frozen=True, repr=False, init=False)
 class Concat(_Merge):
-    """Channel concatenation of branches applied to the same input."""
+    """Concatenation of branches applied to the same input: along channels (default),
+    or along spatial axis ``axis`` (0 = first spatial axis), where the branches'
+    outputs are placed one after the other.
+
+    >>> Concat(Identity(), Pool(2), axis=0)
+    Concat(Identity(), Pool(2), axis=0)
+    """
 
     kind: ClassVar[str] = "concat"
+    axis: int | None = None
+
+    def __init__(self, *branches: Op | Iterable[Op], axis: int | None = None, name: str | None = None) -> None:
+        object.__setattr__(self, "axis", axis)
+        super().__init__(*branches, name=name)
+        if axis is not None and not _is_int(axis):
+            raise RFGraphError(f"{self.label()}: axis={axis!r} must be None (channels) or a spatial axis index")
+
+    def _params(self) -> list[str]:
+        params = super()._params()
+        if self.axis is not None:
+            params.append(f"axis={self.axis!r}")
+        return params
 
 
 @dataclass(frozen=True, repr=False, init=False)

@@ -23,6 +23,7 @@ from typing import Any
 
 from .errors import RFGraphError
 from .geometry import MAX_AXIS, MAX_NDIM, AxisMap, Geometry, resolve
+from .geometry_index import broadcast_axis, offset_axis
 from .ops import Identity, Op, Ref, Residual, Sequential, _Merge
 
 __all__ = ["Link", "Tensor", "Plan", "build_plan", "normalize_shape", "MAX_NDIM", "MAX_AXIS"]
@@ -231,21 +232,70 @@ class _Builder:
         counters: dict[str, int] = {}
         outs = [self.apply(b, src, full, counters) for b in branches]
         shapes = [self.tensors[o].shape for o in outs]
-        if len(set(shapes)) > 1:
-            listed = "; ".join(f"branch {i}: {s}" for i, s in enumerate(shapes))
-            raise RFGraphError(
-                f"{where}: branch outputs must have equal spatial shapes, got {listed}; "
-                "adjust strides or padding so that the branches agree"
-            )
+        axis = getattr(op, "axis", None)
+        if axis is not None:
+            return self.spatial_concat(op, outs, shapes, axis, full, where)
         if len(set(outs)) < len(outs):
             raise RFGraphError(
                 f"{where}: two branches return the same tensor (two Identity branches, or two Refs to one "
                 "tensor); keep one of them, since there is at most one edge between two nodes"
             )
-        shape = shapes[0]
-        identity = tuple(AxisMap.identity(n) for n in shape)
-        links = tuple(Link(o, identity) for o in outs)
+        shape = _broadcast_shape(shapes, where)
+        links = tuple(
+            Link(o, tuple(AxisMap.identity(n) if m == n else broadcast_axis(n) for m, n in zip(s, shape)))
+            for o, s in zip(outs, shapes)
+        )
         return self.add_tensor(full, shape, op, links)
+
+    def spatial_concat(
+        self, op: Op, outs: list[int], shapes: list[tuple[int, ...]], axis: int, full: str, where: str
+    ) -> int:
+        ndim = self.ndim
+        if not -ndim <= axis < ndim:
+            raise RFGraphError(
+                f"{where}: axis={axis} is not a spatial axis of a {ndim}-axis input; use 0 .. {ndim - 1} "
+                "(spatial axes only; axis=None concatenates channels)"
+            )
+        axis %= ndim
+        others = {s[:axis] + s[axis + 1 :] for s in shapes}
+        if len(others) > 1:
+            listed = "; ".join(f"branch {i}: {s}" for i, s in enumerate(shapes))
+            raise RFGraphError(
+                f"{where}: concatenating along axis {axis} needs equal sizes on the other axes, got {listed}; "
+                "adjust strides or padding so that the branches agree"
+            )
+        total = sum(s[axis] for s in shapes)
+        if total > MAX_AXIS:
+            raise RFGraphError(f"{where}: the concatenation has {total:,} positions on axis {axis}, above {MAX_AXIS:,}")
+        shape = shapes[0][:axis] + (total,) + shapes[0][axis + 1 :]
+        # Each branch fills its own block; a tensor used twice gets one link whose map covers both blocks.
+        pairs: dict[int, list[AxisMap]] = {}
+        offset = 0
+        for o, s in zip(outs, shapes):
+            pairs.setdefault(o, []).append(offset_axis(s[axis], total, offset))
+            offset += s[axis]
+        links = []
+        for o, blocks in pairs.items():
+            along = blocks[0] if len(blocks) == 1 else AxisMap.union(blocks)
+            maps = tuple(along if a == axis else AxisMap.identity(n) for a, n in enumerate(shape))
+            links.append(Link(o, maps))
+        return self.add_tensor(full, shape, op, tuple(links))
+
+
+def _broadcast_shape(shapes: list[tuple[int, ...]], where: str) -> tuple[int, ...]:
+    """NumPy broadcasting of equal-length shapes: per axis, sizes must agree or be 1."""
+    shape = []
+    for axis in range(len(shapes[0])):
+        sizes = {s[axis] for s in shapes}
+        big = sizes - {1}
+        if len(big) > 1:
+            listed = "; ".join(f"branch {i}: {s}" for i, s in enumerate(shapes))
+            raise RFGraphError(
+                f"{where}: branch outputs must have equal spatial shapes (or size 1 on an axis, which "
+                f"broadcasts), got {listed}; adjust strides or padding so that the branches agree"
+            )
+        shape.append(big.pop() if big else 1)
+    return tuple(shape)
 
 
 MAX_PLAN_ENTRIES = 100_000_000

@@ -7,18 +7,32 @@ The compact grammar (used by the CLI) is a comma-separated list of layers::
     conv3d2          Conv(3, dilation=2)
     conv3x5s2x1      Conv((3, 5), stride=(2, 1))       per-axis values joined by x
     conv3psame       Conv(3, padding="same")           also pvalid
+    conv3p1reflect   Conv(3, padding=1, padding_mode="reflect")   also replicate, circular
     pool2 / maxpool2 / avgpool3s2p1                    Pool (stride defaults to kernel)
     pool3s2c         Pool(3, stride=2, ceil_mode=True) trailing c = ceil_mode
     deconv4s2p1o1    ConvTranspose(4, stride=2, padding=1, output_padding=1)
     up2 / up2linear  Upsample(2) / Upsample(2, mode="linear")
     gpool / gap / fc GlobalPool()
     id               Identity()
+    pad2 / pad1x2reflect           Pad(2) / Pad((1, 2), mode="reflect")   also replicate, circular
+    resize17 / resize17x9          Resize(size=17) / Resize(size=(17, 9))
+    resize0.5 / resize2.0linear    Resize(scale_factor=...): a decimal point makes a scale factor
+    resize1.5cubicac               modes nearest, exact (nearest-exact), linear, cubic, area;
+                                   suffix ac = align_corners, rs = recompute_scale_factor
+    apool7 / apool7x5              AdaptivePool(7) / AdaptivePool((7, 5))
+    shuffle2 / unshuffle2          PixelShuffle(2) / PixelUnshuffle(2)
+    slice0x1s2 / slice1to-1        Slice(start=(0, 1), step=2) / Slice(start=1, stop=-1)
+    flip / flip1                   Flip() / Flip(axes=1)
+    roll3 / roll3x-3               Roll(3) / Roll((3, -3))
+    gmix                           GlobalMix()
+    wmix7 / wmix7s3                WindowMix(7) / WindowMix(7, shift=3)
     conv3*5          five Conv(3) in a row (any layer or group)
     (conv3,pool2)*2  a group, repeated
     res(conv3p1,conv3p1)           Residual(Sequential(...)), identity shortcut
     res(conv3p1s2 | conv1s2)       Residual(body, shortcut)
     add(id | conv3p1 | conv5p2)    Add of branches separated by |
-    cat(conv1 | conv3p1)           Concat of branches
+    cat(conv1 | conv3p1)           Concat of branches (channels)
+    cat1(id | id)                  Concat(..., axis=1): along spatial axis 1
     conv3p1:conv1_1                a name after a colon
     res:block1(conv3p1,conv3p1)    a named merge
 
@@ -39,19 +53,29 @@ from typing import Any
 
 from .errors import RFGraphError
 from .ops import (
+    AdaptivePool,
     Add,
     Concat,
     Conv,
     ConvTranspose,
     Crop,
+    Flip,
+    GlobalMix,
     GlobalPool,
     Identity,
     Op,
+    Pad,
+    PixelShuffle,
+    PixelUnshuffle,
     Pool,
     Ref,
     Residual,
+    Resize,
+    Roll,
     Sequential,
+    Slice,
     Upsample,
+    WindowMix,
 )
 
 __all__ = ["parse_spec", "load_network", "network_from_dict", "network_to_dict", "GRAMMAR"]
@@ -62,8 +86,17 @@ _NUM = r"\d+(?:x\d+)*"
 _LAYER = re.compile(
     rf"^(?P<kind>conv|maxpool|avgpool|pool|deconv|convt|up|upsample)(?P<k>{_NUM})"
     rf"(?P<mods>(?:s{_NUM}|d{_NUM}|o{_NUM}|psame|pvalid|p{_NUM})*)"
-    r"(?P<extra>c|linear|bilinear|trilinear|nearest)?$"
+    r"(?P<extra>c|linear|bilinear|trilinear|nearest|reflect|replicate|circular)?$"
 )
+_INT = r"-?\d+(?:x-?\d+)*"
+_FLOAT = r"\d+(?:\.\d*)?(?:x\d+(?:\.\d*)?)*"
+_RESIZE = re.compile(
+    rf"^resize(?P<v>{_FLOAT})(?P<mode>nearest|exact|linear|bilinear|trilinear|cubic|bicubic|area)?"
+    r"(?P<ac>ac)?(?P<rs>rs)?$"
+)
+_PAD = re.compile(rf"^pad(?P<v>{_NUM})(?P<mode>zeros|reflect|replicate|circular)?$")
+_SLICE = re.compile(rf"^slice(?P<start>{_INT})?(?:to(?P<stop>{_INT}))?(?:s(?P<step>{_NUM}))?$")
+_SIMPLE = re.compile(rf"^(?P<kind>apool|shuffle|unshuffle|roll|flip|wmix)(?P<v>{_INT})?(?:s(?P<s>{_NUM}))?$")
 _MOD = re.compile(rf"(s|d|o)({_NUM})|p(same|valid|{_NUM})")
 _GLOBAL = {"gpool", "gap", "fc", "globalpool"}
 
@@ -84,11 +117,20 @@ def _layer(token: str, spec: str) -> Op:
         return GlobalPool(name=name)
     if word in ("id", "identity"):
         return Identity(name=name)
+    if word in ("gmix", "globalmix"):
+        return GlobalMix(name=name)
+    if word.startswith(("resize", "pad", "slice", "apool", "shuffle", "unshuffle", "roll", "flip", "wmix")):
+        try:
+            return _index_layer(word, token, spec, name)
+        except RFGraphError as err:
+            if str(err).startswith("spec "):
+                raise
+            raise RFGraphError(f"spec {spec!r}: layer {token!r}: {err}") from None
     m = _LAYER.match(word)
     if not m:
         raise RFGraphError(
             f"spec {spec!r}: cannot read layer {token!r}; write e.g. conv3s2p1, pool2, deconv4s2p1, up2, "
-            "gpool, res(...), add(a|b), cat(a|b) (see `rfgraph spec-help`)"
+            "resize17, pad1reflect, gpool, gmix, res(...), add(a|b), cat(a|b) (see `rfgraph spec-help`)"
         )
     kind, extra = m["kind"], m["extra"]
     params: dict[str, Any] = {}
@@ -106,6 +148,8 @@ def _layer(token: str, spec: str) -> Op:
             if params:
                 raise RFGraphError(f"spec {spec!r}: {token!r}: upsampling takes only a factor and a mode")
             return Upsample(k, mode=mode, name=name)
+        if extra in ("reflect", "replicate", "circular") and kind == "conv":
+            return Conv(k, padding_mode=extra, name=name, **params)
         if extra not in (None, "c") or (extra == "c" and "pool" not in kind):
             raise RFGraphError(f"spec {spec!r}: {token!r}: suffix {extra!r} does not apply to {kind}")
         if "output_padding" in params and kind not in ("deconv", "convt"):
@@ -119,6 +163,58 @@ def _layer(token: str, spec: str) -> Op:
         if str(err).startswith("spec "):
             raise
         raise RFGraphError(f"spec {spec!r}: layer {token!r}: {err}") from None
+
+
+def _values(text: str, cast: type) -> Any:
+    parts = tuple(cast(p) for p in text.split("x"))
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _index_layer(word: str, token: str, spec: str, name: str | None) -> Op:
+    """The index-map layers: resize, pad, slice, apool, (un)shuffle, roll, flip, wmix."""
+    bad = RFGraphError(
+        f"spec {spec!r}: cannot read layer {token!r}; write e.g. resize17, resize0.5linear, pad1reflect, "
+        "slice0x1s2, apool7, shuffle2, unshuffle2, roll3, flip, wmix7s3 (see `rfgraph spec-help`)"
+    )
+    m = _RESIZE.match(word)
+    if m:
+        text = m["v"]
+        mode = {None: "nearest", "exact": "nearest-exact"}.get(m["mode"], m["mode"])
+        options: dict[str, Any] = {"mode": mode, "align_corners": bool(m["ac"]), "name": name}
+        if "." in text:
+            return Resize(scale_factor=_values(text, float), recompute_scale_factor=bool(m["rs"]), **options)
+        if m["rs"]:
+            raise RFGraphError(f"spec {spec!r}: {token!r}: rs (recompute_scale_factor) needs a scale like 1.5")
+        return Resize(size=_values(text, int), **options)
+    m = _PAD.match(word)
+    if m:
+        return Pad(_value(m["v"]), mode=m["mode"] or "zeros", name=name)
+    m = _SLICE.match(word)
+    if m:
+        start = 0 if m["start"] is None else _values(m["start"], int)
+        stop = None if m["stop"] is None else _values(m["stop"], int)
+        step = 1 if m["step"] is None else _value(m["step"])
+        return Slice(start, stop, step, name=name)
+    m = _SIMPLE.match(word)
+    if not m:
+        raise bad
+    kind, v, shift = m["kind"], m["v"], m["s"]
+    if shift is not None and kind != "wmix":
+        raise bad
+    if kind == "flip":
+        return Flip(None if v is None else _values(v, int), name=name)
+    if v is None:
+        raise bad
+    value = _values(v, int)
+    if kind == "apool":
+        return AdaptivePool(value, name=name)
+    if kind == "shuffle":
+        return PixelShuffle(value, name=name)
+    if kind == "unshuffle":
+        return PixelUnshuffle(value, name=name)
+    if kind == "roll":
+        return Roll(value, name=name)
+    return WindowMix(value, shift=0 if shift is None else _value(shift), name=name)
 
 
 class _Parser:
@@ -157,7 +253,7 @@ class _Parser:
                 raise self.error("expected a layer")
             word = m.group(0)
             self.pos = m.end()
-            if self.peek() == "(" and word.split(":")[0].lower() in ("res", "residual", "add", "cat", "concat"):
+            if self.peek() == "(" and re.fullmatch(r"(res|residual|add|cat|concat)\d*", word.split(":")[0].lower()):
                 ops = [self.merge(word)]
             else:
                 ops = [_layer(word, self.spec)]
@@ -186,8 +282,12 @@ class _Parser:
             if len(ops) > 2:
                 raise self.error("res(body | shortcut) takes at most two branches")
             return Residual(ops[0], ops[1] if len(ops) == 2 else None, name=label)
-        cls = Add if kind == "add" else Concat
-        return cls(*ops, name=label)
+        if kind == "add":
+            return Add(*ops, name=label)
+        if kind in ("res", "residual") or not kind.startswith(("cat", "concat")):
+            raise self.error(f"unknown merge {kind!r}")
+        digits = re.sub(r"^\D+", "", kind)
+        return Concat(*ops, axis=int(digits) if digits else None, name=label)
 
     def expect(self, char: str) -> None:
         if self.peek() != char:
@@ -224,7 +324,33 @@ _KINDS: dict[str, type[Op]] = {
     "add": Add,
     "concat": Concat,
     "residual": Residual,
+    "pad": Pad,
+    "resize": Resize,
+    "adaptivepool": AdaptivePool,
+    "pixelshuffle": PixelShuffle,
+    "pixelunshuffle": PixelUnshuffle,
+    "slice": Slice,
+    "flip": Flip,
+    "roll": Roll,
+    "globalmix": GlobalMix,
+    "windowmix": WindowMix,
 }
+# Keys written by network_to_dict only when they differ from the op's default.
+_OPTIONAL_KEYS = {"padding_mode": "zeros", "axis": None}
+_NEW_KEYS = (
+    "pads",
+    "size",
+    "align_corners",
+    "recompute_scale_factor",
+    "output_size",
+    "factor",
+    "start",
+    "stop",
+    "step",
+    "axes",
+    "shift",
+    "window",
+)
 
 
 def network_from_dict(data: Any, where: str = "network") -> Op:
@@ -232,7 +358,9 @@ def network_from_dict(data: Any, where: str = "network") -> Op:
 
     A list is a Sequential.  A dict has ``type`` (one of ``conv``, ``pool``,
     ``convtranspose``, ``upsample``, ``globalpool``, ``identity``, ``crop``, ``ref``, ``sequential``,
-    ``add``, ``concat``, ``residual``) and the op's parameters; ``layers``
+    ``add``, ``concat``, ``residual``, ``pad``, ``resize``, ``adaptive_pool``, ``pixel_shuffle``,
+    ``pixel_unshuffle``, ``slice``, ``flip``, ``roll``, ``global_mix``, ``window_mix``) and the op's
+    parameters (the constructor's keyword names); ``layers``
     holds a Sequential's ops, ``branches`` a merge's, ``body``/``shortcut`` a
     Residual's.  A string is parsed with :func:`parse_spec`.
 
@@ -263,7 +391,10 @@ def network_from_dict(data: Any, where: str = "network") -> Op:
             branches = params.pop("branches", [])
             if not isinstance(branches, list):
                 raise RFGraphError(f"{where}: 'branches' must be a list, got {branches!r}")
-            op = cls(*(network_from_dict(d, f"{where}.branches[{i}]") for i, d in enumerate(branches)), name=name)  # type: ignore[call-arg]
+            extra = {"axis": params.pop("axis")} if cls is Concat and "axis" in params else {}
+            op = cls(
+                *(network_from_dict(d, f"{where}.branches[{i}]") for i, d in enumerate(branches)), name=name, **extra
+            )  # type: ignore[call-arg]
         elif cls is Residual:
             body = network_from_dict(params.pop("body", []), f"{where}.body")
             shortcut = params.pop("shortcut", None)
@@ -289,6 +420,8 @@ def network_to_dict(op: Op) -> Any:
         out["layers"] = [network_to_dict(o) for o in op.ops]
     elif isinstance(op, Add | Concat):
         out["branches"] = [network_to_dict(o) for o in op.branches]
+        if isinstance(op, Concat) and op.axis is not None:
+            out["axis"] = op.axis
     elif isinstance(op, Residual):
         out["body"] = network_to_dict(op.body)
         if op.shortcut != Identity():
@@ -307,6 +440,12 @@ def network_to_dict(op: Op) -> Any:
             "target",
         ):
             if hasattr(op, key):
+                out[key] = getattr(op, key)
+        for key in _NEW_KEYS:
+            if hasattr(op, key):
+                out[key] = getattr(op, key)
+        for key, default in _OPTIONAL_KEYS.items():
+            if getattr(op, key, default) != default:
                 out[key] = getattr(op, key)
     return out
 

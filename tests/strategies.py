@@ -16,6 +16,65 @@ def _pads(draw, ndim: int):
     return kind
 
 
+SCALES = [0.5, 0.75, 1.5, 2.0]  # scales whose float32 index arithmetic is exact enough (see index_ops)
+
+
+@st.composite
+def index_ops(draw, ndim: int, *, local: bool = False):
+    """The index-map ops of issue 10/15.  ``local``: only ops whose fields the periodic
+    receptive-field arithmetic describes exactly away from the borders (no crops, rolls,
+    sized resizes)."""
+    kinds = ["pad", "padconv", "resize", "apool", "shuffle", "unshuffle", "flip", "gmix", "wmix"]
+    if not local:
+        kinds += ["resize_size", "slice", "roll"]
+    kind = draw(st.sampled_from(kinds))
+    modes = ["zeros", "reflect", "replicate", "circular"]
+    if kind == "pad":
+        pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(ndim))
+        return rf.Pad(pads, mode=draw(st.sampled_from(modes)))
+    if kind == "padconv":
+        k = draw(st.sampled_from([2, 3]))
+        return rf.Conv(
+            k,
+            stride=draw(st.integers(1, 2)),
+            padding=draw(st.integers(0, 2)),
+            padding_mode=draw(st.sampled_from(modes)),
+        )
+    if kind in ("resize", "resize_size"):
+        mode = draw(st.sampled_from(["nearest", "nearest-exact", "linear", "cubic", "area"]))
+        ac = mode in ("linear", "cubic") and kind == "resize_size" and draw(st.booleans())
+        if kind == "resize_size":
+            return rf.Resize(size=draw(st.integers(1, 7)), mode=mode, align_corners=ac)
+        return rf.Resize(scale_factor=draw(st.sampled_from(SCALES)), mode=mode)
+    if kind == "apool":
+        return rf.AdaptivePool(draw(st.integers(1, 5)))
+    if kind == "shuffle":
+        return rf.PixelShuffle(draw(st.integers(1, 2)))
+    if kind == "unshuffle":
+        return rf.PixelUnshuffle(draw(st.integers(1, 2)))
+    if kind == "slice":
+        stop = draw(st.sampled_from([None, -1, 6]))
+        return rf.Slice(draw(st.integers(-3, 2)), stop, draw(st.integers(1, 2)))
+    if kind == "flip":
+        return rf.Flip(draw(st.sampled_from([None, 0])))
+    if kind == "roll":
+        return rf.Roll(draw(st.integers(-3, 3)))
+    if kind == "gmix":
+        return rf.GlobalMix()
+    return rf.WindowMix(draw(st.integers(1, 2)), shift=draw(st.integers(0, 1)))
+
+
+@st.composite
+def gated(draw, ndim: int):
+    """Squeeze-and-excitation style gate (a size-1 branch broadcast over the tensor), or a
+    concatenation along a spatial axis."""
+    if draw(st.booleans()):
+        body = draw(same_shape_ops(ndim))
+        gate = rf.Sequential(rf.GlobalPool(), rf.Conv(1))
+        return rf.Add(body, gate) if draw(st.booleans()) else rf.Add(rf.Identity(), gate, body)
+    return rf.Concat(draw(same_shape_ops(ndim)), draw(leaf_ops(ndim)), axis=draw(st.integers(0, ndim - 1)))
+
+
 @st.composite
 def leaf_ops(draw, ndim: int, *, upsample_linear: bool = True):
     kind = draw(st.sampled_from(["conv", "conv", "conv", "pool", "deconv", "up", "gpool", "crop"]))
@@ -88,24 +147,57 @@ def dense_block(draw, ndim: int):
 
 
 @st.composite
-def networks(draw, ndim: int = 1, max_ops: int = 4, *, upsample_linear: bool = True):
+def networks(draw, ndim: int = 1, max_ops: int = 4, *, upsample_linear: bool = True, extended: bool = False):
+    """Random networks; ``extended`` mixes in the index-map ops, gates and spatial concatenation."""
     n = draw(st.integers(1, max_ops))
     ops = []
     for _ in range(n):
-        choice = draw(st.integers(0, 7))
+        choice = draw(st.integers(0, 10 if extended else 7))
         if choice <= 1:
             ops.append(draw(merges(ndim)))
         elif choice == 2:
             ops.append(draw(dense_block(ndim)))
-        else:
+        elif choice <= 7:
             ops.append(draw(leaf_ops(ndim, upsample_linear=upsample_linear)))
+        elif choice <= 9:
+            ops.append(draw(index_ops(ndim)))
+        else:
+            ops.append(draw(gated(ndim)))
     return rf.Sequential(*ops)
 
 
 @st.composite
-def cases(draw, ndim: int = 1, max_ops: int = 4, max_size: int = 10, *, upsample_linear: bool = True):
+def local_networks(draw, ndim: int = 1, max_ops: int = 5):
+    """Networks whose periodic receptive-field arithmetic is exact away from the borders:
+    convolutions, pools, transposed convolutions, up-sampling, scale resizes, pixel
+    (un)shuffles, adaptive pools, flips, token mixers, same-stride merges and gates."""
+    ops = []
+    for _ in range(draw(st.integers(1, max_ops))):
+        choice = draw(st.integers(0, 6))
+        if choice == 0:
+            ops.append(draw(merges(ndim)))
+        elif choice == 1:
+            ops.append(rf.Add(draw(same_shape_ops(ndim)), rf.Sequential(rf.GlobalPool(), rf.Conv(1))))
+        elif choice <= 3:
+            ops.append(draw(index_ops(ndim, local=True)))
+        else:
+            op = draw(leaf_ops(ndim))
+            ops.append(rf.Conv(3) if isinstance(op, rf.Crop) else op)
+    return rf.Sequential(*ops)
+
+
+@st.composite
+def cases(
+    draw,
+    ndim: int = 1,
+    max_ops: int = 4,
+    max_size: int = 10,
+    *,
+    upsample_linear: bool = True,
+    extended: bool = False,
+):
     """(network, input_shape, target) where the network is valid for the shape."""
-    net = draw(networks(ndim, max_ops, upsample_linear=upsample_linear))
+    net = draw(networks(ndim, max_ops, upsample_linear=upsample_linear, extended=extended))
     shape = tuple(draw(st.integers(3, max_size)) for _ in range(ndim))
     try:
         plan = rf.build_plan(net, shape)

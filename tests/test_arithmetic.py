@@ -143,10 +143,14 @@ def test_records_agree_with_the_exact_reach():
     assert rows[0] == max(lo, 0) and rows[-1] == min(lo + rec.size[0] - 1, 223)
 
 
-def test_different_branch_strides_refused():
+def test_different_branch_strides_give_a_record():
+    # SPEC section 5 (issue 10): the table never refuses; such merges are not uniform.
     net = rf.Add(rf.Conv(1, stride=2), rf.Conv(1))  # both give one output from one input
-    with pytest.raises(rf.RFGraphError, match="different effective strides"):
-        rf.receptive_field(net, (1,))
+    rec = rf.receptive_field(net, (1,))[-1]
+    assert rec.shape == (1,) and rec.size == (1,)
+    # pool3 then a resize back to 8: stride 3/4 against the identity's 1
+    rec = rf.receptive_field(rf.Add(rf.Identity(), rf.Sequential(rf.Pool(3), rf.Resize(size=8))), (8,))[-1]
+    assert not rec.uniform and not rec.global_context and rec.size == (5,)  # output 7 sees 3..7
 
 
 def test_table_text_and_dict():

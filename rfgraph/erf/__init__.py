@@ -24,6 +24,12 @@ package gives the tools around it, one module per question:
   gradient maps of randomly initialised torch networks built from the same
   description (needs the ``torch`` extra; torch is imported inside those
   functions only).
+* :mod:`~rfgraph.erf.trained` -- :func:`load_model` / :func:`gradient_erf`: the
+  gradient ERF of *your own* torch model with its own weights (checkpoints load
+  with ``weights_only=True``: they never run code); :mod:`~rfgraph.erf.images` --
+  :func:`load_images` / :func:`noise_images`: its inputs; :mod:`~rfgraph.erf.side_by_side`
+  -- :func:`compare_trained` / :func:`plot_trained`: that ERF, the untrained
+  architecture's, the exact path and edge maps and the theoretical field, side by side.
 
 Every name is available as ``rf.erf.<name>``; the submodules are where each lives.
 
@@ -40,6 +46,8 @@ Every name is available as ``rf.erf.<name>``; the submodules are where each live
 # tests/test_erf.py::test_namespace_is_clean.
 from ..importers.to_torch import to_torch
 from .empirical import REDUCTIONS, EmpiricalComparison, compare_empirical, empirical_erf
+from .images import IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD, load_images, noise_images
+from .side_by_side import TrainedComparison, compare_trained, plot_trained, reinitialized
 from .stats import (
     DEFAULT_FRACTIONS,
     REPLKNET_THRESHOLDS,
@@ -52,6 +60,7 @@ from .stats import (
     replknet_area_ratio,
 )
 from .theory import ERFPrediction, ScalingStudy, chain, predict, scaling_study
+from .trained import gradient_erf, load_model, load_weights, spatial_outputs
 
 __all__ = [
     "REPLKNET_THRESHOLDS",
@@ -73,4 +82,17 @@ __all__ = [
     "compare_empirical",
     "DEFAULT_FRACTIONS",
     "REDUCTIONS",
+    "load_model",
+    "load_weights",
+    "gradient_erf",
+    "spatial_outputs",
+    "load_images",
+    "noise_images",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "IMAGE_EXTENSIONS",
+    "TrainedComparison",
+    "compare_trained",
+    "plot_trained",
+    "reinitialized",
 ]
