@@ -21,6 +21,9 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
+
+from . import limits
 from .errors import RFGraphError
 from .geometry import MAX_AXIS, MAX_NDIM, AxisMap, Geometry, resolve
 from .geometry_index import broadcast_axis, offset_axis
@@ -122,21 +125,31 @@ def _unknown_endpoint(name: str, endpoints: Any) -> str:
 
 
 def normalize_shape(input_shape: Any) -> tuple[int, ...]:
-    """Check an input shape: 1 to 3 positive ints (an int means one axis)."""
-    if isinstance(input_shape, numbers.Integral) and not isinstance(input_shape, bool):
-        input_shape = (input_shape,)
+    """Check an input shape: 1 to 3 positive ints (an int means one axis).
+
+    Every NumPy integer form is accepted (scalars, 0-d and 1-D arrays); floats,
+    booleans and strings are refused.
+
+    >>> normalize_shape(np.array([15, 16]))
+    (15, 16)
+    """
+    hint = (
+        f"must hold 1 to {MAX_NDIM} positive ints (spatial sizes only, one per axis, no batch or channel), "
+        "e.g. (224, 224)"
+    )
+    if not isinstance(input_shape, list | tuple | numbers.Integral | np.ndarray | str | bytes):
+        try:
+            input_shape = tuple(input_shape)
+        except TypeError:
+            raise RFGraphError(
+                f"input_shape={input_shape!r} must be a tuple of spatial sizes, e.g. (224, 224)"
+            ) from None
     try:
-        shape = tuple(input_shape)
-    except TypeError:
-        raise RFGraphError(f"input_shape={input_shape!r} must be a tuple of spatial sizes, e.g. (224, 224)") from None
-    if not 1 <= len(shape) <= MAX_NDIM or any(
-        not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1 for n in shape
-    ):
-        raise RFGraphError(
-            f"input_shape={input_shape!r} must hold 1 to {MAX_NDIM} positive ints (spatial sizes only, "
-            "no batch or channel), e.g. (224, 224)"
-        )
-    shape = tuple(int(n) for n in shape)
+        shape = limits.as_position(input_shape, "input_shape")
+    except RFGraphError as err:
+        raise RFGraphError(f"{err}; input_shape {hint}") from None
+    if not 1 <= len(shape) <= MAX_NDIM or any(n < 1 for n in shape):
+        raise RFGraphError(f"input_shape={input_shape!r} {hint}")
     if any(n > MAX_AXIS for n in shape):
         raise RFGraphError(
             f"input_shape={input_shape!r}: rfgraph handles at most {MAX_AXIS:,} positions per axis; use a smaller input"
@@ -150,7 +163,17 @@ class _Builder:
         self.tensors: list[Tensor] = []
         self.endpoints: dict[str, int] = {}
         self.explicit: set[str] = set()
-        self.entries = 0  # index pairs held by every per-axis map so far
+        self.entries = 0
+
+    def charge(self, entries: int, where: str) -> None:
+        """Count index pairs held by the plan's maps; refuse past :data:`rfgraph.limits.MAX_PLAN_ENTRIES`."""
+        self.entries += entries
+        if self.entries > limits.MAX_PLAN_ENTRIES:
+            raise RFGraphError(
+                f"{where}: the unrolled network needs more than {limits.MAX_PLAN_ENTRIES:,} index pairs in its "
+                "per-axis maps (about 8 bytes each, several copies while building); use a smaller input or "
+                "fewer layers (or raise rfgraph.limits.MAX_PLAN_ENTRIES)"
+            )
 
     def add_tensor(
         self,
@@ -161,13 +184,6 @@ class _Builder:
         geometry: Geometry | None = None,
     ) -> int:
         index = len(self.tensors)
-        self.entries += sum(m.nnz + m.n_out for link in links for m in link.maps)
-        if self.entries > MAX_PLAN_ENTRIES:
-            raise RFGraphError(
-                f"{type(op).__name__} {name!r} (op {index} of the network): the unrolled network would hold more "
-                f"than {MAX_PLAN_ENTRIES:,} index pairs in its per-axis maps (about "
-                f"{MAX_PLAN_ENTRIES * 16 / 2**30:.1f} GiB); use a smaller input or fewer layers"
-            )
         self.tensors.append(Tensor(index, name, shape, op, links, geometry))
         self.alias(name, index, op)
         return index
@@ -177,6 +193,13 @@ class _Builder:
         if name in self.endpoints and self.endpoints[name] != index:
             if explicit and name in self.explicit:
                 raise RFGraphError(f"two different ops are named {name!r}; give every named op a unique name")
+            if "." in name and (explicit or name in self.explicit):
+                # A dotted name such as 'b.conv1' reads as "conv1 inside b": never let it silently
+                # shadow (or be shadowed by) the scoped name of another tensor.
+                raise RFGraphError(
+                    f"the name {name!r} is used by two different tensors: an op named {name!r} and "
+                    f"{name.rsplit('.', 1)[1]!r} inside {name.rsplit('.', 1)[0]!r}; rename one of them"
+                )
             if not explicit:
                 return
         self.endpoints[name] = index
@@ -210,7 +233,13 @@ class _Builder:
             return out
         if isinstance(op, _Merge | Residual):
             return self.merge(op, src, full, where)
+        # Exact integer checks before resolve allocates arrays proportional to kernel and input.
+        limits.check_op_params(op, where)
+        estimate = limits.check_pairs(op, self.tensors[src].shape, where)
+        self.charge(estimate, where)
         geometry = resolve(op, self.tensors[src].shape, where)
+        # Ops the estimate does not know (index ops, resize, ...) are charged what they hold.
+        self.charge(max(sum(m.nnz for m in geometry.maps) - estimate, 0), where)
         return self.add_tensor(full, geometry.out_shape, op, (Link(src, geometry.maps),), geometry)
 
     def lookup(self, op: Ref, prefix: str) -> int:
@@ -241,6 +270,7 @@ class _Builder:
                 "tensor); keep one of them, since there is at most one edge between two nodes"
             )
         shape = _broadcast_shape(shapes, where)
+        self.charge(len(outs) * sum(shape), where)
         links = tuple(
             Link(o, tuple(AxisMap.identity(n) if m == n else broadcast_axis(n) for m, n in zip(s, shape)))
             for o, s in zip(outs, shapes)
@@ -268,6 +298,7 @@ class _Builder:
         if total > MAX_AXIS:
             raise RFGraphError(f"{where}: the concatenation has {total:,} positions on axis {axis}, above {MAX_AXIS:,}")
         shape = shapes[0][:axis] + (total,) + shapes[0][axis + 1 :]
+        self.charge(len(outs) * sum(shape), where)
         # Each branch fills its own block; a tensor used twice gets one link whose map covers both blocks.
         pairs: dict[int, list[AxisMap]] = {}
         offset = 0
@@ -296,10 +327,6 @@ def _broadcast_shape(shapes: list[tuple[int, ...]], where: str) -> tuple[int, ..
             )
         shape.append(big.pop() if big else 1)
     return tuple(shape)
-
-
-MAX_PLAN_ENTRIES = 100_000_000
-"""Largest number of index pairs all per-axis maps of one plan may hold (16 bytes each with indptr)."""
 
 
 def _join(prefix: str, name: str) -> str:
@@ -365,4 +392,6 @@ def build_plan(network: Op, input_shape: Any, endpoint: str | None = None) -> Pl
         )
     if endpoint is not None and not isinstance(endpoint, str):
         raise RFGraphError(f"endpoint={endpoint!r} must be a tensor name (a str) or None")
+    # Bounded walk before _build hashes the network (hashing a deep or alias-shared tree recurses).
+    limits.check_network(network)
     return _build(network, normalize_shape(input_shape), endpoint)

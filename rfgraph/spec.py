@@ -48,9 +48,11 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .errors import RFGraphError
 from .ops import (
     AdaptivePool,
@@ -82,14 +84,15 @@ __all__ = ["parse_spec", "load_network", "network_from_dict", "network_to_dict",
 
 GRAMMAR = __doc__.split("::", 1)[1].split("Whitespace", 1)[0] if __doc__ else ""
 
-_NUM = r"\d+(?:x\d+)*"
+# ASCII digits only: ``\d`` would also take full-width and other Unicode digits.
+_NUM = r"[0-9]+(?:x[0-9]+)*"
 _LAYER = re.compile(
     rf"^(?P<kind>conv|maxpool|avgpool|pool|deconv|convt|up|upsample)(?P<k>{_NUM})"
     rf"(?P<mods>(?:s{_NUM}|d{_NUM}|o{_NUM}|psame|pvalid|p{_NUM})*)"
     r"(?P<extra>c|linear|bilinear|trilinear|nearest|reflect|replicate|circular)?$"
 )
-_INT = r"-?\d+(?:x-?\d+)*"
-_FLOAT = r"\d+(?:\.\d*)?(?:x\d+(?:\.\d*)?)*"
+_INT = r"-?[0-9]+(?:x-?[0-9]+)*"
+_FLOAT = r"[0-9]+(?:\.[0-9]*)?(?:x[0-9]+(?:\.[0-9]*)?)*"
 _RESIZE = re.compile(
     rf"^resize(?P<v>{_FLOAT})(?P<mode>nearest|exact|linear|bilinear|trilinear|cubic|bicubic|area)?"
     r"(?P<ac>ac)?(?P<rs>rs)?$"
@@ -98,11 +101,33 @@ _PAD = re.compile(rf"^pad(?P<v>{_NUM})(?P<mode>zeros|reflect|replicate|circular)
 _SLICE = re.compile(rf"^slice(?P<start>{_INT})?(?:to(?P<stop>{_INT}))?(?:s(?P<step>{_NUM}))?$")
 _SIMPLE = re.compile(rf"^(?P<kind>apool|shuffle|unshuffle|roll|flip|wmix)(?P<v>{_INT})?(?:s(?P<s>{_NUM}))?$")
 _MOD = re.compile(rf"(s|d|o)({_NUM})|p(same|valid|{_NUM})")
+_WORD = re.compile(r"[A-Za-z0-9_:.\-]+", re.ASCII)
+_COUNT = re.compile(r"[0-9]+")
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 40, 40
+
+
+def _brief(data: Any) -> str:
+    """A bounded repr of parsed JSON/YAML (a shared alias structure must not be printed in full)."""
+    return _REPR.repr(data)
+
+
+def _short(spec: str) -> str:
+    """A spec as quoted in errors: long ones are cut so that the message stays one short line."""
+    return spec if len(spec) <= 60 else spec[:57] + "..."
+
+
 _GLOBAL = {"gpool", "gap", "fc", "globalpool"}
 
 
-def _value(text: str) -> int | tuple[int, ...]:
+def _value(text: str, what: str = "value", where: str = "spec") -> int | tuple[int, ...]:
+    if any(len(p) > 12 for p in text.split("x")):  # refuse before int() builds a huge number
+        raise RFGraphError(f"{where}: {what} {_short(text)!r} is far above rfgraph's maximum of {limits.MAX_PARAM:,}")
     parts = tuple(int(p) for p in text.split("x"))
+    for p in parts:
+        limits.check_param(p, what, where)
     return parts[0] if len(parts) == 1 else parts
 
 
@@ -111,7 +136,7 @@ def _layer(token: str, spec: str) -> Op:
     if ":" in token:
         token, name = token.split(":", 1)
         if not name:
-            raise RFGraphError(f"spec {spec!r}: empty name after ':' in {token + ':'!r}")
+            raise RFGraphError(f"spec {_short(spec)!r}: empty name after ':' in {token + ':'!r}")
     word = token.lower()
     if word in _GLOBAL:
         return GlobalPool(name=name)
@@ -125,35 +150,36 @@ def _layer(token: str, spec: str) -> Op:
         except RFGraphError as err:
             if str(err).startswith("spec "):
                 raise
-            raise RFGraphError(f"spec {spec!r}: layer {token!r}: {err}") from None
+            raise RFGraphError(f"spec {_short(spec)!r}: layer {token!r}: {err}") from None
     m = _LAYER.match(word)
     if not m:
         raise RFGraphError(
-            f"spec {spec!r}: cannot read layer {token!r}; write e.g. conv3s2p1, pool2, deconv4s2p1, up2, "
+            f"spec {_short(spec)!r}: cannot read layer {token!r}; write e.g. conv3s2p1, pool2, deconv4s2p1, up2, "
             "resize17, pad1reflect, gpool, gmix, res(...), add(a|b), cat(a|b) (see `rfgraph spec-help`)"
         )
     kind, extra = m["kind"], m["extra"]
+    where = f"spec {_short(spec)!r}: layer {_short(token)!r}"
     params: dict[str, Any] = {}
     for mod in _MOD.finditer(m["mods"]):
         if mod.group(1):
             key = {"s": "stride", "d": "dilation", "o": "output_padding"}[mod.group(1)]
-            params[key] = _value(mod.group(2))
+            params[key] = _value(mod.group(2), key, where)
         else:
             pad = mod.group(3)
-            params["padding"] = pad if pad in ("same", "valid") else _value(pad)
-    k = _value(m["k"])
+            params["padding"] = pad if pad in ("same", "valid") else _value(pad, "padding", where)
+    k = _value(m["k"], "scale_factor" if kind in ("up", "upsample") else "kernel_size", where)
     try:
         if kind in ("up", "upsample"):
             mode = extra if extra in ("linear", "bilinear", "trilinear", "nearest") else "nearest"
             if params:
-                raise RFGraphError(f"spec {spec!r}: {token!r}: upsampling takes only a factor and a mode")
+                raise RFGraphError(f"spec {_short(spec)!r}: {token!r}: upsampling takes only a factor and a mode")
             return Upsample(k, mode=mode, name=name)
         if extra in ("reflect", "replicate", "circular") and kind == "conv":
             return Conv(k, padding_mode=extra, name=name, **params)
         if extra not in (None, "c") or (extra == "c" and "pool" not in kind):
-            raise RFGraphError(f"spec {spec!r}: {token!r}: suffix {extra!r} does not apply to {kind}")
+            raise RFGraphError(f"spec {_short(spec)!r}: {token!r}: suffix {extra!r} does not apply to {kind}")
         if "output_padding" in params and kind not in ("deconv", "convt"):
-            raise RFGraphError(f"spec {spec!r}: {token!r}: o (output_padding) is only for deconv")
+            raise RFGraphError(f"spec {_short(spec)!r}: {token!r}: o (output_padding) is only for deconv")
         if kind in ("deconv", "convt"):
             return ConvTranspose(k, name=name, **params)
         if "pool" in kind:
@@ -162,10 +188,12 @@ def _layer(token: str, spec: str) -> Op:
     except RFGraphError as err:
         if str(err).startswith("spec "):
             raise
-        raise RFGraphError(f"spec {spec!r}: layer {token!r}: {err}") from None
+        raise RFGraphError(f"spec {_short(spec)!r}: layer {token!r}: {err}") from None
 
 
 def _values(text: str, cast: type) -> Any:
+    if any(len(p.lstrip("-")) > 15 for p in text.split("x")):  # before int()/float() see a huge number
+        raise RFGraphError(f"value {_short(text)!r} is far above rfgraph's maximum of {limits.MAX_PARAM:,}")
     parts = tuple(cast(p) for p in text.split("x"))
     return parts[0] if len(parts) == 1 else parts
 
@@ -173,7 +201,7 @@ def _values(text: str, cast: type) -> Any:
 def _index_layer(word: str, token: str, spec: str, name: str | None) -> Op:
     """The index-map layers: resize, pad, slice, apool, (un)shuffle, roll, flip, wmix."""
     bad = RFGraphError(
-        f"spec {spec!r}: cannot read layer {token!r}; write e.g. resize17, resize0.5linear, pad1reflect, "
+        f"spec {_short(spec)!r}: cannot read layer {token!r}; write e.g. resize17, resize0.5linear, pad1reflect, "
         "slice0x1s2, apool7, shuffle2, unshuffle2, roll3, flip, wmix7s3 (see `rfgraph spec-help`)"
     )
     m = _RESIZE.match(word)
@@ -184,7 +212,7 @@ def _index_layer(word: str, token: str, spec: str, name: str | None) -> Op:
         if "." in text:
             return Resize(scale_factor=_values(text, float), recompute_scale_factor=bool(m["rs"]), **options)
         if m["rs"]:
-            raise RFGraphError(f"spec {spec!r}: {token!r}: rs (recompute_scale_factor) needs a scale like 1.5")
+            raise RFGraphError(f"spec {_short(spec)!r}: {token!r}: rs (recompute_scale_factor) needs a scale like 1.5")
         return Resize(size=_values(text, int), **options)
     m = _PAD.match(word)
     if m:
@@ -218,62 +246,91 @@ def _index_layer(word: str, token: str, spec: str, name: str | None) -> Op:
 
 
 class _Parser:
-    """Recursive descent over the compact grammar."""
+    """Recursive descent over the compact grammar, with the caps of :mod:`rfgraph.limits`.
 
-    def __init__(self, text: str) -> None:
+    Every item returns its ops and how many layers they hold once repeats are
+    expanded, so that ``"(conv3*1000)*1000"`` is refused before a list of a million
+    ops exists; the nesting depth is bounded before Python's recursion limit is near.
+    """
+
+    def __init__(self, text: str, budget: limits.Budget | None = None) -> None:
         self.spec = text
         self.text = re.sub(r"\s+", "", text)
         self.pos = 0
+        self.depth = 0
+        self.budget = budget or limits.Budget(f"spec {_short(text)!r}")
 
     def error(self, what: str) -> RFGraphError:
-        return RFGraphError(f"spec {self.spec!r}: {what} at character {self.pos}")
+        return RFGraphError(f"spec {_short(self.spec)!r}: {what} at character {self.pos}")
 
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
 
-    def sequence(self, stops: str) -> list[Op]:
+    def nest(self) -> None:
+        self.depth += 1
+        self.budget.depth(self.depth)
+
+    def sequence(self, stops: str) -> tuple[list[Op], int]:
         ops: list[Op] = []
+        count = 0
         while True:
-            ops.extend(self.item())
+            more, n = self.item()
+            ops.extend(more)
+            count += n
+            if count > limits.MAX_OPS:
+                self.budget.add(count)
             if self.peek() == ",":
                 self.pos += 1
                 continue
             if self.peek() == "" or self.peek() in stops:
-                return ops
+                return ops, count
             raise self.error(f"unexpected {self.peek()!r}")
 
-    def item(self) -> list[Op]:
+    def item(self) -> tuple[list[Op], int]:
         if self.peek() == "(":
             self.pos += 1
-            ops = self.sequence(")")
+            self.nest()
+            ops, count = self.sequence(")")
             self.expect(")")
+            self.depth -= 1
         else:
-            m = re.compile(r"[A-Za-z0-9_:.\-]+").match(self.text, self.pos)
+            m = _WORD.match(self.text, self.pos)
             if not m:
                 raise self.error("expected a layer")
             word = m.group(0)
             self.pos = m.end()
-            if self.peek() == "(" and re.fullmatch(r"(res|residual|add|cat|concat)\d*", word.split(":")[0].lower()):
-                ops = [self.merge(word)]
+            if self.peek() == "(" and re.fullmatch(r"(res|residual|add|cat|concat)[0-9]*", word.split(":")[0].lower()):
+                op, count = self.merge(word)
+                ops = [op]
             else:
-                ops = [_layer(word, self.spec)]
+                ops, count = [_layer(word, self.spec)], 1
         if self.peek() == "*":
             self.pos += 1
-            m = re.compile(r"\d+").match(self.text, self.pos)
-            if not m or int(m.group(0)) < 1:
+            m = _COUNT.match(self.text, self.pos)
+            digits = m.group(0).lstrip("0") if m else ""
+            if not digits:
                 raise self.error("expected a positive repeat count after '*'")
-            self.pos = m.end()
-            ops = ops * int(m.group(0))
-        return ops
+            self.pos = m.end()  # type: ignore[union-attr]
+            # Exact integers: the product is compared with the cap before any list grows.
+            repeat = int(digits) if len(digits) <= 12 else limits.MAX_OPS + 1
+            if count * repeat > limits.MAX_OPS:
+                self.budget.add(count * repeat)
+            ops, count = ops * repeat, count * repeat
+        return ops, count
 
-    def merge(self, word: str) -> Op:
+    def merge(self, word: str) -> tuple[Op, int]:
         kind, _, name = word.partition(":")
         self.expect("(")
-        branches = [self.sequence("|)")]
+        self.nest()
+        first, count = self.sequence("|)")
+        branches = [first]
         while self.peek() == "|":
             self.pos += 1
-            branches.append(self.sequence("|)"))
+            more, n = self.sequence("|)")
+            branches.append(more)
+            count += n
         self.expect(")")
+        self.depth -= 1
         # Single-op branches stay bare so that reprs and names read naturally.
         ops = [b[0] if len(b) == 1 else Sequential(*b) for b in branches]
         label = name or None
@@ -281,13 +338,15 @@ class _Parser:
         if kind in ("res", "residual"):
             if len(ops) > 2:
                 raise self.error("res(body | shortcut) takes at most two branches")
-            return Residual(ops[0], ops[1] if len(ops) == 2 else None, name=label)
+            return Residual(ops[0], ops[1] if len(ops) == 2 else None, name=label), count
         if kind == "add":
-            return Add(*ops, name=label)
+            return Add(*ops, name=label), count
         if kind in ("res", "residual") or not kind.startswith(("cat", "concat")):
             raise self.error(f"unknown merge {kind!r}")
-        digits = re.sub(r"^\D+", "", kind)
-        return Concat(*ops, axis=int(digits) if digits else None, name=label)
+        digits = re.sub(r"^[^0-9]+", "", kind)
+        if len(digits) > 2:
+            raise self.error(f"{kind!r}: concatenation axis {digits} is not a spatial axis (0, 1 or 2)")
+        return Concat(*ops, axis=int(digits) if digits else None, name=label), count
 
     def expect(self, char: str) -> None:
         if self.peek() != char:
@@ -295,16 +354,33 @@ class _Parser:
         self.pos += 1
 
 
-def parse_spec(text: str) -> Sequential:
+def parse_spec(text: str, *, _budget: limits.Budget | None = None) -> Sequential:
     """Parse the compact text grammar (see the module docstring) into a network.
+
+    Specs longer than :data:`rfgraph.limits.MAX_SPEC_CHARS`, nested deeper than
+    ``MAX_DEPTH`` or holding more than ``MAX_OPS`` layers once repeats are expanded
+    are refused, as is any parameter above ``MAX_PARAM``.
 
     >>> parse_spec("conv3s2p1, pool3s2c, deconv4s2p1:up1")
     Sequential(Conv(3, stride=2, padding=1), Pool(3, stride=2, ceil_mode=True), ConvTranspose(4, stride=2, padding=1, name='up1'))
     """
     if not isinstance(text, str) or not text.strip():
         raise RFGraphError(f"spec {text!r} is empty; write layers such as 'conv3,conv3s2p1,pool2'")
-    parser = _Parser(text)
-    ops = parser.sequence("")
+    if len(text) > limits.MAX_SPEC_CHARS:
+        raise RFGraphError(
+            f"spec {_short(text)!r} is {len(text):,} characters long, above rfgraph's maximum of "
+            f"{limits.MAX_SPEC_CHARS:,}; use repeats such as 'conv3*100' or a JSON/YAML file"
+        )
+    odd = next((i for i, c in enumerate(text) if not c.isascii()), None)
+    if odd is not None:
+        raise RFGraphError(
+            f"spec {_short(text)!r}: character {text[odd]!r} at position {odd} is not ASCII; "
+            "write sizes with the digits 0-9 and layers such as conv3s2p1"
+        )
+    parser = _Parser(text, _budget)
+    ops, count = parser.sequence("")
+    if _budget is not None:
+        _budget.add(count)
     return Sequential(*ops)
 
 
@@ -362,48 +438,63 @@ def network_from_dict(data: Any, where: str = "network") -> Op:
     ``pixel_unshuffle``, ``slice``, ``flip``, ``roll``, ``global_mix``, ``window_mix``) and the op's
     parameters (the constructor's keyword names); ``layers``
     holds a Sequential's ops, ``branches`` a merge's, ``body``/``shortcut`` a
-    Residual's.  A string is parsed with :func:`parse_spec`.
+    Residual's.  A string is parsed with :func:`parse_spec`.  At most
+    :data:`rfgraph.limits.MAX_OPS` nodes are read (a YAML alias bomb is refused
+    while it is converted) and nesting is bounded by ``MAX_DEPTH``.
 
     >>> network_from_dict([{"type": "conv", "kernel_size": 3, "stride": 2}, "pool2"])
     Sequential(Conv(3, stride=2), Sequential(Pool(2)))
     """
+    return _from_data(data, where, limits.Budget(where), 1)
+
+
+def _from_data(data: Any, where: str, budget: limits.Budget, depth: int) -> Op:
+    budget.depth(depth)
+    if not isinstance(data, str):
+        budget.add(1)
     if isinstance(data, str):
-        return parse_spec(data)
+        return parse_spec(data, _budget=budget)
     if isinstance(data, list):
-        return Sequential(*(network_from_dict(d, f"{where}[{i}]") for i, d in enumerate(data)))
+        return Sequential(*(_from_data(d, f"{where}[{i}]", budget, depth + 1) for i, d in enumerate(data)))
     if not isinstance(data, dict):
-        raise RFGraphError(f"{where}: expected a list, a dict with 'type', or a spec string, got {data!r}")
+        raise RFGraphError(f"{where}: expected a list, a dict with 'type', or a spec string, got {_brief(data)}")
     params = dict(data)
-    kind = str(params.pop("type", "sequential" if "layers" in params else "")).lower().replace("_", "")
+    kind = params.pop("type", "sequential" if "layers" in params else "")
+    kind = kind.lower().replace("_", "") if isinstance(kind, str) else ""
     cls = _KINDS.get(kind)
     if cls is None:
-        raise RFGraphError(f"{where}: unknown type {data.get('type')!r}; use one of {', '.join(_KINDS)}")
+        raise RFGraphError(f"{where}: unknown type {_brief(data.get('type'))}; use one of {', '.join(_KINDS)}")
     name = params.pop("name", None)
     try:
         if cls is Sequential:
             layers = params.pop("layers", params.pop("ops", []))
             if not isinstance(layers, list):
-                raise RFGraphError(f"{where}: 'layers' must be a list of layers, got {layers!r}")
+                raise RFGraphError(f"{where}: 'layers' must be a list of layers, got {_brief(layers)}")
             op: Op = Sequential(
-                *(network_from_dict(d, f"{where}.layers[{i}]") for i, d in enumerate(layers)), name=name
+                *(_from_data(d, f"{where}.layers[{i}]", budget, depth + 1) for i, d in enumerate(layers)), name=name
             )
         elif cls in (Add, Concat):
             branches = params.pop("branches", [])
             if not isinstance(branches, list):
-                raise RFGraphError(f"{where}: 'branches' must be a list, got {branches!r}")
+                raise RFGraphError(f"{where}: 'branches' must be a list, got {_brief(branches)}")
             extra = {"axis": params.pop("axis")} if cls is Concat and "axis" in params else {}
             op = cls(
-                *(network_from_dict(d, f"{where}.branches[{i}]") for i, d in enumerate(branches)), name=name, **extra
+                *(_from_data(d, f"{where}.branches[{i}]", budget, depth + 1) for i, d in enumerate(branches)),
+                name=name,
+                **extra,
             )  # type: ignore[call-arg]
         elif cls is Residual:
-            body = network_from_dict(params.pop("body", []), f"{where}.body")
+            body = _from_data(params.pop("body", []), f"{where}.body", budget, depth + 1)
             shortcut = params.pop("shortcut", None)
             op = Residual(
-                body, None if shortcut is None else network_from_dict(shortcut, f"{where}.shortcut"), name=name
+                body,
+                None if shortcut is None else _from_data(shortcut, f"{where}.shortcut", budget, depth + 1),
+                name=name,
             )
         else:
             op = cls(**params, name=name)
             params = {}
+            limits.check_op_params(op, f"{where}: {cls.__name__}")
     except TypeError as err:
         raise RFGraphError(f"{where}: {err}; check the parameter names of {cls.__name__}") from None
     if params:
@@ -477,6 +568,11 @@ def load_network(source: Any) -> Op:
 
             return from_onnx(text)
         try:
+            if path.stat().st_size > limits.MAX_FILE_BYTES:
+                raise RFGraphError(
+                    f"{text}: {path.stat().st_size:,} bytes is too large for a network description "
+                    f"(at most {limits.MAX_FILE_BYTES:,}); describe repeated layers with 'conv3*100'"
+                )
             raw = path.read_text()
         except (OSError, UnicodeDecodeError) as err:
             raise RFGraphError(f"cannot read {text!r}: {err}; give a readable .json/.yaml/.onnx file") from None
@@ -485,13 +581,22 @@ def load_network(source: Any) -> Op:
                 data = json.loads(raw)
             except json.JSONDecodeError as err:
                 raise RFGraphError(f"{text}: invalid JSON ({err})") from None
+            except RecursionError:
+                raise RFGraphError(
+                    f"{text}: JSON nested too deeply; rfgraph reads at most {limits.MAX_DEPTH} levels"
+                ) from None
         else:
             try:
                 import yaml
             except ImportError:  # pragma: no cover - depends on the environment
                 raise RFGraphError(f"{text}: reading YAML needs PyYAML: pip install pyyaml") from None
             try:
-                data = yaml.safe_load(raw)
+                # libyaml's loader when present: several times faster on large files.
+                data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            except RecursionError:
+                raise RFGraphError(
+                    f"{text}: YAML nested too deeply; rfgraph reads at most {limits.MAX_DEPTH} levels"
+                ) from None
             except yaml.YAMLError as err:
                 first = str(err).splitlines()[0] if str(err) else type(err).__name__
                 raise RFGraphError(f"{text}: invalid YAML ({first})") from None

@@ -167,8 +167,9 @@ def test_import_is_lazy():
 
 
 def test_plan_budget_refuses_runaway_networks(monkeypatch):
+    from rfgraph import limits
     from rfgraph import plan as plan_module
 
-    monkeypatch.setattr(plan_module, "MAX_PLAN_ENTRIES", 10_000)
+    monkeypatch.setattr(limits, "MAX_PLAN_ENTRIES", 10_000)
     with pytest.raises(rf.RFGraphError, match="index pairs"):
         plan_module._build.__wrapped__(rf.Sequential(*[rf.Conv(11)] * 200), (3_000,), None)

@@ -453,3 +453,23 @@ def test_cli_map_vgg16_picture(tmp_path):
     out = tmp_path / "vgg16.png"
     assert run_cli("map", "vgg16", "--out", str(out)) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_legend_avoids_corner_targets_and_clipped_boxes_say_so():
+    pytest.importorskip("matplotlib")
+    from rfgraph.plot import plot_map
+    from rfgraph.plot._common import _bare_figure
+
+    net = rf.parse_spec("conv3s2p1*4")
+    recs = rf.receptive_field(net, (48, 48))
+    for target, corner in (((0, 0), 4), ((0, 2), 3), ((2, 0), 1), ((2, 2), 2)):  # 2 upper left ... 4 lower right
+        m = rf.contribution_map(net, (48, 48), target=target)
+        ax = _bare_figure((5, 4)).add_subplot()
+        plot_map(m, ax, rf_box=recs, target=target, erf_mass=None)
+        legend = ax.get_legend()
+        assert legend._loc == corner  # the corner farthest from the target's field
+        label = legend.get_texts()[0].get_text()
+        size, shown = recs[-1].size[0], rf.plot.theoretical_box(recs, target, (48, 48))
+        assert label.startswith(f"theoretical RF {size}×{size}")
+        if shown[0][1] - shown[0][0] + 1 < size:
+            assert "clipped to" in label

@@ -16,6 +16,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..errors import RFGraphError
 from ._common import parse_size
@@ -57,9 +58,17 @@ class _VersionAction(argparse.Action):
         parser.exit(message=f"rfgraph {_version()}\n")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (like every other bad input), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        first = message.splitlines()[0] if message else "invalid arguments"
+        self.exit(2, f"{self.prog}: error: {first} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command of :data:`COMMAND_MODULES`."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rfgraph",
         description="Exact receptive fields and per-pixel contribution maps of CNNs.",
         epilog=EPILOG,

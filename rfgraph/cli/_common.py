@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from typing import Any
 
 from ..errors import RFGraphError
@@ -16,7 +17,9 @@ __all__ = [
     "add_network_args",
     "ascii_map",
     "compute_map",
+    "default_endpoint",
     "dump_json",
+    "expected_ndim",
     "input_shape",
     "is_image",
     "label",
@@ -39,31 +42,110 @@ def add_network_args(p: argparse.ArgumentParser) -> None:
 
 
 def dump_json(data: Any, **options: Any) -> str:
-    """Strict JSON (no NaN/Infinity)."""
-    return json.dumps(data, allow_nan=False, **options)
+    """Strict JSON (no NaN/Infinity): a non-finite number is an error, never invalid output.
+
+    >>> dump_json({"a": 1})
+    '{"a": 1}'
+    """
+    try:
+        return json.dumps(data, allow_nan=False, **options)
+    except ValueError:
+        raise RFGraphError(
+            "the result holds a number beyond float64's range (inf or nan), which JSON cannot represent; "
+            "use exact counts (exact=True in the API) or a smaller network"
+        ) from None
+
+
+_SIZE = re.compile(r"[0-9]+(?:x[0-9]+)*")
 
 
 def parse_size(text: str) -> tuple[int, ...]:
-    """``"224x224"`` -> ``(224, 224)``; ``"15"`` -> ``(15,)``."""
-    try:
-        shape = tuple(int(p) for p in text.lower().replace(",", "x").split("x"))
-    except ValueError:
-        raise RFGraphError(f"--input {text!r} is not a size; write e.g. 224x224 or 15") from None
-    if not shape or any(n < 1 for n in shape):
+    """``"224x224"`` -> ``(224, 224)``; ``"15"`` -> ``(15,)``.  ASCII digits only.
+
+    >>> parse_size("224x224")
+    (224, 224)
+    """
+    cleaned = text.strip().lower().replace(",", "x").replace(" ", "")
+    if not cleaned.isascii():
+        raise RFGraphError(f"--input {text!r}: write sizes with the ASCII digits 0-9, e.g. 224x224 or 15")
+    if not _SIZE.fullmatch(cleaned):
+        raise RFGraphError(f"--input {text!r} is not a size; write spatial sizes joined by x, e.g. 224x224 or 15")
+    parts = cleaned.split("x")
+    if len(parts) > 3:
+        raise RFGraphError(
+            f"--input {text!r} has {len(parts)} sizes; give spatial sizes only, one per axis (1 to 3), "
+            "e.g. 224x224 (no batch or channel)"
+        )
+    if any(len(p.lstrip("0")) > 12 for p in parts):
+        raise RFGraphError(f"--input {text!r}: sizes are limited to 1,000,000 per axis")
+    shape = tuple(int(p) for p in parts)
+    if any(n < 1 for n in shape):
         raise RFGraphError(f"--input {text!r} must hold positive sizes, e.g. 224x224")
     return shape
 
 
+def _per_axis_lengths(net: Any) -> set[int]:
+    """Lengths of the per-axis tuples in a network's parameters (``conv3x3`` says 2-D)."""
+    lengths: set[int] = set()
+    stack = [net]
+    seen: set[int] = set()
+    while stack:
+        op = stack.pop()
+        if id(op) in seen:
+            continue
+        seen.add(id(op))
+        for attr in ("ops", "branches"):
+            children = getattr(op, attr, None)
+            if isinstance(children, tuple):
+                stack.extend(children)
+        for attr in ("kernel_size", "stride", "dilation", "padding", "output_padding", "scale_factor", "crop"):
+            value = getattr(op, attr, None)
+            if isinstance(value, tuple) and value:
+                lengths.add(len(value))
+    return lengths
+
+
+def expected_ndim(args: argparse.Namespace) -> tuple[int | None, str]:
+    """The number of spatial axes the network of ``args`` is made for, if it says, and why."""
+    from .. import zoo
+
+    name = str(args.network)
+    if name in zoo.names():
+        return len(zoo.default_input(name)), f"the zoo network {name!r} is {len(zoo.default_input(name))}-D"
+    if name.lower().endswith(".onnx"):
+        return None, ""  # the importer names the input's rank itself
+    lengths = _per_axis_lengths(network(args))
+    if len(lengths) == 1:
+        n = lengths.pop()
+        return n, f"its layers give {n} values per axis, as conv3x3 does"
+    return None, ""
+
+
+def _check_ndim(args: argparse.Namespace, shape: tuple[int, ...]) -> None:
+    ndim, why = expected_ndim(args)
+    if ndim is None or ndim == len(shape):
+        return
+    example = "x".join([str(shape[0])] * ndim)
+    hint = ""
+    if len(shape) == ndim + 1 and shape[-1] in (1, 3, 4):
+        hint = f"; the last size {shape[-1]} looks like channels, which rfgraph does not need"
+    raise RFGraphError(
+        f"--input {'x'.join(map(str, shape))} has {len(shape)} size{'s' if len(shape) > 1 else ''}, but the network "
+        f"is {ndim}-D ({why}): give spatial sizes only, one per axis, e.g. --input {example}{hint}"
+    )
+
+
 def parse_target(text: str | None) -> tuple[int, ...] | str | None:
-    """``"3x4"`` -> ``(3, 4)``; ``"all"`` (the sum over every output position) stays a string."""
+    """``"3x4"`` -> ``(3, 4)`` (ASCII digits only); ``"all"`` (the sum over every output) stays
+    a string; None stays None."""
     if text is None:
         return None
     if text.strip().lower() == "all":
         return "all"
-    try:
-        return tuple(int(p) for p in text.replace(",", "x").split("x"))
-    except ValueError:
-        raise RFGraphError(f"--target {text!r} is not a position; write e.g. 3x4") from None
+    cleaned = text.strip().lower().replace(",", "x").replace(" ", "")
+    if not cleaned.isascii() or not re.fullmatch(r"-?[0-9]{1,12}(?:x-?[0-9]{1,12})*", cleaned):
+        raise RFGraphError(f"--target {text!r} is not a position; write e.g. 3x4 (ASCII digits, one per axis)")
+    return tuple(int(p) for p in cleaned.split("x"))
 
 
 def network(args: argparse.Namespace) -> Any:
@@ -79,7 +161,9 @@ def network(args: argparse.Namespace) -> Any:
 
 def input_shape(args: argparse.Namespace, default: tuple[int, ...] | None = None) -> tuple[int, ...]:
     if args.input is not None:
-        return parse_size(args.input)
+        given = parse_size(args.input)
+        _check_ndim(args, given)
+        return given
     from .. import zoo
 
     if args.network in zoo.names():
@@ -95,6 +179,38 @@ def input_shape(args: argparse.Namespace, default: tuple[int, ...] | None = None
     if default is not None:
         return default
     raise RFGraphError(f"network {args.network!r} needs --input, e.g. --input 224x224")
+
+
+def default_endpoint(args: argparse.Namespace, shape: tuple[int, ...]) -> str | None:
+    """For a classifier (global pooling or a Linear head at the end), the last spatial tensor.
+
+    Sets ``args.endpoint`` to it and returns its name, so that ``map``/``profile``/``erf``
+    show a meaningful map rather than the uniform one of a 1x1 output; returns None (and
+    changes nothing) when ``--endpoint`` was given or the network has no such head.
+    """
+    if getattr(args, "endpoint", None) is not None:
+        return None
+    from ..plan import build_plan
+
+    tensors = build_plan(network(args), shape).tensors
+    spatial = [t.index for t in tensors if t.size > 1]
+    if not spatial or spatial[-1] == len(tensors) - 1:
+        return None
+    last = spatial[-1]
+    if not any(t.kind == "GlobalPool" for t in tensors[last + 1 :]):
+        return None
+    args.endpoint = tensors[last].name
+    return args.endpoint
+
+
+def endpoint_note(name: str | None) -> str:
+    """The sentence that says which tensor a classifier's map is of."""
+    if name is None:
+        return ""
+    return (
+        f"end-point {name!r}: the last spatial tensor before the global pooling / classifier head "
+        "(the output is 1x1, whose map is uniform); --endpoint chooses another"
+    )
 
 
 def compute_map(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:

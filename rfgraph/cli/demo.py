@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from ._common import ascii_map, summary, support
+from ._common import ascii_map, dump_json, summary, support
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -30,7 +29,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     info = summary(big)
     if args.json:
         print(
-            json.dumps(
+            dump_json(
                 {
                     "seed_edges": [int(v) for v in edges[lo:hi]],
                     "seed_paths": [int(v) for v in paths[lo:hi]],

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from ..errors import RFGraphError
-from ._common import add_network_args, input_shape, network
+from ._common import add_network_args, default_endpoint, dump_json, endpoint_note, input_shape, network
 
 
 def cmd_erf(args: argparse.Namespace) -> int:
@@ -15,6 +14,7 @@ def cmd_erf(args: argparse.Namespace) -> int:
     from ..erf import format_stats, network_erf_stats, predict
 
     net, shape = network(args), input_shape(args)
+    auto = default_endpoint(args, shape)
     stats = network_erf_stats(net, shape, args.metric, endpoint=args.endpoint)
     prediction, note = None, ""
     if args.metric == "paths" and args.endpoint is None:
@@ -36,11 +36,14 @@ def cmd_erf(args: argparse.Namespace) -> int:
             }
         if note:
             data["note"] = note
-        print(json.dumps(data, indent=2))
+        data["endpoint"] = args.endpoint
+        print(dump_json(data, indent=2))
     else:
         print(format_stats(stats, prediction))
         if note:
             print(note)
+        if auto is not None:
+            print(endpoint_note(auto))
     return 0
 
 

@@ -10,7 +10,9 @@ from ..errors import RFGraphError
 from ._common import (
     add_network_args,
     compute_map,
+    default_endpoint,
     dump_json,
+    endpoint_note,
     input_shape,
     is_image,
     label,
@@ -22,10 +24,31 @@ from ._common import (
     support,
 )
 
+DATA_SUFFIXES = (".npy", ".csv")
+
+
+def _check_out(args: argparse.Namespace, allowed: tuple[str, ...], default: str | None = None) -> None:
+    """Validate ``--out`` (and the default file of --plot/graph) before any work is done."""
+    from .._io import check_destination, suffix
+
+    if args.out is None:
+        args.out = default
+    if args.out is None:
+        return
+    if not args.out.strip():
+        raise RFGraphError("--out '' is empty; give a file name such as map.png, or leave --out out")
+    if suffix(args.out) not in allowed:
+        data = [a for a in allowed if a in DATA_SUFFIXES]
+        pictures = [a for a in allowed if a not in DATA_SUFFIXES]
+        kinds = ([" or ".join(data) + " data"] if data else []) + [", ".join(pictures) + " pictures"]
+        raise RFGraphError(f"--out {args.out!r}: unknown extension; use {', or '.join(kinds)} (any case)")
+    check_destination(args.out, args.force)
+
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from ..plot import save_graph_figure
+    from ..plot import IMAGE_SUFFIXES, save_graph_figure
 
+    _check_out(args, IMAGE_SUFFIXES, "graph.png")
     with progress_bar(args, f"graph {args.network}", 1) as bar:
         info = save_graph_figure(
             network(args),
@@ -34,6 +57,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
             source=args.source,
             target=parse_target(args.target),
             endpoint=args.endpoint,
+            overwrite=args.force,
         )
         bar.update()
     if args.json:
@@ -45,10 +69,11 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def cmd_profile(args: argparse.Namespace) -> int:
     from ..engine import profile
+    from ..plot import IMAGE_SUFFIXES
 
     shape = input_shape(args)
-    if args.out is not None and not is_image(args.out):
-        raise RFGraphError(f"--out {args.out!r}: profile pictures are .png, .svg or .pdf")
+    _check_out(args, IMAGE_SUFFIXES, "profile.png" if args.plot else None)
+    auto = default_endpoint(args, shape)
     with progress_bar(args, f"profile {args.network}", 2) as bar:
         values = profile(
             network(args),
@@ -60,12 +85,16 @@ def cmd_profile(args: argparse.Namespace) -> int:
             exact=True if args.exact else None,
         )
         bar.update("figure")
-        if args.plot or args.out is not None:
+        if args.out is not None:
             from ..plot import save_profile_figure
 
-            args.out = args.out or "profile.png"
             save_profile_figure(
-                values, args.out, metric=args.metric, scale=args.scale, title=f"{label(args)}: {args.metric} profile"
+                values,
+                args.out,
+                metric=args.metric,
+                scale=args.scale,
+                title=f"{label(args)}: {args.metric} profile",
+                overwrite=args.force,
             )
         bar.update()
     lo, hi = (0, len(values)) if args.full else support(values)
@@ -79,13 +108,16 @@ def cmd_profile(args: argparse.Namespace) -> int:
                     "axis": args.axis,
                     "offset": lo,
                     "values": shown,
-                    **({"out": args.out} if args.out else {}),
+                    "endpoint": args.endpoint,
+                    **({"out": args.out} if args.out is not None else {}),
                 }
             )
         )
     else:
         print(" ".join(str(v) for v in shown))
-        if args.out:
+        if auto is not None:
+            print(endpoint_note(auto), file=sys.stderr)
+        if args.out is not None:
             print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
@@ -109,45 +141,71 @@ def save_map_picture(args: argparse.Namespace, values: Any, shape: tuple[int, ..
         scale=args.scale,
         metric=args.metric,
         title=f"{label(args)}: {args.metric} contribution map",
+        overwrite=args.force,
     )
 
 
-def cmd_map(args: argparse.Namespace) -> int:
+def _save_data(args: argparse.Namespace, values: Any) -> None:
     import numpy as np
 
+    from .._io import suffix, write_file
+
+    if suffix(args.out) == ".csv":
+        if values.ndim > 2:
+            raise RFGraphError(f"--out {args.out!r}: CSV holds 1-D or 2-D maps; use .npy for {values.ndim}-D")
+        if values.dtype == object:  # exact Python ints of any size, written digit for digit
+
+            def save_ints(tmp: Any) -> None:
+                with open(tmp, "w") as fh:
+                    fh.writelines(",".join(str(v) for v in row) + "\n" for row in np.atleast_2d(values))
+
+            write_file(args.out, save_ints, overwrite=args.force)
+            return
+        fmt = "%d" if values.dtype.kind == "i" else "%.17g"
+        write_file(
+            args.out,
+            lambda tmp: np.savetxt(tmp, np.atleast_2d(values), delimiter=",", fmt=fmt),
+            overwrite=args.force,
+        )
+    else:
+        if values.dtype == object:
+            raise RFGraphError(
+                f"--out {args.out!r}: these path counts are exact integers beyond float64 (2^53), which .npy "
+                "cannot hold without pickling; write .csv (exact digits), or omit --exact"
+            )
+
+        def save(tmp: Any) -> None:
+            with open(tmp, "wb") as f:  # a file object: np.save appends .npy to any other name
+                np.save(f, values, allow_pickle=False)
+
+        write_file(args.out, save, overwrite=args.force)
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from ..plot import IMAGE_SUFFIXES
+
     shape = input_shape(args)
+    _check_out(args, DATA_SUFFIXES + IMAGE_SUFFIXES)
+    auto = default_endpoint(args, shape)
     with progress_bar(args, f"map {args.network}", 2) as bar:
         values = compute_map(args, shape)
         bar.update("output")
-        if is_image(args.out):
+        if args.out is not None and is_image(args.out):
             save_map_picture(args, values, shape)
+        elif args.out is not None:
+            _save_data(args, values)
         bar.update()
-    if args.out and not is_image(args.out):
-        out = str(args.out)
-        if out.endswith(".npy"):
-            np.save(out, values)
-            if values.dtype == object:
-                print(f"note: {out} holds exact Python ints: np.load(..., allow_pickle=True)", file=sys.stderr)
-        elif out.endswith(".csv"):
-            if values.ndim > 2:
-                raise RFGraphError(f"--out {out!r}: CSV holds 1-D or 2-D maps; use .npy for {values.ndim}-D")
-            if values.dtype == object:  # exact Python ints of any size, written digit for digit
-                with open(out, "w") as fh:
-                    fh.writelines(",".join(str(v) for v in row) + "\n" for row in np.atleast_2d(values))
-            else:
-                fmt = "%d" if values.dtype.kind == "i" else "%.17g"
-                np.savetxt(out, np.atleast_2d(values), delimiter=",", fmt=fmt)
-        else:
-            raise RFGraphError(f"--out {out!r}: unknown extension; use .npy or .csv, or .png/.svg/.pdf")
     info = summary(values)
     if args.json:
-        print(dump_json({"metric": args.metric, **info, "out": args.out}))
+        print(dump_json({"metric": args.metric, **info, "out": args.out, "endpoint": args.endpoint}))
     else:
         print(
             f"{args.metric} map of {args.network!r} at {'x'.join(map(str, values.shape))}: "
             f"max {info['max']} at {tuple(info['peak'])}, {info['nonzero']} pixels reach the target, "
-            f"support box {info['support_box']}" + (f"; written to {args.out}" if args.out else "")
+            f"support box {info['support_box']}" + (f"; written to {args.out}" if args.out is not None else "")
         )
+        if auto is not None:
+            print(endpoint_note(auto))
     return 0
 
 
@@ -170,6 +228,13 @@ def _add_map_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--scale", choices=["linear", "log"], default="linear", help="scale of pictures")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    _add_force(p)
+
+
+def _add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--force", "-f", action="store_true", help="replace an existing --out file (or link) instead of refusing"
+    )
 
 
 def register(sub: Any) -> None:
@@ -184,7 +249,7 @@ def register(sub: Any) -> None:
     _add_map_args(p)
     p.add_argument("--axis", type=int, default=0, help="axis of the line through the peak (N-D maps)")
     p.add_argument("--full", action="store_true", help="print zeros outside the receptive field too")
-    p.add_argument("--plot", action="store_true", help="draw the profile as bars (default file profile.png)")
+    p.add_argument("--plot", action="store_true", help="draw the profile as bars (default --out profile.png)")
     p.add_argument("--out", "-o", help="picture of the profile: .png, .svg or .pdf (implies --plot)")
     p.set_defaults(handler=cmd_profile)
     p = sub.add_parser(
@@ -209,6 +274,7 @@ def register(sub: Any) -> None:
     add_network_args(p)
     p.add_argument("--source", "-s", type=int, help="input position whose paths to the target are highlighted")
     p.add_argument("--target", "-t", help="target position in the output (default: centre)")
-    p.add_argument("--out", "-o", default="graph.png", help="picture to write: .png, .svg or .pdf")
+    p.add_argument("--out", "-o", help="picture to write: .png, .svg or .pdf (default graph.png)")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    _add_force(p)
     p.set_defaults(handler=cmd_graph)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from ._common import add_network_args, input_shape, network
+from ._common import add_network_args, dump_json, input_shape, network
 
 
 def cmd_table(args: argparse.Namespace) -> int:
@@ -14,7 +13,7 @@ def cmd_table(args: argparse.Namespace) -> int:
 
     records = receptive_field(network(args), input_shape(args), args.endpoint)
     if args.json:
-        print(json.dumps([r.as_dict() for r in records], indent=2))
+        print(dump_json([r.as_dict() for r in records], indent=2))
     else:
         print(format_table(records))
     return 0

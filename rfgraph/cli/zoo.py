@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
+
+from ._common import dump_json
 
 
 def cmd_zoo(args: argparse.Namespace) -> int:
@@ -16,7 +17,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         zoo.names(args.family)  # raises the error listing the families
     if args.json:
         print(
-            json.dumps(
+            dump_json(
                 [
                     {
                         "name": e.name,

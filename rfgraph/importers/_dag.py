@@ -33,6 +33,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .. import limits
 from ..errors import RFGraphError
 from ..geometry import resolve
 from ..ops import Add, Concat, Identity, Op, Ref, Sequential
@@ -76,6 +77,9 @@ class Dag:
         """Apply leaf ``op`` to tensor ``source``; ``scopes`` lists the enclosing modules, outermost first."""
         scope = scopes[-1] if scopes else ""
         where = f"{type(op).__name__} made by {base!r} in {scope or 'the top-level module'!r}"
+        # The caps of rfgraph.limits, before resolve allocates arrays proportional to kernel and input.
+        limits.check_op_params(op, where)
+        limits.check_pairs(op, self.nodes[source].shape, where)
         geometry = resolve(op, self.nodes[source].shape, where)
         index = len(self.nodes)
         self.nodes.append(DagNode(index, op, None, (source,), geometry.out_shape, scope, base))

@@ -33,136 +33,32 @@ Sequential(Conv(3, padding=1, name='conv1'), Pool(2, name='pool'))
 
 from __future__ import annotations
 
-import ast
 import math
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import limits
 from ..errors import RFGraphError
 from ..ops import Conv, ConvTranspose, Op
 from ..plan import normalize_shape
 from ._convert import _T, _c, _Converter, _Flat, _pick_output, _Same
+from ._onnx_schema import (
+    _AUTO_PADS,
+    _MERGES,
+    _REDUCE,
+    _SHAPE_OPS,
+    POINTWISE_OPS,
+    _first_line,
+    _int_list,
+    _load,
+    _onnx,
+    _scopes,
+    _text,
+)
 
 __all__ = ["from_onnx", "static_input_shape", "POINTWISE_OPS"]
-
-POINTWISE_OPS = frozenset(
-    [
-        "Relu",
-        "LeakyRelu",
-        "PRelu",
-        "Sigmoid",
-        "Tanh",
-        "Clip",
-        "HardSigmoid",
-        "HardSwish",
-        "Elu",
-        "Selu",
-        "Celu",
-        "Softplus",
-        "Softsign",
-        "Gelu",
-        "Erf",
-        "Exp",
-        "Log",
-        "Sqrt",
-        "Pow",
-        "Neg",
-        "Abs",
-        "Reciprocal",
-        "Mish",
-        "ThresholdedRelu",
-        "Sign",
-        "Floor",
-        "Ceil",
-        "Round",
-        "Sin",
-        "Cos",
-        "Not",
-        "IsNaN",
-        "Identity",
-        "Cast",
-        "CastLike",
-        "Dropout",
-        "BatchNormalization",
-        "InstanceNormalization",
-        "LpNormalization",
-        "LRN",
-        "GroupNormalization",
-        "LayerNormalization",
-        "MeanVarianceNormalization",
-        "QuantizeLinear",
-        "DequantizeLinear",
-        "Shrink",
-    ]
-)
-"""ONNX ops that act position by position (no layer in the graph)."""
-
-_MERGES = frozenset(["Add", "Sum", "Mul", "Sub", "Div", "Max", "Min", "Mean", "Where"])
-_SHAPE_OPS = frozenset(["Shape", "Size", "ConstantOfShape", "Range", "NonZero"])
-_REDUCE = frozenset(
-    [
-        "ReduceMean",
-        "ReduceMax",
-        "ReduceMin",
-        "ReduceSum",
-        "ReduceL1",
-        "ReduceL2",
-        "ReduceProd",
-        "ReduceLogSumExp",
-        "ReduceSumSquare",
-        "ReduceLogSum",
-    ]
-)
-
-
-def _onnx() -> Any:
-    try:
-        import onnx
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise RFGraphError("rf.from_onnx needs the onnx package: pip install 'rfgraph[onnx]'") from None
-    return onnx
-
-
-def _load(onnx: Any, model: Any) -> Any:
-    if isinstance(model, onnx.ModelProto):
-        return model
-    if isinstance(model, bytes):
-        return onnx.load_from_string(model)
-    if isinstance(model, str | Path):
-        path = Path(model)
-        if not path.exists():
-            raise RFGraphError(f"ONNX file {str(model)!r} does not exist")
-        try:
-            return onnx.load(str(path))
-        except Exception as err:  # noqa: BLE001 - protobuf raises several kinds
-            raise RFGraphError(f"{str(model)!r} is not a readable ONNX model: {err}") from None
-    raise RFGraphError(f"from_onnx needs a path, bytes or an onnx.ModelProto, got {type(model).__name__}")
-
-
-def _scopes(node: Any) -> list[str]:
-    """Module paths enclosing ``node``, outermost first."""
-    for prop in getattr(node, "metadata_props", ()):
-        if prop.key == "pkg.torch.onnx.name_scopes":
-            try:
-                scopes = ast.literal_eval(prop.value)
-            except (ValueError, SyntaxError):
-                break
-            return [s for s in scopes[:-1] if s]
-    # TorchScript export: "/layer2/layer2.0/downsample/downsample.0/Conv" -- each part is a child's name,
-    # prefixed by its parent's local name when the parent is a container ("layer2.0", "downsample.0").
-    parts = [p for p in node.name.split("/") if p][:-1]
-    out, path, local = [], "", ""
-    for part in parts:
-        if local and part.startswith(local + "."):
-            path += part[len(local) :]
-        else:
-            path = f"{path}.{part}" if path else part
-        local = part
-        out.append(path)
-    return out
 
 
 class _OnnxImporter:
@@ -198,6 +94,7 @@ class _OnnxImporter:
         self.conv = _Converter(None, shape, ())
         self.inferred = self._infer()
         self.values: dict[str, Any] = {self.input.name: _T(0, len(shape) + 2)}
+        self.current: Any = None
 
     def _infer(self) -> dict[str, tuple[int, ...]]:
         """Static shapes from ONNX shape inference with the input fixed (best effort)."""
@@ -239,9 +136,16 @@ class _OnnxImporter:
 
     def _guess_channels(self) -> int | None:
         for node in self.graph.node:
-            if node.op_type == "Conv" and node.input[0] == self.input.name and node.input[1] in self.initializers:
+            if (
+                node.op_type == "Conv"
+                and len(node.input) > 1
+                and node.input[0] == self.input.name
+                and node.input[1] in self.initializers
+            ):
                 dims = self.initializers[node.input[1]].dims
-                return int(dims[1] * self._attrs(node).get("group", 1))
+                group = self._attrs(node).get("group", 1)
+                if len(dims) > 1 and isinstance(group, int) and 0 < dims[1] * group <= 1 << 20:
+                    return int(dims[1] * group)
         return None
 
     def _attrs(self, node: Any) -> dict[str, Any]:
@@ -252,7 +156,15 @@ class _OnnxImporter:
         if not name:
             return None
         if name not in self.consts and name in self.initializers:
-            self.consts[name] = self.numpy_helper.to_array(self.initializers[name])
+            init = self.initializers[name]
+            if math.prod(init.dims) > limits.MAX_OPS * 100:  # constants we read are axes, shapes, scales
+                return None
+            try:
+                self.consts[name] = self.numpy_helper.to_array(init)
+            except Exception as err:  # noqa: BLE001 - dims not matching the data, unknown types
+                raise RFGraphError(
+                    f"ONNX initializer {name!r} (dims {list(init.dims)}) cannot be read: {_first_line(err)}"
+                ) from None
         return self.consts.get(name)
 
     def fold(self, node: Any) -> bool:
@@ -285,7 +197,26 @@ class _OnnxImporter:
         return True
 
     def run(self, output: Any) -> int:
+        try:
+            return self._run(output)
+        except RFGraphError:
+            raise
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError, ZeroDivisionError) as err:
+            # A malformed model must never surface as a traceback: name the node being read.
+            node = self.current
+            where = (
+                f"ONNX node {node.name or (node.output[0] if node.output else '?')!r} ({node.op_type})"
+                if node
+                else "the ONNX graph"
+            )
+            raise RFGraphError(
+                f"{where} is malformed and cannot be imported ({type(err).__name__}: {_first_line(err)}); "
+                "check the model with onnx.checker.check_model"
+            ) from None
+
+    def _run(self, output: Any) -> int:
         for node in self.graph.node:
+            self.current = node
             if node.op_type == "Constant":
                 attrs = self._attrs(node)
                 if "value" in attrs:
@@ -320,6 +251,7 @@ class _OnnxImporter:
                 if any(isinstance(v, _T | _Flat) and v.index == first.index for v in inputs):
                     scopes = scopes[:-1]  # a pointwise op is no end-point of its own
                 self.conv.dag.note(scopes, first.index)
+        self.current = None
         results = [self.values.get(o.name) for o in self.graph.output]
         if isinstance(output, str):
             names = [o.name for o in self.graph.output]
@@ -382,7 +314,7 @@ class _OnnxImporter:
         if op in ("Conv", "ConvTranspose"):
             return self.conv_op(node, x, attrs, scopes, base, label)
         if op in ("MaxPool", "AveragePool", "LpPool"):
-            return self.pool(node, x, attrs, scopes, base)
+            return self.pool(node, x, attrs, scopes, base, label)
         if op in ("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"):
             return c.reduce(x, list(c.spatial_dims(x.rank)), True, scopes, base)
         if op in _REDUCE:
@@ -424,10 +356,12 @@ class _OnnxImporter:
         strides: tuple[int, ...],
         dilations: tuple[int, ...],
         x: _T,
+        label: str,
     ) -> Any:
-        auto = attrs.get("auto_pad", b"NOTSET")
-        auto = auto.decode() if isinstance(auto, bytes) else auto
+        auto = _text(attrs.get("auto_pad", b"NOTSET"), "auto_pad", _AUTO_PADS, label)
         nd = len(kernel)
+        if auto != "NOTSET" and "pads" in attrs:
+            raise RFGraphError(f"{label}: both auto_pad={auto} and pads are given; ONNX allows only one")
         if auto == "VALID":
             return 0
         if auto == "SAME_UPPER":
@@ -438,23 +372,33 @@ class _OnnxImporter:
                 total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
                 pairs.append((total - total // 2, total // 2))
             return tuple(pairs)
-        pads = attrs.get("pads", [0] * (2 * nd))
-        explicit = tuple((int(pads[i]), int(pads[i + nd])) for i in range(nd))
+        pads = _int_list(attrs.get("pads", [0] * (2 * nd)), "pads", 2 * nd, 0, label)
+        explicit = tuple((pads[i], pads[i + nd]) for i in range(nd))
         return _c(tuple(a for a, _ in explicit)) if all(a == b for a, b in explicit) else explicit
+
+    def _window(
+        self, node: Any, attrs: dict[str, Any], label: str
+    ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """kernel_shape, strides and dilations, each exactly one positive int per spatial axis."""
+        nd = self.conv.ndim
+        kernel = attrs.get("kernel_shape")
+        if kernel is None and node.op_type in ("Conv", "ConvTranspose"):
+            weight = self.initializers.get(node.input[1]) if len(node.input) > 1 else None
+            if weight is None:
+                raise RFGraphError(f"{label}: no kernel_shape and no constant weight; export with kernel_shape")
+            kernel = list(weight.dims[2:])
+        if kernel is None:
+            raise RFGraphError(f"{label}: the required attribute kernel_shape is missing")
+        kernel = _int_list(kernel, "kernel_shape", nd, 1, label)
+        strides = _int_list(attrs.get("strides", [1] * nd), "strides", nd, 1, label)
+        dilations = _int_list(attrs.get("dilations", [1] * nd), "dilations", nd, 1, label)
+        return kernel, strides, dilations
 
     def conv_op(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> _T:
         nd = self.conv.ndim
-        kernel = attrs.get("kernel_shape")
-        if kernel is None:
-            weight = self.initializers.get(node.input[1])
-            if weight is None:
-                raise RFGraphError(f"{label}: no kernel_shape and no constant weight")
-            kernel = tuple(weight.dims[2:])
-        kernel = tuple(int(k) for k in kernel)
-        strides = tuple(attrs.get("strides", [1] * nd))
-        dilations = tuple(attrs.get("dilations", [1] * nd))
+        kernel, strides, dilations = self._window(node, attrs, label)
         if node.op_type == "Conv":
-            padding = self._padding(attrs, kernel, strides, dilations, x)
+            padding = self._padding(attrs, kernel, strides, dilations, x, label)
             return self.conv.leaf(
                 Conv(_c(kernel), stride=_c(strides), padding=padding, dilation=_c(dilations)), x, scopes, base
             )
@@ -463,21 +407,21 @@ class _OnnxImporter:
                 f"{label}: output_shape/auto_pad are not supported for ConvTranspose; "
                 "export with explicit pads and output_padding"
             )
-        pads = attrs.get("pads", [0] * (2 * nd))
-        pairs = tuple((int(pads[i]), int(pads[i + nd])) for i in range(nd))
+        pads = _int_list(attrs.get("pads", [0] * (2 * nd)), "pads", 2 * nd, 0, label)
+        pairs = tuple((pads[i], pads[i + nd]) for i in range(nd))
         padding = _c(tuple(a for a, _ in pairs)) if all(a == b for a, b in pairs) else pairs
-        extra = tuple(attrs.get("output_padding", [0] * nd))
+        extra = _int_list(attrs.get("output_padding", [0] * nd), "output_padding", nd, 0, label)
         op = ConvTranspose(
             _c(kernel), stride=_c(strides), padding=padding, dilation=_c(dilations), output_padding=_c(extra)
         )
         return self.conv.leaf(op, x, scopes, base)
 
-    def pool(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str) -> _T:
-        nd = self.conv.ndim
-        kernel = tuple(int(k) for k in attrs["kernel_shape"])
-        strides = tuple(attrs.get("strides", [1] * nd))
-        dilations = tuple(attrs.get("dilations", [1] * nd))
-        padding = self._padding(attrs, kernel, strides, dilations, x)
+    def pool(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> _T:
+        kernel, strides, dilations = self._window(node, attrs, label)
+        ceil_mode = attrs.get("ceil_mode", 0)
+        if ceil_mode not in (0, 1) or isinstance(ceil_mode, bool):
+            raise RFGraphError(f"{label}: ceil_mode={ceil_mode!r} must be 0 or 1")
+        padding = self._padding(attrs, kernel, strides, dilations, x, label)
         if isinstance(padding, str):
             return self.conv.leaf(_same_pool(kernel, strides, dilations, padding), x, scopes, base)
         if isinstance(padding, tuple) and padding and isinstance(padding[0], tuple):
@@ -488,16 +432,15 @@ class _OnnxImporter:
                 stride=_c(strides),
                 padding=padding,
                 dilation=_c(dilations),
-                ceil_mode=bool(attrs.get("ceil_mode", 0)),
+                ceil_mode=bool(ceil_mode),
             )
             return self.conv.leaf(op, x, scopes, base)
-        return self.conv.pool(x, kernel, strides, padding, dilations, bool(attrs.get("ceil_mode", 0)), scopes, base)
+        return self.conv.pool(x, kernel, strides, padding, dilations, bool(ceil_mode), scopes, base)
 
     def resize(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> _T:
-        mode = attrs.get("mode", b"nearest")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
+        mode = _text(attrs.get("mode", b"nearest"), "mode", ("nearest", "linear", "cubic"), label)
         ctm = attrs.get("coordinate_transformation_mode", b"half_pixel")
-        ctm = ctm.decode() if isinstance(ctm, bytes) else ctm
+        ctm = ctm.decode(errors="replace") if isinstance(ctm, bytes) else str(ctm)
         out = self.inferred.get(node.output[0])
         if not out or not all(out[-self.conv.ndim :]):
             out = None
@@ -505,13 +448,23 @@ class _OnnxImporter:
             sizes = self.const(node.input[3]) if node.op_type == "Resize" and len(node.input) > 3 else None
             if node.op_type == "Upsample":
                 scales = attrs.get("scales") or (self.const(node.input[1]) if len(node.input) > 1 else None)
-            if sizes is not None and len(sizes):
+            if sizes is not None and np.size(sizes):
+                sizes = np.asarray(sizes).ravel()
+                if sizes.size != x.rank or sizes.dtype.kind not in "iu" or (sizes < 1).any():
+                    raise RFGraphError(
+                        f"{label}: sizes={sizes.tolist()} must hold {x.rank} positive ints, one per input axis"
+                    )
                 out = tuple(int(v) for v in sizes)
-            elif scales is not None and len(scales):
+            elif scales is not None and np.size(scales):
+                scales = np.asarray(scales, dtype=float).ravel()
+                if scales.size != x.rank or not np.isfinite(scales).all() or (scales <= 0).any():
+                    raise RFGraphError(
+                        f"{label}: scales={scales.tolist()} must hold {x.rank} positive numbers, one per input axis"
+                    )
                 spatial = self.conv.spatial(x)
-                out = tuple(
-                    int(round(n * float(f))) for n, f in zip(spatial, list(scales)[-len(spatial) :], strict=True)
-                )
+                if any(n * float(f) > limits.MAX_PARAM * 1000 for n, f in zip(spatial, scales[-len(spatial) :])):
+                    raise RFGraphError(f"{label}: scales={scales.tolist()} give an output beyond rfgraph's limits")
+                out = tuple(int(round(n * float(f))) for n, f in zip(spatial, scales[-len(spatial) :], strict=True))
         if mode == "linear" and ctm not in ("half_pixel", "pytorch_half_pixel"):
             raise RFGraphError(
                 f"{label}: linear resize with coordinate_transformation_mode={ctm!r} is not "
@@ -564,6 +517,21 @@ class _OnnxImporter:
         steps = self.const(node.input[4]) if len(node.input) > 4 and node.input[4] else None
         if starts is None or ends is None:
             raise RFGraphError(f"{label}: slice bounds are not constant")
+        starts, ends = np.atleast_1d(starts).ravel(), np.atleast_1d(ends).ravel()
+        for key, value in (("starts", starts), ("ends", ends), ("axes", axes), ("steps", steps)):
+            if value is None:
+                continue
+            value = np.atleast_1d(value).ravel()
+            if value.dtype.kind not in "iu" or value.size != starts.size:
+                raise RFGraphError(
+                    f"{label}: {key} must hold {starts.size} ints like starts (got {value.tolist()[:8]})"
+                )
+        if axes is not None:
+            axes = np.atleast_1d(axes).ravel()
+            if ((axes < -x.rank) | (axes >= x.rank)).any():
+                raise RFGraphError(f"{label}: axes={axes.tolist()} outside the input's {x.rank} axes")
+        if steps is not None:
+            steps = np.atleast_1d(steps).ravel()
         axes = list(range(len(starts))) if axes is None else [int(a) % x.rank for a in axes]
         pairs = [(0, 0)] * c.ndim
         for i, axis in enumerate(axes):
@@ -579,10 +547,17 @@ class _OnnxImporter:
     def pad(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> _T:
         c = self.conv
         pads = attrs.get("pads")
-        if pads is None:
+        if pads is None and len(node.input) > 1:
             pads = self.const(node.input[1])
         if pads is None:
             raise RFGraphError(f"{label}: pads are not constant")
+        if len(node.input) > 3 and node.input[3]:
+            raise RFGraphError(f"{label}: Pad with axes is not supported; export pads for every axis")
+        pads = np.atleast_1d(np.asarray(pads)).ravel()
+        if pads.dtype.kind not in "iu" or pads.size != 2 * x.rank:
+            raise RFGraphError(
+                f"{label}: pads must hold {2 * x.rank} ints (begin and end per axis), got {pads.tolist()}"
+            )
         pads = [int(p) for p in pads]
         rank = len(pads) // 2
         pairs = []
@@ -640,6 +615,11 @@ def from_onnx(model: Any, input_shape: Any = None, *, identity: Iterable[str] = 
     onnx = _onnx()
     proto = _load(onnx, model)
     shape = None if input_shape is None else normalize_shape(input_shape)
-    importer = _OnnxImporter(onnx, proto, shape, identity)
+    try:
+        importer = _OnnxImporter(onnx, proto, shape, identity)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError) as err:
+        raise RFGraphError(
+            f"the ONNX graph's inputs are malformed ({type(err).__name__}: {_first_line(err)})"
+        ) from None
     out = importer.run(output)
     return importer.conv.dag.network(out)

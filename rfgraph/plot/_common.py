@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .._io import check_destination, write_file
 from ..errors import RFGraphError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,15 +112,16 @@ def _fmt_value(v: float) -> str:
     return f"{v:.3g}"
 
 
-def _check_suffix(path: Path) -> None:
+def _check_suffix(path: Path, overwrite: bool = False) -> None:
+    """A picture extension (any case) and a safe destination, checked before drawing."""
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise RFGraphError(f"cannot draw to {str(path)!r}: use one of {', '.join(IMAGE_SUFFIXES)} for a picture")
+    check_destination(path, overwrite, "picture", make_parents=True)
 
 
-def _save(fig: Figure, path: Path, dpi: float) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.savefig(path, dpi=dpi)
-    except OSError as err:
-        raise RFGraphError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
-    return path
+def _save(fig: Figure, path: Path, dpi: float, overwrite: bool = False) -> Path:
+    # Temporary file beside the destination, then link/rename (rfgraph._io): never through a symlink.
+    fmt = path.suffix.lower()[1:]
+    return write_file(
+        path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt), overwrite=overwrite, what="picture", make_parents=True
+    )

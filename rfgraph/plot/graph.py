@@ -254,6 +254,7 @@ def save_graph_figure(
     endpoint: str | None = None,
     max_nodes: int = GRAPH_MAX_NODES,
     dpi: float = 150,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Write :func:`plot_graph`'s drawing to ``path``; returns a summary (for ``--json``).
 
@@ -261,7 +262,7 @@ def save_graph_figure(
     number of paths and of distinct edges from it to the target.
     """
     path = Path(path)
-    _check_suffix(path)
+    _check_suffix(path, overwrite)
     plan = build_plan(network, input_shape, endpoint)
     if plan.ndim != 1:
         raise RFGraphError(
@@ -272,7 +273,7 @@ def save_graph_figure(
     ax = plot_graph(
         network, input_shape, source, target=target, ax=fig.add_subplot(), endpoint=endpoint, max_nodes=max_nodes
     )
-    _save(fig, path, dpi)
+    _save(fig, path, dpi, overwrite)
     tgt = _check_target(plan, target)
     summary: dict[str, Any] = {
         "out": str(path),

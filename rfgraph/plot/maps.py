@@ -15,6 +15,7 @@ import numpy as np
 
 from ..arithmetic import RFRecord
 from ..errors import RFGraphError
+from ..limits import as_position
 from ._common import (
     Box,
     Scale,
@@ -175,7 +176,7 @@ def theoretical_box(records: Any, target: Any = None, shape: Sequence[int] | Non
     if target is None:
         o = tuple(n // 2 for n in rec.shape)
     else:
-        o = tuple(int(i) for i in np.atleast_1d(target))
+        o = as_position(target)  # integers only: 2.5 is an error, not 2
         if len(o) != ndim or any(not 0 <= i < n for i, n in zip(o, rec.shape, strict=True)):
             raise RFGraphError(f"target={target!r} is outside {rec.name!r}, whose shape is {rec.shape}")
     box = []
@@ -194,10 +195,17 @@ def theoretical_box(records: Any, target: Any = None, shape: Sequence[int] | Non
 
 
 def _box_from(rf_box: Any, target: Any, shape: tuple[int, ...]) -> Box | None:
+    return _box_and_size(rf_box, target, shape)[0]
+
+
+def _box_and_size(rf_box: Any, target: Any, shape: tuple[int, ...]) -> tuple[Box | None, tuple[int, ...] | None]:
+    """The box clipped to the map, and the full field size (the box may reach past the image)."""
     if rf_box is None:
-        return None
+        return None, None
     if isinstance(rf_box, RFRecord) or (isinstance(rf_box, Sequence) and rf_box and isinstance(rf_box[-1], RFRecord)):
-        return theoretical_box(rf_box, target, shape)
+        full = theoretical_box(rf_box, target, None)
+        size = None if full is None else tuple(int(hi - lo + 1) for lo, hi in full)
+        return theoretical_box(rf_box, target, shape), size
     try:
         box = tuple((float(lo), float(hi)) for lo, hi in rf_box)
     except (TypeError, ValueError):
@@ -206,7 +214,24 @@ def _box_from(rf_box: Any, target: Any, shape: tuple[int, ...]) -> Box | None:
         ) from None
     if len(box) != len(shape):
         raise RFGraphError(f"rf_box has {len(box)} axes but the map has {len(shape)}")
-    return box
+    return box, tuple(int(hi - lo + 1) for lo, hi in box)
+
+
+def _legend_corner(shape: tuple[int, ...], focus: tuple[float, float] | None) -> Any:
+    """The corner of the map farthest from ``focus`` (the target's field), so the legend never hides it."""
+    if focus is None:
+        return "upper right"
+    corners = {
+        "upper left": (0.0, 0.0),
+        "upper right": (0.0, shape[1] - 1.0),
+        "lower left": (shape[0] - 1.0, 0.0),
+        "lower right": (shape[0] - 1.0, shape[1] - 1.0),
+    }
+    # Relative distances, so that a long thin map does not always favour its far end.
+    return max(
+        corners,
+        key=lambda c: ((corners[c][0] - focus[0]) / shape[0]) ** 2 + ((corners[c][1] - focus[1]) / shape[1]) ** 2,
+    )
 
 
 def _rectangle(box: Box, outline: bool = False, **style: Any) -> Any:
@@ -289,7 +314,8 @@ def plot_map(
     arr = _as_map(values, 2)
     scale = _check_scale(scale)
     ax = _new_axes(ax, figsize=(6, 5))
-    box = _box_from(rf_box, target, arr.shape)
+    box, full_size = _box_and_size(rf_box, target, arr.shape)
+    focus: tuple[float, float] | None = None
     if image is not None:
         img = np.asarray(image)
         if img.shape[:2] != arr.shape or img.ndim not in (2, 3):
@@ -314,7 +340,13 @@ def plot_map(
         patch = _rectangle(box, outline=True, **RF_BOX_STYLE)
         ax.add_patch(patch)
         (y0, y1), (x0, x1) = box
-        patch.set_label(f"theoretical RF {int(y1 - y0 + 1)}×{int(x1 - x0 + 1)}")
+        focus = ((y0 + y1) / 2, (x0 + x1) / 2)
+        shown = (int(y1 - y0 + 1), int(x1 - x0 + 1))
+        size = full_size if full_size is not None else shown
+        text = f"theoretical RF {size[0]}×{size[1]}"
+        if tuple(size) != shown:  # the field reaches past the image: say both sizes
+            text += f" (clipped to {shown[0]}×{shown[1]})"
+        patch.set_label(text)
         handles.append(patch)
     if erf_mass is not None and arr.max() > 0:
         erf = effective_rf(arr, erf_mass, erf_center)
@@ -323,12 +355,14 @@ def plot_map(
         ax.add_patch(patch)
         handles.append(patch)
         ax.plot([erf.center[1]], [erf.center[0]], marker="+", color=ERF_STYLE["edgecolor"], markersize=8)
+        if focus is None:
+            focus = (float(erf.center[0]), float(erf.center[1]))
     ax.set_xlim(-0.5, arr.shape[1] - 0.5)
     ax.set_ylim(arr.shape[0] - 0.5, -0.5)
     ax.set_xlabel("x (input pixel)")
     ax.set_ylabel("y (input pixel)")
     if legend and handles:
-        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.8)
+        ax.legend(handles=handles, loc=_legend_corner(arr.shape, focus), fontsize=7, framealpha=0.8)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, label=label if scale == "linear" else f"{label} (log)", shrink=0.85)
     if title is not None:
@@ -347,6 +381,7 @@ def save_map_figure(
     title: str | None = None,
     metric: str = "edges",
     dpi: float = 150,
+    overwrite: bool = False,
 ) -> Path:
     """Write a contribution map as a picture (PNG, SVG or PDF, by the extension).
 
@@ -373,7 +408,7 @@ def save_map_figure(
         The file written.
     """
     path = Path(path)
-    _check_suffix(path)
+    _check_suffix(path, overwrite)
     arr = _as_map(values, (1, 2, 3))
     scale = _check_scale(scale)
     if arr.ndim == 1:
@@ -387,12 +422,15 @@ def save_map_figure(
             ylabel=metric,
             title=title or f"{metric} contribution per input position",
         )
-        return _save(fig, path, dpi)
-    box = _box_from(records, target, arr.shape) if records is not None else None
+        return _save(fig, path, dpi, overwrite)
+    # 2-D: the records themselves, so that the legend can give the field's full size when the
+    # image clips it; 3-D: the slice of the unclipped box (the axes clip the drawing).
+    box: Any = records
     if arr.ndim == 3:
         k = int(np.unravel_index(int(np.argmax(arr)), arr.shape)[0])
         arr = arr[k]
-        box = box[1:] if box is not None else None
+        full = theoretical_box(records, target, None) if records is not None else None
+        box = full[1:] if full is not None else None
         title = title or f"{metric} contribution, slice {k} of axis 0"
     fig = _bare_figure((6.4, 5.2))
     ax = fig.add_subplot()
@@ -401,8 +439,9 @@ def save_map_figure(
         ax,
         scale=scale,
         rf_box=box,
+        target=target if arr.ndim == 2 and box is records else None,
         erf_mass=erf_mass,
         label=metric,
         title=title or f"{metric} contribution map ({arr.shape[0]}×{arr.shape[1]})",
     )
-    return _save(fig, path, dpi)
+    return _save(fig, path, dpi, overwrite)

@@ -94,13 +94,14 @@ def save_profile_figure(
     title: str | None = None,
     scale: Scale = "linear",
     dpi: float = 150,
+    overwrite: bool = False,
 ) -> Path:
     """Write a 1-D profile as a bar chart (``rfgraph profile --plot --out x.png``)."""
     path = Path(path)
-    _check_suffix(path)
+    _check_suffix(path, overwrite)
     arr = _as_map(values, 1)
     fig = _bare_figure((max(6.0, min(0.45 * arr.size, 16.0)), 3.4))
     plot_profile(
         arr, fig.add_subplot(), trim=arr.size > 40, scale=scale, ylabel=metric, title=title or f"{metric} profile"
     )
-    return _save(fig, path, dpi)
+    return _save(fig, path, dpi, overwrite)
