@@ -171,7 +171,7 @@ def _save_data(args: argparse.Namespace, values: Any) -> None:
         if values.dtype == object:
             raise RFGraphError(
                 f"--out {args.out!r}: these path counts are exact integers beyond float64 (2^53), which .npy "
-                "cannot hold without pickling; write .csv (exact digits), or omit --exact"
+                "cannot hold without pickling; write .csv instead (exact digits)"
             )
 
         def save(tmp: Any) -> None:
