@@ -71,11 +71,16 @@ def _reduce(a: np.ndarray, primes: np.ndarray | None) -> np.ndarray:
     return a % primes.reshape((-1,) + (1,) * (a.ndim - 1))
 
 
-def _kernels():  # type: ignore[no-untyped-def]
-    # numba loads on the first sweep, not on `import rfgraph`.
-    from . import _kernels
+_KERNELS: list[object] = []
 
-    return _kernels
+
+def _kernels():  # type: ignore[no-untyped-def]
+    # numba loads on the first sweep, not on `import rfgraph`; later calls skip the import machinery.
+    if not _KERNELS:
+        from . import _kernels
+
+        _KERNELS.append(_kernels)
+    return _KERNELS[0]
 
 
 def _pull_link(g: np.ndarray, maps: tuple[AxisMap, ...], primes: np.ndarray | None) -> np.ndarray:
