@@ -51,8 +51,11 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
         Upsample,
         WindowMix,
     )
+    from .padding import padding_share, valid_region
     from .plan import Plan, build_plan
+    from .sizes import min_input_shape
     from .spec import load_network, parse_spec
+    from .tiling import Tile, halo, tiles
 
 # `import rfgraph` and `rfgraph --help` stay fast: even the ops (40 ms of dataclass creation),
 # numpy, numba, networkx, torch and matplotlib load only when a name that needs them is first used.
@@ -95,6 +98,12 @@ _LAZY = {
     "build_plan": "plan",
     "load_network": "spec",
     "parse_spec": "spec",
+    "padding_share": "padding",
+    "valid_region": "padding",
+    "min_input_shape": "sizes",
+    "Tile": "tiling",
+    "halo": "tiling",
+    "tiles": "tiling",
 }
 _SUBMODULES = ("erf", "zoo")
 
@@ -141,6 +150,7 @@ __all__ = [
     "Roll",
     "Sequential",
     "Slice",
+    "Tile",
     "Upsample",
     "WindowMix",
     "build_plan",
@@ -148,14 +158,19 @@ __all__ = [
     "coverage",
     "erf",
     "format_table",
+    "halo",
     "from_onnx",
     "from_torch",
     "load_network",
+    "min_input_shape",
+    "padding_share",
     "parse_spec",
     "profile",
     "reach",
     "receptive_field",
+    "tiles",
     "to_networkx",
+    "valid_region",
     "zoo",
 ]
 

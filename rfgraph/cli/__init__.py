@@ -23,7 +23,7 @@ from ._common import parse_size
 
 __all__ = ["main", "build_parser", "parse_size", "COMMAND_MODULES"]
 
-COMMAND_MODULES = ("demo", "table", "maps", "coverage", "erf", "erf_model", "zoo", "serve")
+COMMAND_MODULES = ("demo", "table", "maps", "coverage", "erf", "erf_model", "practical", "zoo", "serve")
 """Modules of :mod:`rfgraph.cli` that register sub-commands, in ``--help`` order."""
 
 EPILOG = """examples:
@@ -32,7 +32,7 @@ EPILOG = """examples:
   rfgraph profile "conv3*5" --input 15
   rfgraph map vgg16 --metric paths --scale log --out vgg16.png
   rfgraph graph "conv3*5" --input 15 --source 4 --out graph.png
-  rfgraph erf-model torchvision:resnet18 --input 128 --images noise:8 --out erf.png
+COMMAND_MODULES = ("demo", "table", "maps", "erf", "erf_model", "practical", "zoo", "serve")
   rfgraph <command> --help      # options and an example for each command
 """
 

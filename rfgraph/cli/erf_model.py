@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .._io import check_destination, suffix, write_file
 from ..errors import RFGraphError
 from ._common import dump_json, parse_size, parse_target
 
@@ -19,32 +18,9 @@ def _check_out(path: str | None, force: bool) -> Path | None:
     """Refuse a symlink always and an existing file unless --force, before any work is done."""
     if path is None:
         return None
-    out = Path(path)
-    if out.suffix.lower() not in _OUT_SUFFIXES:
+    if suffix(path) not in _OUT_SUFFIXES:
         raise RFGraphError(f"--out {path!r}: write a figure (.png, .svg, .pdf), .json numbers or .npy/.npz maps")
-    if out.is_symlink():
-        raise RFGraphError(f"--out {path!r} is a symbolic link; rfgraph never writes through one")
-    if out.exists() and not force:
-        raise RFGraphError(f"--out {path!r} exists; pass --force to replace it")
-    if out.exists() and not out.is_file():
-        raise RFGraphError(f"--out {path!r} is not a regular file")
-    if not out.parent.is_dir():
-        raise RFGraphError(f"--out {path!r}: folder {str(out.parent)!r} does not exist")
-    return out
-
-
-def _write(out: Path, write: Any) -> None:
-    """``write(file)`` into a temporary file next to ``out``, then move it over ``out`` in one step."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        if out.is_symlink():  # appeared while we worked
-            raise RFGraphError(f"--out {str(out)!r} is a symbolic link; rfgraph never writes through one")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return check_destination(path, overwrite=force)
 
 
 def _model_ndim(torch: Any, model: Any) -> int:
@@ -111,7 +87,7 @@ def cmd_erf_model(args: argparse.Namespace) -> int:
     if note:
         data["notes"] = [note, *data["notes"]]
     if out is not None:
-        _save(out, c, data, f"{args.source}" + (f" + {Path(args.weights).name}" if args.weights else ""))
+        _save(out, c, data, f"{args.source}" + (f" + {Path(args.weights).name}" if args.weights else ""), args.force)
         data["out"] = str(out)
     if args.json:
         print(dump_json(data, indent=2))
@@ -122,24 +98,29 @@ def cmd_erf_model(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save(out: Path, c: Any, data: dict[str, Any], title: str) -> None:
-    suffix = out.suffix.lower()
-    if suffix == ".json":
-        _write(out, lambda f: f.write(dump_json(data, indent=2).encode()))
-    elif suffix in (".npy", ".npz"):
+def _save(out: Path, c: Any, data: dict[str, Any], title: str, force: bool) -> None:
+    kind = suffix(out)
+    if kind == ".json":
+        text = dump_json(data, indent=2)
+
+        def write_json(p: Path) -> None:
+            p.write_text(text)
+
+        write_file(out, write_json, overwrite=force)
+    elif kind in (".npy", ".npz"):
         import numpy as np
 
-        if suffix == ".npy":
-            _write(out, lambda f: np.save(f, c.maps["trained"]))
+        if kind == ".npy":
+            write_file(out, lambda p: np.save(p, c.maps["trained"]), overwrite=force)
         else:
-            _write(out, lambda f: np.savez(f, **c.maps))
+            write_file(out, lambda p: np.savez(p, **c.maps), overwrite=force)
     else:
         from ..erf import plot_trained
         from ..plot._common import _bare_figure
 
         n = len(c.maps)
         fig = plot_trained(c, fig=_bare_figure((3.6 * n + 1.0, 4.2)), title=f"ERF of {title} at {c.output!r}")
-        _write(out, lambda f: fig.savefig(f, format=suffix[1:], dpi=110))
+        write_file(out, lambda p: fig.savefig(p, format=kind[1:], dpi=110), overwrite=force)
 
 
 def register(sub: Any) -> None:

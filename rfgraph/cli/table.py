@@ -6,17 +6,45 @@ import argparse
 from typing import Any
 
 from ._common import add_network_args, dump_json, input_shape, network
+from .practical import add_pixel_size_arg, pixel_size
 
 
 def cmd_table(args: argparse.Namespace) -> int:
     from ..arithmetic import format_table, receptive_field
 
     records = receptive_field(network(args), input_shape(args), args.endpoint)
+    unit = pixel_size(args)
     if args.json:
-        print(dump_json([r.as_dict() for r in records], indent=2))
-    else:
+        rows = [r.as_dict() for r in records]
+        if unit is not None:
+            for row, r in zip(rows, records):
+                row["pixel_size"] = list(unit)
+                row["size_physical"] = [s * unit[0] for s in r.size]
+                row["stride_physical"] = [float(s) * unit[0] for s in r.stride]
+        print(dump_json(rows, indent=2))
+    elif unit is None:
         print(format_table(records))
+    else:
+        print(_physical_table(records, unit))
     return 0
+
+
+def _physical_table(records: list[Any], unit: tuple[float, str]) -> str:
+    """The table with the jump and size in physical units as two more columns."""
+    from ..arithmetic import TABLE_COLUMNS, table_rows
+
+    def phys(values: tuple[Any, ...]) -> str:
+        shown = [f"{float(v) * unit[0]:.4g}" for v in values]
+        return shown[0] if len(set(shown)) == 1 else "x".join(shown)
+
+    head = [*TABLE_COLUMNS, f"jump ({unit[1]})", f"size ({unit[1]})"]
+    rows = [head] + [[*row, phys(r.stride), phys(r.size)] for row, r in zip(table_rows(records), records)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 def cmd_spec_help(args: argparse.Namespace) -> int:
@@ -35,6 +63,7 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_network_args(p)
+    add_pixel_size_arg(p)
     p.set_defaults(handler=cmd_table)
     p = sub.add_parser(
         "spec-help",

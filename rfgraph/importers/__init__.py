@@ -11,6 +11,4 @@ torch and onnx are optional extras, imported only when a function needs them; im
 this package imports neither.
 """
 
-from __future__ import annotations
-
 __all__: list[str] = []
