@@ -15,6 +15,8 @@ from ..errors import RFGraphError
 
 __all__ = [
     "add_network_args",
+    "add_pixel_size_arg",
+    "pixel_size",
     "ascii_map",
     "compute_map",
     "default_endpoint",
@@ -290,3 +292,18 @@ def ascii_map(values: Any) -> str:
         "".join(_SHADES[min(int(v / top * (len(_SHADES) - 1) + 0.5), len(_SHADES) - 1)] * 2 for v in row)
         for row in values
     )
+
+
+def add_pixel_size_arg(p: argparse.ArgumentParser) -> None:
+    """``--pixel-size``: fields and strides in physical units as well (table, tile, pyramid, check)."""
+    p.add_argument(
+        "--pixel-size", help="physical size of one input pixel, e.g. 0.65um or 2m: fields and strides in it too"
+    )
+
+
+def pixel_size(args: argparse.Namespace) -> tuple[float, str] | None:
+    """The parsed ``--pixel-size`` as ``(value, unit)``, or None."""
+    from ..units import parse_length
+
+    text = getattr(args, "pixel_size", None)
+    return None if text is None else parse_length(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._commands import about
 from ._common import add_network_args, dump_json, input_shape, is_image, label, network, progress_bar, summary
 from .maps import DATA_SUFFIXES, _add_force, _check_out, _save_data
 
@@ -41,7 +42,7 @@ def register(sub: Any) -> None:
     """Add ``coverage`` to the sub-command parsers."""
     p = sub.add_parser(
         "coverage",
-        help="per input pixel, how many output positions' receptive fields contain it",
+        help=about("coverage"),
         epilog="example:\n  rfgraph coverage vgg16 --input 224x224 --endpoint pool2 --out coverage.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._commands import about
 from ._common import ascii_map, dump_json, summary, support
 
 
@@ -69,7 +70,7 @@ def register(sub: Any) -> None:
     """Add ``demo`` to the sub-command parsers."""
     p = sub.add_parser(
         "demo",
-        help="show the seed profile and a 2-D map of a built-in network",
+        help=about("demo"),
         epilog="example:\n  rfgraph demo --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ..errors import RFGraphError
+from ._commands import about
 from ._common import (
     add_network_args,
     compute_map,
@@ -242,7 +243,7 @@ def register(sub: Any) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
         "profile",
-        help="print the 1-D contribution profile (edges or paths) as numbers",
+        help=about("profile"),
         epilog='example:\n  rfgraph profile "conv3*5" --input 15 --metric paths',
         formatter_class=fmt,
     )
@@ -254,7 +255,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_profile)
     p = sub.add_parser(
         "map",
-        help="compute a contribution map; --out map.npy/.csv writes it, .png/.svg/.pdf draws it",
+        help=about("map"),
         epilog=(
             "examples:\n  rfgraph map vgg16 --out vgg16.png\n"
             "  rfgraph map vgg16 --input 224x224 --metric paths --out vgg16.npy\n"
@@ -267,7 +268,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_map)
     p = sub.add_parser(
         "graph",
-        help="draw the unrolled graph of a small 1-D network: --out graph.png",
+        help=about("graph"),
         epilog='example:\n  rfgraph graph "conv3*5" --input 15 --source 4 --out graph.png',
         formatter_class=fmt,
     )
