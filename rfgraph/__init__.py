@@ -120,10 +120,11 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    # Only the API, the submodules and the version: no helpers such as importlib or annotations.
+    return sorted(set(__all__) | set(_SUBMODULES) | {"__version__"})
 
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AdaptivePool",
