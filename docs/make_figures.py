@@ -13,11 +13,11 @@ from rfgraph.cli import main
 
 DOCS = Path(__file__).resolve().parent
 
+# The README's "Pictures" section shows these exact lines (tests/test_readme_facts.py checks it).
 COMMANDS = [
-    'rfgraph graph "conv3*5" --input 15 --source 4 --out docs/seed_graph.png',
-    'rfgraph profile "conv3*5" --input 15 --plot --out docs/seed_profile.png',
-    'rfgraph map "(conv3p1*2,pool2),(conv3p1*2,pool2),(conv3p1*3,pool2)*3" --input 224x224 '
-    "--metric paths --scale log --out docs/vgg16_paths.png",
+    'rfgraph graph "conv3*5" --input 15 --source 4 --out docs/seed_graph.png --force',
+    'rfgraph profile "conv3*5" --input 15 --plot --out docs/seed_profile.png --force',
+    "rfgraph map vgg16 --metric paths --scale log --out docs/vgg16_paths.png --force",
 ]
 
 

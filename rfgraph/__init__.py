@@ -13,45 +13,118 @@ A network is described with a few immutable ops, unrolled into a layered graph
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
 
-from . import erf, zoo
-from .arithmetic import RFRecord, format_table, receptive_field
-from .engine import contribution_map, profile, reach
 from .errors import RFGraphError
-from .graph import to_networkx
-from .ops import (
-    AdaptivePool,
-    Add,
-    Concat,
-    Conv,
-    ConvTranspose,
-    Crop,
-    Flip,
-    GlobalMix,
-    GlobalPool,
-    Identity,
-    Op,
-    Pad,
-    PixelShuffle,
-    PixelUnshuffle,
-    Pool,
-    Ref,
-    Residual,
-    Resize,
-    Roll,
-    Sequential,
-    Slice,
-    Upsample,
-    WindowMix,
-)
-from .padding import padding_share, valid_region
-from .plan import Plan, build_plan
-from .sizes import min_input_shape
-from .spec import load_network, parse_spec
-from .tiling import Tile, halo, tiles
 
-__version__ = "0.1.0"
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs `rfgraph --help` ~10 ms
+if TYPE_CHECKING:  # the names below are imported on first use (module __getattr__)
+    from typing import Any
+
+    from . import erf, zoo
+    from ._coverage import coverage
+    from .arithmetic import RFRecord, format_table, receptive_field
+    from .engine import contribution_map, profile, reach
+    from .graph import to_networkx
+    from .ops import (
+        AdaptivePool,
+        Add,
+        Concat,
+        Conv,
+        ConvTranspose,
+        Crop,
+        Flip,
+        GlobalMix,
+        GlobalPool,
+        Identity,
+        Op,
+        Pad,
+        PixelShuffle,
+        PixelUnshuffle,
+        Pool,
+        Ref,
+        Residual,
+        Resize,
+        Roll,
+        Sequential,
+        Slice,
+        Upsample,
+        WindowMix,
+    )
+    from .padding import padding_share, valid_region
+    from .plan import Plan, build_plan
+    from .sizes import min_input_shape
+    from .spec import load_network, parse_spec
+    from .tiling import Tile, halo, tiles
+
+# `import rfgraph` and `rfgraph --help` stay fast: even the ops (40 ms of dataclass creation),
+# numpy, numba, networkx, torch and matplotlib load only when a name that needs them is first used.
+_OPS = (
+    "AdaptivePool",
+    "Add",
+    "Concat",
+    "Conv",
+    "ConvTranspose",
+    "Crop",
+    "Flip",
+    "GlobalMix",
+    "GlobalPool",
+    "Identity",
+    "Op",
+    "Pad",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Pool",
+    "Ref",
+    "Residual",
+    "Resize",
+    "Roll",
+    "Sequential",
+    "Slice",
+    "Upsample",
+    "WindowMix",
+)
+_LAZY = {
+    **dict.fromkeys(_OPS, "ops"),
+    "RFRecord": "arithmetic",
+    "format_table": "arithmetic",
+    "receptive_field": "arithmetic",
+    "coverage": "_coverage",
+    "contribution_map": "engine",
+    "profile": "engine",
+    "reach": "engine",
+    "to_networkx": "graph",
+    "Plan": "plan",
+    "build_plan": "plan",
+    "load_network": "spec",
+    "parse_spec": "spec",
+    "padding_share": "padding",
+    "valid_region": "padding",
+    "min_input_shape": "sizes",
+    "Tile": "tiling",
+    "halo": "tiling",
+    "tiles": "tiling",
+}
+_SUBMODULES = ("erf", "zoo")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    # Only the API, the submodules and the version: no helpers such as importlib or annotations.
+    return sorted(set(__all__) | set(_SUBMODULES) | {"__version__"})
+
+
+__version__ = "0.2.0"
 
 __all__ = [
     "AdaptivePool",
@@ -83,6 +156,7 @@ __all__ = [
     "WindowMix",
     "build_plan",
     "contribution_map",
+    "coverage",
     "erf",
     "format_table",
     "halo",

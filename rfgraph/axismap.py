@@ -47,6 +47,28 @@ class AxisMap:
         return cls.from_pairs(maps[0].n_in, maps[0].n_out, outs, ins)
 
     @classmethod
+    def window(cls, n_in: int, n_out: int, stride: int, offset: int, taps: np.ndarray) -> AxisMap:
+        """Output ``o`` fed by ``o * stride + offset + taps`` (ascending taps) inside ``[0, n_in)``.
+
+        The same map as :meth:`from_pairs` for a sliding window, built without sorting
+        (rows and taps are already in order): several times faster on long axes.
+        """
+        i = np.arange(n_out, dtype=np.int64)[:, None] * stride + offset + np.asarray(taps, dtype=np.int64)[None, :]
+        counts = np.full(n_out, i.shape[1], dtype=np.int64)
+        border = (i[:, 0] < 0) | (i[:, -1] >= n_in)  # only rows near the ends lose taps
+        if border.any():
+            valid = (i[border] >= 0) & (i[border] < n_in)
+            counts[border] = valid.sum(axis=1)
+            indices = i[(i >= 0) & (i < n_in)]
+        else:
+            indices = i.ravel()
+        indptr = np.zeros(n_out + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        indptr.setflags(write=False)
+        indices.setflags(write=False)
+        return cls(n_in, n_out, indptr, indices)
+
+    @classmethod
     def identity(cls, n: int) -> AxisMap:
         idx = np.arange(n, dtype=np.int64)
         return cls.from_pairs(n, n, idx, idx)

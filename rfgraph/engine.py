@@ -2,50 +2,56 @@
 
 For a target node ``t`` and every input pixel ``x``:
 
-* ``paths(x)``: number of directed paths ``x -> t``.  One backward sweep from the
-  target; each link is applied axis by axis (:func:`rfgraph._kernels._pull_axis`).
+* ``paths(x)``: number of directed paths ``x -> t`` (one backward sweep,
+  :mod:`rfgraph._paths`);
 * ``edges(x)``: number of distinct edges on those paths.  An edge ``(u, v)`` is on
   such a path iff ``x`` reaches ``u`` and ``v`` reaches ``t``, so
-  ``edges(x) = sum_u [x reaches u] * outdeg_cone(u)``.
+  ``edges(x) = sum_u [x reaches u] * outdeg_cone(u)`` (:mod:`rfgraph._edges`).
 
-Every link's edge set is a product over axes, so "which inputs reach ``u``" and
-"which nodes reach ``t``" are unions of products of per-axis sets.  The engine
-keeps them in that form (:class:`_Union`), removes terms that other terms
-contain and merges terms that differ on one axis only; for a chain, ResNets,
-VGG, Inception and U-Nets each union collapses to one product, and every axis
-separates: ``edges(x, y) = sum_l e_l(x) * e_l(y)``.  Unions that do not collapse
-(e.g. parallel dilated branches) are handled exactly by inclusion-exclusion.
-When that would need too many terms, the node-level kernels of
-:mod:`rfgraph._kernels` (bitsets over a DAG) take over; both paths are checked
-against each other and against :mod:`rfgraph.reference` in the tests.
+Cost follows the field, not the image: the plan is first cropped to the box of
+nodes that can lie on a path to the target (:mod:`rfgraph._crop`), and path
+counts stay a sum of outer products of 1-D sweeps as long as that is cheaper
+than a dense array.  Exact counts use residues modulo several primes and the
+Chinese remainder theorem.  Every fast path is checked against
+:mod:`rfgraph.reference` in the tests.
+
+Path counts and float64
+-----------------------
+``exact=False`` (the default, SPEC section 6) returns float64: exact below
+2**53 and rounded beyond, exactly as torch autograd on the all-ones network;
+counts beyond float64's range raise :class:`~rfgraph.RFGraphError` (suggesting
+``exact=True``) instead of returning ``inf``.  ``exact=True`` always returns
+exact Python ints (an object array).  ``exact=None`` picks per call: float64
+when every count is below 2**53, exact Python ints otherwise, so the numbers
+are never rounded (the CLI uses it: printed digits are never false).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
 
-from ._kernels import _compose_rows, _fan_out, _general_cone, _general_edges, _general_paths, _pull_axis
+from . import _edges, _paths
+from ._crop import Window, crop_plan, embed, field_windows
 from .errors import RFGraphError
-from .geometry import AxisMap
 from .ops import Op
 from .plan import Plan, build_plan
 
-__all__ = ["contribution_map", "profile", "reach", "plan_contribution_map", "METRICS", "METHODS"]
+__all__ = ["contribution_map", "profile", "reach", "plan_contribution_map", "plan_reach", "METRICS", "METHODS"]
 
 METRICS = ("edges", "paths")
 METHODS = ("auto", "separable", "general")
+# "legacy" (the previous algorithm, for bench/) and "dense" (no outer products) are for comparisons.
+_PRIVATE_METHODS = ("legacy", "dense")
 INT64_MAX = np.iinfo(np.int64).max
-# Inclusion-exclusion terms the separable algebra may use before the general kernels take over.
-MAX_SEPARABLE_TERMS = 4096
-# Python-int work (element additions) that exact=True may do before refusing.
-MAX_EXACT_WORK = 20_000_000
-
-Term = tuple[np.ndarray, ...]
+# Residue operations (element additions x primes) that exact counts may do before refusing.
+MAX_EXACT_WORK = 20_000_000_000
+# float64 holds every integer below this exactly.
+FLOAT_EXACT = 2.0**53
 
 
 # --------------------------------------------------------------------------- validation
@@ -79,7 +85,15 @@ def _check_target(plan: Plan, target: Any) -> tuple[int, ...]:
 
 
 def _available_memory() -> int:
+    """Memory the kernel says can be used without swapping (MemAvailable), else free pages."""
     try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:  # pragma: no cover - not Linux
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
         return 8 << 30
@@ -98,216 +112,95 @@ def _check_memory(plan: Plan, needed: int, what: str, power: int = 1) -> None:
     )
 
 
-# --------------------------------------------------------------------------- unions of products
-
-
-class _Union:
-    """A set of nodes (or of (input, node) pairs) as a union of per-axis products.
-
-    Each term is a tuple of boolean arrays, one per axis; the set is the union
-    over terms of the product of the per-axis sets.
-    """
-
-    def __init__(self, terms: list[Term]) -> None:
-        self.terms = _simplify(terms)
-
-    def __len__(self) -> int:
-        return len(self.terms)
-
-
-def _contains(a: Term, b: Term) -> bool:
-    return all(not np.any(y & ~x) for x, y in zip(a, b))
-
-
-def _simplify(terms: list[Term]) -> list[Term]:
-    terms = [t for t in terms if all(x.any() for x in t)]
-    changed = True
-    while changed and len(terms) > 1:
-        changed = False
-        out: list[Term] = []
-        for t in terms:
-            if any(_contains(s, t) for s in out):
-                changed = changed or bool(out)
-                continue
-            merged = False
-            for i, s in enumerate(out):
-                differ = [a for a in range(len(t)) if not np.array_equal(s[a], t[a])]
-                if len(differ) <= 1:
-                    if differ:
-                        a = differ[0]
-                        out[i] = s[:a] + (s[a] | t[a],) + s[a + 1 :]
-                    merged = changed = True
-                    break
-            if not merged:
-                out = [s for s in out if not _contains(t, s)] + [t]
-        terms = out
-    return terms
-
-
-class _TooManyTerms(Exception):
-    pass
-
-
-def _inclusion_exclusion(terms: list[Term], budget: list[int]) -> list[tuple[int, Term]]:
-    """Signed intersections whose signed indicator sum is the union's indicator."""
-    out: list[tuple[int, Term]] = []
-
-    def grow(start: int, current: Term | None, sign: int) -> None:
-        for j in range(start, len(terms)):
-            inter = terms[j] if current is None else tuple(a & b for a, b in zip(current, terms[j]))
-            if not all(x.any() for x in inter):
-                continue
-            out.append((sign, inter))
-            budget[0] -= 1
-            if budget[0] < 0:
-                raise _TooManyTerms
-            grow(j + 1, inter, -sign)
-
-    grow(0, None, 1)
-    return out
-
-
-def _cone_unions(plan: Plan, target: tuple[int, ...]) -> list[_Union]:
-    """Per tensor, the nodes that reach the target, as unions of products."""
-    cones: list[list[Term]] = [[] for _ in plan.tensors]
-    last = plan.output
-    cones[-1] = [tuple(np.arange(n) == i for n, i in zip(last.shape, target))]
-    unions: list[_Union | None] = [None] * len(plan.tensors)
-    for t in reversed(plan.tensors):
-        union = _Union(cones[t.index])
-        unions[t.index] = union
-        for link in t.links:
-            for term in union.terms:
-                pre = tuple(_fan_out(c, m.indptr, m.indices, m.n_in) > 0 for m, c in zip(link.maps, term))
-                cones[link.source].append(pre)
-    return [u if u is not None else _Union([]) for u in unions]
-
-
-def _reach_unions(plan: Plan, cones: list[_Union]) -> list[_Union]:
-    """Per tensor, the pairs (node, input pixel) joined by a path, as unions of products.
-
-    Each per-axis array has shape ``(n_tensor_axis, n_input_axis)``: row ``u``
-    marks the input positions that reach position ``u`` along that axis.
-    """
-    unions: list[_Union] = []
-    for t in plan.tensors:
-        if t.op is None:
-            unions.append(_Union([tuple(np.eye(n, dtype=bool) for n in t.shape)]))
-            continue
-        terms: list[Term] = []
-        if len(cones[t.index]):
-            for link in t.links:
-                for term in unions[link.source].terms:
-                    terms.append(tuple(_compose_rows(r, m.indptr, m.indices) for r, m in zip(term, link.maps)))
-        unions.append(_Union(terms))
-    return unions
-
-
-def _separable_edges(plan: Plan, target: tuple[int, ...]) -> np.ndarray:
-    cones = _cone_unions(plan, target)
-    reaches = _reach_unions(plan, cones)
-    budget = [MAX_SEPARABLE_TERMS]
-    signed: dict[int, list[tuple[int, Term]]] = {}
-    # Rank-one terms sign * outer(vec_0, vec_1, ...), vec_a indexed by input axis a.
-    signs: list[int] = []
-    factors: list[list[np.ndarray]] = [[] for _ in range(plan.ndim)]
-    for dst in plan.tensors:
-        if not len(cones[dst.index]):
-            continue
-        cone_terms = _inclusion_exclusion(cones[dst.index].terms, budget)
-        for link in dst.links:
-            if link.source not in signed:
-                signed[link.source] = _inclusion_exclusion(reaches[link.source].terms, budget)
-            for s1, cone in cone_terms:
-                # outdeg into this cone term, per axis: deg[u] = #{v in cone : u -> v}
-                degs = [_fan_out(c, m.indptr, m.indices, m.n_in).astype(np.float64) for m, c in zip(link.maps, cone)]
-                for s2, reach in signed[link.source]:
-                    vecs = [deg @ r for deg, r in zip(degs, reach)]
-                    if all(v.any() for v in vecs):
-                        signs.append(s1 * s2)
-                        for axis, v in enumerate(vecs):
-                            factors[axis].append(v)
-                        budget[0] -= 1
-                        if budget[0] < 0:
-                            raise _TooManyTerms
-    if not signs:
-        return np.zeros(plan.input_shape, dtype=np.int64)
-    stacked = [np.stack(f) for f in factors]  # each (terms, n_axis), exact small integers
-    bound = sum(int(np.prod([int(m) for m in col], dtype=object)) for col in zip(*(s.max(axis=1) for s in stacked)))
-    if bound > INT64_MAX:
-        raise RFGraphError(
-            f"edge counts of {plan.output.name!r} could exceed int64 (bound {bound}); "
-            "use metric='paths' or a smaller input"
-        )
-    # Every partial sum is at most `bound`; below 2**53 float64 arithmetic is exact.
-    dtype = np.float64 if bound < 2**53 else np.int64
-    weighted = [np.asarray(signs, dtype=dtype)[:, None] * stacked[0].astype(dtype)]
-    weighted += [s.astype(dtype) for s in stacked[1:]]
-    letters = "abc"[: plan.ndim]
-    result = np.einsum(",".join(f"t{c}" for c in letters) + "->" + letters, *weighted, optimize=True)
-    return np.rint(result).astype(np.int64) if dtype is np.float64 else result
-
-
-def _separable_cost(plan: Plan) -> int:
-    """Bytes of the per-axis reach matrices (bool, one term per tensor) plus one float64 copy."""
-    sizes = [n_in * n for t in plan.tensors for n_in, n in zip(plan.input_shape, t.shape)]
-    return sum(sizes) + 8 * max(sizes)
-
-
 def _general_cost(plan: Plan) -> int:
-    """Bytes of the node-level engine: in-edge CSR plus one bitset over the input pixels per node."""
-    words = (plan.tensors[0].size + 63) // 64
-    return plan.num_edges * 16 + plan.num_nodes * (16 + 8 * words)
+    """Bytes of the node-level edges engine on the whole (uncropped) plan: an upper bound (rfgraph.web)."""
+    return _edges.general_cost(plan)
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def _parse_targets(plan: Plan, target: Any) -> tuple[int, ...] | str | list[tuple[int, ...]]:
+    """One target (tuple), ``"all"``, or a list of targets (each checked)."""
+    if isinstance(target, str):
+        if target == "all":
+            return "all"
+        raise RFGraphError(
+            f"target={target!r} must be a tuple of integer indices, 'all', or a list of tuples; "
+            f"e.g. {tuple(n // 2 for n in plan.output.shape)}"
+        )
+    if isinstance(target, np.ndarray) and target.ndim == 2:
+        target = target.tolist()
+    if (
+        isinstance(target, list | tuple)
+        and target
+        and all(isinstance(t, Sequence | np.ndarray) and not isinstance(t, str) for t in target)
+    ):
+        return [_check_target(plan, t) for t in target]
+    if isinstance(target, list | tuple) and not target:
+        raise RFGraphError("target=[] holds no target; give a tuple of indices, 'all', or a non-empty list")
+    return _check_target(plan, target)
+
+
+def _box(plan: Plan, target: tuple[int, ...] | None) -> Window:
+    if target is None:
+        return tuple((0, n) for n in plan.output.shape)
+    return tuple((i, i + 1) for i in target)
+
+
+def _cropped(plan: Plan, target: tuple[int, ...] | None) -> tuple[Plan, Window] | None:
+    """The plan cropped to the target's field (``None`` target: every output), or None if no input reaches it."""
+    return _crop_cached(plan, _box(plan, target))
+
+
+@lru_cache(maxsize=32)  # small: an entry keeps its plan alive past the plan cache
+def _crop_cached(plan: Plan, box: Window) -> tuple[Plan, Window] | None:
+    # Plans are cached too; repeated maps of one target (CLI, serve, plots) crop once.
+    windows = field_windows(plan, [box])
+    if windows[0] is None:
+        return None
+    return crop_plan(plan, windows), windows[0]
+
+
+def _zeros(plan: Plan, dtype: Any) -> np.ndarray:
+    out = np.zeros(plan.input_shape, dtype=dtype)
+    if dtype is object:
+        out[...] = 0
+    return out
 
 
 # --------------------------------------------------------------------------- paths
 
 
-def _paths_sweep(plan: Plan, target: tuple[int, ...], exact: bool) -> np.ndarray:
-    dtype: Any = object if exact else np.float64
-    grads: list[np.ndarray | None] = [None] * len(plan.tensors)
-    seed = np.zeros(plan.output.shape, dtype=dtype)
-    seed[target] = 1
-    grads[-1] = seed
-    for t in reversed(plan.tensors):
-        g = grads[t.index]
-        if g is None or t.op is None:
-            continue
-        for link in t.links:
-            pulled = g
-            for axis, m in enumerate(link.maps):
-                pulled = _pull_exact(pulled, axis, m) if exact else _pull(pulled, axis, m)
-            src = grads[link.source]
-            grads[link.source] = pulled if src is None else src + pulled
-    out = grads[0]
-    if out is None:  # the target does not depend on the input at all
-        return np.zeros(plan.input_shape, dtype=dtype)
-    return out
+def _seed_factors(cp: Plan, target: tuple[int, ...] | None) -> list[np.ndarray]:
+    # After cropping a single target is the only node of the last tensor: a 1 on every axis.
+    return [np.ones((1, n)) for n in cp.output.shape]
 
 
-def _pull(g: np.ndarray, axis: int, m: AxisMap) -> np.ndarray:
-    shape = g.shape
-    pre = int(np.prod(shape[:axis], dtype=np.int64))
-    post = int(np.prod(shape[axis + 1 :], dtype=np.int64))
-    out = _pull_axis(
-        np.ascontiguousarray(g, dtype=np.float64).reshape(pre, shape[axis], post), m.indptr, m.indices, m.n_in
+def _exact_paths(plan: Plan, cp: Plan, target: tuple[int, ...] | None) -> np.ndarray:
+    primes = _paths.primes_for_bits(_paths.count_bound_bits(cp))
+    rings = len(primes)
+    work = rings * (_sweep_work(cp) + plan.tensors[0].size)
+    if work > MAX_EXACT_WORK:
+        raise RFGraphError(
+            f"exact path counts for this network need about {work:,} residue operations "
+            f"(limit {MAX_EXACT_WORK:,}); use exact=False for float64 counts or a smaller input"
+        )
+    biggest = max(t.size for t in cp.tensors)
+    _check_memory(
+        plan, plan.tensors[0].size * (48 + 8 * rings) + 32 * rings * biggest, "exact path counts (Python ints)"
     )
-    return out.reshape(shape[:axis] + (m.n_in,) + shape[axis + 1 :])
+    g = _paths.sweep(cp, _seed_factors(cp, target), primes)
+    values = _paths.exact_from_factors(g, primes)
+    if values is None:
+        values = _paths.to_python_ints(_paths.dense_result(g, primes), primes)
+    return values
 
 
-def _pull_exact(g: np.ndarray, axis: int, m: AxisMap) -> np.ndarray:
-    moved = np.moveaxis(g, axis, 0)
-    out = np.zeros((m.n_in,) + moved.shape[1:], dtype=object)
-    out[...] = 0
-    for v in range(m.n_out):
-        for u in m.inputs_of(v):
-            out[u] = out[u] + moved[v]
-    return np.moveaxis(out, 0, axis)
-
-
-def _exact_work(plan: Plan) -> int:
+def _sweep_work(cp: Plan) -> int:
+    """Element operations of a dense sweep (an upper bound of the factored one)."""
     work = 0
-    for t in plan.tensors:
+    for t in cp.tensors:
         for link in t.links:
             size = t.size
             for m in link.maps:
@@ -316,61 +209,92 @@ def _exact_work(plan: Plan) -> int:
     return work
 
 
-# --------------------------------------------------------------------------- general kernels
-
-
-@dataclass(frozen=True, eq=False)
-class _NodeGraph:
-    """The whole unrolled graph as CSR of in-edges over global node ids."""
-
-    offsets: np.ndarray  # first node id of each tensor
-    in_ptr: np.ndarray
-    in_src: np.ndarray
-
-    @property
-    def n_nodes(self) -> int:
-        return int(self.offsets[-1])
-
-
-def _node_graph(plan: Plan) -> _NodeGraph:
-    sizes = [t.size for t in plan.tensors]
-    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    dst_all, src_all = [], []
-    for t in plan.tensors:
-        for link in t.links:
-            src_shape = plan.tensors[link.source].shape
-            dst_idx: np.ndarray = np.zeros(1, dtype=np.int64)
-            src_idx: np.ndarray = np.zeros(1, dtype=np.int64)
-            for axis, m in enumerate(link.maps):
-                rows = np.repeat(np.arange(m.n_out, dtype=np.int64), np.diff(m.indptr))
-                dst_idx = (dst_idx[:, None] * t.shape[axis] + rows[None, :]).ravel()
-                src_idx = (src_idx[:, None] * src_shape[axis] + m.indices[None, :]).ravel()
-            dst_all.append(dst_idx + offsets[t.index])
-            src_all.append(src_idx + offsets[link.source])
-    dst = np.concatenate(dst_all) if dst_all else np.zeros(0, dtype=np.int64)
-    src = np.concatenate(src_all) if src_all else np.zeros(0, dtype=np.int64)
-    order = np.argsort(dst, kind="stable")
-    in_ptr = np.zeros(offsets[-1] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(dst, minlength=int(offsets[-1])), out=in_ptr[1:])
-    return _NodeGraph(offsets, in_ptr, src[order])
-
-
-def _general(plan: Plan, target: tuple[int, ...], metric: str) -> np.ndarray:
-    n_inputs = plan.tensors[0].size
-    words = (n_inputs + 63) // 64
-    if metric == "paths":
-        _check_memory(plan, plan.num_edges * 16 + plan.num_nodes * 16, "the node-level path count")
+def _paths_map(plan: Plan, target: tuple[int, ...] | None, exact: bool | None, method: str) -> np.ndarray:
+    """Paths to one target (or, with ``target=None``, summed over every output position)."""
+    cropped = _cropped(plan, target)
+    if cropped is None:
+        return _zeros(plan, object if exact else np.float64)
+    cp, window = cropped
+    if exact:
+        return embed(_exact_paths(plan, cp, target), window, plan.input_shape)
+    biggest = max(t.size for t in cp.tensors)
+    if method == "general":
+        if target is None:
+            raise RFGraphError("method='general' computes one target at a time; use method='auto' for target='all'")
+        _check_memory(plan, 8 * plan.tensors[0].size + _edges.general_paths_cost(cp), "the node-level path count")
+        values = _edges.general_map(cp, tuple(0 for _ in cp.output.shape), "paths")
     else:
-        _check_memory(plan, _general_cost(plan), "this edges map (node-level engine)", power=2)
-    graph = _node_graph(plan)
-    target_id = int(graph.offsets[-2] + np.ravel_multi_index(target, plan.output.shape))
+        _check_memory(plan, 16 * plan.tensors[0].size + 32 * biggest, "the path-count sweep")
+        with np.errstate(over="ignore", invalid="ignore"):  # inf is detected below
+            g = _paths.sweep(cp, _seed_factors(cp, target), separable=method != "dense")
+            values = _paths.dense_result(g, None)[0]
+    peak = float(values.max(initial=0.0))
+    if peak >= FLOAT_EXACT:
+        if exact is None:
+            return embed(_exact_paths(plan, cp, target), window, plan.input_shape)
+        if not np.isfinite(peak):
+            raise RFGraphError(
+                f"path counts to {plan.output.name!r} exceed float64's range (about 1.8e308); "
+                "use exact=True (or exact=None) for exact Python ints"
+            )
+    return embed(values, window, plan.input_shape)
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def _edges_map(plan: Plan, target: tuple[int, ...], method: str) -> np.ndarray:
+    cropped = _cropped(plan, target)
+    if cropped is None:
+        return _zeros(plan, np.int64)
+    cp, window = cropped
+    tgt = tuple(0 for _ in cp.output.shape)
+    out_bytes = 8 * plan.tensors[0].size
+    if method in ("separable", "auto"):
+        cost = _edges.separable_cost(cp)
+        if method == "separable" or cost + out_bytes <= _available_memory() // 2:
+            _check_memory(plan, out_bytes + cost, "this edges map (separable algebra)")
+            try:
+                return embed(_edges.separable_edges(cp, tgt, INT64_MAX), window, plan.input_shape)
+            except _edges.TooManyTerms:
+                if method == "separable":
+                    raise RFGraphError(
+                        f"the separable algebra needs more than {_edges.MAX_SEPARABLE_TERMS} terms for this "
+                        "network; use method='general' or 'auto'"
+                    ) from None
+    general = _edges.general_cost(cp)
+    if method == "auto" and out_bytes + general > _available_memory() // 2:
+        # Neither fits: refuse with the cheaper one (output-dominated costs grow like the input).
+        cost = min(general, _edges.separable_cost(cp))
+        _check_memory(plan, out_bytes + cost, "this edges map", power=2 if cost > out_bytes else 1)
+    _check_memory(
+        plan, out_bytes + general, "this edges map (node-level engine)", power=2 if general > out_bytes else 1
+    )
+    return embed(_edges.general_map(cp, tgt, "edges"), window, plan.input_shape)
+
+
+def _legacy_map(plan: Plan, metric: str, target: tuple[int, ...]) -> np.ndarray:
+    """The previous algorithm (no cropping, dense float64 path sweep), kept for ``bench/``."""
     if metric == "paths":
-        flat = _general_paths(graph.in_ptr, graph.in_src, target_id, graph.n_nodes, n_inputs)
-        return flat.reshape(plan.input_shape)
-    cone = _general_cone(graph.in_ptr, graph.in_src, target_id, graph.n_nodes)
-    flat = _general_edges(graph.in_ptr, graph.in_src, cone, n_inputs, words)
-    return flat.reshape(plan.input_shape)
+        return _edges.legacy_paths(plan, target)
+    try:
+        return _edges.separable_edges(plan, target)
+    except _edges.TooManyTerms:
+        return _edges.general_map(plan, target, "edges")
+
+
+def _one_map(plan: Plan, metric: str, target: tuple[int, ...], exact: bool | None, method: str) -> np.ndarray:
+    if method == "legacy":
+        return _legacy_map(plan, metric, target)
+    if metric == "paths":
+        return _paths_map(plan, target, exact, method)
+    return _edges_map(plan, target, method)
+
+
+def _stack(maps: list[np.ndarray]) -> np.ndarray:
+    if any(m.dtype == object for m in maps):
+        maps = [m.astype(object) for m in maps]
+    return np.stack(maps)
 
 
 # --------------------------------------------------------------------------- public API
@@ -381,38 +305,32 @@ def plan_contribution_map(
     metric: str = "edges",
     target: Any = None,
     *,
-    exact: bool = False,
+    exact: bool | None = False,
     method: Literal["auto", "separable", "general"] = "auto",
 ) -> np.ndarray:
     """:func:`contribution_map` for an already-built :class:`~rfgraph.plan.Plan`."""
     metric = _check_metric(metric)
-    if method not in METHODS:
+    if method not in METHODS and method not in _PRIVATE_METHODS:
         raise RFGraphError(f"method={method!r} is unknown; choose one of {', '.join(map(repr, METHODS))}")
-    tgt = _check_target(plan, target)
-    if metric == "paths":
-        if exact:
-            work = _exact_work(plan)
-            if work > MAX_EXACT_WORK:
-                raise RFGraphError(
-                    f"exact path counts for this network need about {work:,} Python-int additions "
-                    f"(limit {MAX_EXACT_WORK:,}); use exact=False for float64 counts or a smaller input"
-                )
-            return _paths_sweep(plan, tgt, exact=True)
-        if method == "general":
-            return _general(plan, tgt, "paths")
-        _check_memory(plan, 2 * 8 * max(t.size for t in plan.tensors) * 3, "the path-count sweep")
-        return _paths_sweep(plan, tgt, exact=False)
-    if method == "separable" or (method == "auto" and _separable_cost(plan) <= _available_memory() // 2):
-        _check_memory(plan, _separable_cost(plan), "this edges map (separable algebra)", power=1)
-        try:
-            return _separable_edges(plan, tgt)
-        except _TooManyTerms:
-            if method == "separable":
-                raise RFGraphError(
-                    f"the separable algebra needs more than {MAX_SEPARABLE_TERMS} terms for this network; "
-                    "use method='general' or 'auto'"
-                ) from None
-    return _general(plan, tgt, "edges")
+    if exact not in (None, True, False):
+        raise RFGraphError(f"exact={exact!r} must be False (float64), True (Python ints) or None (automatic)")
+    if exact and metric != "paths":
+        raise RFGraphError("exact=True applies to metric='paths' (edge counts are always exact int64)")
+    targets = _parse_targets(plan, target)
+    if targets == "all":
+        if metric == "paths" and method != "legacy":
+            return _paths_map(plan, None, exact, method)
+        targets = [tuple(int(i) for i in idx) for idx in np.ndindex(*plan.output.shape)]
+        _check_memory(plan, 16 * plan.tensors[0].size, "the sum of edges maps")
+        total = _zeros(plan, np.int64)
+        for t in targets:
+            total += _one_map(plan, metric, t, exact, method)
+        return total
+    if isinstance(targets, list):
+        _check_memory(plan, 8 * (len(targets) + 1) * plan.tensors[0].size, f"{len(targets)} stacked maps")
+        return _stack([_one_map(plan, metric, t, exact, method) for t in targets])
+    assert isinstance(targets, tuple)
+    return _one_map(plan, metric, targets, exact, method)
 
 
 def contribution_map(
@@ -422,10 +340,10 @@ def contribution_map(
     target: Any = None,
     *,
     endpoint: str | None = None,
-    exact: bool = False,
+    exact: bool | None = False,
     method: Literal["auto", "separable", "general"] = "auto",
 ) -> np.ndarray:
-    """Exact per-input-pixel contribution to one target neuron.
+    """Exact per-input-pixel contribution to one target neuron (or to many).
 
     Parameters
     ----------
@@ -435,21 +353,27 @@ def contribution_map(
         Spatial input size (1 to 3 axes).
     metric : {"edges", "paths"}
         ``"edges"``: distinct edges on all paths from the pixel to the target
-        (seed 003's importance), int64.  ``"paths"``: number of paths, float64
-        (exact below 2**53), or Python ints with ``exact=True``.
-    target : tuple of int, optional
+        (seed 003's importance), int64.  ``"paths"``: number of paths.
+    target : tuple of int, "all", or list of tuples, optional
         Position in the output (or end-point) tensor; default the centre ``n // 2``.
+        ``"all"``: the sum of the maps of every output position (for paths one
+        sweep seeded with ones; for edges one map per output).  A list of
+        targets returns the maps stacked along a new first axis.
     endpoint : str, optional
         Name of the tensor that holds the target instead of the network output.
-    exact : bool
-        With ``metric="paths"``, return exact Python ints (object array).
+    exact : bool or None
+        Paths only.  ``False`` (default): float64, exact below 2**53 and rounded
+        beyond (like torch autograd); an ``RFGraphError`` instead of ``inf``.
+        ``True``: exact Python ints (object array).  ``None``: float64 while
+        every count is below 2**53, exact Python ints otherwise (never rounded).
     method : {"auto", "separable", "general"}
-        Force one of the two exact algorithms (for testing); results are equal.
+        Force one of the exact algorithms (for testing); results are equal.
 
     Returns
     -------
     numpy.ndarray
-        Shape ``input_shape``; zero where no path reaches the target.
+        Shape ``input_shape`` (``(len(target), *input_shape)`` for a list);
+        zero where no path reaches the target.
 
     Examples
     --------
@@ -457,30 +381,50 @@ def contribution_map(
     >>> net = rf.Sequential(*[rf.Conv(3) for _ in range(5)])
     >>> rf.contribution_map(net, (15,), "paths").astype(int).tolist()
     [0, 0, 1, 5, 15, 30, 45, 51, 45, 30, 15, 5, 1, 0, 0]
+    >>> rf.contribution_map(net, (15,), "paths", target="all").astype(int).tolist()
+    [1, 6, 21, 51, 96, 146, 186, 201, 186, 146, 96, 51, 21, 6, 1]
+    >>> rf.contribution_map(rf.Sequential(*[rf.Conv(3)] * 60), (121,), "paths", exact=None)[60]
+    2665608276005367141972445389
     """
     return plan_contribution_map(build_plan(network, input_shape, endpoint), metric, target, exact=exact, method=method)
+
+
+def plan_reach(plan: Plan, target: Any = None) -> np.ndarray:
+    """:func:`reach` for an already-built plan."""
+    targets = _parse_targets(plan, target)
+    if targets == "all":
+        raise RFGraphError("reach(target='all') is every pixel some output sees; use rf.coverage(...) > 0")
+    if isinstance(targets, list):
+        _check_memory(plan, (len(targets) + 1) * plan.tensors[0].size, f"{len(targets)} stacked masks")
+        return np.stack([plan_reach(plan, t) for t in targets])
+    assert isinstance(targets, tuple)
+    _check_memory(plan, 2 * plan.tensors[0].size, "the reach mask")
+    cropped = _cropped(plan, targets)
+    if cropped is None:
+        return np.zeros(plan.input_shape, dtype=bool)
+    cp, window = cropped
+    cone = _edges.cone_unions(cp, tuple(0 for _ in cp.output.shape))[0]
+    mask = np.zeros(cp.input_shape, dtype=bool)
+    for term in cone.terms:
+        outer = term[0]
+        for v in term[1:]:
+            outer = np.logical_and.outer(outer, v)
+        mask |= outer
+    return embed(mask, window, plan.input_shape)
 
 
 def reach(network: Op, input_shape: Any, target: Any = None, *, endpoint: str | None = None) -> np.ndarray:
     """The true receptive field: boolean mask of input pixels with a path to the target.
 
     Unlike the size from :func:`rfgraph.receptive_field`, holes (e.g. from
-    dilation) and clipping at the image border are exact.
+    dilation) and clipping at the image border are exact.  A list of targets
+    gives the masks stacked along a new first axis.
 
     >>> import rfgraph as rf
     >>> rf.reach(rf.Sequential(rf.Conv(3), rf.Conv(3, dilation=4)), (11,)).astype(int).tolist()
     [1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1]
     """
-    plan = build_plan(network, input_shape, endpoint)
-    tgt = _check_target(plan, target)
-    cone = _cone_unions(plan, tgt)[0]
-    mask = np.zeros(plan.input_shape, dtype=bool)
-    for term in cone.terms:
-        outer = term[0]
-        for v in term[1:]:
-            outer = np.logical_and.outer(outer, v)
-        mask |= outer
-    return mask
+    return plan_reach(build_plan(network, input_shape, endpoint), target)
 
 
 def profile(
@@ -491,8 +435,9 @@ def profile(
     *,
     axis: int = 0,
     endpoint: str | None = None,
+    exact: bool | None = False,
 ) -> np.ndarray:
-    """A 1-D profile of the contribution map.
+    """A 1-D profile of the contribution map (``exact`` as in :func:`contribution_map`).
 
     For a 1-D network this is the map itself.  For 2-D/3-D networks it is the
     line of the map along ``axis`` through the pixel with the largest value.
@@ -501,7 +446,9 @@ def profile(
     >>> rf.profile(rf.Sequential(*[rf.Conv(3)] * 5), (15,))[2:13].tolist()
     [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]
     """
-    values = contribution_map(network, input_shape, metric, target, endpoint=endpoint)
+    values = contribution_map(network, input_shape, metric, target, endpoint=endpoint, exact=exact)
+    if isinstance(target, list) or (isinstance(target, np.ndarray) and target.ndim == 2):
+        raise RFGraphError("profile takes one target (or 'all'); call it once per target")
     if values.ndim == 1:
         return values
     if not isinstance(axis, int | np.integer) or isinstance(axis, bool) or not -values.ndim <= axis < values.ndim:

@@ -196,11 +196,12 @@ def _windowed(op: _Windowed, shape: tuple[int, ...], where: str) -> Geometry:
             i = np.repeat(np.arange(n, dtype=np.int64), k)
             o = i * s - pad[0] + np.tile(taps, n)
             maps.append(AxisMap.from_pairs(n, n_out, o, i))
+        elif mode == "zeros":
+            maps.append(AxisMap.window(n, n_out, s, -pad[0], taps))  # sorted already: no sort needed
         else:
             o = np.repeat(np.arange(n_out, dtype=np.int64), k)
             i = o * s - pad[0] + np.tile(taps, n_out)
-            if mode != "zeros":
-                i = pad_source(i, n, mode)  # the position torch reads in the padding
+            i = pad_source(i, n, mode)  # the position torch reads in the padding
             maps.append(AxisMap.from_pairs(n, n_out, o, i))
         out_shape.append(n_out)
     return Geometry(shape, tuple(out_shape), tuple(maps), tuple(ks), tuple(ss), tuple(ds), pads)

@@ -37,6 +37,7 @@ rfgraph.errors.RFGraphError: target=2.0 must be an int or a sequence of ints (a 
 from __future__ import annotations
 
 import numbers
+import weakref
 from typing import Any
 
 import numpy as np
@@ -287,6 +288,10 @@ def check_network(network: Any, source: str = "network") -> int:
     >>> check_network(Sequential(Conv(3), Sequential(Conv(3), Conv(1))))
     3
     """
+    key = (id(network), MAX_OPS, MAX_DEPTH)
+    seen = _CHECKED.get(key)
+    if seen is not None and seen[0]() is network:
+        return seen[1]
     budget = Budget(source)
     weight: dict[int, int] = {}
     height: dict[int, int] = {}
@@ -309,4 +314,14 @@ def check_network(network: Any, source: str = "network") -> int:
         else:
             stack.append((op, True))
             stack.extend((c, False) for c in children if id(c) not in weight)
+    try:
+        # The same network is analysed again and again (many targets, the web page): remember it.
+        if len(_CHECKED) > 256:
+            _CHECKED.clear()
+        _CHECKED[key] = (weakref.ref(network), weight[id(network)])
+    except TypeError:  # not weak-referenceable (not an rfgraph op): just don't remember it
+        pass
     return weight[id(network)]
+
+
+_CHECKED: dict[tuple[int, int, int], tuple[Any, int]] = {}

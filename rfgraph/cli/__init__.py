@@ -5,8 +5,9 @@ file, or a compact text spec (``rfgraph spec-help`` prints the grammar).
 Invalid input prints one line on stderr and exits with status 2.
 
 Each sub-command lives in a module of this package that has a ``register(sub)``
-function; :data:`COMMAND_MODULES` lists them in the order ``--help`` shows.
-Modules import nothing heavy at import time, so ``rfgraph --help`` stays fast.
+function; :data:`~rfgraph.cli._commands.COMMANDS` names each command's module and help
+line. A run imports only the module of the command it runs, and ``rfgraph --help``
+none of them, so that the command line starts fast.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..errors import RFGraphError
-from ._common import parse_size
+from ._commands import COMMANDS
 
-__all__ = ["main", "build_parser", "parse_size", "COMMAND_MODULES"]
+__all__ = ["main", "build_parser", "parse_size", "COMMANDS", "COMMAND_MODULES"]
 
-COMMAND_MODULES = ("demo", "table", "maps", "erf", "erf_model", "practical", "zoo", "serve")
+COMMAND_MODULES = tuple(dict.fromkeys(module for module, _ in COMMANDS.values()))
 """Modules of :mod:`rfgraph.cli` that register sub-commands, in ``--help`` order."""
 
 EPILOG = """examples:
@@ -32,7 +33,6 @@ EPILOG = """examples:
   rfgraph profile "conv3*5" --input 15
   rfgraph map vgg16 --metric paths --scale log --out vgg16.png
   rfgraph graph "conv3*5" --input 15 --source 4 --out graph.png
-COMMAND_MODULES = ("demo", "table", "maps", "erf", "erf_model", "practical", "zoo", "serve")
   rfgraph <command> --help      # options and an example for each command
 """
 
@@ -48,6 +48,16 @@ def _version() -> str:
         return __version__
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: looks the version up only when asked (importlib.metadata costs ~0.1 s)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parser.exit(message=f"rfgraph {_version()}\n")
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line (like every other bad input), exit status 2."""
 
@@ -56,19 +66,44 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {first} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command of :data:`COMMAND_MODULES`."""
+def parse_size(text: str) -> tuple[int, ...]:
+    """``"224x224"`` -> ``(224, 224)``; ``"15"`` -> ``(15,)`` (see :func:`rfgraph.cli._common.parse_size`)."""
+    from ._common import parse_size as _parse_size
+
+    return _parse_size(text)
+
+
+def build_parser(command: str | None = None, *, stubs: bool = False) -> argparse.ArgumentParser:
+    """The argument parser.
+
+    By default every sub-command is complete. ``command`` builds only that command's
+    module (the others are left out); ``stubs`` lists every command with its help line
+    but no arguments (enough for ``rfgraph --help`` and for naming the valid choices).
+    """
     parser = _Parser(
         prog="rfgraph",
         description="Exact receptive fields and per-pixel contribution maps of CNNs.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"rfgraph {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"{__name__}.{name}").register(sub)
+    if stubs:
+        for name, (_, line) in COMMANDS.items():
+            sub.add_parser(name, help=line, add_help=False)
+        return parser
+    modules = COMMAND_MODULES if command is None else (COMMANDS[command][0],)
+    for module in modules:
+        importlib.import_module(f"{__name__}.{module}").register(sub)
     return parser
+
+
+def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
+    # The first word that is not an option is the command (no global option takes a value).
+    word = next((a for a in argv if not a.startswith("-")), None)
+    if word in COMMANDS:
+        return build_parser(word)
+    return build_parser(stubs=True)
 
 
 def _quiet_stdout() -> None:
@@ -80,7 +115,8 @@ def _quiet_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 a check failed, 2 bad input)."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser_for(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

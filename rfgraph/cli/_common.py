@@ -15,6 +15,8 @@ from ..errors import RFGraphError
 
 __all__ = [
     "add_network_args",
+    "add_pixel_size_arg",
+    "pixel_size",
     "ascii_map",
     "compute_map",
     "default_endpoint",
@@ -135,10 +137,13 @@ def _check_ndim(args: argparse.Namespace, shape: tuple[int, ...]) -> None:
     )
 
 
-def parse_target(text: str | None) -> tuple[int, ...] | None:
-    """``"3x4"`` -> ``(3, 4)`` (ASCII digits only); None stays None."""
+def parse_target(text: str | None) -> tuple[int, ...] | str | None:
+    """``"3x4"`` -> ``(3, 4)`` (ASCII digits only); ``"all"`` (the sum over every output) stays
+    a string; None stays None."""
     if text is None:
         return None
+    if text.strip().lower() == "all":
+        return "all"
     cleaned = text.strip().lower().replace(",", "x").replace(" ", "")
     if not cleaned.isascii() or not re.fullmatch(r"-?[0-9]{1,12}(?:x-?[0-9]{1,12})*", cleaned):
         raise RFGraphError(f"--target {text!r} is not a position; write e.g. 3x4 (ASCII digits, one per axis)")
@@ -213,7 +218,10 @@ def endpoint_note(name: str | None) -> str:
 def compute_map(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
     from ..engine import contribution_map
 
-    return contribution_map(network(args), shape, args.metric, parse_target(args.target), endpoint=args.endpoint)
+    exact = True if getattr(args, "exact", False) else None  # None: exact ints only where float64 would round
+    return contribution_map(
+        network(args), shape, args.metric, parse_target(args.target), endpoint=args.endpoint, exact=exact
+    )
 
 
 def support(values: Any) -> tuple[int, int]:
@@ -224,7 +232,14 @@ def support(values: Any) -> tuple[int, int]:
 
 
 def number(v: Any) -> Any:
-    return int(v) if float(v).is_integer() else float(v)
+    """A JSON/text number: exact ints stay ints (any size); floats are ints only below 2**53,
+    where float64 is exact, and otherwise keep their exponent form (never false digits)."""
+    import numpy as np
+
+    if isinstance(v, int | np.integer) and not isinstance(v, bool):
+        return int(v)
+    f = float(v)
+    return int(f) if f.is_integer() and abs(f) < 2**53 else f
 
 
 def progress_bar(args: argparse.Namespace, desc: str, total: int) -> Any:
@@ -277,3 +292,18 @@ def ascii_map(values: Any) -> str:
         "".join(_SHADES[min(int(v / top * (len(_SHADES) - 1) + 0.5), len(_SHADES) - 1)] * 2 for v in row)
         for row in values
     )
+
+
+def add_pixel_size_arg(p: argparse.ArgumentParser) -> None:
+    """``--pixel-size``: fields and strides in physical units as well (table, tile, pyramid, check)."""
+    p.add_argument(
+        "--pixel-size", help="physical size of one input pixel, e.g. 0.65um or 2m: fields and strides in it too"
+    )
+
+
+def pixel_size(args: argparse.Namespace) -> tuple[float, str] | None:
+    """The parsed ``--pixel-size`` as ``(value, unit)``, or None."""
+    from ..units import parse_length
+
+    text = getattr(args, "pixel_size", None)
+    return None if text is None else parse_length(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._commands import about
 from ._common import ascii_map, dump_json, summary, support
 
 
@@ -49,7 +50,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print("Five 3-tap convolutions over 15 inputs, target = centre of the 5 outputs (seed 003):")
+    print("Five 3-tap convolutions over 15 inputs, target = centre of the 5 outputs\n(the importance profile: distinct edges on all paths to the target):")
     print("  distinct edges per input:", " ".join(str(int(v)) for v in edges[lo:hi]))
     print("  paths per input:         ", " ".join(str(int(v)) for v in paths[lo:hi]))
     print(f"\nThe same network in 2-D (15x15): centre {grid[7, 7]}, corner of the field {grid[2, 2]}")
@@ -69,7 +70,7 @@ def register(sub: Any) -> None:
     """Add ``demo`` to the sub-command parsers."""
     p = sub.add_parser(
         "demo",
-        help="show the seed profile and a 2-D map of a built-in network",
+        help=about("demo"),
         epilog="example:\n  rfgraph demo --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

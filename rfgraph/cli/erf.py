@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..errors import RFGraphError
+from ._commands import about
 from ._common import add_network_args, default_endpoint, dump_json, endpoint_note, input_shape, network
 
 
@@ -51,7 +52,7 @@ def register(sub: Any) -> None:
     """Add ``erf`` to the sub-command parsers."""
     p = sub.add_parser(
         "erf",
-        help="print effective-receptive-field statistics of the exact map",
+        help=about("erf"),
         epilog='example:\n  rfgraph erf "conv3*5" --input 31x31',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from .._io import check_destination, suffix, write_file
 from ..errors import RFGraphError
+from ._commands import about
 from ._common import dump_json, parse_size, parse_target
 
 _OUT_SUFFIXES = (".png", ".svg", ".pdf", ".json", ".npy", ".npz")
@@ -127,7 +128,7 @@ def register(sub: Any) -> None:
     """Add ``erf-model`` to the sub-command parsers."""
     p = sub.add_parser(
         "erf-model",
-        help="gradient ERF of your own torch model (and weights) beside its exact maps",
+        help=about("erf-model"),
         description=(
             "The effective receptive field of a torch model with its own weights (mean |input gradient| of the "
             "target position, Luo et al.), of the untrained architecture, and the exact path and edge maps and "

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ..errors import RFGraphError
+from ._commands import about
 from ._common import (
     add_network_args,
     compute_map,
@@ -76,7 +77,13 @@ def cmd_profile(args: argparse.Namespace) -> int:
     auto = default_endpoint(args, shape)
     with progress_bar(args, f"profile {args.network}", 2) as bar:
         values = profile(
-            network(args), shape, args.metric, parse_target(args.target), axis=args.axis, endpoint=args.endpoint
+            network(args),
+            shape,
+            args.metric,
+            parse_target(args.target),
+            axis=args.axis,
+            endpoint=args.endpoint,
+            exact=True if args.exact else None,
         )
         bar.update("figure")
         if args.out is not None:
@@ -120,15 +127,18 @@ def save_map_picture(args: argparse.Namespace, values: Any, shape: tuple[int, ..
     from ..arithmetic import receptive_field
     from ..plot import save_map_figure
 
+    target = parse_target(args.target)
     try:
         records: Any = receptive_field(network(args), shape, args.endpoint)
     except RFGraphError:  # e.g. branches with different strides: no single RF box
         records = None
+    if target == "all":  # a sum over every output position has no single field box
+        records, target = None, None
     save_map_figure(
         values,
         args.out,
         records=records,
-        target=parse_target(args.target),
+        target=target,
         scale=args.scale,
         metric=args.metric,
         title=f"{label(args)}: {args.metric} contribution map",
@@ -144,6 +154,14 @@ def _save_data(args: argparse.Namespace, values: Any) -> None:
     if suffix(args.out) == ".csv":
         if values.ndim > 2:
             raise RFGraphError(f"--out {args.out!r}: CSV holds 1-D or 2-D maps; use .npy for {values.ndim}-D")
+        if values.dtype == object:  # exact Python ints of any size, written digit for digit
+
+            def save_ints(tmp: Any) -> None:
+                with open(tmp, "w") as fh:
+                    fh.writelines(",".join(str(v) for v in row) + "\n" for row in np.atleast_2d(values))
+
+            write_file(args.out, save_ints, overwrite=args.force)
+            return
         fmt = "%d" if values.dtype.kind == "i" else "%.17g"
         write_file(
             args.out,
@@ -151,6 +169,11 @@ def _save_data(args: argparse.Namespace, values: Any) -> None:
             overwrite=args.force,
         )
     else:
+        if values.dtype == object:
+            raise RFGraphError(
+                f"--out {args.out!r}: these path counts are exact integers beyond float64 (2^53), which .npy "
+                "cannot hold without pickling; write .csv instead (exact digits)"
+            )
 
         def save(tmp: Any) -> None:
             with open(tmp, "wb") as f:  # a file object: np.save appends .npy to any other name
@@ -196,7 +219,14 @@ def _add_map_args(p: argparse.ArgumentParser) -> None:
         choices=["edges", "paths"],
         help="distinct edges on all paths (default) or number of paths",
     )
-    p.add_argument("--target", "-t", help="target position in the output, e.g. 3x4 (default: centre)")
+    p.add_argument(
+        "--target", "-t", help="target position in the output, e.g. 3x4 (default: centre); 'all': sum over every output"
+    )
+    p.add_argument(
+        "--exact",
+        action="store_true",
+        help="paths as exact integers (automatic anyway where float64 would round, beyond 2^53)",
+    )
     p.add_argument("--scale", choices=["linear", "log"], default="linear", help="scale of pictures")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     _add_force(p)
@@ -213,7 +243,7 @@ def register(sub: Any) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
         "profile",
-        help="print the 1-D contribution profile (edges or paths) as numbers",
+        help=about("profile"),
         epilog='example:\n  rfgraph profile "conv3*5" --input 15 --metric paths',
         formatter_class=fmt,
     )
@@ -225,7 +255,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_profile)
     p = sub.add_parser(
         "map",
-        help="compute a contribution map; --out map.npy/.csv writes it, .png/.svg/.pdf draws it",
+        help=about("map"),
         epilog=(
             "examples:\n  rfgraph map vgg16 --out vgg16.png\n"
             "  rfgraph map vgg16 --input 224x224 --metric paths --out vgg16.npy\n"
@@ -238,7 +268,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_map)
     p = sub.add_parser(
         "graph",
-        help="draw the unrolled graph of a small 1-D network: --out graph.png",
+        help=about("graph"),
         epilog='example:\n  rfgraph graph "conv3*5" --input 15 --source 4 --out graph.png',
         formatter_class=fmt,
     )

@@ -8,22 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RFGraphError
-from ._common import add_network_args, dump_json, input_shape, network, parse_size
+from ._commands import about
+from ._common import add_network_args, add_pixel_size_arg, dump_json, input_shape, network, parse_size, pixel_size
 
 __all__ = ["register", "add_pixel_size_arg", "pixel_size"]
-
-
-def add_pixel_size_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--pixel-size", help="physical size of one input pixel, e.g. 0.65um or 2m: fields and strides in it too"
-    )
-
-
-def pixel_size(args: argparse.Namespace) -> tuple[float, str] | None:
-    from ..units import parse_length
-
-    text = getattr(args, "pixel_size", None)
-    return None if text is None else parse_length(text)
 
 
 def _phys(pixels: Any, unit: tuple[float, str] | None) -> str:
@@ -266,7 +254,7 @@ def register(sub: Any) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
         "tile",
-        help="plan tiled inference: the exact halo and tiles whose outputs stitch back exactly",
+        help=about("tile"),
         epilog="example:\n  rfgraph tile unet_same --input 2048x2048 --tile 256",
         formatter_class=fmt,
     )
@@ -277,7 +265,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "valid",
-        help="the outputs that no padding reaches, and the share of each field in the padding",
+        help=about("valid"),
         epilog="example:\n  rfgraph valid unet_same --input 256x256 --share",
         formatter_class=fmt,
     )
@@ -289,7 +277,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "sizes",
-        help="the smallest input; per layer the smallest field over paths and the largest; unproductive layers",
+        help=about("sizes"),
         epilog="example:\n  rfgraph sizes resnet18 --input 64x64",
         formatter_class=fmt,
     )
@@ -298,7 +286,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "pyramid",
-        help="per pyramid level: stride, field, exact ERF and anchor-to-field ratios, with warnings",
+        help=about("pyramid"),
         epilog=(
             "examples:\n  rfgraph pyramid resnet50 --input 512x512 --endpoints layer1,layer2,layer3,layer4 "
             "--anchors 32,64,128,256\n  rfgraph pyramid timm:resnet18 --input 256x256 --anchors 16,32,64,128,256"
@@ -314,7 +302,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "check",
-        help="exit 1 with a one-line reason when the receptive field violates a bound (for CI)",
+        help=about("check"),
         epilog="example:\n  rfgraph check vgg16 --input 224x224 --endpoint pool5 --min-rf 150 --max-rf 250",
         formatter_class=fmt,
     )

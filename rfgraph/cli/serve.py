@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..errors import RFGraphError
+from ._commands import about
 
 DEFAULT_PORT = 8765  # rfgraph.web.server.DEFAULT_PORT, repeated so that --help imports nothing heavy
 
@@ -29,7 +30,7 @@ def register(sub: Any) -> None:
     """Add ``serve`` to the sub-command parsers."""
     p = sub.add_parser(
         "serve",
-        help="open the teaching page: type a network, click a target, watch its map (local, offline)",
+        help=about("serve"),
         epilog="example:\n  rfgraph serve --port 8765 --no-browser     # then open http://127.0.0.1:8765/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import add_network_args, dump_json, input_shape, network
-from .practical import add_pixel_size_arg, pixel_size
+from ._commands import about
+from ._common import add_network_args, add_pixel_size_arg, dump_json, input_shape, network, pixel_size
 
 
 def cmd_table(args: argparse.Namespace) -> int:
@@ -58,7 +58,7 @@ def register(sub: Any) -> None:
     """Add ``table`` and ``spec-help`` to the sub-command parsers."""
     p = sub.add_parser(
         "table",
-        help="print the receptive-field table (size, jump, start, padding, aligned)",
+        help=about("table"),
         epilog='example:\n  rfgraph table "conv11s4,pool3s2,conv5p2,pool3s2" --input 227x227',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -67,7 +67,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_table)
     p = sub.add_parser(
         "spec-help",
-        help="print the compact network grammar",
+        help=about("spec-help"),
         epilog="example:\n  rfgraph spec-help",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._commands import about
 from ._common import dump_json
 
 
@@ -44,7 +45,7 @@ def register(sub: Any) -> None:
     """Add ``zoo`` to the sub-command parsers."""
     p = sub.add_parser(
         "zoo",
-        help="list the built-in networks (name, family, default input, description)",
+        help=about("zoo"),
         epilog="example:\n  rfgraph zoo --family tf-slim",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -62,6 +62,11 @@ def _as_map(values: Any, ndim: int | Sequence[int] | None = None, what: str = "v
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
         raise RFGraphError(f"{what} must be a numeric array, e.g. rf.contribution_map(...)") from None
+    except OverflowError:  # exact path counts (Python ints) beyond float64's range
+        raise RFGraphError(
+            f"{what} holds counts beyond float64's range (about 1.8e308), which cannot be drawn; "
+            "write them with --out map.csv (exact integers) instead"
+        ) from None
     allowed = (ndim,) if isinstance(ndim, int) else ndim
     if allowed is not None and arr.ndim not in allowed:
         raise RFGraphError(f"{what} has {arr.ndim} axes; this plot needs {' or '.join(map(str, allowed))}")
