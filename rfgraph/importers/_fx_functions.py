@@ -1,0 +1,126 @@
+"""torch functions on spatial tensors (pools, resizes, pads, functional convs, index maps,
+reductions): a mixin of the fx importer, so that :mod:`rfgraph.importers.torch` stays small."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import RFGraphError
+from ._convert import _Converter
+from ._layout import _T, Value
+from ._names import _REDUCTIONS
+
+__all__: list[str] = []
+
+
+def _bind(args: tuple[Any, ...], kwargs: dict[str, Any], names: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    out = dict(defaults)
+    for name, value in zip(names.split(), args, strict=False):
+        out[name] = value
+    out.update(kwargs)
+    return out
+
+
+_POOL_ARGS = "input kernel_size stride padding dilation ceil_mode return_indices"
+_AVG_ARGS = "input kernel_size stride padding ceil_mode count_include_pad divisor_override"
+
+
+class _Functions:
+    """Needs ``c`` (the shared converter), ``shape`` (a node's static shape) and ``static`` (an int argument)."""
+
+    c: _Converter
+
+    def shape(self, node: Any) -> tuple[int, ...] | None:  # pragma: no cover - provided by the importer
+        raise NotImplementedError
+
+    def static(self, value: Any, scopes: list[str], what: str) -> int:  # pragma: no cover - provided
+        raise NotImplementedError
+
+    def spatial_function(
+        self, node: Any, name: str, x: _T, kw: dict[str, Any], out_shape: Any, scopes: list[str]
+    ) -> Value:
+        c = self.c
+        args = tuple(node.args)
+        if name.startswith("max_pool") or name.startswith("avg_pool") or name.startswith("lp_pool"):
+            if name.startswith("lp_pool"):
+                a = _bind(
+                    args, kw, "input norm_type kernel_size stride ceil_mode", {"stride": None, "ceil_mode": False}
+                )
+                a.update(padding=0, dilation=1)
+            elif name.startswith("max_pool"):
+                a = _bind(
+                    args,
+                    kw,
+                    _POOL_ARGS,
+                    {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False, "return_indices": False},
+                )
+            else:
+                a = _bind(args, kw, _AVG_ARGS, {"stride": None, "padding": 0, "ceil_mode": False})
+                a["dilation"] = 1
+            out = c.pool(x, a["kernel_size"], a["stride"], a["padding"], a["dilation"], a["ceil_mode"], scopes, name)
+            return (out, out) if a.get("return_indices") else out
+        if name.startswith("adaptive_"):
+            a = _bind(args, kw, "input output_size return_indices", {"return_indices": False})
+            out = c.adaptive(x, a["output_size"], scopes, name)
+            return (out, out) if a.get("return_indices") else out
+        if name in ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear"):
+            a = _bind(
+                args,
+                kw,
+                "input size scale_factor mode align_corners recompute_scale_factor",
+                {"mode": "nearest", "align_corners": None, "size": None},
+            )
+            mode = {"upsample_bilinear": "bilinear", "upsample_nearest": "nearest"}.get(name, a["mode"])
+            corners = True if name == "upsample_bilinear" else a["align_corners"]
+            scale = a["scale_factor"] if a.get("size") is None else None
+            recompute = a.get("recompute_scale_factor")
+            return c.resize(x, out_shape, mode, corners, scopes, name, scale, recompute)
+        if name.startswith("upsample_"):  # ATen (torch.export): upsample_bilinear2d(x, size, align_corners, scales)
+            mode = name[len("upsample_") :].rstrip("123d").replace("nearest_exact", "nearest-exact")
+            corners = args[2] if mode not in ("nearest", "nearest-exact") and len(args) > 2 else False
+            return c.resize(x, out_shape, mode, corners, scopes, "interpolate")
+        if name == "pad":
+            a = _bind(args, kw, "input pad mode value", {"mode": "constant", "value": None})
+            pad = [self.static(p, scopes, "pad amount") for p in a["pad"]]
+            pairs = [(0, 0)] * c.ndim
+            dims = c.dims(x)
+            for k in range(0, len(pad), 2):
+                axis = x.rank - 1 - k // 2
+                if axis not in dims:
+                    if pad[k] or pad[k + 1]:
+                        raise RFGraphError(f"{c.where(scopes, 'pad')} pads a non-spatial axis; not supported")
+                    continue
+                pairs[dims.index(axis)] = (pad[k], pad[k + 1])
+            return c.pad(x, pairs, a["mode"] or "constant", scopes, "pad")
+        if name in ("pixel_shuffle", "pixel_unshuffle"):
+            return c.shuffle(
+                x, int(args[1] if len(args) > 1 else next(iter(kw.values()))), name == "pixel_shuffle", scopes, name
+            )
+        if name == "flip":
+            return c.flip(x, args[1] if len(args) > 1 else kw["dims"], scopes, name)
+        if name == "roll":
+            a = _bind(args, kw, "input shifts dims", {"dims": None})
+            return c.roll(x, a["shifts"], a["dims"], scopes, name)
+        if name in ("conv1d", "conv2d", "conv3d"):
+            a = _bind(
+                args, kw, "input weight bias stride padding dilation groups", {"stride": 1, "padding": 0, "dilation": 1}
+            )
+            weight = self.shape(a["weight"]) if hasattr(a["weight"], "meta") else None
+            if weight is None:
+                raise RFGraphError(f"{c.where(scopes, name)}: the kernel size is unknown (weight has no static shape)")
+            return c.conv(x, weight[2:], a["stride"], a["padding"], a["dilation"], scopes, name)
+        if name.startswith("conv_transpose"):
+            raise RFGraphError(
+                f"{c.where(scopes, name)}: functional transposed convolutions are not supported; use nn.ConvTranspose"
+            )
+        if name in _REDUCTIONS:
+            axes = args[1] if len(args) > 1 else kw.get("dim", kw.get("axis"))
+            keep = args[2] if len(args) > 2 else kw.get("keepdim", False)
+            if name in ("max", "min") and isinstance(axes, int):
+                out = c.reduce(x, axes, bool(keep), scopes, name)
+                return (out, out)
+            return c.reduce(x, axes, bool(keep), scopes, name)
+        raise RFGraphError(
+            f"{c.where(scopes, f'function {name!r}')} is not supported; if it acts position by position, "
+            f"pass identity=({name!r},) to treat it as a no-op"
+        )
