@@ -50,7 +50,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print("Five 3-tap convolutions over 15 inputs, target = centre of the 5 outputs\n(the importance profile: distinct edges on all paths to the target):")
+    print(
+        "Five 3-tap convolutions over 15 inputs, target = centre of the 5 outputs\n(the importance profile: distinct edges on all paths to the target):"
+    )
     print("  distinct edges per input:", " ".join(str(int(v)) for v in edges[lo:hi]))
     print("  paths per input:         ", " ".join(str(int(v)) for v in paths[lo:hi]))
     print(f"\nThe same network in 2-D (15x15): centre {grid[7, 7]}, corner of the field {grid[2, 2]}")
