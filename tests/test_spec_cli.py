@@ -143,3 +143,27 @@ def test_cli_bad_files_and_sizes_are_one_line_exit_2(argv, message, tmp_path, ca
 def test_cli_zoo_networks_follow_the_input_size(capsys):
     assert main(["map", "deeplabv3_resnet50", "--input", "256x256", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["shape"] == [256, 256]
+
+
+def test_map_picture_of_a_non_uniform_field_draws_the_exact_field(tmp_path, monkeypatch):
+    # conv3s2p1 then deconv4s2p1: fields step irregularly (uniform False); the box drawn must be the
+    # bounding box of the exact field (the map's support), not the arithmetic's largest window.
+    pytest.importorskip("matplotlib")
+    from rfgraph.cli import maps
+
+    seen = {}
+    import rfgraph.plot as plot
+
+    real = plot.save_map_figure
+
+    def spy(values, out, records=None, **kw):
+        seen["box"] = records
+        return real(values, out, records=records, **kw)
+
+    monkeypatch.setattr(plot, "save_map_figure", spy)
+    out = tmp_path / "m.png"
+    assert main(["map", "conv3s2p1,deconv4s2p1", "--input", "64", "--target", "21", "--out", str(out)]) == 0
+    values = rf.contribution_map(rf.parse_spec("conv3s2p1,deconv4s2p1"), (64,), target=(21,))
+    nz = np.flatnonzero(values)
+    assert seen["box"] == ((int(nz[0]), int(nz[-1])),)
+    assert maps.exact_box(values) == seen["box"]

@@ -123,6 +123,16 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def exact_box(values: Any) -> Any:
+    """The bounding box ``((first, last), ...)`` of a map's non-zero pixels: its exact field."""
+    import numpy as np
+
+    nonzero = np.argwhere(np.asarray(values) != 0)
+    if not nonzero.size:
+        return None
+    return tuple((int(lo), int(hi)) for lo, hi in zip(nonzero.min(axis=0), nonzero.max(axis=0)))
+
+
 def save_map_picture(args: argparse.Namespace, values: Any, shape: tuple[int, ...]) -> None:
     from ..arithmetic import receptive_field
     from ..plot import save_map_figure
@@ -134,6 +144,10 @@ def save_map_picture(args: argparse.Namespace, values: Any, shape: tuple[int, ..
         records = None
     if target == "all":  # a sum over every output position has no single field box
         records, target = None, None
+    elif records is not None and (not records[-1].uniform or records[-1].global_context):
+        # The four numbers are not the whole story here (SPEC section 5): draw the exact field,
+        # which is the support of this very map, rather than a rectangle that is not true.
+        records = exact_box(values)
     save_map_figure(
         values,
         args.out,

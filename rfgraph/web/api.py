@@ -291,6 +291,14 @@ def view_payload(query: str) -> dict[str, Any]:
     numeric = values.astype(np.float64)
     rec = records[-1] if records else None
     box = theoretical_box(rec, target, shape) if rec else None
+    if rec is not None and (not rec.uniform or rec.global_context):
+        # Not a regular window (SPEC section 5): draw the exact field, the support of this map.
+        nonzero = np.argwhere(numeric != 0)
+        box = (
+            tuple((int(lo), int(hi)) for lo, hi in zip(nonzero.min(axis=0), nonzero.max(axis=0)))
+            if nonzero.size
+            else None
+        )
     erf = None
     if numeric.sum() > 0:
         e = effective_rf(numeric, 0.95)
