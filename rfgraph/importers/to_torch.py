@@ -46,6 +46,29 @@ def _choice(value: Any, options: tuple[str, ...], what: str) -> str:
     return str(value)
 
 
+_BUILT = (Conv, ConvTranspose, Pool, Upsample, GlobalPool, Crop)
+
+
+def _check_buildable(t: Any) -> None:
+    """Refuse what the torch builder would get wrong, before building anything."""
+    op = t.op
+    if isinstance(op, Conv) and getattr(op, "padding_mode", "zeros") != "zeros":
+        raise RFGraphError(
+            f"Conv {t.name!r}: to_torch builds zero padding only, not padding_mode={op.padding_mode!r}; "
+            "use rf.from_torch on your own torch module, or padding_mode='zeros'"
+        )
+    if isinstance(op, Concat) and getattr(op, "axis", None) is not None:
+        raise RFGraphError(
+            f"Concat {t.name!r}: to_torch joins channels only, not spatial axis {op.axis}; "
+            "build that module in torch and import it with rf.from_torch"
+        )
+    if t.geometry is not None and not isinstance(op, _BUILT):
+        raise RFGraphError(
+            f"{type(op).__name__} {t.name!r}: to_torch builds {', '.join(c.__name__ for c in _BUILT)} and merges; "
+            f"not {type(op).__name__} yet: build that module in torch and import it with rf.from_torch"
+        )
+
+
 def to_torch(
     network: Op,
     input_shape: Any,
@@ -133,6 +156,7 @@ def to_torch(
             self.kinds: list[Any] = []
             chans = [channels]
             for t in plan.tensors[1:]:
+                _check_buildable(t)
                 op, g = t.op, t.geometry
                 c_in = chans[t.links[0].source]
                 if isinstance(op, Conv | ConvTranspose):
