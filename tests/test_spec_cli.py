@@ -149,8 +149,6 @@ def test_map_picture_of_a_non_uniform_field_draws_the_exact_field(tmp_path, monk
     # conv3s2p1 then deconv4s2p1: fields step irregularly (uniform False); the box drawn must be the
     # bounding box of the exact field (the map's support), not the arithmetic's largest window.
     pytest.importorskip("matplotlib")
-    from rfgraph.cli import maps
-
     seen = {}
     import rfgraph.plot as plot
 
@@ -166,4 +164,4 @@ def test_map_picture_of_a_non_uniform_field_draws_the_exact_field(tmp_path, monk
     values = rf.contribution_map(rf.parse_spec("conv3s2p1,deconv4s2p1"), (64,), target=(21,))
     nz = np.flatnonzero(values)
     assert seen["box"] == ((int(nz[0]), int(nz[-1])),)
-    assert maps.exact_box(values) == seen["box"]
+    assert plot.exact_box(values) == seen["box"]

@@ -268,9 +268,10 @@ def label(args: argparse.Namespace) -> str:
 def summary(values: Any) -> dict[str, Any]:
     import numpy as np
 
+    from ..plot.maps import exact_box
+
     peak = tuple(int(i) for i in np.unravel_index(int(np.argmax(values)), values.shape))
-    nonzero = np.argwhere(values != 0)
-    box = [[int(a), int(b)] for a, b in zip(nonzero.min(axis=0), nonzero.max(axis=0))] if nonzero.size else []
+    box = [list(pair) for pair in exact_box(values) or ()]
     return {
         "shape": list(values.shape),
         "dtype": str(values.dtype),

@@ -123,19 +123,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
-def exact_box(values: Any) -> Any:
-    """The bounding box ``((first, last), ...)`` of a map's non-zero pixels: its exact field."""
-    import numpy as np
-
-    nonzero = np.argwhere(np.asarray(values) != 0)
-    if not nonzero.size:
-        return None
-    return tuple((int(lo), int(hi)) for lo, hi in zip(nonzero.min(axis=0), nonzero.max(axis=0)))
-
-
 def save_map_picture(args: argparse.Namespace, values: Any, shape: tuple[int, ...]) -> None:
     from ..arithmetic import receptive_field
-    from ..plot import save_map_figure
+    from ..plot import exact_box, save_map_figure
 
     target = parse_target(args.target)
     try:

@@ -34,7 +34,7 @@ surface), :mod:`~rfgraph.plot.graph` (the unrolled graph) and
 from ._common import IMAGE_SUFFIXES, INSTALL_HINT, Box, Scale
 from .comparison import compare
 from .graph import GRAPH_MAX_NODES, path_edges, plot_graph, save_graph_figure
-from .maps import ERF, ERF_STYLE, RF_BOX_STYLE, effective_rf, plot_map, save_map_figure, theoretical_box
+from .maps import ERF, ERF_STYLE, RF_BOX_STYLE, effective_rf, exact_box, plot_map, save_map_figure, theoretical_box
 from .profiles import plot_profile, save_profile_figure
 from .surfaces import plot_surface
 
@@ -43,6 +43,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "compare",
     "effective_rf",
+    "exact_box",
     "path_edges",
     "plot_graph",
     "plot_map",

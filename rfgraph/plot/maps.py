@@ -34,7 +34,16 @@ from .profiles import plot_profile
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["ERF", "ERF_STYLE", "RF_BOX_STYLE", "effective_rf", "plot_map", "save_map_figure", "theoretical_box"]
+__all__ = [
+    "ERF",
+    "ERF_STYLE",
+    "RF_BOX_STYLE",
+    "effective_rf",
+    "exact_box",
+    "plot_map",
+    "save_map_figure",
+    "theoretical_box",
+]
 
 RF_BOX_STYLE: dict[str, Any] = {"edgecolor": "white", "linestyle": "--", "linewidth": 1.5}
 ERF_STYLE: dict[str, Any] = {"edgecolor": "#e8402a", "linestyle": "-", "linewidth": 1.8}
@@ -142,6 +151,21 @@ def _record_of(records: Any) -> RFRecord:
     if isinstance(records, Sequence) and records and isinstance(records[-1], RFRecord):
         return records[-1]
     raise RFGraphError("records must be an RFRecord or the list from rf.receptive_field(...)")
+
+
+def exact_box(values: Any) -> Box | None:
+    """The exact field of a map: per axis ``(first, last)`` of its non-zero pixels (None if all zero).
+
+    Where the receptive-field arithmetic is not the whole story (``uniform`` False or
+    ``global_context`` True), this, not :func:`theoretical_box`, is the box to draw.
+
+    >>> exact_box(np.array([[0, 0, 0], [0, 2, 1], [0, 0, 0]]))
+    ((1, 1), (1, 2))
+    """
+    nonzero = np.argwhere(np.asarray(values) != 0)
+    if not nonzero.size:
+        return None
+    return tuple((int(lo), int(hi)) for lo, hi in zip(nonzero.min(axis=0), nonzero.max(axis=0), strict=True))
 
 
 def theoretical_box(records: Any, target: Any = None, shape: Sequence[int] | None = None) -> Box | None:

@@ -278,7 +278,7 @@ def view_payload(query: str) -> dict[str, Any]:
     ``max``, ``total``, ``nonzero``, ``box`` (theoretical field, clipped), ``rf_size``,
     ``erf`` (95% square), ``columns``/``rows`` (receptive-field table), ``notes``.
     """
-    from ..plot import effective_rf, theoretical_box
+    from ..plot import effective_rf, exact_box, theoretical_box
 
     p = _params(query, ("net", "input", "target", "metric", "endpoint"))
     metric = _metric(p.get("metric"))
@@ -292,13 +292,7 @@ def view_payload(query: str) -> dict[str, Any]:
     rec = records[-1] if records else None
     box = theoretical_box(rec, target, shape) if rec else None
     if rec is not None and (not rec.uniform or rec.global_context):
-        # Not a regular window (SPEC section 5): draw the exact field, the support of this map.
-        nonzero = np.argwhere(numeric != 0)
-        box = (
-            tuple((int(lo), int(hi)) for lo, hi in zip(nonzero.min(axis=0), nonzero.max(axis=0)))
-            if nonzero.size
-            else None
-        )
+        box = exact_box(numeric)  # not a regular window (SPEC section 5): the exact field
     erf = None
     if numeric.sum() > 0:
         e = effective_rf(numeric, 0.95)
