@@ -41,7 +41,16 @@ from .errors import RFGraphError
 from .ops import Op
 from .plan import Plan, build_plan
 
-__all__ = ["contribution_map", "profile", "reach", "plan_contribution_map", "plan_reach", "METRICS", "METHODS"]
+__all__ = [
+    "contribution_map",
+    "profile",
+    "reach",
+    "plan_contribution_map",
+    "plan_reach",
+    "check_target",
+    "METRICS",
+    "METHODS",
+]
 
 METRICS = ("edges", "paths")
 METHODS = ("auto", "separable", "general")
@@ -63,7 +72,8 @@ def _check_metric(metric: Any) -> str:
     return str(metric)
 
 
-def _check_target(plan: Plan, target: Any) -> tuple[int, ...]:
+def check_target(plan: Plan, target: Any) -> tuple[int, ...]:
+    """``target`` (None = the centre) as a tuple of indices into ``plan``'s output, or RFGraphError."""
     shape = plan.output.shape
     if target is None:
         return tuple(n // 2 for n in shape)
@@ -136,10 +146,10 @@ def _parse_targets(plan: Plan, target: Any) -> tuple[int, ...] | str | list[tupl
         and target
         and all(isinstance(t, Sequence | np.ndarray) and not isinstance(t, str) for t in target)
     ):
-        return [_check_target(plan, t) for t in target]
+        return [check_target(plan, t) for t in target]
     if isinstance(target, list | tuple) and not target:
         raise RFGraphError("target=[] holds no target; give a tuple of indices, 'all', or a non-empty list")
-    return _check_target(plan, target)
+    return check_target(plan, target)
 
 
 def _box(plan: Plan, target: tuple[int, ...] | None) -> Window:

@@ -24,7 +24,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .engine import _check_metric, _check_target
+from .engine import _check_metric, check_target
 from .errors import RFGraphError
 from .graph import plan_to_networkx
 from .ops import Op
@@ -80,7 +80,7 @@ def contribution_map(
     if algorithm not in ("enumerate", "sets"):
         raise RFGraphError(f"algorithm={algorithm!r} is unknown; choose 'enumerate' or 'sets'")
     plan = build_plan(network, input_shape, endpoint)
-    tgt = (len(plan.tensors) - 1, *_check_target(plan, target))
+    tgt = (len(plan.tensors) - 1, *check_target(plan, target))
     graph = plan_to_networkx(plan, max_nodes)
     positions = list(np.ndindex(*plan.input_shape))
     result = np.zeros(plan.input_shape, dtype=object)

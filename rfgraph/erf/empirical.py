@@ -73,9 +73,9 @@ def empirical_erf(
     if not seed_list or not isinstance(inputs, int) or inputs < 1:
         raise RFGraphError("seeds and inputs must be positive; e.g. seeds=4, inputs=4")
     plan = build_plan(network, input_shape, endpoint)
-    from ..engine import _check_target
+    from ..engine import check_target
 
-    tgt = _check_target(plan, target)
+    tgt = check_target(plan, target)
     dtype = torch.float64 if dtype is None else dtype
     total = np.zeros(plan.input_shape, dtype=np.float64)
     for seed in seed_list:

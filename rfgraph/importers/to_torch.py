@@ -267,7 +267,7 @@ def paths_by_autograd(network: Op, input_shape: Any, target: Any = None, *, endp
     numpy.ndarray
         float64, shape ``input_shape``.
     """
-    from ..engine import _check_target
+    from ..engine import check_target
 
     torch = _import_torch("paths_by_autograd")
     plan = build_plan(network, input_shape, endpoint)
@@ -277,7 +277,7 @@ def paths_by_autograd(network: Op, input_shape: Any, target: Any = None, *, endp
                 f"Upsample {t.name!r}: linear interpolation has fractional weights, so it has no all-ones "
                 "torch equivalent; use mode='nearest' here or compare with rfgraph.reference"
             )
-    tgt = _check_target(plan, target)
+    tgt = check_target(plan, target)
     model = to_torch(network, input_shape, channels=1, weights="ones", endpoint=endpoint)
     x = torch.zeros((1, 1) + plan.input_shape, dtype=torch.float64, requires_grad=True)
     out = model(x)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..arithmetic import plan_receptive_field
-from ..engine import _check_target, plan_contribution_map
+from ..engine import check_target, plan_contribution_map
 from ..errors import RFGraphError
 from ..ops import Op
 from ..plan import build_plan
@@ -49,7 +49,7 @@ def path_edges(
     plan = build_plan(network, input_shape, endpoint)
     graph = plan_to_networkx(plan, max_nodes)
     src = (0, *_check_source(plan.input_shape, source))
-    tgt = (len(plan.tensors) - 1, *_check_target(plan, target))
+    tgt = (len(plan.tensors) - 1, *check_target(plan, target))
     down = nx.descendants(graph, src) | {src}
     cone = nx.ancestors(graph, tgt) | {tgt}
     return [(u, v) for u, v in graph.edges if u in down and v in cone]
@@ -135,7 +135,7 @@ def plot_graph(
     _mpl()
     from matplotlib.colors import Normalize
 
-    tgt = _check_target(plan, target)
+    tgt = check_target(plan, target)
     graph = plan_to_networkx(plan, max_nodes)
     tnode = (len(plan.tensors) - 1, *tgt)
     edges_map = plan_contribution_map(plan, "edges", tgt)
@@ -274,7 +274,7 @@ def save_graph_figure(
         network, input_shape, source, target=target, ax=fig.add_subplot(), endpoint=endpoint, max_nodes=max_nodes
     )
     _save(fig, path, dpi, overwrite)
-    tgt = _check_target(plan, target)
+    tgt = check_target(plan, target)
     summary: dict[str, Any] = {
         "out": str(path),
         "nodes": plan.num_nodes,

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs
 import numpy as np
 
 from ..arithmetic import TABLE_COLUMNS, RFRecord, plan_receptive_field, table_rows
-from ..engine import METRICS, _check_target, _general_cost, plan_contribution_map
+from ..engine import METRICS, _general_cost, check_target, plan_contribution_map
 from ..errors import RFGraphError
 from ..ops import Op
 from ..plan import Plan, build_plan
@@ -177,7 +177,7 @@ def _plan(net: str, shape: tuple[int, ...], endpoint: str | None) -> Plan:
 
 
 def _target(plan: Plan, text: str | None) -> tuple[int, ...]:
-    return _check_target(plan, parse_position(text) if text else None)
+    return check_target(plan, parse_position(text) if text else None)
 
 
 def _metric(text: str | None) -> str:
