@@ -465,8 +465,8 @@ class _Converter:
             if len(out) > self.ndim and all(n == 1 for n in out[-self.ndim :]):
                 return _T(x.index, len(out))
             return _Flat(x.index)
-        if len(out) == 2 and out[0] == inp[0]:
-            return _Flat(x.index)  # (batch, features): a classifier's flatten
+        if len(out) == 2 and out[0] == inp[0] and 0 not in self.dims(x):
+            return _Flat(x.index)  # (batch, features): a classifier's flatten (not tokens leading, (L, N*C))
         if x.extra:  # a class token: the token axis moves as one piece
             a = self.dims(x)[0]
             for b in range(len(out)):
@@ -476,7 +476,7 @@ class _Converter:
         axes = _regroup(inp, out, self.dims(x), self.spatial(x))
         if axes is not None:
             return _make(x.index, len(out), axes, self.ndim)
-        if self.is_global(x) or (len(out) == 2 and out[0] == inp[0]):
+        if self.is_global(x) or (len(out) == 2 and out[0] == inp[0] and 0 not in self.dims(x)):
             return _Flat(x.index)
         raise RFGraphError(
             f"{self.where(scopes, what)} reshapes {inp} to {out}, mixing the spatial axes "
