@@ -31,6 +31,9 @@ class _IndexMaps:
     def const(self, name: str) -> Any:  # pragma: no cover - provided by the importer
         raise NotImplementedError
 
+    def index(self, x: _T, index: tuple[Any, ...], scopes: list[str]) -> Any:  # pragma: no cover - the importer's
+        raise NotImplementedError
+
     def resize(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> _T:
         """ONNX Resize/Upsample as torch's ``F.interpolate`` (same index formulas, mode by mode)."""
 
@@ -159,7 +162,7 @@ class _IndexMaps:
             if step < 1 and axis in self.conv.dims(x):
                 raise RFGraphError(f"{label}: negative steps on a spatial axis are not supported")
             index[axis] = slice(int(starts[i]), int(ends[i]), step)
-        return self.conv.getitem(x, tuple(index), scopes)
+        return self.index(x, tuple(index), scopes)
 
     def pad(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], base: str, label: str) -> _T:
         c = self.conv

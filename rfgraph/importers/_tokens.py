@@ -93,6 +93,26 @@ def pick_tokens(c: _Converter, x: _T, item: Any, scopes: list[str]) -> Value:
     )
 
 
+def index_tokens(c: _Converter, x: _T, index: Any, scopes: list[str]) -> Value:
+    """``x[index]`` on a tensor whose spatial axes are one flattened token axis (a class token picked,
+    or dropped to give the grid back); other axes may take ints or full slices."""
+    items = index if isinstance(index, tuple) else (index,)
+    if Ellipsis in items:
+        k = items.index(Ellipsis)
+        items = items[:k] + (slice(None),) * (x.rank - len(items) + 1) + items[k + 1 :]
+    items = items + (slice(None),) * (x.rank - len(items))
+    axis = c.dims(x)[0]
+    others = [i for a, i in enumerate(items) if a != axis]
+    if not all(isinstance(i, int) or i == slice(None) for i in others):
+        raise RFGraphError(f"{c.where(scopes, 'indexing')}: {index!r} is not supported on tokens")
+    out = pick_tokens(c, x, items[axis], scopes)
+    if isinstance(out, _T):
+        dropped = sum(isinstance(i, int) for a, i in enumerate(items) if a < axis)
+        rank = x.rank - sum(isinstance(i, int) for i in others)
+        return _T(out.index, rank, (axis - dropped,) * c.ndim, None, out.extra, out.mixed)
+    return out
+
+
 def window_attention(
     c: _Converter, x: Value, window: Any, shift: Any, scopes: list[str], base: str, masked: bool = True
 ) -> Value:

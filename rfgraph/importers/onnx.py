@@ -12,8 +12,13 @@ Nodes are read in their (topological) order and mapped like :mod:`rfgraph.import
   input-dependent tensors, ``Concat`` along channels;
 * heads: ``Flatten``/``Reshape`` to ``(batch, features)`` then ``Gemm``/``MatMul``
   (a global pool; on a 1x1 tensor a 1x1 convolution);
+* tokens and attention (issue 15, through :mod:`rfgraph.importers._tokens` as in
+  ``from_torch``): ``Reshape``/``Transpose`` of token tensors, ``MatMul`` of queries and
+  transposed keys then of the scores and values (a ``GlobalMix``), a ``Concat`` of constant
+  class tokens picked again by ``Gather``/``Slice``;
 * pointwise ops (activations, normalisation, dropout, casts, arithmetic with
-  constants, channel transposes) make no layer; shape computations are ignored.
+  constants, channel transposes) make no layer; shape computations (``Shape`` of a tensor
+  whose static shape is inferred, and arithmetic on it) are folded into constants.
 
 Tensor names come from the exporter's module scopes when it records them
 (``torch.onnx.export`` names nodes ``/layer1/layer1.0/conv1/Conv`` or stores
@@ -44,7 +49,9 @@ from ..errors import RFGraphError
 from ..ops import Conv, ConvTranspose, Op
 from ..plan import normalize_shape
 from ._convert import _c, _Converter, _pick_output
-from ._layout import _T, _Flat, _Same
+from ._layout import _T, _Flat, _Same, _Scores
+from ._onnx_fold import FOLD_SIZE as _FOLD_SIZE
+from ._onnx_fold import fold_values
 from ._onnx_ops import _IndexMaps
 from ._onnx_schema import (
     _AUTO_PADS,
@@ -61,15 +68,19 @@ from ._onnx_schema import (
 from ._onnx_schema import (
     POINTWISE_OPS as _ALL_POINTWISE,
 )
+from ._onnx_tokens import _OnnxTokens
 
 __all__ = ["from_onnx", "static_input_shape", "POINTWISE_OPS"]
+
+_INFER_ROUNDS = 4
+"""Rounds of shape inference and constant folding (each round reveals the next reshape targets)."""
 
 _NORMS = frozenset(["InstanceNormalization", "GroupNormalization", "LayerNormalization", "MeanVarianceNormalization"])
 POINTWISE_OPS = _ALL_POINTWISE - _NORMS
 """ONNX ops that act position by position (no layer in the graph); spatial norms are global context."""
 
 
-class _OnnxImporter(_IndexMaps):
+class _OnnxImporter(_OnnxTokens, _IndexMaps):
     def __init__(
         self, onnx: Any, model: Any, shape: tuple[int, ...] | None, identity: Iterable[str], norm_stats: str = "global"
     ) -> None:
@@ -102,6 +113,7 @@ class _OnnxImporter(_IndexMaps):
         self.shape = shape
         self.channels = dims[1] if len(dims) > 1 and dims[1] else None
         self.conv = _Converter(None, shape, (), norm_stats)
+        self.inferred: dict[str, tuple[int, ...]] = {}
         self.inferred = self._infer()
         self.values: dict[str, Any] = {self.input.name: _T(0, len(shape) + 2)}
         self.current: Any = None
@@ -119,16 +131,50 @@ class _OnnxImporter(_IndexMaps):
                 if v:
                     d.Clear()
                     d.dim_value = v
-        try:
-            model = onnx.shape_inference.infer_shapes(model, data_prop=True)
-        except Exception:  # noqa: BLE001 - inference is only a cross-check
-            return {}
-        out = {}
-        for info in [*model.graph.value_info, *model.graph.output]:
-            shape = info.type.tensor_type.shape
-            if info.type.tensor_type.HasField("shape"):
-                out[info.name] = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in shape.dim)
-        return out
+        shapes: dict[str, tuple[int, ...]] = {}
+        for _ in range(_INFER_ROUNDS):
+            try:
+                inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+            except Exception:  # noqa: BLE001 - inference is only a cross-check
+                return shapes
+            shapes = {}
+            for info in [*inferred.graph.value_info, *inferred.graph.output]:
+                shape = info.type.tensor_type.shape
+                if info.type.tensor_type.HasField("shape"):
+                    shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in shape.dim)
+            if all(wanted):  # the graph input (a Reshape or Shape may read it directly)
+                shapes[self.input.name] = tuple(int(n) for n in wanted if n)
+            self.inferred = shapes
+            if not self._fold_into(model):
+                break
+        return shapes
+
+    def _fold_into(self, model: Any) -> bool:
+        """Fold the shape arithmetic the shapes known so far allow, and make the folded nodes Constant
+        nodes of ``model``, so that the next round of shape inference sees reshape targets that ONNX's
+        own data propagation misses (``Mod``, ``Where``, ``Expand``).  True when a node was folded."""
+        changed = False
+        for k, node in enumerate(model.graph.node):
+            if node.op_type == "Constant":
+                self.constant(node)
+                continue
+            if len(node.output) != 1 or not self.fold(node):
+                continue
+            value = self.consts[node.output[0]]
+            if value.size <= _FOLD_SIZE and value.dtype.kind in "iufb":
+                tensor = self.numpy_helper.from_array(value, node.output[0])
+                model.graph.node[k].CopyFrom(self.onnx.helper.make_node("Constant", [], [node.output[0]], value=tensor))
+                changed = True
+        return changed
+
+    def constant(self, node: Any) -> None:
+        """Record the value of a ``Constant`` node."""
+        attrs = self._attrs(node)
+        if "value" in attrs:
+            self.consts[node.output[0]] = self.numpy_helper.to_array(attrs["value"])
+        for key in ("value_int", "value_ints", "value_float", "value_floats"):
+            if key in attrs:
+                self.consts[node.output[0]] = np.asarray(attrs[key])
 
     def _light_copy(self, model: Any) -> Any:
         """The model without the data of large initializers (weights become typed graph inputs)."""
@@ -179,31 +225,38 @@ class _OnnxImporter(_IndexMaps):
 
     def fold(self, node: Any) -> bool:
         """Evaluate shape arithmetic on constants (unoptimised exports compute axes and shapes this way)."""
-        values = [self.const(i) for i in node.input]
-        if not node.input or any(v is None for v in values):
-            return False
         attrs = self._attrs(node)
         op = node.op_type
+        if op in ("Shape", "Size") and node.input:
+            return self.fold_shape(node, attrs)
+        values = [self.const(i) if i else None for i in node.input]
+        if not node.input or any(v is None for v, i in zip(values, node.input, strict=True) if i):
+            return False
+        if "value" in attrs and op == "ConstantOfShape":
+            attrs["value"] = self.numpy_helper.to_array(attrs["value"])
         try:
-            if op in ("Identity", "Cast", "CastLike"):
-                out = values[0]
-            elif op == "Reshape":
-                target = [int(d) for d in values[1]]
-                target = [values[0].shape[i] if d == 0 else d for i, d in enumerate(target)]
-                out = values[0].reshape(target)
-            elif op == "Concat":
-                out = np.concatenate([np.atleast_1d(v) for v in values], axis=attrs.get("axis", 0))
-            elif op in ("Unsqueeze", "Squeeze"):
-                axes = attrs.get("axes", values[1] if len(values) > 1 else None)
-                func = np.expand_dims if op == "Unsqueeze" else np.squeeze
-                out = func(values[0], tuple(int(a) for a in axes)) if axes is not None else np.squeeze(values[0])
-            elif op == "Gather":
-                out = np.take(values[0], values[1], axis=attrs.get("axis", 0))
-            else:
-                return False
+            out = fold_values(op, values, attrs)
         except (ValueError, IndexError, TypeError):
             return False
+        if out is None:
+            return False
         self.consts[node.output[0]] = np.asarray(out)
+        return True
+
+    def fold_shape(self, node: Any, attrs: dict[str, Any]) -> bool:
+        """``Shape``/``Size`` of a tensor whose static shape inference knows: a constant (exporters
+        compute reshape targets and ``chunk`` bounds from it)."""
+        name = node.input[0]
+        full = self.inferred.get(name)
+        if full is None and self.const(name) is not None:
+            full = np.shape(self.const(name))
+        if full is None or not all(full):
+            return False
+        if node.op_type == "Size":
+            self.consts[node.output[0]] = np.asarray(math.prod(full), dtype=np.int64)
+            return True
+        start, end = attrs.get("start", 0), attrs.get("end")
+        self.consts[node.output[0]] = np.asarray(full[slice(start, end)], dtype=np.int64)
         return True
 
     def run(self, output: Any) -> int:
@@ -228,12 +281,7 @@ class _OnnxImporter(_IndexMaps):
         for node in self.graph.node:
             self.current = node
             if node.op_type == "Constant":
-                attrs = self._attrs(node)
-                if "value" in attrs:
-                    self.consts[node.output[0]] = self.numpy_helper.to_array(attrs["value"])
-                for key in ("value_int", "value_ints", "value_float", "value_floats"):
-                    if key in attrs:
-                        self.consts[node.output[0]] = np.asarray(attrs[key])
+                self.constant(node)
                 continue
             if self.fold(node):
                 continue
@@ -278,12 +326,18 @@ class _OnnxImporter(_IndexMaps):
         base = op.lower()
         label = f"ONNX node {node.name or node.output[0]!r} ({op})"
         inputs = [self.values.get(i) if i else None for i in node.input]
-        tensors = [v for v in inputs if isinstance(v, _T | _Flat | _Same)]
-        tensors = [v.value if isinstance(v, _Same) else v for v in tensors]
+        inputs = [v.value if isinstance(v, _Same) else v for v in inputs]
+        tensors = [v for v in inputs if isinstance(v, _T | _Flat | _Scores)]
         if not tensors or op in _SHAPE_OPS:
             return None
-        x = inputs[0].value if isinstance(inputs[0], _Same) else inputs[0]
+        x = inputs[0]
         attrs = self._attrs(node)
+        if any(isinstance(v, _Scores) for v in inputs):
+            return self.scores(node, inputs, scopes, base, label)
+        if op == "MatMul":
+            return self.matmul(node, inputs, scopes, base)
+        if op == "Concat":
+            return self.concat(node, inputs, attrs, scopes, base)
         if op in self.identity or op in POINTWISE_OPS:
             return x
         if op in ("Softmax", "LogSoftmax", "Hardmax"):
@@ -292,17 +346,13 @@ class _OnnxImporter(_IndexMaps):
             return x
         if op in _MERGES:
             return c.merge("add", tensors, scopes, base)
-        if op == "Concat":
-            if len(tensors) != len([i for i in node.input if i]):
-                raise RFGraphError(f"{label} concatenates constants with feature maps; not supported")
-            return c.concat(tensors, int(attrs.get("axis", 0)), scopes, base)
         if op in _NORMS and isinstance(x, _T):
             if op == "LayerNormalization":
                 return c.norm(x, range(int(attrs.get("axis", -1)) % x.rank, x.rank), scopes, base)
             if op == "MeanVarianceNormalization":
                 return c.norm(x, [int(a) for a in attrs.get("axes", [0, 2, 3])], scopes, base)
             return c.norm(x, None, scopes, base)
-        if op in ("Gemm", "MatMul"):
+        if op == "Gemm":
             return c.linear(x, scopes, base)
         if isinstance(x, _Flat):
             if op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose"):
@@ -336,6 +386,10 @@ class _OnnxImporter(_IndexMaps):
             return c.permute(x, attrs.get("perm", list(reversed(range(x.rank)))), scopes, base)
         if op == "Slice":
             return self.slice(node, x, scopes, base, label)
+        if op == "Gather":
+            return self.gather(node, x, attrs, scopes, label)
+        if op == "Expand":
+            return c.expand(x, self.inferred.get(node.output[0]), scopes, base)
         if op == "Pad":
             return self.pad(node, x, attrs, scopes, base, label)
         if op in ("DepthToSpace", "SpaceToDepth"):

@@ -69,7 +69,7 @@ from ._names import (
     _SOFTMAX,
     POINTWISE_FUNCTIONS,
 )
-from ._tokens import attend, class_token_concat, matmul, patch_merging, pick_tokens, window_attention
+from ._tokens import attend, class_token_concat, index_tokens, matmul, patch_merging, window_attention
 
 __all__ = ["from_torch", "POINTWISE_FUNCTIONS"]
 
@@ -300,21 +300,7 @@ class _FxImporter(_Functions):
 
     def tokens(self, x: _T, index: Any, scopes: list[str]) -> Value:
         """Index a tensor whose spatial axes are one flattened token axis."""
-        items = index if isinstance(index, tuple) else (index,)
-        if Ellipsis in items:
-            k = items.index(Ellipsis)
-            items = items[:k] + (slice(None),) * (x.rank - len(items) + 1) + items[k + 1 :]
-        items = items + (slice(None),) * (x.rank - len(items))
-        axis = self.c.dims(x)[0]
-        others = [i for a, i in enumerate(items) if a != axis]
-        if not all(isinstance(i, int) or i == slice(None) for i in others):
-            raise RFGraphError(f"{self.c.where(scopes, 'indexing')}: {index!r} is not supported on tokens")
-        out = pick_tokens(self.c, x, items[axis], scopes)
-        if isinstance(out, _T):
-            dropped = sum(isinstance(i, int) for a, i in enumerate(items) if a < axis)
-            rank = x.rank - sum(isinstance(i, int) for i in others)
-            return _T(out.index, rank, (axis - dropped,) * self.c.ndim, None, out.extra, out.mixed)
-        return out
+        return index_tokens(self.c, x, index, scopes)
 
     def permute(self, node: Any, x: Value, name: str, scopes: list[str]) -> Value:
         if not isinstance(x, _T):

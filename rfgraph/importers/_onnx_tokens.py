@@ -1,0 +1,117 @@
+"""Attention and class tokens in ONNX graphs, through the shared token helpers (a mixin of the importer).
+
+An exported transformer spells attention with plain ops: ``MatMul`` of queries and transposed
+keys (scores, kept as :class:`~rfgraph.importers._layout._Scores` through the scale, bias,
+``Softmax`` and head reshapes), then ``MatMul`` with the values; a class token is a ``Concat``
+of a constant with the tokens, picked again by ``Gather``/``Slice`` on the token axis.  Every
+one of them goes to :mod:`rfgraph.importers._tokens`, as :func:`rfgraph.from_torch` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import RFGraphError
+from ._convert import _Converter
+from ._layout import _T, Value, _Flat, _Scores
+from ._onnx_schema import _MERGES
+from ._tokens import class_token_concat, index_tokens, matmul
+
+__all__: list[str] = []
+
+_THROUGH_SCORES = frozenset(
+    ["Softmax", "LogSoftmax", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Expand", "Flatten", "Identity"]
+)
+"""Ops that keep attention scores scores: every query still reads every key."""
+
+
+class _OnnxTokens:
+    """Needs ``conv`` (the shared converter), ``inferred`` (static shapes) and ``const`` (constant folding)."""
+
+    conv: _Converter
+    inferred: dict[str, tuple[int, ...]]
+    values: dict[str, Any]
+
+    def const(self, name: str) -> Any:  # pragma: no cover - provided by the importer
+        raise NotImplementedError
+
+    def shape_of(self, name: str) -> tuple[int, ...] | None:
+        """Static shape of a tensor: shape inference, else the constant's own."""
+        shape = self.inferred.get(name)
+        if shape and all(shape):
+            return shape
+        value = self.const(name)
+        return None if value is None else tuple(np.shape(value))
+
+    def scores(self, node: Any, inputs: list[Any], scopes: list[str], base: str, label: str) -> Value:
+        """An op reading attention scores (``q @ k^T``): scale, bias, mask, softmax, head reshapes keep them."""
+        op = node.op_type
+        if op == "MatMul":
+            return matmul(self.conv, inputs[0], inputs[1], self.inferred.get(node.output[0]), scopes, base)
+        scores = [v for v in inputs if isinstance(v, _Scores)]
+        others = [v for v in inputs if isinstance(v, _T | _Flat)]
+        if op not in _THROUGH_SCORES and op not in _MERGES and op not in ("Cast", "Dropout"):
+            raise RFGraphError(f"{label} reads attention scores; not supported")
+        if len(scores) == 1 and not others:
+            return scores[0]
+        sources = [i for s in scores for i in s.sources] + [v.index for v in others]
+        return _Scores(tuple(dict.fromkeys(sources)), scores[0].like)
+
+    def matmul(self, node: Any, inputs: list[Any], scopes: list[str], base: str) -> Value:
+        """``MatMul``: a Linear (constant weights), attention scores, or their application."""
+        a, b = inputs[0], inputs[1] if len(inputs) > 1 else None
+        if isinstance(a, _Flat) and not isinstance(b, _T | _Flat | _Scores):
+            return self.conv.linear(a, scopes, base)  # a classifier head on a flattened map
+        return matmul(self.conv, a, b, self.inferred.get(node.output[0]), scopes, base)
+
+    def concat(self, node: Any, inputs: list[Any], attrs: dict[str, Any], scopes: list[str], base: str) -> Value:
+        """``Concat``: channels or spatial axes, or constant tokens (a class token) before flattened tokens."""
+        c = self.conv
+        names = [i for i in node.input if i]
+        parts = [v for v in inputs if v is not None]
+        maps = [v for v in parts if isinstance(v, _T)]
+        dim = int(attrs.get("axis", 0))
+        if len(maps) == 1 and len(parts) == 1 and len(names) > 1 and c.is_flattened(maps[0]):
+            x = maps[0]
+            if dim % x.rank == c.dims(x)[0]:
+                at = [self.values.get(n) for n in names].index(x)
+                sizes = [self.shape_of(n) for n in names]
+                if any(s is None or len(s) != x.rank for s in sizes):
+                    raise RFGraphError(f"{c.where(scopes, base)}: the sizes of the concatenated tokens are unknown")
+                lead = sum(int(s[dim]) for s in sizes[:at] if s is not None)
+                trail = sum(int(s[dim]) for s in sizes[at + 1 :] if s is not None)
+                return class_token_concat(c, x, lead, trail, scopes, base)
+        if len(parts) != len(names):
+            raise RFGraphError(f"{c.where(scopes, base)} concatenates constants with feature maps; not supported")
+        return c.concat(parts, dim, scopes, base)
+
+    def gather(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], label: str) -> Value:
+        """``Gather`` with a constant index on one axis: ``x[..., i, ...]`` (a class token, or q/k/v of a
+        packed projection)."""
+        indices = self.const(node.input[1]) if len(node.input) > 1 else None
+        if indices is None or np.ndim(indices) > 1 or (np.ndim(indices) == 1 and np.size(indices) != 1):
+            raise RFGraphError(f"{label}: only one constant index is supported")
+        axis = int(attrs.get("axis", 0)) % x.rank
+        i = int(np.ravel(indices)[0])
+        item: Any = i if np.ndim(indices) == 0 else slice(i, i + 1 if i != -1 else None)
+        return self.index(x, (*(slice(None),) * axis, item), scopes)
+
+    def index(self, x: _T, index: tuple[Any, ...], scopes: list[str]) -> Value:
+        """``x[index]`` as torch reads it: the token axis through the token helpers, the rest shared."""
+        c = self.conv
+        if c.is_flattened(x):
+            axis = c.dims(x)[0]
+            index = (*index, *(slice(None),) * (x.rank - len(index)))
+            item = index[axis]
+            if isinstance(item, slice):  # ONNX spells "from the start"/"to the end" with bounds
+                stop = None if item.stop is not None and item.stop >= self.token_count(x) else item.stop
+                item = slice(item.start or None, stop, None if item.step == 1 else item.step)
+            if x.extra or item != slice(None):
+                return index_tokens(c, x, (*index[:axis], item, *index[axis + 1 :]), scopes)
+        return c.getitem(x, index, scopes)
+
+    def token_count(self, x: _T) -> int | None:
+        """Length of the flattened token axis of ``x`` (the grid plus its class tokens)."""
+        return x.extra + int(np.prod(self.conv.spatial(x)))
