@@ -102,6 +102,9 @@ def fold_values(op: str, values: list[Any], attrs: dict[str, Any]) -> Any:
         return np.concatenate([np.atleast_1d(v) for v in present], axis=int(attrs.get("axis", 0)))
     if op in ("Unsqueeze", "Squeeze"):
         return _squeeze(op, values[0], attrs.get("axes", values[1] if len(values) > 1 else None))
+    if op == "Transpose":
+        perm = attrs.get("perm")
+        return np.transpose(values[0], None if perm is None else [int(p) for p in perm])
     if op == "Gather":
         return np.take(values[0], values[1], axis=int(attrs.get("axis", 0)))
     if op == "ConstantOfShape":
