@@ -202,15 +202,15 @@ class _Converter:
         return _make(index, rank, dims, self.ndim)
 
     # -- heads and norms --------------------------------------------------------------------
-    def linear(self, x: Value, scopes: list[str], base: str) -> Value:
+    def linear(self, x: Value, scopes: list[str], base: str, same_size: bool = False) -> Value:
         if isinstance(x, _Flat):
             if math.prod(self.spatial(x)) == 1:
                 return _Flat(self.dag.leaf(Conv(1), x.index, scopes, base))
             return _Flat(self.dag.leaf(GlobalPool(), x.index, scopes, base))
         if isinstance(x, _T) and x.rank - 1 not in self.dims(x):
             return x  # channels last: a Linear mixes channels only (ConvNeXt's MLP)
-        if isinstance(x, _Split):  # on the last axis: a channel op, or token mixing over its digits
-            return _digits.mix(self, x, _digits.spatial_in(x, [-1]), scopes, base)
+        if isinstance(x, _Split):  # on the last axis: a channel op, token mixing, or digits folded into channels
+            return _digits.contract(self, x, -1, same_size, scopes, base)
         if isinstance(x, _T) and self.is_global(x):
             return x
         raise RFGraphError(

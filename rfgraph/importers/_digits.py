@@ -197,7 +197,7 @@ def mixing_op(x: _Split, mixed: Iterable[Atom], shape: Sequence[int], where: str
         return v[0] if len(set(v)) == 1 else tuple(v)
 
     if any(d != 1 for d in dilations):
-        return WindowMix(one(windows), dilation=one(dilations))  # type: ignore[call-arg]
+        return WindowMix(one(windows), dilation=one(dilations))
     return WindowMix(one(windows))
 
 
@@ -288,14 +288,14 @@ def reduce(c: Any, x: _Split, dims: Any, keepdim: bool, scopes: list[str], base:
     return _Split(y.index, y.atoms, y.broadcast | frozenset(a for a in axes if x.spatial_atoms(a)))
 
 
-def pointwise_conv(c: Any, x: _Split, kernel: Any, stride: Any, padding: Any, scopes: list[str], base: str) -> _Split:
+def pointwise_conv(c: Any, x: _Split, kernel: Any, stride: Any, padding: Any, scopes: list[str], base: str) -> Value:
     """A 1x1 convolution on unfolded patches (MobileViT v2's projections) mixes channels only."""
     from ._convert import _tuple
 
     ones = all(v == 1 for v in _tuple(kernel, c.ndim) + _tuple(stride, c.ndim))
     unpadded = padding == "valid" if isinstance(padding, str) else not any(_tuple(padding, c.ndim))
     if ones and unpadded:
-        return x
+        return contract(c, x, 1, False, scopes, base)
     raise RFGraphError(f"{c.where(scopes, base)}: a convolution on a window-partitioned tensor; not supported")
 
 
@@ -331,3 +331,42 @@ def chunk(c: Any, x: _Split, dim: int, drop: bool, scopes: list[str], base: str)
     if x.spatial_atoms(dim % x.rank):
         raise RFGraphError(f"{c.where(scopes, base)} splits a window-partitioned spatial axis; not supported")
     return drop_axis(x, dim, c.where(scopes, base)) if drop else x
+
+
+def contract(c: Any, x: _Split, axis: int, same_size: bool, scopes: list[str], base: str) -> Value:
+    """A Linear (or 1x1 convolution) over tensor ``axis``.
+
+    Without digits it mixes channels only.  An axis of digits alone that keeps its size is token
+    mixing (MLP-Mixer): those positions are coupled.  Digits packed into the channels (Swin's
+    patch merging: ``(H/2, 2, W/2, 2, C) -> (H/2, W/2, 4C)``, then a Linear) are consumed: each
+    remaining position reads its whole block, a convolution with kernel = stride = block.
+    """
+    from ..ops import Conv
+    from ._convert import _c
+
+    axis %= x.rank
+    digits = x.spatial_atoms(axis)
+    if not digits:
+        return x
+    if same_size and len(digits) == len(x.atoms[axis]):
+        return mix(c, x, digits, scopes, base)
+    shape = c.dag.shape(x.index)
+    blocks = []
+    for k in range(len(shape)):
+        chain = sorted((a for a in digits if a[0] == k), key=lambda a: a[1])
+        block = 1
+        for a in chain:  # innermost first: strides 1, s1*n1, ...
+            if a[1] != block:
+                raise RFGraphError(
+                    f"{c.where(scopes, base)} folds outer digits of spatial axis {k} into the channels; not supported"
+                )
+            block *= a[2]
+        blocks.append(block)
+    index = c.dag.leaf(Conv(_c(tuple(blocks)), stride=_c(tuple(blocks))), x.index, scopes, base)
+    atoms = tuple(
+        tuple(a for a in axis_atoms if a[0] < 0)
+        if i == axis
+        else tuple((a[0], a[1] // blocks[a[0]], a[2]) if a[0] >= 0 else a for a in axis_atoms)
+        for i, axis_atoms in enumerate(x.atoms)
+    )
+    return settle(_Split(index, atoms, x.broadcast), c.ndim)

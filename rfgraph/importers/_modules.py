@@ -59,7 +59,7 @@ def convert_module(
     if isinstance(mod, c.identity_types) or kind in c.identity_names:
         return x
     if isinstance(mod, nn.Linear | nn.LazyLinear):
-        return c.linear(x, scopes, kind.lower())
+        return c.linear(x, scopes, kind.lower(), getattr(mod, "in_features", 0) == getattr(mod, "out_features", -1))
     if isinstance(mod, nn.Flatten):
         return c.reshape(x, in_shape, out_shape, scopes, "flatten")
     if x is None:

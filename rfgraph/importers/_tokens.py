@@ -203,19 +203,18 @@ def pick_tokens(c: _Converter, x: _T, item: Any, scopes: list[str]) -> Value:
     )
 
 
-def window_attention(
-    c: _Converter, x: Value, window: Any, shift: Any, scopes: list[str], base: str, masked: bool = True
-) -> Value:
+def window_attention(c: _Converter, x: Value, window: Any, shift: Any, scopes: list[str], base: str) -> Value:
     """Swin's (shifted) window attention on ``x``, exactly as torchvision computes it.
 
-    The grid is padded (zeros: no edges) to whole windows; a shift ``s`` rolls the grid and
-    Swin's mask forbids attention across the wrap, so the windows are the segments with
-    boundaries at ``s + k*window`` -- prepending ``window - s`` zeros puts them at multiples of
-    the window: ``Pad``, ``WindowMix(window)``, ``Crop``.
+    The grid is padded (zeros: no edges) at the end to whole windows, rolled by ``-shift``,
+    cut into windows, attended and rolled back: ``Pad``, ``WindowMix(window, shift=shift)``,
+    ``Crop``.  Swin's mask adds -100 to the scores of pairs that the roll brought together
+    across the border: their weight is about e^-100, not zero, so they stay edges (a float64
+    gradient sees them), as in timm's Swin, whose roll and partition are imported as written.
     """
     from ..ops import Crop
     from ..ops_index import Pad, WindowMix
-    from ._convert import _tuple
+    from ._convert import _c, _tuple
 
     if not isinstance(x, _T):
         return x
@@ -223,19 +222,17 @@ def window_attention(
     windows = [int(w) for w in _tuple(window, c.ndim)]
     shifts = [int(s) for s in _tuple(shift, c.ndim)]
     pairs = []
-    for n, w, s in zip(shape, windows, shifts, strict=True):
+    for k, (n, w) in enumerate(zip(shape, windows, strict=True)):
         padded = -(-n // w) * w
-        s = 0 if w >= padded else s  # torchvision: no shift when one window covers the axis
-        if s and not masked:
-            raise RFGraphError(f"{c.where(scopes, base)}: unmasked shifted windows are not supported")
-        left = (w - s) % w if s else 0
-        pairs.append((left, -(-(n + left) // w) * w - n - left))
+        if w >= padded:
+            shifts[k] = 0  # torchvision: no shift when one window covers the axis
+        pairs.append((0, padded - n))
     x = c.plain(x, scopes, base)
     index = x.index
-    if any(a or b for a, b in pairs):
+    if any(b for _, b in pairs):
         index = c.dag.leaf(Pad(tuple(pairs)), index, scopes, f"{base}.pad")
-    index = c.dag.leaf(WindowMix(tuple(windows) if len(set(windows)) > 1 else windows[0]), index, scopes, base)
-    if any(a or b for a, b in pairs):
+    index = c.dag.leaf(WindowMix(_c(tuple(windows)), shift=_c(tuple(shifts))), index, scopes, base)
+    if any(b for _, b in pairs):
         index = c.dag.leaf(Crop(tuple(pairs)), index, scopes, f"{base}.crop")
     return _T(index, x.rank, x.axes)
 

@@ -284,7 +284,8 @@ class _FxImporter(_Functions):
                 return c.norm(x, range(x.rank - k, x.rank), scopes, name) if isinstance(x, _T | _Split) else x
             return c.norm(x, None, scopes, name)
         if name in ("linear",):
-            return c.linear(x, scopes, "linear")
+            weight = self.shape(node.args[1]) if len(node.args) > 1 and hasattr(node.args[1], "meta") else None
+            return c.linear(x, scopes, "linear", weight is not None and len(set(weight)) == 1)
         if name in _RESHAPES:
             return c.reshape(x, in_shape, out_shape, scopes, name)
         if name in _PERMUTES:
