@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import RFGraphError
+from . import _digits
 from ._convert import _Converter
-from ._layout import _T, Value, _Flat, _Scores
+from ._layout import _T, Value, _Flat, _Scores, _Split
 from ._onnx_schema import _MERGES
 from ._tokens import class_token_concat, index_tokens, matmul
 
@@ -62,8 +63,12 @@ class _OnnxTokens:
     def matmul(self, node: Any, inputs: list[Any], scopes: list[str], base: str) -> Value:
         """``MatMul``: a Linear (constant weights), attention scores, or their application."""
         a, b = inputs[0], inputs[1] if len(inputs) > 1 else None
-        if isinstance(a, _Flat) and not isinstance(b, _T | _Flat | _Scores):
+        if isinstance(a, _Flat) and not isinstance(b, _T | _Flat | _Scores | _Split):
             return self.conv.linear(a, scopes, base)  # a classifier head on a flattened map
+        weight = self.shape_of(node.input[1]) if len(node.input) > 1 and b is None else None
+        if isinstance(a, _Split) and weight is not None and len(weight) == 2:
+            # an exported nn.Linear: as from_torch reads it (patch merging folds digits into channels)
+            return self.conv.linear(a, scopes, base, weight[0] == weight[1])
         return matmul(self.conv, a, b, self.inferred.get(node.output[0]), scopes, base)
 
     def concat(self, node: Any, inputs: list[Any], attrs: dict[str, Any], scopes: list[str], base: str) -> Value:
@@ -115,3 +120,75 @@ class _OnnxTokens:
     def token_count(self, x: _T) -> int | None:
         """Length of the flattened token axis of ``x`` (the grid plus its class tokens)."""
         return x.extra + int(np.prod(self.conv.spatial(x)))
+
+    def windows(
+        self,
+        node: Any,
+        inputs: list[Any],
+        tensors: list[Any],
+        attrs: dict[str, Any],
+        scopes: list[str],
+        base: str,
+        label: str,
+    ) -> Value:
+        """An op on window-partitioned tokens (spatial axes split into digits: Swin, MaxViT, MobileViT),
+        through :mod:`rfgraph.importers._digits` as :func:`rfgraph.from_torch` reads the same module."""
+        from ._onnx_schema import _REDUCE, POINTWISE_OPS
+
+        c = self.conv
+        op = node.op_type
+        x = inputs[0]
+        if not isinstance(x, _Split):
+            if op in _MERGES:
+                return c.merge("add", tensors, scopes, base)
+            raise RFGraphError(f"{label} reads a window-partitioned tensor as a side input; not supported")
+        before, out = self.inferred.get(node.input[0]), self.inferred.get(node.output[0])
+        if op in _MERGES:
+            return c.merge("add", tensors, scopes, base)
+        if op in ("Softmax", "LogSoftmax"):
+            return _digits.softmax(c, x, int(attrs.get("axis", -1)), scopes, base)
+        if op in ("LayerNormalization", "InstanceNormalization", "GroupNormalization", "MeanVarianceNormalization"):
+            axes = range(int(attrs.get("axis", -1)) % x.rank, x.rank) if op == "LayerNormalization" else None
+            return c.norm(x, axes, scopes, base)
+        if op in POINTWISE_OPS:
+            return x
+        if op in ("Reshape", "Flatten", "Squeeze", "Unsqueeze"):
+            if not before or not out or not all(before) or not all(out):
+                raise RFGraphError(f"{label}: the shapes are unknown; export with a static input shape")
+            return c.reshape(x, before, out, scopes, base)
+        if op == "Transpose":
+            return c.permute(x, attrs.get("perm", list(reversed(range(x.rank)))), scopes, base)
+        if op == "Gemm":
+            return c.linear(x, scopes, base)
+        if op in ("Gather", "Slice"):
+            if op == "Gather":
+                index = self.const(node.input[1])
+                if index is None or np.ndim(index) != 0:
+                    raise RFGraphError(f"{label}: only one constant index is supported")
+                item: tuple[Any, ...] = (*(slice(None),) * (int(attrs.get("axis", 0)) % x.rank), int(index))
+            else:  # only the sizes matter: a slice of a channel axis, or a whole axis of digits
+                if not before or not out or len(before) != len(out):
+                    raise RFGraphError(f"{label}: the shapes are unknown; export with a static input shape")
+                item = tuple(slice(None) if n == m else slice(0, m) for n, m in zip(before, out, strict=True))
+            return _digits.getitem(c, x, item, scopes)
+        if op == "Split":
+            part = _digits.chunk(c, x, int(attrs.get("axis", 0)), False, scopes, base)
+            return [part] * len(node.output)
+        if op in _REDUCE:
+            axes = attrs.get("axes")
+            if axes is None and len(node.input) > 1 and node.input[1]:
+                axes = self.const(node.input[1])
+            return c.reduce(
+                x,
+                None if axes is None else [int(a) for a in np.ravel(axes)],
+                bool(attrs.get("keepdims", 1)),
+                scopes,
+                base,
+            )
+        if op == "Expand":
+            return _Split(x.index, x.atoms)  # a reduced group broadcast back over its positions
+        if op == "Conv":  # a 1x1 convolution on unfolded patches (MobileViT)
+            kernel = tuple(attrs.get("kernel_shape", [1] * c.ndim))
+            pads = tuple(attrs.get("pads", [0] * 2 * c.ndim))
+            return c.conv(x, kernel, tuple(attrs.get("strides", [1] * c.ndim)), pads, 1, scopes, base)
+        raise RFGraphError(f"{label} on a window-partitioned tensor (spatial axes split into windows) is not supported")

@@ -165,6 +165,9 @@ def matmul(c: _Converter, a: Value, b: Value, out_shape: Any, scopes: list[str],
         if qa and kb and qa[0] % a.rank == a.rank - 1 and kb[0] % b.rank == b.rank - 2:
             merged = a.index if a.index == b.index else c.dag.merge("add", [a.index, b.index], scopes, base)
             return _Flat(c.dag.leaf(GlobalPool(), merged, scopes, f"{base}.context"))
+        # spatial axes among the batch axes of both (MobileViT's patch pixels): a product per position
+        if qa and kb and a.rank - qa[0] > 2 and b.rank - kb[0] > 2 and a.rank - qa[0] == b.rank - kb[0]:
+            return c.merge("add", [a, b], scopes, base)
         raise RFGraphError(f"{c.where(scopes, base)}: a product of two feature maps that is not attention")
     x = a if isinstance(a, _T) else b
     if isinstance(x, _T):

@@ -42,16 +42,13 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from .. import limits
 from ..errors import RFGraphError
 from ..ops import Conv, ConvTranspose, Op
 from ..plan import normalize_shape
+from . import _digits
 from ._convert import _c, _Converter, _pick_output
-from ._layout import _T, _Flat, _Same, _Scores
-from ._onnx_fold import FOLD_SIZE as _FOLD_SIZE
-from ._onnx_fold import fold_values
+from ._layout import _T, _Flat, _Same, _Scores, _Split
 from ._onnx_ops import _IndexMaps
 from ._onnx_schema import (
     _AUTO_PADS,
@@ -68,19 +65,17 @@ from ._onnx_schema import (
 from ._onnx_schema import (
     POINTWISE_OPS as _ALL_POINTWISE,
 )
+from ._onnx_shapes import _OnnxShapes
 from ._onnx_tokens import _OnnxTokens
 
 __all__ = ["from_onnx", "static_input_shape", "POINTWISE_OPS"]
-
-_INFER_ROUNDS = 4
-"""Rounds of shape inference and constant folding (each round reveals the next reshape targets)."""
 
 _NORMS = frozenset(["InstanceNormalization", "GroupNormalization", "LayerNormalization", "MeanVarianceNormalization"])
 POINTWISE_OPS = _ALL_POINTWISE - _NORMS
 """ONNX ops that act position by position (no layer in the graph); spatial norms are global context."""
 
 
-class _OnnxImporter(_OnnxTokens, _IndexMaps):
+class _OnnxImporter(_OnnxShapes, _OnnxTokens, _IndexMaps):
     def __init__(
         self, onnx: Any, model: Any, shape: tuple[int, ...] | None, identity: Iterable[str], norm_stats: str = "global"
     ) -> None:
@@ -113,82 +108,10 @@ class _OnnxImporter(_OnnxTokens, _IndexMaps):
         self.shape = shape
         self.channels = dims[1] if len(dims) > 1 and dims[1] else None
         self.conv = _Converter(None, shape, (), norm_stats)
-        self.inferred: dict[str, tuple[int, ...]] = {}
+        self.types: dict[str, int] = {}
         self.inferred = self._infer()
         self.values: dict[str, Any] = {self.input.name: _T(0, len(shape) + 2)}
         self.current: Any = None
-
-    def _infer(self) -> dict[str, tuple[int, ...]]:
-        """Static shapes from ONNX shape inference with the input fixed (best effort)."""
-        onnx = self.onnx
-        model = onnx.ModelProto()
-        model.CopyFrom(self.model) if not self.model.graph.initializer else self._light_copy(model)
-        graph_input = next(i for i in model.graph.input if i.name == self.input.name)
-        dims = graph_input.type.tensor_type.shape.dim
-        wanted = [1, self.channels or self._guess_channels(), *self.shape]
-        if len(dims) == len(wanted):
-            for d, v in zip(dims, wanted, strict=True):
-                if v:
-                    d.Clear()
-                    d.dim_value = v
-        shapes: dict[str, tuple[int, ...]] = {}
-        for _ in range(_INFER_ROUNDS):
-            try:
-                inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
-            except Exception:  # noqa: BLE001 - inference is only a cross-check
-                return shapes
-            shapes = {}
-            for info in [*inferred.graph.value_info, *inferred.graph.output]:
-                shape = info.type.tensor_type.shape
-                if info.type.tensor_type.HasField("shape"):
-                    shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in shape.dim)
-            if all(wanted):  # the graph input (a Reshape or Shape may read it directly)
-                shapes[self.input.name] = tuple(int(n) for n in wanted if n)
-            self.inferred = shapes
-            if not self._fold_into(model):
-                break
-        return shapes
-
-    def _fold_into(self, model: Any) -> bool:
-        """Fold the shape arithmetic the shapes known so far allow, and make the folded nodes Constant
-        nodes of ``model``, so that the next round of shape inference sees reshape targets that ONNX's
-        own data propagation misses (``Mod``, ``Where``, ``Expand``).  True when a node was folded."""
-        changed = False
-        for k, node in enumerate(model.graph.node):
-            if node.op_type == "Constant":
-                self.constant(node)
-                continue
-            if len(node.output) != 1 or not self.fold(node):
-                continue
-            value = self.consts[node.output[0]]
-            if value.size <= _FOLD_SIZE and value.dtype.kind in "iufb":
-                tensor = self.numpy_helper.from_array(value, node.output[0])
-                model.graph.node[k].CopyFrom(self.onnx.helper.make_node("Constant", [], [node.output[0]], value=tensor))
-                changed = True
-        return changed
-
-    def constant(self, node: Any) -> None:
-        """Record the value of a ``Constant`` node."""
-        attrs = self._attrs(node)
-        if "value" in attrs:
-            self.consts[node.output[0]] = self.numpy_helper.to_array(attrs["value"])
-        for key in ("value_int", "value_ints", "value_float", "value_floats"):
-            if key in attrs:
-                self.consts[node.output[0]] = np.asarray(attrs[key])
-
-    def _light_copy(self, model: Any) -> Any:
-        """The model without the data of large initializers (weights become typed graph inputs)."""
-        onnx = self.onnx
-        graph = self.model.graph
-        model.CopyFrom(self.model)
-        del model.graph.initializer[:]
-        names = {i.name for i in model.graph.input}
-        for init in graph.initializer:
-            if math.prod(init.dims) <= 64:
-                model.graph.initializer.append(init)
-            elif init.name not in names:
-                model.graph.input.append(onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
-        return model
 
     def _guess_channels(self) -> int | None:
         for node in self.graph.node:
@@ -223,42 +146,6 @@ class _OnnxImporter(_OnnxTokens, _IndexMaps):
                 ) from None
         return self.consts.get(name)
 
-    def fold(self, node: Any) -> bool:
-        """Evaluate shape arithmetic on constants (unoptimised exports compute axes and shapes this way)."""
-        attrs = self._attrs(node)
-        op = node.op_type
-        if op in ("Shape", "Size") and node.input:
-            return self.fold_shape(node, attrs)
-        values = [self.const(i) if i else None for i in node.input]
-        if not node.input or any(v is None for v, i in zip(values, node.input, strict=True) if i):
-            return False
-        if "value" in attrs and op == "ConstantOfShape":
-            attrs["value"] = self.numpy_helper.to_array(attrs["value"])
-        try:
-            out = fold_values(op, values, attrs)
-        except (ValueError, IndexError, TypeError):
-            return False
-        if out is None:
-            return False
-        self.consts[node.output[0]] = np.asarray(out)
-        return True
-
-    def fold_shape(self, node: Any, attrs: dict[str, Any]) -> bool:
-        """``Shape``/``Size`` of a tensor whose static shape inference knows: a constant (exporters
-        compute reshape targets and ``chunk`` bounds from it)."""
-        name = node.input[0]
-        full = self.inferred.get(name)
-        if full is None and self.const(name) is not None:
-            full = np.shape(self.const(name))
-        if full is None or not all(full):
-            return False
-        if node.op_type == "Size":
-            self.consts[node.output[0]] = np.asarray(math.prod(full), dtype=np.int64)
-            return True
-        start, end = attrs.get("start", 0), attrs.get("end")
-        self.consts[node.output[0]] = np.asarray(full[slice(start, end)], dtype=np.int64)
-        return True
-
     def run(self, output: Any) -> int:
         try:
             return self._run(output)
@@ -283,11 +170,14 @@ class _OnnxImporter(_OnnxTokens, _IndexMaps):
             if node.op_type == "Constant":
                 self.constant(node)
                 continue
+            self.refine(node)
             if self.fold(node):
                 continue
             result = self.convert(node)
             outs = result if isinstance(result, list) else [result] * len(node.output)
             for name, value in zip(node.output, outs, strict=False):
+                if isinstance(value, _Split):  # the sizes of the channel factors, as torch's check does
+                    value = _digits.resync(value, self.inferred.get(name))
                 self.values[name] = value
                 if isinstance(value, _T) and self.inferred.get(name) and not self.conv.is_flattened(value):
                     full = self.inferred[name]
@@ -304,10 +194,10 @@ class _OnnxImporter(_OnnxTokens, _IndexMaps):
                             f"{want}, but rfgraph computes {got}{hint}"
                         )
             first = outs[0] if outs else None
-            if isinstance(first, _T | _Flat):
+            if isinstance(first, _T | _Flat | _Split):
                 scopes = _scopes(node)
                 inputs = [self.values.get(i) for i in node.input]
-                if any(isinstance(v, _T | _Flat) and v.index == first.index for v in inputs):
+                if any(isinstance(v, _T | _Flat | _Split) and v.index == first.index for v in inputs):
                     scopes = scopes[:-1]  # a pointwise op is no end-point of its own
                 self.conv.dag.note(scopes, first.index)
         self.current = None
@@ -327,7 +217,7 @@ class _OnnxImporter(_OnnxTokens, _IndexMaps):
         label = f"ONNX node {node.name or node.output[0]!r} ({op})"
         inputs = [self.values.get(i) if i else None for i in node.input]
         inputs = [v.value if isinstance(v, _Same) else v for v in inputs]
-        tensors = [v for v in inputs if isinstance(v, _T | _Flat | _Scores)]
+        tensors = [v for v in inputs if isinstance(v, _T | _Flat | _Scores | _Split)]
         if not tensors or op in _SHAPE_OPS:
             return None
         x = inputs[0]
@@ -338,6 +228,8 @@ class _OnnxImporter(_OnnxTokens, _IndexMaps):
             return self.matmul(node, inputs, scopes, base)
         if op == "Concat":
             return self.concat(node, inputs, attrs, scopes, base)
+        if any(isinstance(v, _Split) for v in inputs):
+            return self.windows(node, inputs, tensors, attrs, scopes, base, label)
         if op in self.identity or op in POINTWISE_OPS:
             return x
         if op in ("Softmax", "LogSoftmax", "Hardmax"):
