@@ -67,6 +67,7 @@ from ._onnx_schema import (
 )
 from ._onnx_shapes import _OnnxShapes
 from ._onnx_tokens import _OnnxTokens
+from ._tokens import einsum
 
 __all__ = ["from_onnx", "static_input_shape", "POINTWISE_OPS"]
 
@@ -222,6 +223,10 @@ class _OnnxImporter(_OnnxShapes, _OnnxTokens, _IndexMaps):
             return None
         x = inputs[0]
         attrs = self._attrs(node)
+        if op == "Einsum":  # MaxViT's attention: the letters say where the digits go
+            equation = attrs.get("equation", b"")
+            equation = equation.decode() if isinstance(equation, bytes) else equation
+            return einsum(c, equation, inputs, [self.inferred.get(i) for i in node.input], scopes)
         if any(isinstance(v, _Scores) for v in inputs):
             return self.scores(node, inputs, scopes, base, label)
         if op == "MatMul":
