@@ -28,6 +28,12 @@ _THROUGH_SCORES = frozenset(
 """Ops that keep attention scores scores: every query still reads every key."""
 
 
+def _pairs(crop: Any, ndim: int) -> list[tuple[int, int]]:
+    """A crop (int, per-axis ints or pairs) as one ``(left, right)`` pair per axis."""
+    items = (crop,) * ndim if isinstance(crop, int) else tuple(crop)
+    return [(int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1])) for v in items]
+
+
 class _OnnxTokens:
     """Needs ``conv`` (the shared converter), ``inferred`` (static shapes) and ``const`` (constant folding)."""
 
@@ -90,7 +96,48 @@ class _OnnxTokens:
                 return class_token_concat(c, x, lead, trail, scopes, base)
         if len(parts) != len(names):
             raise RFGraphError(f"{c.where(scopes, base)} concatenates constants with feature maps; not supported")
-        return c.concat(parts, dim, scopes, base)
+        rolled = self.roll(parts, dim, scopes, base)
+        return rolled if rolled is not None else c.concat(parts, dim, scopes, base)
+
+    def roll(self, parts: list[Any], dim: int, scopes: list[str], base: str) -> Value:
+        """``torch.roll`` as exported: ``Concat(x[n-s:], x[:n-s])`` along a spatial axis is ``Roll(s)``
+        (the graph ``from_torch`` builds), else None."""
+        from ..ops import Crop
+        from ..ops_index import Roll
+        from ._convert import _tuple
+
+        c = self.conv
+        if len(parts) != 2 or not all(isinstance(p, _T) and not p.pad and p.rank == parts[0].rank for p in parts):
+            return None
+        nodes = [c.dag.nodes[p.index] for p in parts]
+        if (
+            not all(isinstance(n.op, Crop) and len(n.sources) == 1 for n in nodes)
+            or nodes[0].sources != nodes[1].sources
+        ):
+            return None
+        dims = c.dims(parts[0])
+        if dims != c.dims(parts[1]) or dim % parts[0].rank not in dims or c.is_flattened(parts[0]):
+            return None
+        k = dims.index(dim % parts[0].rank)
+        (source,) = nodes[0].sources
+        n = c.dag.shape(source)[k]
+        first, second = (_pairs(node.op.crop, c.ndim) for node in nodes)  # type: ignore[union-attr]
+        others = [i for i in range(c.ndim) if i != k]
+        if any(first[i] != (0, 0) or second[i] != (0, 0) for i in others):
+            return None
+        (a1, b1), (a2, b2) = first[k], second[k]
+        if b1 or a2 or a1 + b2 != n or not 0 < b2 < n:
+            return None
+        shift = b2 if 2 * b2 <= n else b2 - n  # the same map; torch's sign when |shift| < n / 2
+        out = c.roll(_T(source, parts[0].rank, parts[0].axes), shift, dim, scopes, "roll")
+        inner, outer = c.dag.nodes[source], c.dag.nodes[out.index]
+        if isinstance(inner.op, Roll) and isinstance(outer.op, Roll) and len(inner.sources) == 1:
+            # torch.roll over two axes is exported axis by axis: one Roll, as from_torch reads it
+            shifts = [
+                a + b for a, b in zip(_tuple(inner.op.shift, c.ndim), _tuple(outer.op.shift, c.ndim), strict=True)
+            ]
+            return c.roll(_T(inner.sources[0], out.rank, out.axes), tuple(shifts), tuple(dims), scopes, "roll")
+        return out
 
     def gather(self, node: Any, x: _T, attrs: dict[str, Any], scopes: list[str], label: str) -> Value:
         """``Gather`` with a constant index on one axis: ``x[..., i, ...]`` (a class token, or q/k/v of a
