@@ -209,6 +209,17 @@ class _Converter:
             return _Flat(self.dag.leaf(GlobalPool(), x.index, scopes, base))
         if isinstance(x, _T) and x.rank - 1 not in self.dims(x):
             return x  # channels last: a Linear mixes channels only (ConvNeXt's MLP)
+        if isinstance(x, _Scores):
+            return x  # talking heads: a Linear across heads of the scores
+        if isinstance(x, _T) and same_size and not x.extra and not self.is_global(x):
+            # a token-mixing MLP (MLP-Mixer, ResMLP): along the last axis every position reads every other
+            dims, spatial = self.dims(x), self.spatial(x)
+            shape = [math.prod(spatial) if a == dims[0] and self.is_flattened(x) else 1 for a in range(x.rank)]
+            for k, a in enumerate(dims):
+                if not self.is_flattened(x):
+                    shape[a] = spatial[k]
+            split = _digits.split(self.plain(x, scopes, base), dims, spatial, shape)
+            return _digits.settle(_digits.mix(self, split, split.spatial_atoms(x.rank - 1), scopes, base), self.ndim)
         if isinstance(x, _Split):  # on the last axis: a channel op, token mixing, or digits folded into channels
             return _digits.contract(self, x, -1, same_size, scopes, base)
         if isinstance(x, _T) and self.is_global(x):
@@ -265,6 +276,10 @@ class _Converter:
     ) -> Value:
         if isinstance(x, _Split):
             return _digits.pointwise_conv(self, x, kernel, stride, padding, scopes, base)
+        if not self.is_channels_first(x) and 1 not in self.dims(x):
+            ones = all(v == 1 for v in _tuple(kernel, self.ndim) + _tuple(stride, self.ndim))
+            if ones and not x.pad and (padding == "valid" or not any(_tuple(padding, self.ndim))):
+                return x  # a 1x1 convolution over channels of flattened tokens (MobileViT v2's last stage)
         self.channels_first(x, base, scopes)
         if padding_mode != "zeros":
             x = self.plain(x, scopes, base)

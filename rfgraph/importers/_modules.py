@@ -14,7 +14,7 @@ from ..errors import RFGraphError
 from ..ops import ConvTranspose
 from . import _digits
 from ._convert import _c, _Converter, _tuple
-from ._layout import _T, Value, _Flat, _Split
+from ._layout import _T, Value, _Flat, _Scores, _Split
 
 __all__: list[str] = []
 
@@ -58,6 +58,10 @@ def convert_module(
     label = f"module {path!r} ({kind})"
     if isinstance(mod, c.identity_types) or kind in c.identity_names:
         return x
+    if isinstance(x, _Scores):  # dropout, a softmax module, talking heads (a Linear across heads) on the scores
+        if is_pointwise_module(nn, mod) or isinstance(mod, nn.Linear | nn.Softmax):
+            return x
+        raise RFGraphError(f"{label} is applied to attention scores; not supported")
     if isinstance(mod, nn.Linear | nn.LazyLinear):
         return c.linear(x, scopes, kind.lower(), getattr(mod, "in_features", 0) == getattr(mod, "out_features", -1))
     if isinstance(mod, nn.Flatten):

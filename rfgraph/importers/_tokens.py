@@ -40,6 +40,19 @@ def attend(
         return values[0] if values else None
     sources = list(dict.fromkeys(m.index for m in maps))
     like = maps[0]
+    grid = c.dag.shape(like.index)
+    same = [i for i in sources if c.dag.shape(i) == grid]
+    other = [i for i in sources if c.dag.shape(i) != grid]
+    if other:
+        # keys/values on another grid (PVT's spatial reduction, LeViT's strided queries): every query
+        # reads itself and every key position -- a global pool of the keys broadcast to the queries
+        pooled = [c.dag.leaf(GlobalPool(), i, scopes, f"{base}.keys") for i in other]
+        reads = same if len(same) > 1 else [like.index]
+        mixed_same = reads[0] if len(reads) == 1 else c.dag.merge("add", reads, scopes, f"{base}.qkv")
+        if len(reads) > 1:
+            mixed_same = c.dag.leaf(GlobalMix(), mixed_same, scopes, f"{base}.self")
+        out = c.dag.merge("add", [mixed_same, *pooled], scopes, base)
+        return _T(out, like.rank, like.axes, None, like.extra, mixed=True)
     index = sources[0] if len(sources) == 1 else c.dag.merge("add", sources, scopes, f"{base}.qkv")
     out = c.dag.leaf(GlobalMix(), index, scopes, base)
     return _T(out, like.rank, like.axes, None, like.extra, mixed=True)
