@@ -124,7 +124,17 @@ TRANSFORMERS: tuple[Family, ...] = (
 """Transformer and hybrid families (issue 15); sizes the models accept (ViT/EfficientFormer fix theirs)."""
 
 TRANSFORMERS_SUPPORTED = frozenset(
-    ["vit_b_16", "swin_t", "vit_tiny_patch16_224", "deit_tiny_patch16_224", "coatnet_nano_rw_224", "efficientformer_l1"]
+    [
+        "vit_b_16",
+        "swin_t",
+        "maxvit_t",
+        "vit_tiny_patch16_224",
+        "deit_tiny_patch16_224",
+        "coatnet_nano_rw_224",
+        "efficientformer_l1",
+        "mobilevit_xxs",
+        "swin_tiny_patch4_window7_224",
+    ]
 )
 """Those that import today (the others are listed by ``docs/make_coverage.py`` with their reason)."""
 
