@@ -242,9 +242,10 @@ def _axis(plan: Plan, axis: int, strides: list[tuple[Fraction, ...] | None]) -> 
     for t in plan.tensors:  # windows of a window attention must line up with the tile origin too
         src = strides[t.links[0].source] if t.links else None
         if isinstance(t.op, WindowMix) and src is not None:
-            span = per_axis(t.op.window, plan.ndim, "window", "")[axis] * per_axis(
-                t.op.dilation, plan.ndim, "dilation", ""
-            )[axis]
+            span = (
+                per_axis(t.op.window, plan.ndim, "window", "")[axis]
+                * per_axis(t.op.dilation, plan.ndim, "dilation", "")[axis]
+            )
             numerators.append((src[axis] * span).numerator)
     out_stride = strides[-1]
     return AxisFields(

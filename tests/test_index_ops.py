@@ -251,9 +251,7 @@ def test_window_mix_is_swin_shifted_window_attention(shape, window, shift, dilat
         c = x.shape[1]
         out = torch.zeros_like(x)
         # every block of w*d positions holds d windows: the positions congruent mod d
-        firsts = (
-            [b + r for b in range(0, n, w * d) for r in range(d)] for n, w, d in zip(shape, ws, ds, strict=True)
-        )
+        firsts = ([b + r for b in range(0, n, w * d) for r in range(d)] for n, w, d in zip(shape, ws, ds, strict=True))
         for start in itertools.product(*firsts):
             idx = (slice(None), slice(None)) + tuple(slice(a, a + w * d, d) for a, w, d in zip(start, ws, ds))
             block = x[idx]
