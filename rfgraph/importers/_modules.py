@@ -63,7 +63,8 @@ def convert_module(
             return x
         raise RFGraphError(f"{label} is applied to attention scores; not supported")
     if isinstance(mod, nn.Linear | nn.LazyLinear):
-        return c.linear(x, scopes, kind.lower(), getattr(mod, "in_features", 0) == getattr(mod, "out_features", -1))
+        features = (mod.in_features, mod.out_features) if isinstance(mod, nn.Linear) else None
+        return c.linear(x, scopes, kind.lower(), features)
     if isinstance(mod, nn.Flatten):
         return c.reshape(x, in_shape, out_shape, scopes, "flatten")
     if x is None:

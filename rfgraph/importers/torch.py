@@ -58,7 +58,7 @@ from ._convert import (
     _torch,
 )
 from ._fx_functions import _bind, _Functions, reduction_args
-from ._layout import _T, Value, _Flat, _Same, _Split
+from ._layout import _T, Value, _Flat, _Same, _Scores, _Split
 from ._modules import convert_module, is_same_padding_module
 from ._names import (
     _ARITHMETIC,
@@ -173,7 +173,7 @@ class _FxImporter(_Functions):
         shape = self.shape(node)
         if isinstance(value, _Split):
             return _digits.resync(value, shape)
-        if isinstance(value, _T) and shape is not None and len(shape) == value.rank:
+        if isinstance(value, _T) and shape is not None and len(shape) == value.rank and not value.hidden:
             got = self.c.spatial(value)
             if self.c.is_flattened(value):
                 bad = (shape[self.c.dims(value)[0]] - value.extra) % math.prod(got) != 0
@@ -294,7 +294,9 @@ class _FxImporter(_Functions):
             return c.norm(x, None, scopes, name)
         if name in ("linear",):
             weight = self.shape(node.args[1]) if len(node.args) > 1 and hasattr(node.args[1], "meta") else None
-            return c.linear(x, scopes, "linear", weight is not None and len(set(weight)) == 1)
+            return c.linear(
+                x, scopes, "linear", (weight[1], weight[0]) if weight is not None and len(weight) == 2 else None
+            )
         if name in _RESHAPES:
             return c.reshape(x, in_shape, out_shape, scopes, name)
         if name in _PERMUTES:
@@ -321,6 +323,8 @@ class _FxImporter(_Functions):
         if not isinstance(x, _T):
             if isinstance(x, _Flat):
                 return x
+            if isinstance(x, _Scores) and name in _REDUCTIONS:
+                return x  # a normaliser of the scores (ConViT): still a function of queries and keys
             if isinstance(x, _Split) and name in ("conv1d", "conv2d", "conv3d"):
                 a = _bind(tuple(node.args), kw, "input weight bias stride padding dilation groups", {"stride": 1})
                 weight = self.shape(a["weight"]) if hasattr(a["weight"], "meta") else None
