@@ -59,8 +59,9 @@ def convert_module(
     if isinstance(mod, c.identity_types) or kind in c.identity_names:
         return x
     if isinstance(x, _Scores):  # dropout, a softmax module, talking heads (a Linear across heads) on the scores
-        if is_pointwise_module(nn, mod) or isinstance(mod, nn.Linear | nn.Softmax):
-            return x
+        ones = isinstance(mod, nn.modules.conv._ConvNd) and all(k == 1 for k in mod.kernel_size + mod.stride)
+        if is_pointwise_module(nn, mod) or isinstance(mod, nn.Linear | nn.Softmax) or ones:
+            return x  # (a 1x1 convolution across heads: EfficientFormer v2's talking heads)
         raise RFGraphError(f"{label} is applied to attention scores; not supported")
     if isinstance(mod, nn.Linear | nn.LazyLinear):
         features = (mod.in_features, mod.out_features) if isinstance(mod, nn.Linear) else None

@@ -162,7 +162,9 @@ class _FxImporter(_Functions):
                 value = self.check(node, self.convert(node))
                 self.env[node] = value
                 index = _first_index(value)
-                if index is not None:
+                if isinstance(value, _Split):  # end-points are tensors in grid order: not this one
+                    self.c.dag.forget(self.scopes(node))
+                elif index is not None:
                     scopes = self.scopes(node)
                     if node.op == "call_module" and index == _first_index(self.value(node.args[0])):
                         scopes = scopes[:-1]  # a pointwise leaf module is no end-point of its own
