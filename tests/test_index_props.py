@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import rfgraph as rf
 from rfgraph.arithmetic import _fields, plan_receptive_field
+from rfgraph.borders import axis_fields
 
 from .strategies import cases, dilated_windows, local_networks
 from .test_engine import _check_against_reference
@@ -137,6 +138,8 @@ def test_dilated_window_map_matches_its_definition(shift):
     n, w, d = 12, 3, 2
     plan = rf.build_plan(rf.WindowMix(w, shift=shift, dilation=d), (n,))
     (m,), field = plan.tensors[1].links[0].maps, _fields(plan)[0][-1][0]
+    borders = axis_fields(plan)[0]
+    assert borders.align == w * d and not borders.left.any()
 
     def key(x):  # in the rolled coordinate: the block of w*d positions and the residue mod d
         y = (x - shift) % n
@@ -146,6 +149,8 @@ def test_dilated_window_map_matches_its_definition(shift):
         expected = [x for x in range(n) if key(x) == key(o)]
         assert m.inputs_of(o).tolist() == expected, (shift, o)
         # the arithmetic's field (unbounded input) is the hull of the window where it does not wrap
+        # a window meets the border when it wraps around (read at x = q + shift - n)
+        assert borders.right[o] == any((x - shift) % n + shift >= n for x in expected), (shift, o)
         if expected[-1] - expected[0] < w * d:
             assert field.at(o) == (expected[0], expected[-1]), (shift, o)
     assert rf.build_plan(rf.WindowMix(1, shift=shift, dilation=4), (n,)).tensors[1].links[0].maps[0].nnz == n
