@@ -72,10 +72,19 @@ class _OnnxTokens:
         if isinstance(a, _Flat) and not isinstance(b, _T | _Flat | _Scores | _Split):
             return self.conv.linear(a, scopes, base)  # a classifier head on a flattened map
         weight = self.shape_of(node.input[1]) if len(node.input) > 1 and b is None else None
-        if isinstance(a, _Split) and weight is not None and len(weight) == 2:
-            # an exported nn.Linear: as from_torch reads it (patch merging folds digits into channels)
-            return self.conv.linear(a, scopes, base, weight[0] == weight[1])
+        if isinstance(a, _T | _Split) and weight is not None and len(weight) == 2:
+            # an exported nn.Linear (x @ W, W of shape (in, out)): as from_torch reads it (token-mixing
+            # MLPs, patch merging folding digits into channels)
+            return self.conv.linear(a, scopes, base, (int(weight[0]), int(weight[1])))
         return matmul(self.conv, a, b, self.inferred.get(node.output[0]), scopes, base)
+
+    def gemm_features(self, node: Any, attrs: dict[str, Any]) -> tuple[int, int] | None:
+        """In and out sizes of a ``Gemm``'s constant weight (``transB``: stored as (out, in))."""
+        weight = self.shape_of(node.input[1]) if len(node.input) > 1 else None
+        if weight is None or len(weight) != 2:
+            return None
+        k, n = (int(v) for v in weight)
+        return (n, k) if attrs.get("transB", 0) else (k, n)
 
     def concat(self, node: Any, inputs: list[Any], attrs: dict[str, Any], scopes: list[str], base: str) -> Value:
         """``Concat``: channels or spatial axes, or constant tokens (a class token) before flattened tokens."""
@@ -206,7 +215,7 @@ class _OnnxTokens:
         if op == "Transpose":
             return c.permute(x, attrs.get("perm", list(reversed(range(x.rank)))), scopes, base)
         if op == "Gemm":
-            return c.linear(x, scopes, base)
+            return c.linear(x, scopes, base, self.gemm_features(node, attrs))
         if op in ("Gather", "Slice"):
             if op == "Gather":
                 index = self.const(node.input[1])

@@ -250,7 +250,7 @@ class _OnnxImporter(_OnnxShapes, _OnnxTokens, _IndexMaps):
                 return c.norm(x, [int(a) for a in attrs.get("axes", [0, 2, 3])], scopes, base)
             return c.norm(x, None, scopes, base)
         if op == "Gemm":
-            return c.linear(x, scopes, base)
+            return c.linear(x, scopes, base, self.gemm_features(node, attrs))
         if isinstance(x, _Flat):
             if op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose"):
                 return self.reshape(node, x, attrs, scopes, base, label) if op != "Transpose" else x
