@@ -107,6 +107,8 @@ MODELS: dict[str, _Case] = {
     "swin_tiny_patch4_window7_224": _Case(_timm("swin_tiny_patch4_window7_224", img_size=56), (56, 56)),
     "mobilevit_xxs": _Case(_timm("mobilevit_xxs"), (64, 64), same_plan=False),
     "maxvit_t": _Case(_torchvision("maxvit_t"), (224, 224)),
+    "mixer_s16_224": _Case(_timm("mixer_s16_224", img_size=64), (64, 64)),  # token-mixing MLPs
+    "convit_tiny": _Case(_timm("convit_tiny", img_size=64), (64, 64)),  # scores normalised by their sum
 }
 """Models, input sizes (small, where the model accepts them) and what their ONNX import must match."""
 

@@ -17,7 +17,7 @@ from ..errors import RFGraphError
 from . import _digits
 from ._convert import _Converter
 from ._layout import _T, Value, _Flat, _Scores, _Split
-from ._onnx_schema import _MERGES
+from ._onnx_schema import _MERGES, _REDUCE
 from ._tokens import class_token_concat, index_tokens, matmul
 
 __all__: list[str] = []
@@ -44,6 +44,9 @@ class _OnnxTokens:
     def const(self, name: str) -> Any:  # pragma: no cover - provided by the importer
         raise NotImplementedError
 
+    def _attrs(self, node: Any) -> dict[str, Any]:  # pragma: no cover - provided by the importer
+        raise NotImplementedError
+
     def shape_of(self, name: str) -> tuple[int, ...] | None:
         """Static shape of a tensor: shape inference, else the constant's own."""
         shape = self.inferred.get(name)
@@ -59,6 +62,8 @@ class _OnnxTokens:
             return matmul(self.conv, inputs[0], inputs[1], self.inferred.get(node.output[0]), scopes, base)
         scores = [v for v in inputs if isinstance(v, _Scores)]
         others = [v for v in inputs if isinstance(v, _T | _Flat)]
+        if op in _REDUCE or (op == "Conv" and all(k == 1 for k in self._attrs(node).get("kernel_shape", [1]))):
+            return scores[0]  # a normaliser of the scores (ConViT), talking heads: still queries and keys
         if op not in _THROUGH_SCORES and op not in _MERGES and op not in ("Cast", "Dropout"):
             raise RFGraphError(f"{label} reads attention scores; not supported")
         if len(scores) == 1 and not others:
@@ -189,7 +194,7 @@ class _OnnxTokens:
     ) -> Value:
         """An op on window-partitioned tokens (spatial axes split into digits: Swin, MaxViT, MobileViT),
         through :mod:`rfgraph.importers._digits` as :func:`rfgraph.from_torch` reads the same module."""
-        from ._onnx_schema import _REDUCE, POINTWISE_OPS
+        from ._onnx_schema import POINTWISE_OPS
 
         c = self.conv
         op = node.op_type
