@@ -10,11 +10,14 @@ constant from static shape inference; :func:`fold_values` evaluates the arithmet
 array([2, 5])
 >>> fold_values("Conv", [np.zeros(3)], {}) is None
 True
+>>> fold_values("Range", [np.asarray(0), np.asarray(10**12), np.asarray(1)], {}) is None  # never allocated
+True
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -80,8 +83,16 @@ _ELEMENTWISE: dict[str, Callable[..., Any]] = {
     "Max": lambda *v: functools.reduce(np.maximum, v),
     "Identity": lambda v: v,
     "Range": lambda start, limit, delta: np.arange(start, limit, delta),
-    "Expand": lambda a, shape: a * np.ones([int(n) for n in np.atleast_1d(shape)], dtype=np.asarray(a).dtype),
+    "Expand": lambda a, shape: a * np.ones(_sizes(shape), dtype=np.asarray(a).dtype),
 }
+
+
+def _sizes(shape: Any) -> list[int]:
+    """A shape to allocate; a hostile one (huge or negative) is not folded."""
+    sizes = [int(n) for n in np.atleast_1d(shape)]
+    if any(n < 0 for n in sizes) or math.prod(max(n, 1) for n in sizes) > FOLD_SIZE:
+        raise ValueError("too large to fold")
+    return sizes
 
 
 def fold_values(op: str, values: list[Any], attrs: dict[str, Any]) -> Any:
@@ -90,6 +101,10 @@ def fold_values(op: str, values: list[Any], attrs: dict[str, Any]) -> Any:
     present = [v for v in values if v is not None]
     if any(np.size(v) > FOLD_SIZE for v in present):
         return None
+    if op == "Range" and len(present) == 3:
+        start, limit, delta = (float(np.asarray(v).ravel()[0]) for v in present)
+        if delta == 0 or not math.isfinite(start + limit + delta) or (limit - start) / delta > FOLD_SIZE:
+            return None
     if op in _ELEMENTWISE:
         return _ELEMENTWISE[op](*present)
     if op in ("Cast", "CastLike"):
@@ -110,5 +125,5 @@ def fold_values(op: str, values: list[Any], attrs: dict[str, Any]) -> Any:
     if op == "ConstantOfShape":
         fill = attrs.get("value")
         dtype, value = (fill.dtype, fill.ravel()[0]) if fill is not None else (np.float32, 0)
-        return np.full([int(n) for n in np.atleast_1d(values[0])], value, dtype=dtype)
+        return np.full(_sizes(values[0]), value, dtype=dtype)
     return None
