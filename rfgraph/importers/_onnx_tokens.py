@@ -9,6 +9,7 @@ one of them goes to :mod:`rfgraph.importers._tokens`, as :func:`rfgraph.from_tor
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,7 @@ class _OnnxTokens:
         if len(scores) == 1 and not others:
             return scores[0]
         sources = [i for s in scores for i in s.sources] + [v.index for v in others]
-        return _Scores(tuple(dict.fromkeys(sources)), scores[0].like)
+        return dataclasses.replace(scores[0], sources=tuple(dict.fromkeys(sources)))
 
     def matmul(self, node: Any, inputs: list[Any], scopes: list[str], base: str) -> Value:
         """``MatMul``: a Linear (constant weights), attention scores, or their application."""
