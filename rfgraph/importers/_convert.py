@@ -129,6 +129,11 @@ class _Converter:
         distinct = list(dict.fromkeys(values))
         if len(distinct) == 1:
             return distinct[0]
+        scores = [v for v in distinct if isinstance(v, _Scores)]
+        if scores:  # a term added to attention scores (MViT's relative positions from the queries)
+            extra = [v.index for v in distinct if isinstance(v, _T | _Flat | _Split)]
+            reads = tuple(dict.fromkeys([i for s in scores for i in s.sources] + extra))
+            return _Scores(reads, scores[0].like, scores[0].mixed)
         if any(isinstance(v, _Split) for v in distinct):
             return _digits.merge(self, kind, distinct, scopes, base)
         maps = [v for v in distinct if isinstance(v, _T)]
@@ -224,13 +229,7 @@ class _Converter:
                 out = self.leaf(GlobalMix(), x, scopes, base)
                 return _T(out.index, x.rank, x.axes, hidden=features[1] != n)
         if isinstance(x, _T) and same_size and not x.extra and not self.is_global(x):
-            # token mixing along one spatial axis
-            dims, spatial = self.dims(x), self.spatial(x)
-            shape = [1] * x.rank
-            for k, a in enumerate(dims):
-                shape[a] = spatial[k]
-            split = _digits.split(self.plain(x, scopes, base), dims, spatial, shape)
-            return _digits.settle(_digits.mix(self, split, split.spatial_atoms(x.rank - 1), scopes, base), self.ndim)
+            return self.mix_axis(x, -1, scopes, base)  # token mixing along one spatial axis
         if isinstance(x, _Split):  # on the last axis: a channel op, token mixing, or digits folded into channels
             return _digits.contract(self, x, -1, same_size, scopes, base)
         if isinstance(x, _T) and self.is_global(x):
@@ -239,6 +238,18 @@ class _Converter:
             f"{self.where(scopes, 'Linear')}: applied to a tensor that still has spatial axes, so it mixes the "
             "last spatial axis; flatten first (x.flatten(1)) or pass its type in identity=(...) to ignore it"
         )
+
+    def mix_axis(self, x: _T, axis: int, scopes: list[str], base: str) -> Value:
+        """Every position reads the positions along tensor ``axis`` (a softmax or a Linear over it)."""
+        if x.extra:  # every token, class tokens included, reads every token
+            out = self.leaf(GlobalMix(), x, scopes, base)
+            return _T(out.index, x.rank, x.axes, None, x.extra, mixed=True)
+        dims, spatial = self.dims(x), self.spatial(x)
+        shape = [1] * x.rank
+        for k, a in enumerate(dims):
+            shape[a] = math.prod(spatial) if self.is_flattened(x) else spatial[k]
+        split = _digits.split(self.plain(x, scopes, base), dims, spatial, shape)
+        return _digits.settle(_digits.mix(self, split, split.spatial_atoms(axis % x.rank), scopes, base), self.ndim)
 
     def norm(self, x: Value, axes: Iterable[int] | None, scopes: list[str], base: str) -> Value:
         """A normalisation whose statistics span tensor ``axes`` (None: every spatial axis)."""

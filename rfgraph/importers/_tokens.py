@@ -214,24 +214,32 @@ def matmul(c: _Converter, a: Value, b: Value, out_shape: Any, scopes: list[str],
             merged = a.index if a.index == b.index else c.dag.merge("add", [a.index, b.index], scopes, base)
             return _Flat(c.dag.leaf(GlobalPool(), merged, scopes, f"{base}.context"))
         raise RFGraphError(f"{c.where(scopes, base)}: a product of two feature maps that is not attention")
+    if isinstance(a, _Flat) and isinstance(b, _T):  # (k^T v) as rows: every token reads a global vector
+        return _seen(c.merge("add", [b, _T(a.index, b.rank)], scopes, base))
+    if isinstance(b, _Flat) and isinstance(a, _T):  # q @ (k^T v), class tokens included
+        return _seen(c.merge("add", [a, _T(b.index, a.rank)], scopes, base))
     x = a if isinstance(a, _T) else b
     if isinstance(x, _T):
         contracted = x.rank - 1 if x is a else x.rank - 2
         if contracted in c.dims(x) and not c.is_global(x):
             raise RFGraphError(f"{c.where(scopes, base)} multiplies along a spatial axis by a constant; not supported")
         return x  # a channel op (x @ W)
-    if isinstance(a, _Flat) and isinstance(b, _T):  # q @ (k^T v): every query reads a global vector
-        return c.merge("add", [b, _T(a.index, b.rank)], scopes, base)
-    if isinstance(b, _Flat) and isinstance(a, _T):
-        return c.merge("add", [a, _T(b.index, a.rank)], scopes, base)
     return a if a is not None else b
 
 
-def class_token_concat(c: _Converter, x: _T, lead: int, trail: int, scopes: list[str], base: str) -> Value:
-    """``cat([class_token, tokens], dim=token axis)``: ``lead`` constant tokens in front of the grid."""
+def _seen(x: Value) -> Value:
+    """``x`` whose class tokens (if any) have now read every position."""
+    return _T(x.index, x.rank, x.axes, x.pad, x.extra, True, x.hidden) if isinstance(x, _T) else x
+
+
+def class_token_concat(
+    c: _Converter, x: _T, lead: int, trail: int, scopes: list[str], base: str, seen: bool = False
+) -> Value:
+    """``cat([class_token, tokens], dim=token axis)``: ``lead`` tokens in front of the grid, constants or
+    (``seen``) a class token put back after it has read every position (CoaT, EVA's rotary embedding)."""
     if trail:
         raise RFGraphError(f"{c.where(scopes, base)}: tokens appended after the grid are not supported")
-    return _T(x.index, x.rank, x.axes, None, x.extra + lead, x.mixed and not lead)
+    return _T(x.index, x.rank, x.axes, None, x.extra + lead, seen or (x.mixed and not lead))
 
 
 def pick_tokens(c: _Converter, x: _T, item: Any, scopes: list[str]) -> Value:
@@ -244,6 +252,9 @@ def pick_tokens(c: _Converter, x: _T, item: Any, scopes: list[str]) -> Value:
         raise RFGraphError(f"{c.where(scopes, 'indexing')} picks one grid token; not supported")
     if isinstance(item, slice) and item.step in (None, 1) and item.start == x.extra and item.stop is None:
         return _T(x.index, x.rank, x.axes)
+    if isinstance(item, slice) and item.step in (None, 1) and item.start in (None, 0) and item.stop == x.extra:
+        # the class tokens alone (x[:, :1]): constants until attention ran, then a global summary
+        return _Flat(c.dag.leaf(GlobalPool(), x.index, scopes, "cls_token")) if x.mixed else None
     if item == slice(None):
         return x
     raise RFGraphError(

@@ -261,7 +261,8 @@ class _FxImporter(_Functions):
                 # constant tokens (a class token) before the grid
                 sizes = [(self.shape(n) or (0,) * maps[0].rank)[dim] for n in node.args[0]]
                 at = next(i for i, p in enumerate(parts) if p is maps[0])
-                return class_token_concat(c, maps[0], sum(sizes[:at]), sum(sizes[at + 1 :]), scopes, "cat")
+                seen = any(isinstance(p, _Flat) and c.is_global(p) for p in parts[:at])
+                return class_token_concat(c, maps[0], sum(sizes[:at]), sum(sizes[at + 1 :]), scopes, "cat", seen)
             return c.concat(list(parts), dim, scopes, "cat")
         if name == "stack":
             parts = args[0] if isinstance(args[0], list | tuple) else [args[0]]
@@ -285,8 +286,8 @@ class _FxImporter(_Functions):
             dim = node.args[1] if len(node.args) > 1 else kw.get("dim")
             if isinstance(x, _Split):
                 return _digits.softmax(c, x, dim, scopes, name)
-            if isinstance(x, _T) and dim is not None:
-                c.check_dim(dim, x, scopes, name)
+            if isinstance(x, _T) and dim is not None and dim % x.rank in c.dims(x) and not c.is_global(x):
+                return c.mix_axis(x, dim, scopes, name)  # normalised over positions: they are coupled
             return x
         if name in _NORMS:
             if name == "layer_norm":
@@ -352,7 +353,7 @@ class _FxImporter(_Functions):
         items = items + (slice(None),) * (x.rank - len(items))
         axis = self.c.dims(x)[0]
         others = [i for a, i in enumerate(items) if a != axis]
-        if not all(isinstance(i, int) or i == slice(None) for i in others):
+        if not all(isinstance(i, int | slice) for i in others):  # channel slices (rotary embeddings) are fine
             raise RFGraphError(f"{self.c.where(scopes, 'indexing')}: {index!r} is not supported on tokens")
         out = pick_tokens(self.c, x, items[axis], scopes)
         if isinstance(out, _T):
