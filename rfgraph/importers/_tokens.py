@@ -174,8 +174,11 @@ def _pooled_queries(
 def _matmul_split(c: _Converter, a: Value, b: Value, scopes: list[str], base: str) -> Value:
     where = c.where(scopes, base)
     if isinstance(a, _Split) and isinstance(b, _Split):
-        _digits.check_same([a, _digits.permute_atoms(b, [*range(b.rank - 2), b.rank - 1, b.rank - 2])], where)
+        keys = _digits.permute_atoms(b, [*range(b.rank - 2), b.rank - 1, b.rank - 2])
         queries = a.spatial_atoms(a.rank - 2)
+        if queries and _digits.layout_key(keys) != _digits.layout_key(a) and keys.spatial_atoms(keys.rank - 2):
+            return _Scores((a.index,), a, queries, (keys,))  # queries on a coarser grid than the keys (Hiera)
+        _digits.check_same([a, keys], where)
         if queries and b.spatial_atoms(b.rank - 1) == queries and not a.spatial_atoms(a.rank - 1):
             return _Scores(tuple(dict.fromkeys((a.index, b.index))), a, queries)
         raise RFGraphError(f"{where}: a product of two window-partitioned tensors that is not attention")
@@ -192,7 +195,8 @@ def matmul(c: _Converter, a: Value, b: Value, out_shape: Any, scopes: list[str],
     """``a @ b``: a channel op when one side is constant, attention scores or their application."""
     if isinstance(a, _Scores) and isinstance(a.like, _Split):
         queries = [_Split(i, a.like.atoms) for i in a.sources]
-        return attend(c, [*queries, *(v for v in (b,) if isinstance(v, _Split))], scopes, base, a.mixed)
+        rest = [*a.keys, *(v for v in (b,) if isinstance(v, _Split))]
+        return attend(c, [*queries, *rest], scopes, base, a.mixed)
     if isinstance(a, _Split) or isinstance(b, _Split):
         return _matmul_split(c, a, b, scopes, base)
     if isinstance(a, _Scores):
