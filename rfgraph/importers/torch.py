@@ -249,6 +249,10 @@ class _FxImporter(_Functions):
                 {"dim": 0, "start": None, "end": None, "step": 1},
             )
             index = (slice(None),) * (a["dim"] % x.rank) + (slice(a["start"], a["end"], a["step"]),)
+            if c.is_flattened(x) and a["dim"] % x.rank in c.dims(x):
+                end = a["end"] if a["end"] is None or a["end"] < 2**62 else None  # ATen's "to the end"
+                index = (slice(None),) * (a["dim"] % x.rank) + (slice(a["start"] or None, end, a["step"]),)
+                return self.tokens(x, index, scopes)
             return c.getitem(x, index, scopes)
         kw = node.kwargs
         if name in c.identity_names:
