@@ -204,10 +204,6 @@ def matmul(c: _Converter, a: Value, b: Value, out_shape: Any, scopes: list[str],
         index = list(dict.fromkeys([*a.sources, *(v.index for v in rest)]))
         like = rest[0] if rest else a.like
         return attend(c, [_T(i, like.rank, like.axes, None, like.extra) for i in index], scopes, base)
-    if isinstance(a, _T | _Flat) and c.is_global(a) and isinstance(b, _T) and not c.is_global(b):
-        kb = c.dims(b)
-        if c.is_flattened(b) and kb[0] % b.rank == b.rank - 1:  # one query (LeViT's last downsampling)
-            return _Scores((a.index, b.index), _T(a.index, b.rank))
     if isinstance(a, _T) and isinstance(b, _T):
         # q (..., L, d) @ k^T (..., d, L): scores over two token axes
         qa, kb = c.dims(a), c.dims(b)

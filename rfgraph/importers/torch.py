@@ -284,6 +284,13 @@ class _FxImporter(_Functions):
         if name in _ARITHMETIC or node.target in (operator.add, operator.mul, operator.sub, operator.truediv):
             base = {"iadd": "add", "isub": "sub", "imul": "mul", "itruediv": "truediv"}.get(name, name.rstrip("_"))
             return c.merge("add", tensors, scopes, base)
+        if name == "normalize" and isinstance(x, _T | _Split):  # F.normalize(x, p, dim=1): a norm along dim
+            dim = node.args[2] if len(node.args) > 2 else kw.get("dim", 1)
+            if isinstance(x, _Split):
+                return _digits.softmax(c, x, dim, scopes, name)
+            if dim % x.rank in c.dims(x) and not c.is_global(x):
+                return c.mix_axis(x, dim, scopes, name)  # over positions (XCiT's q and k): they are coupled
+            return x
         if name in POINTWISE_FUNCTIONS or (name.endswith("_") and name[:-1] in POINTWISE_FUNCTIONS):
             return x  # also the in-place variants (hardswish_)
         if name in _SOFTMAX:
