@@ -100,9 +100,7 @@ class _Functions:
                 return class_token_concat(c, x, pad[2 * token], 0, scopes, "pad")  # a zero token in front (CoaT)
             for k in range(0, len(pad), 2):
                 axis = x.rank - 1 - k // 2
-                if axis not in dims:
-                    if pad[k] or pad[k + 1]:
-                        raise RFGraphError(f"{c.where(scopes, 'pad')} pads a non-spatial axis; not supported")
+                if axis not in dims:  # channels (EfficientViT pads v with a channel of ones): no edges
                     continue
                 pairs[dims.index(axis)] = (pad[k], pad[k + 1])
             return c.pad(x, pairs, a["mode"] or "constant", scopes, "pad")

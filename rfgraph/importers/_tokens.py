@@ -199,6 +199,8 @@ def matmul(c: _Converter, a: Value, b: Value, out_shape: Any, scopes: list[str],
         return attend(c, [*queries, *rest], scopes, base, a.mixed)
     if isinstance(a, _Split) or isinstance(b, _Split):
         return _matmul_split(c, a, b, scopes, base)
+    if isinstance(b, _Scores) and not isinstance(a, _Scores) and not isinstance(b.like, _Split):
+        a, b = b, a  # v @ attn^T (EfficientViT's cascaded group attention): the same reads
     if isinstance(a, _Scores):
         rest = [v for v in (b,) if isinstance(v, _T)]
         index = list(dict.fromkeys([*a.sources, *(v.index for v in rest)]))
