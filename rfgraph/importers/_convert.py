@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import RFGraphError
 from ..ops import Conv, Crop, GlobalPool, Op, Pool, Upsample
-from ..ops_index import AdaptivePool, Flip, GlobalMix, Pad, PixelShuffle, PixelUnshuffle, Resize, Roll, Slice
+from ..ops_index import AdaptivePool, Flip, GlobalMix, Pad, PixelShuffle, PixelUnshuffle, Resize, Roll
 from . import _digits
 from ._dag import Dag
 from ._layout import _T, Value, _dims, _Flat, _make, _permuted, _regroup, _Same, _Scores, _Split
@@ -129,6 +129,11 @@ class _Converter:
         distinct = list(dict.fromkeys(values))
         if len(distinct) == 1:
             return distinct[0]
+        scores = [v for v in distinct if isinstance(v, _Scores)]
+        if scores:  # a term added to attention scores (MViT's relative positions from the queries)
+            extra = [v.index for v in distinct if isinstance(v, _T | _Flat | _Split)]
+            reads = tuple(dict.fromkeys([i for s in scores for i in s.sources] + extra))
+            return _Scores(reads, scores[0].like, scores[0].mixed)
         if any(isinstance(v, _Split) for v in distinct):
             return _digits.merge(self, kind, distinct, scopes, base)
         maps = [v for v in distinct if isinstance(v, _T)]
@@ -224,13 +229,7 @@ class _Converter:
                 out = self.leaf(GlobalMix(), x, scopes, base)
                 return _T(out.index, x.rank, x.axes, hidden=features[1] != n)
         if isinstance(x, _T) and same_size and not x.extra and not self.is_global(x):
-            # token mixing along one spatial axis
-            dims, spatial = self.dims(x), self.spatial(x)
-            shape = [1] * x.rank
-            for k, a in enumerate(dims):
-                shape[a] = spatial[k]
-            split = _digits.split(self.plain(x, scopes, base), dims, spatial, shape)
-            return _digits.settle(_digits.mix(self, split, split.spatial_atoms(x.rank - 1), scopes, base), self.ndim)
+            return self.mix_axis(x, -1, scopes, base)  # token mixing along one spatial axis
         if isinstance(x, _Split):  # on the last axis: a channel op, token mixing, or digits folded into channels
             return _digits.contract(self, x, -1, same_size, scopes, base)
         if isinstance(x, _T) and self.is_global(x):
@@ -239,6 +238,18 @@ class _Converter:
             f"{self.where(scopes, 'Linear')}: applied to a tensor that still has spatial axes, so it mixes the "
             "last spatial axis; flatten first (x.flatten(1)) or pass its type in identity=(...) to ignore it"
         )
+
+    def mix_axis(self, x: _T, axis: int, scopes: list[str], base: str) -> Value:
+        """Every position reads the positions along tensor ``axis`` (a softmax or a Linear over it)."""
+        if x.extra:  # every token, class tokens included, reads every token
+            out = self.leaf(GlobalMix(), x, scopes, base)
+            return _T(out.index, x.rank, x.axes, None, x.extra, mixed=True)
+        dims, spatial = self.dims(x), self.spatial(x)
+        shape = [1] * x.rank
+        for k, a in enumerate(dims):
+            shape[a] = math.prod(spatial) if self.is_flattened(x) else spatial[k]
+        split = _digits.split(self.plain(x, scopes, base), dims, spatial, shape)
+        return _digits.settle(_digits.mix(self, split, split.spatial_atoms(axis % x.rank), scopes, base), self.ndim)
 
     def norm(self, x: Value, axes: Iterable[int] | None, scopes: list[str], base: str) -> Value:
         """A normalisation whose statistics span tensor ``axes`` (None: every spatial axis)."""
@@ -524,57 +535,10 @@ class _Converter:
         return _digits.reshape(self, _digits.split(x, self.dims(x), self.spatial(x), inp), inp, out, scopes, what)
 
     def getitem(self, x: Value, index: Any, scopes: list[str]) -> Value:
-        if isinstance(x, _Same):
-            return x.value
-        if isinstance(x, list | tuple):
-            return x[index] if isinstance(index, int | slice) else None
-        if not isinstance(x, _T):
-            return x
-        items = index if isinstance(index, tuple) else (index,)
-        if any(i is None for i in items):
-            raise RFGraphError(f"{self.where(scopes, 'indexing')}: None (new axes) in an index is not supported")
-        if Ellipsis in items:
-            k = items.index(Ellipsis)
-            fill = x.rank - (len(items) - 1)
-            items = items[:k] + (slice(None),) * fill + items[k + 1 :]
-        items = items + (slice(None),) * (x.rank - len(items))
-        dims = self.dims(x)
-        pairs: list[tuple[int, int]] = [(0, 0)] * self.ndim
-        bounds: list[tuple[int, int, int]] = [(0, n, 1) for n in self.spatial(x)]
-        kept: list[int] = []
-        for axis, item in enumerate(items):
-            if axis not in dims:
-                if not isinstance(item, int | slice):
-                    raise RFGraphError(f"{self.where(scopes, 'indexing')}: tensor indices are not supported")
-                if not isinstance(item, int):
-                    kept.append(axis)
-                continue
-            kept.append(axis)
-            if self.is_flattened(x):
-                if item != slice(None):
-                    raise RFGraphError(
-                        f"{self.where(scopes, 'indexing')} picks tokens of a flattened spatial axis; not supported"
-                    )
-                continue
-            k = dims.index(axis)
-            n = self.spatial(x)[k]
-            if not isinstance(item, slice):
-                raise RFGraphError(
-                    f"{self.where(scopes, 'indexing')} picks single positions on spatial axis {axis} "
-                    f"({item!r}); only slices are supported"
-                )
-            start, stop, step = item.indices(n)
-            if step < 1:
-                raise RFGraphError(f"{self.where(scopes, 'indexing')}: negative steps are not supported; use flip")
-            pairs[k] = (start, n - max(stop, start))
-            bounds[k] = (start, stop, step)
-        if any(step != 1 for _, _, step in bounds):  # strided: YOLOv5's Focus, x[..., ::2, 1::2]
-            x = self.plain(x, scopes, "getitem")
-            starts, stops, steps = zip(*bounds, strict=True)
-            out = self.leaf(Slice(start=_c(starts), stop=_c(stops), step=_c(steps)), x, scopes, "getitem")
-        else:
-            out = self.crop(x, pairs, scopes, "getitem")
-        return _T(out.index, len(kept), _make(0, len(kept), [kept.index(a) for a in dims], self.ndim).axes, out.pad)
+        """``x[index]``: slices of spatial axes are crops or strided slices (:mod:`._indexing`)."""
+        from ._indexing import getitem
+
+        return getitem(self, x, index, scopes)
 
     def reduce(self, x: _T | _Split, dims: Any, keepdim: bool, scopes: list[str], base: str) -> Value:
         if isinstance(x, _Split):

@@ -9,6 +9,7 @@ from ..errors import RFGraphError
 from ._convert import _Converter
 from ._layout import _T, Value
 from ._names import _REDUCTIONS
+from ._tokens import class_token_concat
 
 __all__: list[str] = []
 
@@ -92,11 +93,14 @@ class _Functions:
             pad = [self.static(p, scopes, "pad amount") for p in a["pad"]]
             pairs = [(0, 0)] * c.ndim
             dims = c.dims(x)
+            token = x.rank - 1 - dims[0] if c.is_flattened(x) else -1  # pad index pair of a token axis
+            if token >= 0 and len(pad) > 2 * token and (pad[2 * token] or pad[2 * token + 1]):
+                if pad[2 * token + 1] or any(pad[: 2 * token]) or any(pad[2 * token + 2 :]):
+                    raise RFGraphError(f"{c.where(scopes, 'pad')} pads tokens after the grid; not supported")
+                return class_token_concat(c, x, pad[2 * token], 0, scopes, "pad")  # a zero token in front (CoaT)
             for k in range(0, len(pad), 2):
                 axis = x.rank - 1 - k // 2
-                if axis not in dims:
-                    if pad[k] or pad[k + 1]:
-                        raise RFGraphError(f"{c.where(scopes, 'pad')} pads a non-spatial axis; not supported")
+                if axis not in dims:  # channels (EfficientViT pads v with a channel of ones): no edges
                     continue
                 pairs[dims.index(axis)] = (pad[k], pad[k + 1])
             return c.pad(x, pairs, a["mode"] or "constant", scopes, "pad")

@@ -70,6 +70,7 @@ class _Scores:
     sources: tuple[int, ...]
     like: Any  # _T | _Split
     mixed: tuple[Atom, ...] | None = None
+    keys: tuple[Any, ...] = ()  # keys whose layout differs from the queries' (pooled queries)
 
 
 @dataclass(frozen=True)

@@ -174,8 +174,11 @@ def _pooled_queries(
 def _matmul_split(c: _Converter, a: Value, b: Value, scopes: list[str], base: str) -> Value:
     where = c.where(scopes, base)
     if isinstance(a, _Split) and isinstance(b, _Split):
-        _digits.check_same([a, _digits.permute_atoms(b, [*range(b.rank - 2), b.rank - 1, b.rank - 2])], where)
+        keys = _digits.permute_atoms(b, [*range(b.rank - 2), b.rank - 1, b.rank - 2])
         queries = a.spatial_atoms(a.rank - 2)
+        if queries and _digits.layout_key(keys) != _digits.layout_key(a) and keys.spatial_atoms(keys.rank - 2):
+            return _Scores((a.index,), a, queries, (keys,))  # queries on a coarser grid than the keys (Hiera)
+        _digits.check_same([a, keys], where)
         if queries and b.spatial_atoms(b.rank - 1) == queries and not a.spatial_atoms(a.rank - 1):
             return _Scores(tuple(dict.fromkeys((a.index, b.index))), a, queries)
         raise RFGraphError(f"{where}: a product of two window-partitioned tensors that is not attention")
@@ -192,9 +195,12 @@ def matmul(c: _Converter, a: Value, b: Value, out_shape: Any, scopes: list[str],
     """``a @ b``: a channel op when one side is constant, attention scores or their application."""
     if isinstance(a, _Scores) and isinstance(a.like, _Split):
         queries = [_Split(i, a.like.atoms) for i in a.sources]
-        return attend(c, [*queries, *(v for v in (b,) if isinstance(v, _Split))], scopes, base, a.mixed)
+        rest = [*a.keys, *(v for v in (b,) if isinstance(v, _Split))]
+        return attend(c, [*queries, *rest], scopes, base, a.mixed)
     if isinstance(a, _Split) or isinstance(b, _Split):
         return _matmul_split(c, a, b, scopes, base)
+    if isinstance(b, _Scores) and not isinstance(a, _Scores) and not isinstance(b.like, _Split):
+        a, b = b, a  # v @ attn^T (EfficientViT's cascaded group attention): the same reads
     if isinstance(a, _Scores):
         rest = [v for v in (b,) if isinstance(v, _T)]
         index = list(dict.fromkeys([*a.sources, *(v.index for v in rest)]))
@@ -213,24 +219,32 @@ def matmul(c: _Converter, a: Value, b: Value, out_shape: Any, scopes: list[str],
         if qa and kb and a.rank - qa[0] > 2 and b.rank - kb[0] > 2 and a.rank - qa[0] == b.rank - kb[0]:
             return c.merge("add", [a, b], scopes, base)
         raise RFGraphError(f"{c.where(scopes, base)}: a product of two feature maps that is not attention")
+    if isinstance(a, _Flat) and isinstance(b, _T):  # (k^T v) as rows: every token reads a global vector
+        return _seen(c.merge("add", [b, _T(a.index, b.rank)], scopes, base))
+    if isinstance(b, _Flat) and isinstance(a, _T):  # q @ (k^T v), class tokens included
+        return _seen(c.merge("add", [a, _T(b.index, a.rank)], scopes, base))
     x = a if isinstance(a, _T) else b
     if isinstance(x, _T):
         contracted = x.rank - 1 if x is a else x.rank - 2
         if contracted in c.dims(x) and not c.is_global(x):
             raise RFGraphError(f"{c.where(scopes, base)} multiplies along a spatial axis by a constant; not supported")
         return x  # a channel op (x @ W)
-    if isinstance(a, _Flat) and isinstance(b, _T):  # q @ (k^T v): every query reads a global vector
-        return c.merge("add", [b, _T(a.index, b.rank)], scopes, base)
-    if isinstance(b, _Flat) and isinstance(a, _T):
-        return c.merge("add", [a, _T(b.index, a.rank)], scopes, base)
     return a if a is not None else b
 
 
-def class_token_concat(c: _Converter, x: _T, lead: int, trail: int, scopes: list[str], base: str) -> Value:
-    """``cat([class_token, tokens], dim=token axis)``: ``lead`` constant tokens in front of the grid."""
+def _seen(x: Value) -> Value:
+    """``x`` whose class tokens (if any) have now read every position."""
+    return _T(x.index, x.rank, x.axes, x.pad, x.extra, True, x.hidden) if isinstance(x, _T) else x
+
+
+def class_token_concat(
+    c: _Converter, x: _T, lead: int, trail: int, scopes: list[str], base: str, seen: bool = False
+) -> Value:
+    """``cat([class_token, tokens], dim=token axis)``: ``lead`` tokens in front of the grid, constants or
+    (``seen``) a class token put back after it has read every position (CoaT, EVA's rotary embedding)."""
     if trail:
         raise RFGraphError(f"{c.where(scopes, base)}: tokens appended after the grid are not supported")
-    return _T(x.index, x.rank, x.axes, None, x.extra + lead, x.mixed and not lead)
+    return _T(x.index, x.rank, x.axes, None, x.extra + lead, seen or (x.mixed and not lead))
 
 
 def pick_tokens(c: _Converter, x: _T, item: Any, scopes: list[str]) -> Value:
@@ -243,6 +257,9 @@ def pick_tokens(c: _Converter, x: _T, item: Any, scopes: list[str]) -> Value:
         raise RFGraphError(f"{c.where(scopes, 'indexing')} picks one grid token; not supported")
     if isinstance(item, slice) and item.step in (None, 1) and item.start == x.extra and item.stop is None:
         return _T(x.index, x.rank, x.axes)
+    if isinstance(item, slice) and item.step in (None, 1) and item.start in (None, 0) and item.stop == x.extra:
+        # the class tokens alone (x[:, :1]): constants until attention ran, then a global summary
+        return _Flat(c.dag.leaf(GlobalPool(), x.index, scopes, "cls_token")) if x.mixed else None
     if item == slice(None):
         return x
     raise RFGraphError(
@@ -260,7 +277,7 @@ def index_tokens(c: _Converter, x: _T, index: Any, scopes: list[str]) -> Value:
     items = items + (slice(None),) * (x.rank - len(items))
     axis = c.dims(x)[0]
     others = [i for a, i in enumerate(items) if a != axis]
-    if not all(isinstance(i, int) or i == slice(None) for i in others):
+    if not all(isinstance(i, int | slice) for i in others):  # channel slices (rotary embeddings) are fine
         raise RFGraphError(f"{c.where(scopes, 'indexing')}: {index!r} is not supported on tokens")
     out = pick_tokens(c, x, items[axis], scopes)
     if isinstance(out, _T):

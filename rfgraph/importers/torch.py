@@ -249,6 +249,10 @@ class _FxImporter(_Functions):
                 {"dim": 0, "start": None, "end": None, "step": 1},
             )
             index = (slice(None),) * (a["dim"] % x.rank) + (slice(a["start"], a["end"], a["step"]),)
+            if c.is_flattened(x) and a["dim"] % x.rank in c.dims(x):
+                end = a["end"] if a["end"] is None or a["end"] < 2**62 else None  # ATen's "to the end"
+                index = (slice(None),) * (a["dim"] % x.rank) + (slice(a["start"] or None, end, a["step"]),)
+                return self.tokens(x, index, scopes)
             return c.getitem(x, index, scopes)
         kw = node.kwargs
         if name in c.identity_names:
@@ -261,7 +265,8 @@ class _FxImporter(_Functions):
                 # constant tokens (a class token) before the grid
                 sizes = [(self.shape(n) or (0,) * maps[0].rank)[dim] for n in node.args[0]]
                 at = next(i for i, p in enumerate(parts) if p is maps[0])
-                return class_token_concat(c, maps[0], sum(sizes[:at]), sum(sizes[at + 1 :]), scopes, "cat")
+                seen = any(isinstance(p, _Flat) and c.is_global(p) for p in parts[:at])
+                return class_token_concat(c, maps[0], sum(sizes[:at]), sum(sizes[at + 1 :]), scopes, "cat", seen)
             return c.concat(list(parts), dim, scopes, "cat")
         if name == "stack":
             parts = args[0] if isinstance(args[0], list | tuple) else [args[0]]
@@ -279,14 +284,21 @@ class _FxImporter(_Functions):
         if name in _ARITHMETIC or node.target in (operator.add, operator.mul, operator.sub, operator.truediv):
             base = {"iadd": "add", "isub": "sub", "imul": "mul", "itruediv": "truediv"}.get(name, name.rstrip("_"))
             return c.merge("add", tensors, scopes, base)
+        if name == "normalize" and isinstance(x, _T | _Split):  # F.normalize(x, p, dim=1): a norm along dim
+            dim = node.args[2] if len(node.args) > 2 else kw.get("dim", 1)
+            if isinstance(x, _Split):
+                return _digits.softmax(c, x, dim, scopes, name)
+            if dim % x.rank in c.dims(x) and not c.is_global(x):
+                return c.mix_axis(x, dim, scopes, name)  # over positions (XCiT's q and k): they are coupled
+            return x
         if name in POINTWISE_FUNCTIONS or (name.endswith("_") and name[:-1] in POINTWISE_FUNCTIONS):
             return x  # also the in-place variants (hardswish_)
         if name in _SOFTMAX:
             dim = node.args[1] if len(node.args) > 1 else kw.get("dim")
             if isinstance(x, _Split):
                 return _digits.softmax(c, x, dim, scopes, name)
-            if isinstance(x, _T) and dim is not None:
-                c.check_dim(dim, x, scopes, name)
+            if isinstance(x, _T) and dim is not None and dim % x.rank in c.dims(x) and not c.is_global(x):
+                return c.mix_axis(x, dim, scopes, name)  # normalised over positions: they are coupled
             return x
         if name in _NORMS:
             if name == "layer_norm":
