@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .geometry import per_axis
 from .geometry_resize import resize_ratio, resize_taps
 from .ops import (
     AdaptivePool,
@@ -194,15 +195,17 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
         # Interior positions are shifted; those that wrap around see the other border.
         return _periodic(rf, 1, 1, lambda o: [o - shift], n_out, irregular=shift % n_in != 0)
     if isinstance(op, WindowMix):
-        windows = op.window if isinstance(op.window, tuple) else (op.window,) * len(g.in_shape)
-        shifts = op.shift if isinstance(op.shift, tuple) else (op.shift,) * len(g.in_shape)
-        w, sh = windows[axis], shifts[axis]
+        nd = len(g.in_shape)
+        w, sh, d = (per_axis(getattr(op, a), nd, a, "")[axis] for a in ("window", "shift", "dilation"))
+        span = w * d
 
         def window(o: int) -> range:
-            base = ((o - sh) // w) * w + sh
-            return range(base, base + w)
+            # Unbounded input: blocks of w*d positions from ``sh``; the window of ``o`` is the
+            # block's positions congruent to ``o`` mod d (its field is the hull of theirs).
+            base = ((o - sh) // span) * span + (o - sh) % d + sh
+            return range(base, base + span, d)
 
-        return _periodic(rf, w, w, window, n_out, irregular=sh % w != 0)
+        return _periodic(rf, span, span, window, n_out, irregular=sh % span != 0)
     # Conv, Pool, ConvTranspose; Crop, Pad, Slice and PixelUnshuffle are windows too.
     assert isinstance(op, _Windowed | Crop | Pad | Slice | PixelUnshuffle)
     k, s, d, pl = g.kernel[axis], g.stride[axis], g.dilation[axis], g.pads[axis][0]

@@ -134,7 +134,9 @@ def _own_borders(op: Op, g: Geometry, axis: int) -> tuple[np.ndarray, np.ndarray
             raw = (o - shift)[:, None]
         else:
             w = per_axis(op.window, len(g.in_shape), "window", "")[axis]
-            raw = (np.mod(o - shift, n_in) // w * w)[:, None] + np.arange(w) + shift
+            d = per_axis(op.dilation, len(g.in_shape), "dilation", "")[axis]
+            y = np.mod(o - shift, n_in)
+            raw = (y // (w * d) * (w * d) + y % d)[:, None] + np.arange(w) * d + shift
         return (raw < 0).any(axis=1), (raw >= n_in).any(axis=1)
     if isinstance(op, Resize) and op.mode in ("linear", "cubic"):
         # Interpolation clamps at the edges: conservatively, outputs that read an edge pixel.
@@ -240,7 +242,11 @@ def _axis(plan: Plan, axis: int, strides: list[tuple[Fraction, ...] | None]) -> 
     for t in plan.tensors:  # windows of a window attention must line up with the tile origin too
         src = strides[t.links[0].source] if t.links else None
         if isinstance(t.op, WindowMix) and src is not None:
-            numerators.append((src[axis] * per_axis(t.op.window, plan.ndim, "window", "")[axis]).numerator)
+            span = (
+                per_axis(t.op.window, plan.ndim, "window", "")[axis]
+                * per_axis(t.op.dilation, plan.ndim, "dilation", "")[axis]
+            )
+            numerators.append((src[axis] * span).numerator)
     out_stride = strides[-1]
     return AxisFields(
         lo[-1],

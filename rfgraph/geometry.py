@@ -380,14 +380,17 @@ def _index_op(op: Op, shape: tuple[int, ...], where: str) -> Geometry:
     elif isinstance(op, WindowMix):
         windows = per_axis(op.window, ndim, "window", where)
         shifts = per_axis(op.shift, ndim, "shift", where)
-        for axis, (n, w, sh) in enumerate(zip(shape, windows, shifts)):
-            if n % w:
+        dilations = per_axis(op.dilation, ndim, "dilation", where)
+        for axis, (n, w, sh, d) in enumerate(zip(shape, windows, shifts, dilations)):
+            if n % (w * d):
+                what = f"the window {w}" if d == 1 else f"window * dilation = {w} * {d} = {w * d}"
                 raise RFGraphError(
-                    f"{where}: size {n} on axis {axis} is not a multiple of the window {w}; "
+                    f"{where}: size {n} on axis {axis} is not a multiple of {what}; "
                     "pad the input to a multiple first (rf.Pad), as Swin does, or change the window"
+                    + ("" if d == 1 else " or the dilation")
                 )
             _check_map_size(where, axis, n * w, n)
-            maps.append(window_axis(n, w, sh))
+            maps.append(window_axis(n, w, sh, d))
     else:  # pragma: no cover
         raise RFGraphError(f"{where}: {type(op).__name__} is not a leaf op")
     outs = [m.n_out for m in maps]

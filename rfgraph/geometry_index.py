@@ -114,15 +114,22 @@ def all_to_all_axis(n: int) -> AxisMap:
     return AxisMap.from_pairs(n, n, o, np.tile(np.arange(n, dtype=np.int64), n))
 
 
-def window_axis(n: int, window: int, shift: int) -> AxisMap:
-    """Swin's (shifted) window attention along one axis.
+def window_axis(n: int, window: int, shift: int, dilation: int = 1) -> AxisMap:
+    """Swin's (shifted) window attention along one axis, windows optionally dilated.
 
-    ``roll(x, -shift)``, all-to-all inside windows ``[k*window, (k+1)*window)``,
-    ``roll(., shift)``: output ``o`` reads ``(q + shift) mod n`` for every ``q`` in
-    the window of ``(o - shift) mod n``.
+    ``roll(x, -shift)``, all-to-all inside windows, ``roll(., shift)``.  In the rolled
+    coordinate ``y``, blocks ``[k*span, (k+1)*span)`` of ``span = window * dilation``
+    positions each hold ``dilation`` windows: the positions of the block with the same
+    ``y mod dilation``, ``dilation`` apart.  Output ``o`` reads ``(q + shift) mod n`` for
+    every ``q`` in the window of ``(o - shift) mod n``.
+
+    >>> window_axis(8, 2, 0, dilation=2).inputs_of(1).tolist()
+    [1, 3]
     """
     o = np.arange(n, dtype=np.int64)
-    base = (np.mod(o - shift, n) // window) * window
+    y = np.mod(o - shift, n)
+    span = window * dilation
+    base = (y // span) * span + y % dilation  # the window's first position (rolled coordinate)
     outs = np.repeat(o, window)
-    q = np.repeat(base, window) + np.tile(np.arange(window, dtype=np.int64), n)
+    q = np.repeat(base, window) + np.tile(np.arange(window, dtype=np.int64) * dilation, n)
     return AxisMap.from_pairs(n, n, outs, np.mod(q + shift, n))

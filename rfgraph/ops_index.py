@@ -321,22 +321,31 @@ class GlobalMix(Op):
 class WindowMix(Op):
     """Window attention (Swin): all-to-all inside windows of ``window`` positions, the
     windows cyclically shifted by ``shift`` (``roll(-shift)``, windows, ``roll(shift)``).
-    The size must divide by ``window`` on every axis (pad first, as Swin does).
+
+    ``dilation`` spreads each window out: the (rolled) axis is cut into blocks of
+    ``window * dilation`` positions, and inside a block the positions with the same
+    index mod ``dilation`` form one window of ``window`` positions ``dilation`` apart
+    (MaxViT's grid attention, MobileViT's attention across patches).  The size must
+    divide by ``window * dilation`` on every axis (pad first, as Swin does).
 
     >>> WindowMix(7, shift=3)
     WindowMix(7, shift=3)
+    >>> WindowMix(4, dilation=(2, 1))
+    WindowMix(4, dilation=(2, 1))
     """
 
     kind: ClassVar[str] = "wmix"
     window: Spatial = 7
     shift: Spatial = 0
+    dilation: Spatial = 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        object.__setattr__(self, "window", _as_tuple(self.window))
-        object.__setattr__(self, "shift", _as_tuple(self.shift))
+        for attr in ("window", "shift", "dilation"):
+            object.__setattr__(self, attr, _as_tuple(getattr(self, attr)))
         _check_spatial(self, "window", self.window, 1)
         _check_spatial(self, "shift", self.shift, 0)
+        _check_spatial(self, "dilation", self.dilation, 1)
 
     def _params(self) -> list[str]:
-        return _kw([repr(self.window)], self, {"shift": 0})
+        return _kw([repr(self.window)], self, {"shift": 0, "dilation": 1})

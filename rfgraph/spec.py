@@ -26,6 +26,8 @@ The compact grammar (used by the CLI) is a comma-separated list of layers::
     roll3 / roll3x-3               Roll(3) / Roll((3, -3))
     gmix                           GlobalMix()
     wmix7 / wmix7s3                WindowMix(7) / WindowMix(7, shift=3)
+    wmix7d2 / wmix7s3d2            WindowMix(7, dilation=2) / WindowMix(7, shift=3, dilation=2):
+                                   dilated windows, 7 positions 2 apart (grid attention)
     conv3*5          five Conv(3) in a row (any layer or group)
     (conv3,pool2)*2  a group, repeated
     res(conv3p1,conv3p1)           Residual(Sequential(...)), identity shortcut
@@ -99,7 +101,9 @@ _RESIZE = re.compile(
 )
 _PAD = re.compile(rf"^pad(?P<v>{_NUM})(?P<mode>zeros|reflect|replicate|circular)?$")
 _SLICE = re.compile(rf"^slice(?P<start>{_INT})?(?:to(?P<stop>{_INT}))?(?:s(?P<step>{_NUM}))?$")
-_SIMPLE = re.compile(rf"^(?P<kind>apool|shuffle|unshuffle|roll|flip|wmix)(?P<v>{_INT})?(?:s(?P<s>{_NUM}))?$")
+_SIMPLE = re.compile(
+    rf"^(?P<kind>apool|shuffle|unshuffle|roll|flip|wmix)(?P<v>{_INT})?(?:s(?P<s>{_NUM}))?(?:d(?P<d>{_NUM}))?$"
+)
 _MOD = re.compile(rf"(s|d|o)({_NUM})|p(same|valid|{_NUM})")
 _WORD = re.compile(r"[A-Za-z0-9_:.\-]+", re.ASCII)
 _COUNT = re.compile(r"[0-9]+")
@@ -226,8 +230,8 @@ def _index_layer(word: str, token: str, spec: str, name: str | None) -> Op:
     m = _SIMPLE.match(word)
     if not m:
         raise bad
-    kind, v, shift = m["kind"], m["v"], m["s"]
-    if shift is not None and kind != "wmix":
+    kind, v, shift, dilation = m["kind"], m["v"], m["s"], m["d"]
+    if (shift is not None or dilation is not None) and kind != "wmix":
         raise bad
     if kind == "flip":
         return Flip(None if v is None else _values(v, int), name=name)
@@ -242,7 +246,12 @@ def _index_layer(word: str, token: str, spec: str, name: str | None) -> Op:
         return PixelUnshuffle(value, name=name)
     if kind == "roll":
         return Roll(value, name=name)
-    return WindowMix(value, shift=0 if shift is None else _value(shift), name=name)
+    return WindowMix(
+        value,
+        shift=0 if shift is None else _value(shift),
+        dilation=1 if dilation is None else _value(dilation),
+        name=name,
+    )
 
 
 class _Parser:
@@ -427,6 +436,7 @@ _NEW_KEYS = (
     "shift",
     "window",
 )
+# WindowMix's dilation is written by the first key list of network_to_dict (as Conv's).
 
 
 def network_from_dict(data: Any, where: str = "network") -> Op:

@@ -24,7 +24,7 @@ def index_ops(draw, ndim: int, *, local: bool = False):
     """The index-map ops of issue 10/15.  ``local``: only ops whose fields the periodic
     receptive-field arithmetic describes exactly away from the borders (no crops, rolls,
     sized resizes)."""
-    kinds = ["pad", "padconv", "resize", "apool", "shuffle", "unshuffle", "flip", "gmix", "wmix"]
+    kinds = ["pad", "padconv", "resize", "apool", "shuffle", "unshuffle", "flip", "gmix", "wmix", "wmixd"]
     if not local:
         kinds += ["resize_size", "slice", "roll"]
     kind = draw(st.sampled_from(kinds))
@@ -61,7 +61,16 @@ def index_ops(draw, ndim: int, *, local: bool = False):
         return rf.Roll(draw(st.integers(-3, 3)))
     if kind == "gmix":
         return rf.GlobalMix()
+    if kind == "wmixd":
+        return draw(dilated_windows())
     return rf.WindowMix(draw(st.integers(1, 2)), shift=draw(st.integers(0, 1)))
+
+
+@st.composite
+def dilated_windows(draw):
+    """Dilated window attention (MaxViT grid, MobileViT): spans of 2 to 6 positions."""
+    window, dilation = draw(st.sampled_from([(1, 2), (2, 2), (2, 3), (3, 2)]))
+    return rf.WindowMix(window, shift=draw(st.integers(0, window * dilation)), dilation=dilation)
 
 
 @st.composite
@@ -195,9 +204,13 @@ def cases(
     *,
     upsample_linear: bool = True,
     extended: bool = False,
+    dilated_window: bool = False,
 ):
-    """(network, input_shape, target) where the network is valid for the shape."""
+    """(network, input_shape, target) where the network is valid for the shape; with
+    ``dilated_window`` a dilated :class:`~rfgraph.WindowMix` between two random networks."""
     net = draw(networks(ndim, max_ops, upsample_linear=upsample_linear, extended=extended))
+    if dilated_window:
+        net = rf.Sequential(net, draw(dilated_windows()), draw(networks(ndim, max_ops, extended=extended)))
     shape = tuple(draw(st.integers(3, max_size)) for _ in range(ndim))
     try:
         plan = rf.build_plan(net, shape)

@@ -230,26 +230,40 @@ def test_global_mix_is_self_attention():
     assert_same(rf.GlobalMix(), attn, (3, 4), channels=2)
 
 
-@pytest.mark.parametrize("shape, window, shift", [((8,), 4, 0), ((8,), 4, 2), ((6, 4), (3, 2), (1, 1)), ((6, 6), 3, 0)])
-def test_window_mix_is_swin_shifted_window_attention(shape, window, shift):
-    ws = window if isinstance(window, tuple) else (window,) * len(shape)
-    sh = shift if isinstance(shift, tuple) else (shift,) * len(shape)
-    dims = tuple(range(2, 2 + len(shape)))
+@pytest.mark.parametrize(
+    "shape, window, shift, dilation",
+    [
+        ((8,), 4, 0, 1),
+        ((8,), 4, 2, 1),
+        ((6, 4), (3, 2), (1, 1), 1),
+        ((6, 6), 3, 0, 1),
+        ((12,), 3, 5, 2),  # dilated: windows of 3 positions 2 apart
+        ((8, 6), (2, 3), (3, 0), (2, 2)),  # MaxViT grid attention on axis 0, MobileViT-like on 1
+    ],
+)
+def test_window_mix_is_swin_shifted_window_attention(shape, window, shift, dilation):
+    nd = len(shape)
+    ws, sh, ds = (v if isinstance(v, tuple) else (v,) * nd for v in (window, shift, dilation))
+    dims = tuple(range(2, 2 + nd))
 
     def swin(x):
         x = torch.roll(x, tuple(-s for s in sh), dims)
         c = x.shape[1]
         out = torch.zeros_like(x)
-        for start in itertools.product(*(range(0, n, w) for n, w in zip(shape, ws))):
-            idx = (slice(None), slice(None)) + tuple(slice(a, a + w) for a, w in zip(start, ws))
+        # every block of w*d positions holds d windows: the positions congruent mod d
+        firsts = ([b + r for b in range(0, n, w * d) for r in range(d)] for n, w, d in zip(shape, ws, ds, strict=True))
+        for start in itertools.product(*firsts):
+            idx = (slice(None), slice(None)) + tuple(slice(a, a + w * d, d) for a, w, d in zip(start, ws, ds))
             block = x[idx]
             t = block.reshape(c, -1).T
             out[idx] = _attention(t).T.reshape(block.shape)
         return torch.roll(out, sh, dims)
 
-    assert_same(rf.WindowMix(window, shift=shift), swin, shape, channels=2)
+    assert_same(rf.WindowMix(window, shift=shift, dilation=dilation), swin, shape, channels=2)
     with pytest.raises(rf.RFGraphError, match="not a multiple of the window"):
         build_plan(rf.WindowMix(5), (8,))
+    with pytest.raises(rf.RFGraphError, match=r"WindowMix .*axis 0 .*window \* dilation = 4 \* 2 = 8; pad"):
+        build_plan(rf.WindowMix(4, dilation=2), (12,))
 
 
 def test_broadcast_gate_and_spatial_concat():

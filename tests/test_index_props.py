@@ -5,13 +5,15 @@ agree with the exact fields (rf.reach) of interior positions."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 import rfgraph as rf
 from rfgraph.arithmetic import _fields, plan_receptive_field
+from rfgraph.borders import axis_fields
 
-from .strategies import cases, local_networks
+from .strategies import cases, dilated_windows, local_networks
 from .test_engine import _check_against_reference
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
@@ -29,9 +31,25 @@ def test_random_2d_networks_with_index_ops_equal_reference(case):
     _check_against_reference(*case)
 
 
+@settings(max_examples=60, **SETTINGS)
+@given(cases(ndim=1, max_ops=2, max_size=12, extended=True, dilated_window=True))
+def test_random_networks_with_a_dilated_window_equal_reference(case):
+    _check_against_reference(*case)
+
+
 @settings(max_examples=100, **SETTINGS)
 @given(local_networks(ndim=1), st.integers(24, 60))
 def test_records_agree_with_exact_fields_1d(net, n):
+    _records_agree(net, n)
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(local_networks(ndim=1, max_ops=2), dilated_windows(), local_networks(ndim=1, max_ops=2), st.integers(24, 60))
+def test_records_agree_with_exact_fields_around_a_dilated_window(before, window, after, n):
+    _records_agree(rf.Sequential(before, window, after), n)
+
+
+def _records_agree(net, n):
     try:
         plan = rf.build_plan(net, (n,))
     except rf.RFGraphError:
@@ -113,3 +131,28 @@ def test_deeplab_table_at_129():
     text = rf.format_table(records)
     assert "uniform" in text and "global" in text
     assert records[-1].as_dict()["global_context"] is True
+
+
+@pytest.mark.parametrize("shift", [0, 1, 5])
+def test_dilated_window_map_matches_its_definition(shift):
+    n, w, d = 12, 3, 2
+    plan = rf.build_plan(rf.WindowMix(w, shift=shift, dilation=d), (n,))
+    (m,), field = plan.tensors[1].links[0].maps, _fields(plan)[0][-1][0]
+    borders = axis_fields(plan)[0]
+    assert borders.align == w * d and not borders.left.any()
+
+    def key(x):  # in the rolled coordinate: the block of w*d positions and the residue mod d
+        y = (x - shift) % n
+        return y // (w * d), y % d
+
+    for o in range(n):
+        expected = [x for x in range(n) if key(x) == key(o)]
+        assert m.inputs_of(o).tolist() == expected, (shift, o)
+        # the arithmetic's field (unbounded input) is the hull of the window where it does not wrap
+        # a window meets the border when it wraps around (read at x = q + shift - n)
+        assert borders.right[o] == any((x - shift) % n + shift >= n for x in expected), (shift, o)
+        if expected[-1] - expected[0] < w * d:
+            assert field.at(o) == (expected[0], expected[-1]), (shift, o)
+    assert rf.build_plan(rf.WindowMix(1, shift=shift, dilation=4), (n,)).tensors[1].links[0].maps[0].nnz == n
+    everything = rf.build_plan(rf.WindowMix(n, shift=shift), (n,)).tensors[1].links[0].maps[0]
+    assert everything.nnz == n * n

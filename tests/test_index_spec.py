@@ -33,6 +33,9 @@ FORMS = {
     "gmix": rf.GlobalMix(),
     "wmix7": rf.WindowMix(7),
     "wmix7s3": rf.WindowMix(7, shift=3),
+    "wmix7d2": rf.WindowMix(7, dilation=2),
+    "wmix7s3d2": rf.WindowMix(7, shift=3, dilation=2),
+    "wmix4x2d2x1": rf.WindowMix((4, 2), dilation=(2, 1)),
     "cat1(id|pool2)": rf.Concat(rf.Identity(), rf.Pool(2), axis=1),
     "cat(id|conv1)": rf.Concat(rf.Identity(), rf.Conv(1)),
     "slice0s2:focus": rf.Slice(step=2, name="focus"),
@@ -54,7 +57,7 @@ def test_json_round_trip_of_every_new_op():
 def test_grammar_lists_the_new_forms():
     for word in ("pad1x2reflect", "resize0.5", "apool7", "shuffle2", "slice0x1s2", "flip", "roll3", "gmix", "wmix7s3"):
         assert word in GRAMMAR
-    assert "cat1(" in GRAMMAR
+    assert "cat1(" in GRAMMAR and "wmix7s3d2" in GRAMMAR
 
 
 @pytest.mark.parametrize(
@@ -64,6 +67,8 @@ def test_grammar_lists_the_new_forms():
         ("resize2ac", "align_corners=True needs mode"),
         ("wmix", "cannot read layer"),
         ("roll3s2", "cannot read layer"),
+        ("roll3d2", "cannot read layer"),
+        ("wmix4d0", "dilation=0 must be >= 1"),
         ("pad1mirror", "cannot read layer"),
         ("apool0", "output_size=0"),
         ("resizefoo", "cannot read layer"),

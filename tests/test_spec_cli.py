@@ -80,6 +80,22 @@ def test_cli_table(capsys):
     assert "conv2" in text and "51" in text
     assert main(["table", "conv3,conv3", "--input", "9", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[-1]["size"] == [5]
+    assert "notes:" not in text  # only token mixers get notes
+
+
+def test_cli_table_says_why_window_attention_is_not_uniform(capsys):
+    assert main(["table", "conv4s4,wmix4,wmix4s2d2,gmix", "--input", "64x64"]) == 0
+    notes = capsys.readouterr().out.split("notes:\n")[1].splitlines()
+    assert notes == [
+        "  wmix1: window attention, windows of 4 positions: the field grows by whole windows, "
+        "so its size depends on the position (uniform: no)",
+        "  wmix2: window attention, windows of 4 positions 2 apart (dilated windows), shifted by 2: "
+        "the field grows by whole windows, so its size depends on the position (uniform: no)",
+        "  gmix1: global attention: every position reads every position of its input (global: yes)",
+    ]
+    assert main(["table", "conv4s4,wmix4", "--input", "32x32", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)  # --json stays the records only
+    assert [r["name"] for r in rows] == ["input", "conv1", "wmix1"] and rows[-1]["uniform"] is False
 
 
 @pytest.mark.parametrize(

@@ -71,10 +71,49 @@ def test_window_attention_grows_by_windows() -> None:
 
     conv = _Converter(None, (8,), ())
     x = window_attention(conv, _T(0, 3), 4, 0, [], "w0")
-    y = window_attention(conv, x, 4, 2, [], "w1")  # shifted: windows [0,2), [2,6), [6,8), no wrap
+    y = window_attention(conv, x, 4, 2, [], "w1")  # shifted: rolled windows {2..5} and {6, 7, 0, 1}
     net = conv.dag.network(y.index)
     reach = [rf.reach(net, (8,), target=(t,)).nonzero()[0].tolist() for t in (0, 3)]
-    assert reach == [[0, 1, 2, 3], list(range(8))]
+    assert reach == [list(range(8)), list(range(8))]
+    one = conv.dag.network(x.index)
+    assert rf.reach(one, (8,), target=(5,)).nonzero()[0].tolist() == [4, 5, 6, 7]
+
+
+def _corner_support(model: Any, shape: tuple[int, int], token: tuple[int, int]) -> Any:
+    """Support of the input gradient of one token of a channels-last ``(N, H, W, C)`` output."""
+    from rfgraph.importers._support import _calibrate, _linear_functions, linearised_copy
+
+    m = linearised_copy(model)
+    x = 0.5 + torch.rand((1, 3, *shape), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    _calibrate(torch, m, x)
+    x.requires_grad_(True)
+    with _linear_functions(torch):
+        out = m(x)
+    (grad,) = torch.autograd.grad(out[0, token[0], token[1]].sum(), x)
+    return grad[0].abs().sum(0).numpy() != 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["torchvision", "timm"])
+def test_shifted_windows_wrap_around_like_the_gradient(source: str) -> None:
+    """Swin's shift mask adds -100, not -inf: tokens the roll brought across the border still read
+    each other (weight ~e^-100), so a corner token's field wraps around; rf.reach says so too."""
+    if source == "timm":
+        timm = pytest.importorskip("timm")
+        full = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False, img_size=56).eval()
+        model = nn.Sequential(full.patch_embed, full.layers[0])
+    else:
+        import torchvision.models as tvm
+
+        full = tvm.swin_t(weights=None).eval()
+        model = nn.Sequential(full.features[0], full.features[1])
+    torch.manual_seed(0)
+    net = rf.from_torch(model, (56, 56))
+    last = (13, 13)  # 14 x 14 tokens, windows of 7 shifted by 3
+    reach = rf.reach(net, (56, 56), target=last)
+    support = _corner_support(model, (56, 56), last)
+    assert (reach == support).all()
+    assert reach[:4, :4].any()  # the bottom-right token reads the top-left corner
 
 
 _CASES = [

@@ -10,9 +10,12 @@ from ._common import add_network_args, add_pixel_size_arg, dump_json, input_shap
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from ..arithmetic import format_table, receptive_field
+    from ..arithmetic import format_table, plan_receptive_field
+    from ..plan import build_plan
+    from ..table_notes import table_notes
 
-    records = receptive_field(network(args), input_shape(args), args.endpoint)
+    plan = build_plan(network(args), input_shape(args), args.endpoint)
+    records = plan_receptive_field(plan)
     unit = pixel_size(args)
     if args.json:
         rows = [r.as_dict() for r in records]
@@ -22,10 +25,11 @@ def cmd_table(args: argparse.Namespace) -> int:
                 row["size_physical"] = [s * unit[0] for s in r.size]
                 row["stride_physical"] = [float(s) * unit[0] for s in r.stride]
         print(dump_json(rows, indent=2))
-    elif unit is None:
-        print(format_table(records))
     else:
-        print(_physical_table(records, unit))
+        print(format_table(records) if unit is None else _physical_table(records, unit))
+        notes = table_notes(plan, records)
+        if notes:  # why token mixers' fields look as they do (window attention grows by windows)
+            print("\nnotes:\n" + "\n".join(f"  {n}" for n in notes))
     return 0
 
 

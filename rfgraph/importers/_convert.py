@@ -15,8 +15,9 @@ from typing import Any
 from ..errors import RFGraphError
 from ..ops import Conv, Crop, GlobalPool, Op, Pool, Upsample
 from ..ops_index import AdaptivePool, Flip, Pad, PixelShuffle, PixelUnshuffle, Resize, Roll, Slice
+from . import _digits
 from ._dag import Dag
-from ._layout import _T, Value, _dims, _Flat, _make, _permuted, _regroup, _Same, _Scores
+from ._layout import _T, Value, _dims, _Flat, _make, _permuted, _regroup, _Same, _Scores, _Split
 from ._names import POINTWISE_FUNCTIONS
 
 __all__ = ["POINTWISE_FUNCTIONS", "NORM_STATS"]
@@ -128,6 +129,8 @@ class _Converter:
         distinct = list(dict.fromkeys(values))
         if len(distinct) == 1:
             return distinct[0]
+        if any(isinstance(v, _Split) for v in distinct):
+            return _digits.merge(self, kind, distinct, scopes, base)
         maps = [v for v in distinct if isinstance(v, _T)]
         flats = [v for v in distinct if isinstance(v, _Flat)]
         if maps and flats:
@@ -199,13 +202,15 @@ class _Converter:
         return _make(index, rank, dims, self.ndim)
 
     # -- heads and norms --------------------------------------------------------------------
-    def linear(self, x: Value, scopes: list[str], base: str) -> Value:
+    def linear(self, x: Value, scopes: list[str], base: str, same_size: bool = False) -> Value:
         if isinstance(x, _Flat):
             if math.prod(self.spatial(x)) == 1:
                 return _Flat(self.dag.leaf(Conv(1), x.index, scopes, base))
             return _Flat(self.dag.leaf(GlobalPool(), x.index, scopes, base))
         if isinstance(x, _T) and x.rank - 1 not in self.dims(x):
             return x  # channels last: a Linear mixes channels only (ConvNeXt's MLP)
+        if isinstance(x, _Split):  # on the last axis: a channel op, token mixing, or digits folded into channels
+            return _digits.contract(self, x, -1, same_size, scopes, base)
         if isinstance(x, _T) and self.is_global(x):
             return x
         raise RFGraphError(
@@ -215,6 +220,13 @@ class _Converter:
 
     def norm(self, x: Value, axes: Iterable[int] | None, scopes: list[str], base: str) -> Value:
         """A normalisation whose statistics span tensor ``axes`` (None: every spatial axis)."""
+        if isinstance(x, _Split):
+            mixed = (
+                [a for axis in range(x.rank) for a in x.spatial_atoms(axis)]
+                if axes is None
+                else (_digits.spatial_in(x, axes))
+            )
+            return x if self.norm_stats == "ignore" else _digits.mix(self, x, mixed, scopes, f"{base}.stats")
         if not isinstance(x, _T) or self.is_global(x):
             return x
         spatial = set(self.dims(x))
@@ -242,7 +254,7 @@ class _Converter:
 
     def conv(
         self,
-        x: _T,
+        x: _T | _Split,
         kernel: Any,
         stride: Any,
         padding: Any,
@@ -250,7 +262,9 @@ class _Converter:
         scopes: list[str],
         base: str,
         padding_mode: str = "zeros",
-    ) -> _T:
+    ) -> Value:
+        if isinstance(x, _Split):
+            return _digits.pointwise_conv(self, x, kernel, stride, padding, scopes, base)
         self.channels_first(x, base, scopes)
         if padding_mode != "zeros":
             x = self.plain(x, scopes, base)
@@ -431,6 +445,8 @@ class _Converter:
 
     def permute(self, x: Value, order: Any, scopes: list[str], what: str) -> Value:
         """``x.permute(order)``: the spatial axes move with it (channels-last layouts)."""
+        if isinstance(x, _Split):
+            return _digits.settle(_digits.permute_atoms(x, order), self.ndim)
         if not isinstance(x, _T):
             return x
         x = self.plain(x, scopes, what)
@@ -438,7 +454,7 @@ class _Converter:
         return _T(out.index, out.rank, out.axes, None, x.extra, x.mixed)
 
     def swap(self, x: Value, a: int, b: int, scopes: list[str], what: str) -> Value:
-        if not isinstance(x, _T):
+        if not isinstance(x, _T | _Split):
             return x
         order = list(range(x.rank))
         order[a % x.rank], order[b % x.rank] = order[b % x.rank], order[a % x.rank]
@@ -455,12 +471,14 @@ class _Converter:
             ):
                 return _T(x.index, len(out))  # a pooled vector viewed as (N, C, 1, 1) again
             return x
-        if not isinstance(x, _T):
+        if not isinstance(x, _T | _Split):
             return x
         if out_shape is None or in_shape is None:
             raise RFGraphError(f"{self.where(scopes, what)}: shapes are unknown")
-        x = self.plain(x, scopes, what)
         out, inp = tuple(out_shape), tuple(in_shape)
+        if isinstance(x, _Split):
+            return _digits.reshape(self, x, inp, out, scopes, what)
+        x = self.plain(x, scopes, what)
         if self.is_global(x):  # one position: any layout; channels-first again when the shape says so
             if len(out) > self.ndim and all(n == 1 for n in out[-self.ndim :]):
                 return _T(x.index, len(out))
@@ -476,12 +494,8 @@ class _Converter:
         axes = _regroup(inp, out, self.dims(x), self.spatial(x))
         if axes is not None:
             return _make(x.index, len(out), axes, self.ndim)
-        if self.is_global(x) or (len(out) == 2 and out[0] == inp[0]):
-            return _Flat(x.index)
-        raise RFGraphError(
-            f"{self.where(scopes, what)} reshapes {inp} to {out}, mixing the spatial axes "
-            f"{self.spatial(x)}; only flattening to (batch, features) or channel reshapes are supported"
-        )
+        # a spatial axis split into digits (a window or grid partition, unfolded patches)
+        return _digits.reshape(self, _digits.split(x, self.dims(x), self.spatial(x), inp), inp, out, scopes, what)
 
     def getitem(self, x: Value, index: Any, scopes: list[str]) -> Value:
         if isinstance(x, _Same):
@@ -536,7 +550,9 @@ class _Converter:
             out = self.crop(x, pairs, scopes, "getitem")
         return _T(out.index, len(kept), _make(0, len(kept), [kept.index(a) for a in dims], self.ndim).axes, out.pad)
 
-    def reduce(self, x: _T, dims: Any, keepdim: bool, scopes: list[str], base: str) -> Value:
+    def reduce(self, x: _T | _Split, dims: Any, keepdim: bool, scopes: list[str], base: str) -> Value:
+        if isinstance(x, _Split):
+            return _digits.reduce(self, x, dims, keepdim, scopes, base)
         if dims is None:
             dims = tuple(range(x.rank))
         dims = {d % x.rank for d in (dims if isinstance(dims, list | tuple) else (dims,))}
@@ -563,7 +579,7 @@ def _depends_on_input(values: Any) -> bool:
 def _tensor_values(values: Any) -> list[Any]:
     out: list[Any] = []
     for v in values:
-        if isinstance(v, _T | _Flat | _Scores):
+        if isinstance(v, _T | _Flat | _Scores | _Split):
             out.append(v)
         elif isinstance(v, _Same):
             out.append(v.value)
@@ -575,7 +591,7 @@ def _tensor_values(values: Any) -> list[Any]:
 
 
 def _first_index(value: Value) -> int | None:
-    if isinstance(value, _T | _Flat):
+    if isinstance(value, _T | _Flat | _Split):
         return value.index
     return None
 
@@ -592,6 +608,8 @@ def _pick_output(result: Value, output: Any) -> int:
         if not isinstance(index, int) or not -len(result) <= index < len(result):
             raise RFGraphError(f"output={output!r}: the model returns {len(result)} values; give an index")
         chosen = result[index]
+    if isinstance(chosen, _Split):
+        raise RFGraphError("the model's output is a window-partitioned tensor; choose another output with output=...")
     if not isinstance(chosen, _T | _Flat):
         raise RFGraphError(
             "the model's output does not depend on its input (or is not a tensor); choose another with output=..."

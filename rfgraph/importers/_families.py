@@ -201,10 +201,13 @@ TRANSFORMERS_SUPPORTED = frozenset(
     [
         "vit_b_16",
         "swin_t",
+        "maxvit_t",
         "vit_tiny_patch16_224",
         "deit_tiny_patch16_224",
         "coatnet_nano_rw_224",
         "efficientformer_l1",
+        "mobilevit_xxs",
+        "swin_tiny_patch4_window7_224",
         *_TRANSFORMERS_EXTRA,
     ]
 )

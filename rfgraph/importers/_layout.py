@@ -38,12 +38,37 @@ class _T:
     mixed: bool = False  # those tokens have seen every position (attention ran since they were added)
 
 
+Atom = tuple[int, int, int]
+"""A factor of a tensor axis: ``(k, stride, size)`` is the digit ``position // stride % size`` of spatial
+axis ``k``; ``(-1, 0, size)`` a factor that is no position (batch, channels, heads)."""
+
+
+@dataclass(frozen=True)
+class _Split:
+    """DAG tensor ``index`` whose spatial axes were split into digits spread over tensor axes: a
+    window or grid partition (Swin, MaxViT) or MobileViT's unfolding of patches.  ``atoms`` lists,
+    per tensor axis, its factors from outer to inner (memory order)."""
+
+    index: int
+    atoms: tuple[tuple[Atom, ...], ...]
+    broadcast: frozenset[int] = frozenset()  # axes of size one whose digits were mixed (a keepdim reduction)
+
+    @property
+    def rank(self) -> int:
+        return len(self.atoms)
+
+    def spatial_atoms(self, axis: int) -> tuple[Atom, ...]:
+        return tuple(a for a in self.atoms[axis] if a[0] >= 0)
+
+
 @dataclass(frozen=True)
 class _Scores:
-    """Attention scores ``q @ k^T`` (two token axes): every query position reads every key position."""
+    """Attention scores ``q @ k^T`` (two token axes): every query position reads every key position
+    (``mixed``: only the digits of a split tensor's token axis; None: every position)."""
 
     sources: tuple[int, ...]
-    like: _T
+    like: Any  # _T | _Split
+    mixed: tuple[Atom, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +85,7 @@ class _Same:
     value: Any
 
 
-Value = Any  # _T | _Flat | _Same | None | list/tuple/dict of values
+Value = Any  # _T | _Split | _Flat | _Same | _Scores | None | list/tuple/dict of values
 
 
 def _dims(x: _T, ndim: int) -> tuple[int, ...]:

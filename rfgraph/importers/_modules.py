@@ -12,8 +12,9 @@ from typing import Any
 
 from ..errors import RFGraphError
 from ..ops import ConvTranspose
+from . import _digits
 from ._convert import _c, _Converter, _tuple
-from ._layout import _T, Value, _Flat
+from ._layout import _T, Value, _Flat, _Split
 
 __all__: list[str] = []
 
@@ -58,11 +59,13 @@ def convert_module(
     if isinstance(mod, c.identity_types) or kind in c.identity_names:
         return x
     if isinstance(mod, nn.Linear | nn.LazyLinear):
-        return c.linear(x, scopes, kind.lower())
+        return c.linear(x, scopes, kind.lower(), getattr(mod, "in_features", 0) == getattr(mod, "out_features", -1))
     if isinstance(mod, nn.Flatten):
         return c.reshape(x, in_shape, out_shape, scopes, "flatten")
     if x is None:
         return x
+    if isinstance(x, _Split):
+        return _split_module(c, mod, x, scopes, label)
     if c.is_global(x) and (isinstance(x, _Flat) or not c.is_channels_first(x)):
         return x  # one position, in another layout (ECA's conv1d over channels): a channel op
     if isinstance(x, _Flat):
@@ -144,6 +147,24 @@ def convert_module(
         f"pointwise modules; pass identity=({kind!r},) to treat it as a no-op, or leaf_modules=... to keep "
         "a custom module opaque"
     )
+
+
+def _split_module(c: _Converter, mod: Any, x: _Split, scopes: list[str], label: str) -> Value:
+    """A leaf module on window-partitioned tokens: norms, softmax, pointwise modules, 1x1 convolutions."""
+    nn = c.nn
+    if isinstance(mod, nn.LayerNorm):
+        return c.norm(x, range(x.rank - len(tuple(mod.normalized_shape)), x.rank), scopes, "norm")
+    if isinstance(mod, nn.GroupNorm) or (
+        isinstance(mod, nn.modules.instancenorm._InstanceNorm) and not mod.track_running_stats
+    ):
+        return c.norm(x, None, scopes, "norm")
+    if isinstance(mod, nn.Softmax | nn.LogSoftmax | nn.Softmin):
+        return _digits.softmax(c, x, mod.dim, scopes, type(mod).__name__)
+    if is_pointwise_module(nn, mod):
+        return x
+    if isinstance(mod, nn.modules.conv._ConvNd) and not isinstance(mod, nn.modules.conv._ConvTransposeNd):
+        return c.conv(x, mod.kernel_size, mod.stride, mod.padding, mod.dilation, scopes, type(mod).__name__.lower())
+    raise RFGraphError(f"{label} on a window-partitioned tensor (spatial axes split into windows) is not supported")
 
 
 def conv_transpose(c: _Converter, mod: Any, x: _T, out_shape: Any, scopes: list[str], label: str) -> _T:

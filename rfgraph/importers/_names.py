@@ -70,6 +70,7 @@ POINTWISE_FUNCTIONS = frozenset(
         "erf",
         "contiguous",
         "clone",
+        "alias",
         "detach",
         "to",
         "float",

@@ -21,14 +21,20 @@ from typing import Any
 from ..errors import RFGraphError
 from ..ops import GlobalPool
 from ..ops_index import GlobalMix
+from . import _digits
 from ._convert import _Converter
-from ._layout import _T, Value, _Flat, _Scores
+from ._layout import _T, Atom, Value, _Flat, _Scores, _Split
 
 __all__: list[str] = []
 
 
-def attend(c: _Converter, values: list[Any], scopes: list[str], base: str) -> Value:
-    """Attention of queries ``values[0]`` over keys/values ``values[1:]``: a global mix of their sources."""
+def attend(
+    c: _Converter, values: list[Any], scopes: list[str], base: str, mixed: tuple[Atom, ...] | None = None
+) -> Value:
+    """Attention of queries ``values[0]`` over keys/values ``values[1:]``: a global mix of their sources,
+    or on window-partitioned tokens a mix of the digits of the token axis (``mixed``: those of the scores)."""
+    if any(isinstance(v, _Split) for v in values):
+        return _attend_split(c, values, scopes, base, mixed)
     maps = [v for v in values if isinstance(v, _T)]
     if not maps:
         return values[0] if values else None
@@ -39,8 +45,112 @@ def attend(c: _Converter, values: list[Any], scopes: list[str], base: str) -> Va
     return _T(out, like.rank, like.axes, None, like.extra, mixed=True)
 
 
+def _attend_split(
+    c: _Converter,
+    values: list[Any],
+    scopes: list[str],
+    base: str,
+    mixed: tuple[Atom, ...] | None,
+    atoms: tuple[tuple[Atom, ...], ...] | None = None,
+) -> Value:
+    splits = [v for v in values if isinstance(v, _Split)]
+    if len(splits) != len([v for v in values if isinstance(v, _T | _Flat | _Split)]):
+        raise RFGraphError(f"{c.where(scopes, base)}: attention between window-partitioned and other tokens")
+    _digits.check_same(splits, c.where(scopes, base))
+    q = values[0] if isinstance(values[0], _Split) else splits[0]
+    if mixed is None:  # (..., L, E): the token axis is the second to last
+        mixed = q.spatial_atoms(q.rank - 2)
+    sources = list(dict.fromkeys(v.index for v in splits))
+    index = sources[0] if len(sources) == 1 else c.dag.merge("add", sources, scopes, f"{base}.qkv")
+    return _digits.mix(c, _Split(index, q.atoms if atoms is None else atoms), mixed, scopes, base)
+
+
+def einsum(c: _Converter, equation: Any, operands: list[Any], shapes: list[Any], scopes: list[str]) -> Value:
+    """``torch.einsum`` with letters for axes (MaxViT's attention): scores, their application, or a
+    channel op; the letters say where the digits go."""
+    where = c.where(scopes, "einsum")
+    eq = equation.replace(" ", "") if isinstance(equation, str) else ""
+    if "->" not in eq or "..." in eq:
+        raise RFGraphError(f"{where}: equation {equation!r} is not supported (give explicit output letters)")
+    inputs, out = eq.split("->")
+    subs = inputs.split(",")
+    values = []
+    for sub, v, shape in zip(subs, operands, shapes, strict=False):
+        if isinstance(v, _T) and not v.pad:
+            if shape is None:
+                raise RFGraphError(f"{where}: the shape of an operand is unknown")
+            v = _digits.split(v, c.dims(v), c.spatial(v), shape)
+        if isinstance(v, _T | _Flat):
+            raise RFGraphError(f"{where}: {equation!r} on this tensor is not supported")
+        values.append((sub, v))
+    maps = [(sub, v) for sub, v in values if isinstance(v, _Split | _Scores)]
+    if not maps:
+        return None
+
+    def letters(sub: str, v: _Split) -> dict[str, tuple[Atom, ...]]:
+        return {ch: v.atoms[i] for i, ch in enumerate(sub)}
+
+    if len(maps) == 2 and all(isinstance(v, _Split) for _, v in maps):
+        (sa, a), (sb, b) = maps
+        la, lb = letters(sa, a), letters(sb, b)  # type: ignore[arg-type]
+        own_a = [ch for ch in sa if ch not in lb and any(t[0] >= 0 for t in la[ch])]
+        own_b = [ch for ch in sb if ch not in la and any(t[0] >= 0 for t in lb[ch])]
+        shared = [ch for ch in sa if ch in lb]
+        if (
+            len(own_a) == 1
+            and len(own_b) == 1
+            and own_a[0] in out
+            and own_b[0] in out
+            and all(ch in out or not any(t[0] >= 0 for t in la[ch]) for ch in shared)
+        ):
+            queries = tuple(t for t in la[own_a[0]] if t[0] >= 0)
+            return _Scores(tuple(dict.fromkeys((a.index, b.index))), a, queries)  # type: ignore[union-attr]
+        raise RFGraphError(f"{where}: {equation!r} multiplies two feature maps in a way that is not attention")
+    if len(maps) == 2 and isinstance(maps[0][1], _Scores) and isinstance(maps[1][1], _Split):
+        (ss, scores), (sv, v) = maps
+        assert isinstance(scores, _Scores) and isinstance(v, _Split)
+        lv = letters(sv, v)
+        query = next((ch for ch in ss if ch not in sv and ch in out), None)
+        if query is None or scores.mixed is None or not isinstance(scores.like, _Split):
+            raise RFGraphError(f"{where}: {equation!r} applies attention scores in a way rfgraph cannot follow")
+        atoms = tuple(lv.get(ch, scores.mixed) for ch in out)
+        reads = [_Split(i, scores.like.atoms) for i in scores.sources]
+        return _attend_split(c, [*reads, v], scopes, "attention", scores.mixed, atoms)
+    if len(maps) == 1 and isinstance(maps[0][1], _Split):
+        sub, x = maps[0][0], maps[0][1]
+        lx = letters(sub, x)
+        lost = [ch for ch in sub if ch not in out and any(t[0] >= 0 for t in lx[ch])]
+        if lost:
+            return _digits.mix(c, x, [t for ch in lost for t in lx[ch] if t[0] >= 0], scopes, "einsum")
+        y = _Split(x.index, tuple(lx.get(ch, ()) for ch in out))
+        return _digits.settle(y, c.ndim)
+    raise RFGraphError(f"{where}: {equation!r} on these operands is not supported")
+
+
+def _matmul_split(c: _Converter, a: Value, b: Value, scopes: list[str], base: str) -> Value:
+    where = c.where(scopes, base)
+    if isinstance(a, _Split) and isinstance(b, _Split):
+        _digits.check_same([a, _digits.permute_atoms(b, [*range(b.rank - 2), b.rank - 1, b.rank - 2])], where)
+        queries = a.spatial_atoms(a.rank - 2)
+        if queries and b.spatial_atoms(b.rank - 1) == queries and not a.spatial_atoms(a.rank - 1):
+            return _Scores(tuple(dict.fromkeys((a.index, b.index))), a, queries)
+        raise RFGraphError(f"{where}: a product of two window-partitioned tensors that is not attention")
+    if isinstance(a, _Split) and not isinstance(b, _T | _Flat | _Split | _Scores):
+        if a.spatial_atoms(a.rank - 1):
+            return _digits.mix(c, a, a.spatial_atoms(a.rank - 1), scopes, base)  # tokens times a constant
+        return a  # a channel op (x @ W)
+    if isinstance(b, _Split) and not isinstance(a, _T | _Flat | _Split | _Scores):
+        return _digits.mix(c, b, b.spatial_atoms(b.rank - 2), scopes, base)  # W @ x: along the rows of x
+    raise RFGraphError(f"{where}: a product of a window-partitioned tensor with another layout")
+
+
 def matmul(c: _Converter, a: Value, b: Value, out_shape: Any, scopes: list[str], base: str) -> Value:
     """``a @ b``: a channel op when one side is constant, attention scores or their application."""
+    if isinstance(a, _Scores) and isinstance(a.like, _Split):
+        queries = [_Split(i, a.like.atoms) for i in a.sources]
+        return attend(c, [*queries, *(v for v in (b,) if isinstance(v, _Split))], scopes, base, a.mixed)
+    if isinstance(a, _Split) or isinstance(b, _Split):
+        return _matmul_split(c, a, b, scopes, base)
     if isinstance(a, _Scores):
         rest = [v for v in (b,) if isinstance(v, _T)]
         index = list(dict.fromkeys([*a.sources, *(v.index for v in rest)]))
@@ -93,19 +203,18 @@ def pick_tokens(c: _Converter, x: _T, item: Any, scopes: list[str]) -> Value:
     )
 
 
-def window_attention(
-    c: _Converter, x: Value, window: Any, shift: Any, scopes: list[str], base: str, masked: bool = True
-) -> Value:
+def window_attention(c: _Converter, x: Value, window: Any, shift: Any, scopes: list[str], base: str) -> Value:
     """Swin's (shifted) window attention on ``x``, exactly as torchvision computes it.
 
-    The grid is padded (zeros: no edges) to whole windows; a shift ``s`` rolls the grid and
-    Swin's mask forbids attention across the wrap, so the windows are the segments with
-    boundaries at ``s + k*window`` -- prepending ``window - s`` zeros puts them at multiples of
-    the window: ``Pad``, ``WindowMix(window)``, ``Crop``.
+    The grid is padded (zeros: no edges) at the end to whole windows, rolled by ``-shift``,
+    cut into windows, attended and rolled back: ``Pad``, ``WindowMix(window, shift=shift)``,
+    ``Crop``.  Swin's mask adds -100 to the scores of pairs that the roll brought together
+    across the border: their weight is about e^-100, not zero, so they stay edges (a float64
+    gradient sees them), as in timm's Swin, whose roll and partition are imported as written.
     """
     from ..ops import Crop
     from ..ops_index import Pad, WindowMix
-    from ._convert import _tuple
+    from ._convert import _c, _tuple
 
     if not isinstance(x, _T):
         return x
@@ -113,19 +222,17 @@ def window_attention(
     windows = [int(w) for w in _tuple(window, c.ndim)]
     shifts = [int(s) for s in _tuple(shift, c.ndim)]
     pairs = []
-    for n, w, s in zip(shape, windows, shifts, strict=True):
+    for k, (n, w) in enumerate(zip(shape, windows, strict=True)):
         padded = -(-n // w) * w
-        s = 0 if w >= padded else s  # torchvision: no shift when one window covers the axis
-        if s and not masked:
-            raise RFGraphError(f"{c.where(scopes, base)}: unmasked shifted windows are not supported")
-        left = (w - s) % w if s else 0
-        pairs.append((left, -(-(n + left) // w) * w - n - left))
+        if w >= padded:
+            shifts[k] = 0  # torchvision: no shift when one window covers the axis
+        pairs.append((0, padded - n))
     x = c.plain(x, scopes, base)
     index = x.index
-    if any(a or b for a, b in pairs):
+    if any(b for _, b in pairs):
         index = c.dag.leaf(Pad(tuple(pairs)), index, scopes, f"{base}.pad")
-    index = c.dag.leaf(WindowMix(tuple(windows) if len(set(windows)) > 1 else windows[0]), index, scopes, base)
-    if any(a or b for a, b in pairs):
+    index = c.dag.leaf(WindowMix(_c(tuple(windows)), shift=_c(tuple(shifts))), index, scopes, base)
+    if any(b for _, b in pairs):
         index = c.dag.leaf(Crop(tuple(pairs)), index, scopes, f"{base}.crop")
     return _T(index, x.rank, x.axes)
 

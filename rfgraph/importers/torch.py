@@ -47,6 +47,7 @@ from typing import Any
 from ..errors import RFGraphError
 from ..ops import Op
 from ..plan import normalize_shape
+from . import _digits
 from ._convert import (
     _Converter,
     _depends_on_input,
@@ -57,7 +58,7 @@ from ._convert import (
     _torch,
 )
 from ._fx_functions import _bind, _Functions
-from ._layout import _T, Value, _Flat, _Same
+from ._layout import _T, Value, _Flat, _Same, _Split
 from ._modules import convert_module, is_same_padding_module
 from ._names import (
     _ARITHMETIC,
@@ -69,7 +70,7 @@ from ._names import (
     _SOFTMAX,
     POINTWISE_FUNCTIONS,
 )
-from ._tokens import attend, class_token_concat, matmul, patch_merging, pick_tokens, window_attention
+from ._tokens import attend, class_token_concat, einsum, matmul, patch_merging, pick_tokens, window_attention
 
 __all__ = ["from_torch", "POINTWISE_FUNCTIONS"]
 
@@ -157,9 +158,8 @@ class _FxImporter(_Functions):
             elif node.op == "output":
                 result = self.value(node.args[0])
             else:
-                value = self.convert(node)
+                value = self.check(node, self.convert(node))
                 self.env[node] = value
-                self.check(node, value)
                 index = _first_index(value)
                 if index is not None:
                     scopes = self.scopes(node)
@@ -168,8 +168,10 @@ class _FxImporter(_Functions):
                     self.c.dag.note(scopes, index)
         return _pick_output(result, self.output)
 
-    def check(self, node: Any, value: Value) -> None:
+    def check(self, node: Any, value: Value) -> Value:
         shape = self.shape(node)
+        if isinstance(value, _Split):
+            return _digits.resync(value, shape)
         if isinstance(value, _T) and shape is not None and len(shape) == value.rank:
             got = self.c.spatial(value)
             if self.c.is_flattened(value):
@@ -182,6 +184,7 @@ class _FxImporter(_Functions):
                     f"{tuple(shape)}; a module treated as a no-op (identity=...) changes the spatial size here, "
                     "so it cannot be ignored"
                 )
+        return value
 
     def convert(self, node: Any) -> Value:
         c = self.c
@@ -203,6 +206,8 @@ class _FxImporter(_Functions):
         tensors = _tensor_values(args) + _tensor_values(list(self.value(dict(node.kwargs)).values()))
         if not tensors:
             return None
+        if node.target is operator.getitem and isinstance(x, _Split):
+            return _digits.getitem(c, x, node.args[1], scopes)
         if node.target is operator.getitem:
             if isinstance(x, _T) and _has_node(self.c.torch, node.args[1]):
                 self.static(next(_nodes(self.c.torch, node.args[1])), scopes, "an index")
@@ -252,7 +257,14 @@ class _FxImporter(_Functions):
             dim = self.constant(node.args[1]) if len(node.args) > 1 else kw.get("dim", 0)
             return c.stack(list(parts), dim, scopes, "stack")
         if name in ("expand", "expand_as", "broadcast_to"):
+            if isinstance(x, _Split):
+                return _Split(x.index, x.atoms)  # a reduced group broadcast back over its positions
             return c.expand(x, out_shape, scopes, name)
+        if name == "einsum":
+            nodes = node.args[1:] if len(node.args) > 2 or not isinstance(node.args[1], list | tuple) else node.args[1]
+            operands = [self.value(n) for n in nodes]
+            shapes = [self.shape(n) if hasattr(n, "meta") else None for n in nodes]
+            return einsum(c, node.args[0], operands, shapes, scopes)
         if name in _ARITHMETIC or node.target in (operator.add, operator.mul, operator.sub, operator.truediv):
             base = {"iadd": "add", "isub": "sub", "imul": "mul", "itruediv": "truediv"}.get(name, name.rstrip("_"))
             return c.merge("add", tensors, scopes, base)
@@ -260,6 +272,8 @@ class _FxImporter(_Functions):
             return x  # also the in-place variants (hardswish_)
         if name in _SOFTMAX:
             dim = node.args[1] if len(node.args) > 1 else kw.get("dim")
+            if isinstance(x, _Split):
+                return _digits.softmax(c, x, dim, scopes, name)
             if isinstance(x, _T) and dim is not None:
                 c.check_dim(dim, x, scopes, name)
             return x
@@ -267,10 +281,11 @@ class _FxImporter(_Functions):
             if name == "layer_norm":
                 shape = node.args[1] if len(node.args) > 1 else kw["normalized_shape"]
                 k = 1 if isinstance(shape, int) else len(shape)
-                return c.norm(x, range(x.rank - k, x.rank), scopes, name) if isinstance(x, _T) else x
+                return c.norm(x, range(x.rank - k, x.rank), scopes, name) if isinstance(x, _T | _Split) else x
             return c.norm(x, None, scopes, name)
         if name in ("linear",):
-            return c.linear(x, scopes, "linear")
+            weight = self.shape(node.args[1]) if len(node.args) > 1 and hasattr(node.args[1], "meta") else None
+            return c.linear(x, scopes, "linear", weight is not None and len(set(weight)) == 1)
         if name in _RESHAPES:
             return c.reshape(x, in_shape, out_shape, scopes, name)
         if name in _PERMUTES:
@@ -278,6 +293,8 @@ class _FxImporter(_Functions):
         if name in ("chunk", "split", "unbind", "tensor_split"):
             at = 1 if name == "unbind" else 2
             dim = node.args[at] if len(node.args) > at else kw.get("dim", 0)
+            if isinstance(x, _Split):
+                return _Same(_digits.chunk(c, x, dim, name == "unbind", scopes, name))
             if isinstance(x, _T) and dim % x.rank in c.dims(x) and not c.is_global(x):
                 raise RFGraphError(f"{c.where(scopes, name)} splits a spatial axis; not supported")
             if name == "unbind" and isinstance(x, _T):  # one axis fewer
@@ -295,6 +312,11 @@ class _FxImporter(_Functions):
         if not isinstance(x, _T):
             if isinstance(x, _Flat):
                 return x
+            if isinstance(x, _Split):
+                raise RFGraphError(
+                    f"{c.where(scopes, name)}: {name!r} on a window-partitioned tensor (spatial axes split into "
+                    "windows) is not supported"
+                )
             raise RFGraphError(f"{c.where(scopes, name)}: unsupported use of {name!r}")
         return self.spatial_function(node, name, x, kw, out_shape, scopes)
 
@@ -317,7 +339,7 @@ class _FxImporter(_Functions):
         return out
 
     def permute(self, node: Any, x: Value, name: str, scopes: list[str]) -> Value:
-        if not isinstance(x, _T):
+        if not isinstance(x, _T | _Split):
             return x
         c = self.c
         if name == "permute":
