@@ -990,14 +990,15 @@ fig.tight_layout()""",
         "md",
         """\
 In the spec, shifted windows wrap around the border as a plain `roll` does.
-torchvision's Swin masks the attention so that the wrapped window does not mix
-opposite borders; its importer reproduces that with padding, windows and a crop.
 
 ## A real Swin stage: torchvision `swin_t`
 
 The first stage of `swin_t` (patch embedding and two blocks: plain, then shifted
 windows) imported with `rf.from_torch`, randomly initialised (nothing is
-downloaded):""",
+downloaded). Its shifted windows wrap around too: the shift mask adds -100 to the
+scores between tokens that the roll brought across the border, which makes their
+weight tiny (about e⁻¹⁰⁰) but not zero. So the bottom-right token reads the top-left
+corner, in the exact graph as in torch's gradient:""",
     ),
     (
         "code",
@@ -1019,10 +1020,15 @@ for r in rf.receptive_field(real, (112, 112)):
 reached = rf.reach(real, (112, 112))
 ys, xs = np.nonzero(reached)
 print("the centre token reaches", f"{xs.max() - xs.min() + 1}×{ys.max() - ys.min() + 1}", "pixels")
-fig, ax = plt.subplots(figsize=(3, 3))
-ax.imshow(reached, cmap="gray_r")
-ax.set_title("swin_t stage 1, centre token", fontsize=9)
-ax.axis("off")
+corner = rf.reach(real, (112, 112), target=(27, 27))  # the last of 28×28 tokens
+print("the bottom-right token reads the top-left corner:", bool(corner[:4, :4].any()))
+fig, axes = plt.subplots(1, 2, figsize=(5, 2.6))
+for ax, m, title in zip(axes, [reached, corner], ["centre token", "bottom-right token"]):
+    ax.imshow(m, cmap="gray_r", vmin=0, vmax=1)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.suptitle("swin_t stage 1: pixels each token reads", fontsize=10)
 fig.tight_layout()""",
     ),
     (
@@ -1055,7 +1061,8 @@ fig, axes = plt.subplots(1, 2, figsize=(5, 2.6))
 for ax, m, title in zip(axes, [patch, layer], ["patch embedding", "after attention layer 1"]):
     ax.imshow(m, cmap="gray_r", vmin=0, vmax=1)
     ax.set_title(title, fontsize=9)
-    ax.axis("off")
+    ax.set_xticks([])
+    ax.set_yticks([])
 fig.tight_layout()""",
     ),
 ]
