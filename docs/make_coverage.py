@@ -61,7 +61,10 @@ def check(family: Any, size: int, group: str = "cnn") -> dict[str, Any]:
     try:
         result, *inner = compare_reach(model, (size, size), inplace=True, partial=True)
     except Exception as err:  # noqa: BLE001 - report, do not stop
-        row.update(status="fails", reason=str(err).splitlines()[0][:200] if str(err) else type(err).__name__)
+        text = str(err).splitlines()[0][:200] if str(err) else ""
+        if not isinstance(err, rf.RFGraphError):  # not a clean refusal: a bug to report, so say what
+            text = f"{type(err).__name__}: {text}"
+        row.update(status="fails", reason=text or type(err).__name__)
         return row
     records = rf.receptive_field(result.network, (size, size))
     record = next((r for r in records if result.endpoint and r.name == result.endpoint), records[-1])
