@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import RFGraphError
 from ..ops import Conv, Crop, GlobalPool, Op, Pool, Upsample
-from ..ops_index import AdaptivePool, Flip, Pad, PixelShuffle, PixelUnshuffle, Resize, Roll, Slice
+from ..ops_index import AdaptivePool, Flip, GlobalMix, Pad, PixelShuffle, PixelUnshuffle, Resize, Roll, Slice
 from . import _digits
 from ._dag import Dag
 from ._layout import _T, Value, _dims, _Flat, _make, _permuted, _regroup, _Same, _Scores, _Split
@@ -202,13 +202,35 @@ class _Converter:
         return _make(index, rank, dims, self.ndim)
 
     # -- heads and norms --------------------------------------------------------------------
-    def linear(self, x: Value, scopes: list[str], base: str, same_size: bool = False) -> Value:
+    def linear(self, x: Value, scopes: list[str], base: str, features: tuple[int, int] | None = None) -> Value:
+        """A Linear (``features``: in and out sizes, when known) on the last axis of ``x``."""
+        same_size = features is not None and features[0] == features[1]
         if isinstance(x, _Flat):
             if math.prod(self.spatial(x)) == 1:
                 return _Flat(self.dag.leaf(Conv(1), x.index, scopes, base))
             return _Flat(self.dag.leaf(GlobalPool(), x.index, scopes, base))
         if isinstance(x, _T) and x.rank - 1 not in self.dims(x):
             return x  # channels last: a Linear mixes channels only (ConvNeXt's MLP)
+        if isinstance(x, _Scores):
+            return x  # talking heads: a Linear across heads of the scores
+        if isinstance(x, _T) and x.hidden:  # back from a token-mixing MLP's hidden units to the positions
+            if features is not None and features[1] == math.prod(self.spatial(x)):
+                return _T(x.index, x.rank, x.axes)
+            return x
+        if isinstance(x, _T) and features and self.is_flattened(x) and not x.extra and not self.is_global(x):
+            # a token-mixing MLP (MLP-Mixer, ResMLP): along the token axis every position reads every other
+            n = math.prod(self.spatial(x))
+            if features[0] == n:
+                out = self.leaf(GlobalMix(), x, scopes, base)
+                return _T(out.index, x.rank, x.axes, hidden=features[1] != n)
+        if isinstance(x, _T) and same_size and not x.extra and not self.is_global(x):
+            # token mixing along one spatial axis
+            dims, spatial = self.dims(x), self.spatial(x)
+            shape = [1] * x.rank
+            for k, a in enumerate(dims):
+                shape[a] = spatial[k]
+            split = _digits.split(self.plain(x, scopes, base), dims, spatial, shape)
+            return _digits.settle(_digits.mix(self, split, split.spatial_atoms(x.rank - 1), scopes, base), self.ndim)
         if isinstance(x, _Split):  # on the last axis: a channel op, token mixing, or digits folded into channels
             return _digits.contract(self, x, -1, same_size, scopes, base)
         if isinstance(x, _T) and self.is_global(x):
@@ -265,6 +287,10 @@ class _Converter:
     ) -> Value:
         if isinstance(x, _Split):
             return _digits.pointwise_conv(self, x, kernel, stride, padding, scopes, base)
+        if not self.is_channels_first(x) and 1 not in self.dims(x):
+            ones = all(v == 1 for v in _tuple(kernel, self.ndim) + _tuple(stride, self.ndim))
+            if ones and not x.pad and (padding == "valid" or not any(_tuple(padding, self.ndim))):
+                return x  # a 1x1 convolution over channels of flattened tokens (MobileViT v2's last stage)
         self.channels_first(x, base, scopes)
         if padding_mode != "zeros":
             x = self.plain(x, scopes, base)

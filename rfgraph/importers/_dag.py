@@ -150,6 +150,12 @@ class Dag:
             if s:
                 self.module_output[s] = index
 
+    def forget(self, scopes: Sequence[str]) -> None:
+        """The latest tensor made inside ``scopes`` is not in grid order (window-partitioned): until a
+        later one is, those modules have no end-point."""
+        for s in scopes:
+            self.module_output.pop(s, None)
+
     def _ancestors(self, output: int) -> list[int]:
         keep = {output}
         for node in reversed(self.nodes[: output + 1]):

@@ -280,10 +280,8 @@ def reduce(c: Any, x: _Split, dims: Any, keepdim: bool, scopes: list[str], base:
         for axis in sorted(axes, reverse=True):
             out = drop_axis(out, axis, c.where(scopes, base))
         return out
-    if not keepdim:
-        raise RFGraphError(
-            f"{c.where(scopes, base)} reduces window-partitioned spatial digits without keepdim; not supported"
-        )
+    if not keepdim:  # pooling over the innermost digits (Hiera's query pooling over its unrolled stride)
+        return consume(c, x, mixed, None, scopes, base, drop=list(axes))
     y = mix(c, x, mixed, scopes, base)
     return _Split(y.index, y.atoms, y.broadcast | frozenset(a for a in axes if x.spatial_atoms(a)))
 
@@ -341,8 +339,6 @@ def contract(c: Any, x: _Split, axis: int, same_size: bool, scopes: list[str], b
     patch merging: ``(H/2, 2, W/2, 2, C) -> (H/2, W/2, 4C)``, then a Linear) are consumed: each
     remaining position reads its whole block, a convolution with kernel = stride = block.
     """
-    from ..ops import Conv
-    from ._convert import _c
 
     axis %= x.rank
     digits = x.spatial_atoms(axis)
@@ -350,6 +346,18 @@ def contract(c: Any, x: _Split, axis: int, same_size: bool, scopes: list[str], b
         return x
     if same_size and len(digits) == len(x.atoms[axis]):
         return mix(c, x, digits, scopes, base)
+    return consume(c, x, digits, axis, scopes, base)
+
+
+def consume(
+    c: Any, x: _Split, digits: Sequence[Atom], axis: int | None, scopes: list[str], base: str, drop: Sequence[int] = ()
+) -> Value:
+    """The positions of ``x`` without the digits ``digits`` (innermost ones): each remaining position reads
+    its block -- a convolution with kernel = stride = block.  ``axis`` (if not None) is the tensor axis that
+    held them; it keeps its non-spatial factors, or is dropped when ``axis`` is None (a reduction)."""
+    from ..ops import Conv
+    from ._convert import _c
+
     shape = c.dag.shape(x.index)
     blocks = []
     for k in range(len(shape)):
@@ -358,15 +366,17 @@ def contract(c: Any, x: _Split, axis: int, same_size: bool, scopes: list[str], b
         for a in chain:  # innermost first: strides 1, s1*n1, ...
             if a[1] != block:
                 raise RFGraphError(
-                    f"{c.where(scopes, base)} folds outer digits of spatial axis {k} into the channels; not supported"
+                    f"{c.where(scopes, base)} folds outer digits of spatial axis {k} away; not supported"
                 )
             block *= a[2]
         blocks.append(block)
     index = c.dag.leaf(Conv(_c(tuple(blocks)), stride=_c(tuple(blocks))), x.index, scopes, base)
+    gone = set(digits)
     atoms = tuple(
-        tuple(a for a in axis_atoms if a[0] < 0)
-        if i == axis
-        else tuple((a[0], a[1] // blocks[a[0]], a[2]) if a[0] >= 0 else a for a in axis_atoms)
-        for i, axis_atoms in enumerate(x.atoms)
+        tuple((a[0], a[1] // blocks[a[0]], a[2]) if a[0] >= 0 else a for a in axis_atoms if a not in gone)
+        for axis_atoms in x.atoms
     )
-    return settle(_Split(index, atoms, x.broadcast), c.ndim)
+    out = _Split(index, atoms, x.broadcast)
+    for gone_axis in sorted(drop, reverse=True):
+        out = drop_axis(out, gone_axis, c.where(scopes, base))
+    return settle(out, c.ndim)

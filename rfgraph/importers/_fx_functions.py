@@ -21,6 +21,14 @@ def _bind(args: tuple[Any, ...], kwargs: dict[str, Any], names: str, defaults: d
     return out
 
 
+def reduction_args(name: str, args: tuple[Any, ...], kw: dict[str, Any]) -> tuple[Any, bool]:
+    """``(dims, keepdim)`` of a reduction; norms take the order first (``norm(x, p, dim, keepdim)``)."""
+    at = 2 if name in ("norm", "linalg_vector_norm") else 1
+    dims = args[at] if len(args) > at else kw.get("dim", kw.get("axis"))
+    keep = args[at + 1] if len(args) > at + 1 else kw.get("keepdim", False)
+    return dims, bool(keep)
+
+
 _POOL_ARGS = "input kernel_size stride padding dilation ceil_mode return_indices"
 _AVG_ARGS = "input kernel_size stride padding ceil_mode count_include_pad divisor_override"
 
@@ -114,8 +122,7 @@ class _Functions:
                 f"{c.where(scopes, name)}: functional transposed convolutions are not supported; use nn.ConvTranspose"
             )
         if name in _REDUCTIONS:
-            axes = args[1] if len(args) > 1 else kw.get("dim", kw.get("axis"))
-            keep = args[2] if len(args) > 2 else kw.get("keepdim", False)
+            axes, keep = reduction_args(name, args, kw)
             if name in ("max", "min") and isinstance(axes, int):
                 out = c.reduce(x, axes, bool(keep), scopes, name)
                 return (out, out)

@@ -36,6 +36,7 @@ class _T:
     pad: tuple[tuple[int, int], ...] | None = None
     extra: int = 0  # leading tokens that are no input position (a class token) on a flattened axis
     mixed: bool = False  # those tokens have seen every position (attention ran since they were added)
+    hidden: bool = False  # the token axis holds the hidden units of a token-mixing MLP, each read every position
 
 
 Atom = tuple[int, int, int]

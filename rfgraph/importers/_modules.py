@@ -14,7 +14,7 @@ from ..errors import RFGraphError
 from ..ops import ConvTranspose
 from . import _digits
 from ._convert import _c, _Converter, _tuple
-from ._layout import _T, Value, _Flat, _Split
+from ._layout import _T, Value, _Flat, _Scores, _Split
 
 __all__: list[str] = []
 
@@ -58,8 +58,14 @@ def convert_module(
     label = f"module {path!r} ({kind})"
     if isinstance(mod, c.identity_types) or kind in c.identity_names:
         return x
+    if isinstance(x, _Scores):  # dropout, a softmax module, talking heads (a Linear across heads) on the scores
+        ones = isinstance(mod, nn.modules.conv._ConvNd) and all(k == 1 for k in mod.kernel_size + mod.stride)
+        if is_pointwise_module(nn, mod) or isinstance(mod, nn.Linear | nn.Softmax) or ones:
+            return x  # (a 1x1 convolution across heads: EfficientFormer v2's talking heads)
+        raise RFGraphError(f"{label} is applied to attention scores; not supported")
     if isinstance(mod, nn.Linear | nn.LazyLinear):
-        return c.linear(x, scopes, kind.lower(), getattr(mod, "in_features", 0) == getattr(mod, "out_features", -1))
+        features = (mod.in_features, mod.out_features) if isinstance(mod, nn.Linear) else None
+        return c.linear(x, scopes, kind.lower(), features)
     if isinstance(mod, nn.Flatten):
         return c.reshape(x, in_shape, out_shape, scopes, "flatten")
     if x is None:

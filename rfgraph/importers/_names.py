@@ -71,6 +71,8 @@ POINTWISE_FUNCTIONS = frozenset(
         "contiguous",
         "clone",
         "alias",
+        "clamp_min",
+        "clamp_max",
         "detach",
         "to",
         "float",
@@ -126,7 +128,21 @@ _ARITHMETIC = frozenset(
 _NON_TENSOR = frozenset(["size", "dim", "numel", "shape", "dtype", "device", "getattr", "ndimension", "is_contiguous"])
 _SOFTMAX = frozenset(["softmax", "log_softmax", "softmin"])
 _REDUCTIONS = frozenset(
-    ["mean", "sum", "amax", "amin", "max", "min", "nanmean", "logsumexp", "std", "var", "prod", "norm"]
+    [
+        "mean",
+        "sum",
+        "amax",
+        "amin",
+        "max",
+        "min",
+        "nanmean",
+        "logsumexp",
+        "std",
+        "var",
+        "prod",
+        "norm",
+        "linalg_vector_norm",
+    ]
 )
 _RESHAPES = frozenset(["flatten", "view", "reshape", "squeeze", "unsqueeze", "view_as", "reshape_as", "unflatten"])
 _PERMUTES = frozenset(["permute", "transpose", "movedim", "swapaxes", "swapdims"])

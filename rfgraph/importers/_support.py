@@ -313,8 +313,8 @@ class ReachCheck:
         return f"at {self.endpoint or 'the output'}: {extra} pixels reached without gradient, {missing} missed"
 
 
-def _spatial_endpoint(torch: Any, model: Any, net: Any, shape: tuple[int, ...]) -> str | None:
-    """The last tensor with more than one position that is a module's output (None: the output itself)."""
+def _spatial_endpoints(model: Any, net: Any, shape: tuple[int, ...]) -> list[tuple[str, tuple[int, ...]]] | None:
+    """Tensors with more than one position that are module outputs, last first (None: the output itself)."""
     from ..plan import build_plan
 
     plan = build_plan(net, shape)
@@ -324,26 +324,69 @@ def _spatial_endpoint(torch: Any, model: Any, net: Any, shape: tuple[int, ...]) 
     by_index: dict[int, list[str]] = {}
     for name, index in plan.endpoints.items():
         by_index.setdefault(index, []).append(name)
+    found = []
     for t in reversed(plan.tensors):
         if math.prod(t.shape) > 1:
-            for name in [t.name, *by_index.get(t.index, [])]:
-                if name in modules and name:
-                    return name
-    return None
+            found += [
+                (name, tuple(t.shape)) for name in [t.name, *by_index.get(t.index, [])] if name in modules and name
+            ]
+    return found
 
 
-def _partial_endpoint(model: Any, net: Any, shape: tuple[int, ...]) -> str | None:
-    """The last module output whose exact field is smaller than the input (no global context)."""
+def _spatial_endpoint(torch: Any, model: Any, net: Any, shape: tuple[int, ...]) -> str | None:
+    """The last tensor with more than one position that is a module's output (None: the output itself)."""
+    found = _spatial_endpoints(model, net, shape)
+    return found[0][0] if found else None
+
+
+def _partial_endpoints(model: Any, net: Any, shape: tuple[int, ...]) -> list[tuple[str, tuple[int, ...]]]:
+    """Module outputs whose exact field is smaller than the input (no global context), last first,
+    with their grids."""
     from ..arithmetic import receptive_field
 
     modules = {name for name, _ in model.named_modules() if name}
-    best = None
+    found = []
     for record in receptive_field(net, shape):
         if record.name not in modules or math.prod(record.shape) <= 1 or getattr(record, "global_context", False):
             continue
         if all(s < n for s, n in zip(record.size, shape, strict=True)):
-            best = record.name
-    return best
+            found.append((record.name, tuple(record.shape)))
+    return found[::-1]
+
+
+def _readable(out_shape: Any, grid: tuple[int, ...]) -> bool:
+    """Whether :func:`gradient_supports` can find the positions of ``grid`` in a module output of this shape:
+    channels first, channels last, or tokens ``(N, [extra +] H*W, C)``."""
+    if out_shape is None:
+        return False
+    nd, dims = len(grid), tuple(out_shape)
+    if len(dims) == nd + 2 and (dims[2:] == grid or dims[1 : 1 + nd] == grid):
+        return True
+    return len(dims) == 3 and 0 <= dims[1] - math.prod(grid) <= 8
+
+
+def _first_readable(
+    torch: Any, model: Any, candidates: list[tuple[str, tuple[int, ...]]], shape: tuple[int, ...], channels: int
+) -> str | None:
+    """The first candidate module whose output layout the gradient check reads (a blockified or tuple
+    output is skipped)."""
+    if not candidates:
+        return None
+    shapes: dict[str, Any] = {}
+    handles = []
+    for name, _ in candidates:
+
+        def capture(mod: Any, inputs: Any, output: Any, name: str = name) -> None:
+            shapes.setdefault(name, tuple(output.shape) if hasattr(output, "shape") else None)
+
+        handles.append(model.get_submodule(name).register_forward_hook(capture))
+    try:
+        with torch.no_grad():
+            model(torch.rand((1, channels, *shape), dtype=next(model.parameters()).dtype))
+    finally:
+        for h in handles:
+            h.remove()
+    return next((name for name, grid in candidates if _readable(shapes.get(name), grid)), None)
 
 
 def compare_reach(
@@ -363,9 +406,11 @@ def compare_reach(
     from .torch import from_torch
 
     net = from_torch(model, input_shape, **import_options)
-    endpoints = [_spatial_endpoint(torch, model, net, input_shape)]
+    channels = import_options.get("in_channels") or _in_channels(torch, model)
+    lasts = _spatial_endpoints(model, net, input_shape)
+    endpoints = [None if lasts is None else _first_readable(torch, model, lasts, input_shape, channels)]
     if partial:
-        inner = _partial_endpoint(model, net, input_shape)
+        inner = _first_readable(torch, model, _partial_endpoints(model, net, input_shape), input_shape, channels)
         if inner is not None and inner not in endpoints:
             endpoints.append(inner)
     grids: list[tuple[int, ...] | None] = [build_plan(net, input_shape, e).output.shape for e in endpoints]

@@ -40,6 +40,19 @@ def attend(
         return values[0] if values else None
     sources = list(dict.fromkeys(m.index for m in maps))
     like = maps[0]
+    grid = c.dag.shape(like.index)
+    same = [i for i in sources if c.dag.shape(i) == grid]
+    other = [i for i in sources if c.dag.shape(i) != grid]
+    if other:
+        # keys/values on another grid (PVT's spatial reduction, LeViT's strided queries): every query
+        # reads itself and every key position -- a global pool of the keys broadcast to the queries
+        pooled = [c.dag.leaf(GlobalPool(), i, scopes, f"{base}.keys") for i in other]
+        reads = same if len(same) > 1 else [like.index]
+        mixed_same = reads[0] if len(reads) == 1 else c.dag.merge("add", reads, scopes, f"{base}.qkv")
+        if len(reads) > 1:
+            mixed_same = c.dag.leaf(GlobalMix(), mixed_same, scopes, f"{base}.self")
+        out = c.dag.merge("add", [mixed_same, *pooled], scopes, base)
+        return _T(out, like.rank, like.axes, None, like.extra, mixed=True)
     index = sources[0] if len(sources) == 1 else c.dag.merge("add", sources, scopes, f"{base}.qkv")
     out = c.dag.leaf(GlobalMix(), index, scopes, base)
     return _T(out, like.rank, like.axes, None, like.extra, mixed=True)
@@ -54,10 +67,15 @@ def _attend_split(
     atoms: tuple[tuple[Atom, ...], ...] | None = None,
 ) -> Value:
     splits = [v for v in values if isinstance(v, _Split)]
+    if isinstance(values[0], _T) and not any(isinstance(v, _T) for v in values[1:]):
+        return _pooled_queries(c, values[0], [], splits, scopes, base)  # queries pooled back to whole axes
     if len(splits) != len([v for v in values if isinstance(v, _T | _Flat | _Split)]):
         raise RFGraphError(f"{c.where(scopes, base)}: attention between window-partitioned and other tokens")
-    _digits.check_same(splits, c.where(scopes, base))
     q = values[0] if isinstance(values[0], _Split) else splits[0]
+    key = _digits.layout_key(q)
+    others = [v for v in splits if _digits.layout_key(v) != key]
+    if others:
+        return _pooled_queries(c, q, [v for v in splits if v not in others], others, scopes, base)
     if mixed is None:  # (..., L, E): the token axis is the second to last
         mixed = q.spatial_atoms(q.rank - 2)
     sources = list(dict.fromkeys(v.index for v in splits))
@@ -125,6 +143,32 @@ def einsum(c: _Converter, equation: Any, operands: list[Any], shapes: list[Any],
         y = _Split(x.index, tuple(lx.get(ch, ()) for ch in out))
         return _digits.settle(y, c.ndim)
     raise RFGraphError(f"{where}: {equation!r} on these operands is not supported")
+
+
+def _pooled_queries(
+    c: _Converter, q: _Split | _T, same: list[_Split], kv: list[_Split], scopes: list[str], base: str
+) -> Value:
+    """Queries pooled to a coarser grid than keys and values (Hiera): every key position reads its window,
+    the window is pooled to the queries' grid, and each query reads its own position and that."""
+    where = c.where(scopes, base)
+    _digits.check_same(kv, where)
+    sources = list(dict.fromkeys(v.index for v in kv))
+    index = sources[0] if len(sources) == 1 else c.dag.merge("add", sources, scopes, f"{base}.kv")
+    keys = _Split(index, kv[0].atoms)
+    keys = _digits.mix(c, keys, keys.spatial_atoms(keys.rank - 2), scopes, f"{base}.keys")
+    # the queries' grid is the keys' grid without its innermost digits: a block of n_keys / n_queries
+    blocks = [
+        n // m if m and n % m == 0 else 0 for n, m in zip(c.dag.shape(keys.index), c.dag.shape(q.index), strict=True)
+    ]
+    if 0 in blocks:
+        raise RFGraphError(f"{where}: queries and keys on grids rfgraph cannot relate")
+    extra = [a for axis in keys.atoms for a in axis if a[0] >= 0 and a[1] < blocks[a[0]]]
+    pooled = _digits.consume(c, keys, extra, None, scopes, f"{base}.pool")
+    if not isinstance(pooled, _Split | _T) or c.dag.shape(pooled.index) != c.dag.shape(q.index):
+        raise RFGraphError(f"{where}: queries and keys on grids rfgraph cannot relate")
+    reads = list(dict.fromkeys([q.index, *(v.index for v in same), pooled.index]))
+    index = c.dag.merge("add", reads, scopes, base)
+    return _Split(index, q.atoms) if isinstance(q, _Split) else _T(index, q.rank, q.axes)
 
 
 def _matmul_split(c: _Converter, a: Value, b: Value, scopes: list[str], base: str) -> Value:

@@ -57,8 +57,8 @@ from ._convert import (
     _tensor_values,
     _torch,
 )
-from ._fx_functions import _bind, _Functions
-from ._layout import _T, Value, _Flat, _Same, _Split
+from ._fx_functions import _bind, _Functions, reduction_args
+from ._layout import _T, Value, _Flat, _Same, _Scores, _Split
 from ._modules import convert_module, is_same_padding_module
 from ._names import (
     _ARITHMETIC,
@@ -66,6 +66,7 @@ from ._names import (
     _NON_TENSOR,
     _NORMS,
     _PERMUTES,
+    _REDUCTIONS,
     _RESHAPES,
     _SOFTMAX,
     POINTWISE_FUNCTIONS,
@@ -161,7 +162,9 @@ class _FxImporter(_Functions):
                 value = self.check(node, self.convert(node))
                 self.env[node] = value
                 index = _first_index(value)
-                if index is not None:
+                if isinstance(value, _Split):  # end-points are tensors in grid order: not this one
+                    self.c.dag.forget(self.scopes(node))
+                elif index is not None:
                     scopes = self.scopes(node)
                     if node.op == "call_module" and index == _first_index(self.value(node.args[0])):
                         scopes = scopes[:-1]  # a pointwise leaf module is no end-point of its own
@@ -172,7 +175,7 @@ class _FxImporter(_Functions):
         shape = self.shape(node)
         if isinstance(value, _Split):
             return _digits.resync(value, shape)
-        if isinstance(value, _T) and shape is not None and len(shape) == value.rank:
+        if isinstance(value, _T) and shape is not None and len(shape) == value.rank and not value.hidden:
             got = self.c.spatial(value)
             if self.c.is_flattened(value):
                 bad = (shape[self.c.dims(value)[0]] - value.extra) % math.prod(got) != 0
@@ -230,6 +233,14 @@ class _FxImporter(_Functions):
             return matmul(c, args[0], args[1] if len(args) > 1 else None, out_shape, scopes, name)
         if name in _NON_TENSOR:
             return None
+        if name == "select" and isinstance(x, _T | _Split):  # ATen select(x, dim, index): x[..., index]
+            dim, at = int(node.args[1]) % x.rank, self.static(node.args[2], scopes, "an index")
+            index = (slice(None),) * dim + (at,)
+            if isinstance(x, _Split):
+                return _digits.getitem(c, x, index, scopes)
+            if c.is_flattened(x) and (x.extra or dim in c.dims(x)):
+                return self.tokens(x, index, scopes)
+            return c.getitem(x, index, scopes)
         if name == "slice" and isinstance(x, _T):  # ATen slice(x, dim, start, end, step) (torch.export)
             a = _bind(
                 tuple(node.args),
@@ -285,12 +296,14 @@ class _FxImporter(_Functions):
             return c.norm(x, None, scopes, name)
         if name in ("linear",):
             weight = self.shape(node.args[1]) if len(node.args) > 1 and hasattr(node.args[1], "meta") else None
-            return c.linear(x, scopes, "linear", weight is not None and len(set(weight)) == 1)
+            return c.linear(
+                x, scopes, "linear", (weight[1], weight[0]) if weight is not None and len(weight) == 2 else None
+            )
         if name in _RESHAPES:
             return c.reshape(x, in_shape, out_shape, scopes, name)
         if name in _PERMUTES:
             return self.permute(node, x, name, scopes)
-        if name in ("chunk", "split", "unbind", "tensor_split"):
+        if name in ("chunk", "split", "unbind", "tensor_split", "split_with_sizes"):
             at = 1 if name == "unbind" else 2
             dim = node.args[at] if len(node.args) > at else kw.get("dim", 0)
             if isinstance(x, _Split):
@@ -312,6 +325,16 @@ class _FxImporter(_Functions):
         if not isinstance(x, _T):
             if isinstance(x, _Flat):
                 return x
+            if isinstance(x, _Scores) and name in _REDUCTIONS:
+                return x  # a normaliser of the scores (ConViT): still a function of queries and keys
+            if isinstance(x, _Split) and name in ("conv1d", "conv2d", "conv3d"):
+                a = _bind(tuple(node.args), kw, "input weight bias stride padding dilation groups", {"stride": 1})
+                weight = self.shape(a["weight"]) if hasattr(a["weight"], "meta") else None
+                kernel = weight[2:] if weight is not None else (0,)
+                return c.conv(x, kernel, a["stride"], a.get("padding", 0), 1, scopes, name)
+            if isinstance(x, _Split) and name in _REDUCTIONS:
+                axes, keep = reduction_args(name, tuple(node.args), kw)
+                return c.reduce(x, axes, keep, scopes, name)
             if isinstance(x, _Split):
                 raise RFGraphError(
                     f"{c.where(scopes, name)}: {name!r} on a window-partitioned tensor (spatial axes split into "
