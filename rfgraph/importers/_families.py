@@ -187,6 +187,19 @@ _TRANSFORMERS_EXTRA = [
     "vitamin_small_224",
     "caformer_s18",
     "poolformer_s12",
+    # split spatial axes, keys on other grids, token-mixing MLPs, class-token slicing (one per mechanism)
+    "mobilevitv2_050",
+    "maxvit_nano_rw_256",
+    "swinv2_tiny_window8_256",
+    "twins_svt_small",
+    "pvt_v2_b0",
+    "levit_128s",
+    "hiera_tiny_224",
+    "nest_tiny",
+    "coat_lite_tiny",
+    "pit_ti_224",
+    "mixer_s16_224",
+    "efficientvit_m0",
 ]
 # Slow in float64 (big models, the 224 px EfficientFormer / MaxViT), or extra: tests mark them slow.
 _TRANSFORMERS_HEAVY = {"vit_b_16", "swin_t", "maxvit_t", "efficientformer_l1", *_TRANSFORMERS_EXTRA}
