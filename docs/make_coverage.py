@@ -2,16 +2,18 @@
 equals torch's gradient support (issue 10).
 
 For every family of :mod:`rfgraph.importers._families` (torchvision classification and
-segmentation, timm CNNs; smallest variant, random weights, nothing downloaded) and each input
-size, the script imports the model, reads the receptive-field record of the checked tensor (the
+segmentation, timm CNNs; then, in a section of their own, torchvision ViT/Swin/MaxViT and the
+timm transformer and hybrid families; smallest variant, random weights, nothing downloaded) and
+each input size, the script imports the model, reads the receptive-field record of the checked tensor (the
 output, or for a classifier the last spatial tensor that is a module's output), and compares
 ``rf.reach`` of its centre with the support of the input gradient of a linearised float64 copy
 (:func:`rfgraph.importers._support.compare_reach`).
 
 Usage::
 
-    python docs/make_coverage.py            # all families, writes docs/coverage.md
-    python docs/make_coverage.py resnet18   # some families, prints only
+    python docs/make_coverage.py                # all families, writes docs/coverage.md
+    python docs/make_coverage.py resnet18       # some families (names or sources), prints only
+    python docs/make_coverage.py transformers   # the transformer section alone, prints only
 
 Takes a few minutes on one core.
 """
@@ -38,12 +40,18 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def check(family: Any, size: int) -> dict[str, Any]:
+def check(family: Any, size: int, group: str = "cnn") -> dict[str, Any]:
     import rfgraph as rf
     from rfgraph.importers._families import build
     from rfgraph.importers._support import compare_reach
 
-    row: dict[str, Any] = {"source": family.source, "name": family.name, "family": family.family, "size": size}
+    row: dict[str, Any] = {
+        "source": family.source,
+        "name": family.name,
+        "family": family.family,
+        "size": size,
+        "group": group,
+    }
     start = time.perf_counter()
     try:
         model = build(family)
@@ -53,7 +61,10 @@ def check(family: Any, size: int) -> dict[str, Any]:
     try:
         result, *inner = compare_reach(model, (size, size), inplace=True, partial=True)
     except Exception as err:  # noqa: BLE001 - report, do not stop
-        row.update(status="fails", reason=str(err).splitlines()[0][:200] if str(err) else type(err).__name__)
+        text = str(err).splitlines()[0][:200] if str(err) else ""
+        if not isinstance(err, rf.RFGraphError):  # not a clean refusal: a bug to report, so say what
+            text = f"{type(err).__name__}: {text}"
+        row.update(status="fails", reason=text or type(err).__name__)
         return row
     records = rf.receptive_field(result.network, (size, size))
     record = next((r for r in records if result.endpoint and r.name == result.endpoint), records[-1])
@@ -80,12 +91,46 @@ def check(family: Any, size: int) -> dict[str, Any]:
     return row
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    import rfgraph
+_HEADER = (
+    "| source | family | model | input | imports | checked tensor | stride | field | uniform | global "
+    "| reached | reach = grad | inner tensor: reach = grad | note |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+)
 
+
+def _summary(rows: list[dict[str, Any]]) -> str:
     ok = [r for r in rows if r.get("status") == "imports"]
     equal = [r for r in ok if r.get("equal")]
     families = {(r["source"], r["family"]) for r in rows}
+    return (
+        f"Summary: {len(families)} families, {len(rows)} model/size pairs; {len(ok)} import, "
+        f"{len(equal)} with reach = grad."
+    )
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = list(_HEADER)
+    for r in rows:
+        if r.get("status") != "imports":
+            lines.append(
+                f"| {r['source']} | {r['family']} | `{r['name']}` | {r['size']} | no | | | | | | | | | "
+                f"{r.get('reason', '').replace('|', '/')} |"
+            )
+            continue
+        lines.append(
+            f"| {r['source']} | {r['family']} | `{r['name']}` | {r['size']} | yes | `{r['tensor']}` | {r['stride']} "
+            f"| {r['field']} | {'yes' if r['uniform'] else 'no'} | {'yes' if r['global_context'] else 'no'} "
+            f"| {r['reached']} | {'yes' if r['equal'] else '**no**'} | {r.get('inner', '')} "
+            f"| {r.get('reason', '').replace('|', '/')} |"
+        )
+    return lines
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    import rfgraph
+
+    cnn = [r for r in rows if r.get("group", "cnn") == "cnn"]
+    transformers = [r for r in rows if r.get("group") == "transformer"]
     lines = [
         "# Coverage: real models in `rf.from_torch`",
         "",
@@ -102,26 +147,24 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         "on a positive input. *Inner tensor*: the same check at the last module output whose field is",
         "smaller than the input (pixels reached), a sharper test of padding and strides.",
         "",
-        f"Summary: {len(families)} families, {len(rows)} model/size pairs; {len(ok)} import, "
-        f"{len(equal)} with reach = grad.",
-        "",
-        "| source | family | model | input | imports | checked tensor | stride | field | uniform | global "
-        "| reached | reach = grad | inner tensor: reach = grad | note |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        if r.get("status") != "imports":
-            lines.append(
-                f"| {r['source']} | {r['family']} | `{r['name']}` | {r['size']} | no | | | | | | | | | "
-                f"{r.get('reason', '').replace('|', '/')} |"
-            )
-            continue
-        lines.append(
-            f"| {r['source']} | {r['family']} | `{r['name']}` | {r['size']} | yes | `{r['tensor']}` | {r['stride']} "
-            f"| {r['field']} | {'yes' if r['uniform'] else 'no'} | {'yes' if r['global_context'] else 'no'} "
-            f"| {r['reached']} | {'yes' if r['equal'] else '**no**'} | {r.get('inner', '')} "
-            f"| {r.get('reason', '').replace('|', '/')} |"
-        )
+    if cnn:
+        lines += [_summary(cnn), "", *_table(cnn)]
+    if transformers:
+        lines += [
+            "",
+            "## Transformers and hybrids",
+            "",
+            "Vision transformers and hybrids (attention or token mixers next to convolutions): one",
+            "representative per family, at one input size the model accepts (the smallest at which its",
+            "attention windows are real, or the size it is fixed to). Global attention makes *global*",
+            "yes; window attention grows the field by windows. Where a model does not import, the note",
+            "is the first line of `rf.from_torch`'s error.",
+            "",
+            _summary(transformers),
+            "",
+            *_table(transformers),
+        ]
     import torch
 
     lines += [
@@ -147,11 +190,17 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
-    chosen = [f for f in FAMILIES + TRANSFORMERS if not argv or f.name in argv or f.source in argv]
+    groups = [("cnn", f) for f in FAMILIES] + [("transformer", f) for f in TRANSFORMERS]
+    wanted = set(argv) - {"transformers", "cnn"}
+    chosen = [
+        (group, f)
+        for group, f in groups
+        if not argv or f.name in wanted or f.source in wanted or group in argv or f"{group}s" in argv
+    ]
     rows = []
-    for family in chosen:
+    for group, family in chosen:
         for size in family.sizes:
-            row = check(family, size)
+            row = check(family, size, group)
             rows.append(row)
             print(
                 f"{row['source']:26s} {row['name']:30s} {size:4d} {row['status']:8s} "

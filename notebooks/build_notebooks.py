@@ -895,6 +895,179 @@ print("same ERF from the checkpoint:", erf.shape)""",
 NOTEBOOKS["07_erf_of_your_model.ipynb"] = erf_of_your_model_cells()
 
 
+# --------------------------------------------------------------------------- (h)
+NOTEBOOKS["08_attention_fields.ipynb"] = [
+    (
+        "md",
+        """\
+# (h) Attention fields: a Swin stage next to a CNN stage
+
+Self-attention connects every token with every token it attends to. In the graph
+that is simply an all-to-all layer: *global* attention (ViT) joins every position
+to every position, *window* attention (Swin) joins the positions inside each
+window of 7×7 tokens. Swin alternates plain windows and windows shifted by 3
+tokens, so a block reaches into the neighbouring windows and the field grows by a
+**whole window per block**, where a 3×3 convolution grows it by one token on
+each side.""",
+    ),
+    ("code", SETUP),
+    (
+        "md",
+        """\
+Both stages start with the same patch embedding, a 4×4 convolution with stride 4
+(one token per 4×4 pixels). A Swin block is a residual window attention followed
+by a residual MLP (two 1×1 convolutions, which do not move the field). The CNN
+block is a residual 3×3 convolution followed by a 1×1 convolution. In a spec
+string the Swin stage reads `conv4s4, res(wmix7), res(conv1,conv1), res(wmix7s3), ...`.""",
+    ),
+    (
+        "code",
+        """\
+SHAPE = (140, 140)  # 35×35 tokens: five windows of 7 on each axis
+BLOCKS = [f"block{i}" for i in range(1, 5)]
+
+
+def swin_block(i):
+    shift = 3 if i % 2 == 0 else 0  # every second block shifts its windows
+    return rf.Sequential(rf.Residual(rf.WindowMix(7, shift=shift)),
+                         rf.Residual(rf.Sequential(rf.Conv(1), rf.Conv(1))), name=f"block{i}")
+
+
+def cnn_block(i):
+    return rf.Sequential(rf.Residual(rf.Conv(3, padding=1)), rf.Conv(1), name=f"block{i}")
+
+
+swin = rf.Sequential(rf.Conv(4, stride=4, name="embed"), *[swin_block(i) for i in range(1, 5)])
+cnn = rf.Sequential(rf.Conv(4, stride=4, name="embed"), *[cnn_block(i) for i in range(1, 5)])
+print(swin)""",
+    ),
+    (
+        "md",
+        """\
+The receptive-field table after each block (`rf.receptive_field`), in pixels and in
+tokens (pixels / 4). Swin's field grows by 7 tokens, one window, per block; the
+CNN's by 2 tokens per 3×3 convolution:""",
+    ),
+    (
+        "code",
+        """\
+fields = {}
+for label, net in [("Swin", swin), ("CNN", cnn)]:
+    fields[label] = [rf.receptive_field(net, SHAPE, b)[-1].size[0] for b in BLOCKS]
+print(f"{'block':8s}{'Swin px':>9s}{'tokens':>8s}{'CNN px':>9s}{'tokens':>8s}")
+for b, s, c in zip(BLOCKS, fields["Swin"], fields["CNN"]):
+    print(f"{b:8s}{s:9d}{s // 4:8d}{c:9d}{c // 4:8d}")
+assert [s // 4 for s in fields["Swin"]] == [7, 14, 21, 28]
+assert [c // 4 for c in fields["CNN"]] == [3, 5, 7, 9]""",
+    ),
+    (
+        "md",
+        """\
+The same growth seen from the centre token: which input pixels reach it after each
+block (`rf.reach`, top row Swin, bottom row CNN; the number of paths from each
+pixel, `rf.contribution_map`, as the shade). The centre token sits in the middle of
+its window, and after one block it sees exactly that window. The shifted windows of
+the next block straddle two plain windows, so the field gains a whole window on one
+side (lopsided); the next plain block gains one on the other side. The CNN's field
+is a small square that grows by one token per side.""",
+    ),
+    (
+        "code",
+        """\
+fig, axes = plt.subplots(2, 4, figsize=(10, 5.4))
+for row, (label, net) in zip(axes, [("Swin", swin), ("CNN", cnn)]):
+    for ax, b in zip(row, BLOCKS):
+        paths = rf.contribution_map(net, SHAPE, "paths", endpoint=b)
+        reached = rf.reach(net, SHAPE, endpoint=b)
+        assert np.array_equal(paths > 0, reached)
+        ax.imshow(np.log1p(paths), cmap="magma")
+        ys, xs = np.nonzero(reached)
+        ax.set_title(f"{label} {b}: {xs.max() - xs.min() + 1}×{ys.max() - ys.min() + 1} px", fontsize=9)
+        ax.axis("off")
+fig.tight_layout()""",
+    ),
+    (
+        "md",
+        """\
+In the spec, shifted windows wrap around the border as a plain `roll` does.
+
+## A real Swin stage: torchvision `swin_t`
+
+The first stage of `swin_t` (patch embedding and two blocks: plain, then shifted
+windows) imported with `rf.from_torch`, randomly initialised (nothing is
+downloaded). Its shifted windows wrap around too: the shift mask adds -100 to the
+scores between tokens that the roll brought across the border, which makes their
+weight tiny (about e⁻¹⁰⁰) but not zero. So the bottom-right token reads the top-left
+corner, in the exact graph as in torch's gradient:""",
+    ),
+    (
+        "code",
+        """\
+import warnings
+
+import torch
+import torchvision
+
+model = torchvision.models.swin_t(weights=None).eval()
+stage = torch.nn.Sequential(model.features[0], model.features[1])
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # torch's tracer warns about shape arithmetic
+    real = rf.from_torch(stage, (112, 112))
+print(sorted({type(op).__name__ for op in real.ops}))
+for r in rf.receptive_field(real, (112, 112)):
+    if r.name in ("0.0", "1.0", "1.1"):  # patch embedding, block 1, block 2 (shifted)
+        print(f"{r.name:4s} tokens {r.shape}  field {r.size[0]} px")
+reached = rf.reach(real, (112, 112))
+ys, xs = np.nonzero(reached)
+print("the centre token reaches", f"{xs.max() - xs.min() + 1}×{ys.max() - ys.min() + 1}", "pixels")
+corner = rf.reach(real, (112, 112), target=(27, 27))  # the last of 28×28 tokens
+print("the bottom-right token reads the top-left corner:", bool(corner[:4, :4].any()))
+fig, axes = plt.subplots(1, 2, figsize=(5, 2.6))
+for ax, m, title in zip(axes, [reached, corner], ["centre token", "bottom-right token"]):
+    ax.imshow(m, cmap="gray_r", vmin=0, vmax=1)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.suptitle("swin_t stage 1: pixels each token reads", fontsize=10)
+fig.tight_layout()""",
+    ),
+    (
+        "md",
+        """\
+## A ViT: one attention layer makes the field global
+
+A small torchvision `VisionTransformer` (16×16 patches on a 64×64 input, two
+layers). After the patch embedding each token sees its own 16×16 patch; after the
+first attention layer every token sees every pixel, and the table says
+`global_context`:""",
+    ),
+    (
+        "code",
+        """\
+vit = torchvision.models.VisionTransformer(image_size=64, patch_size=16, num_layers=2, num_heads=2,
+                                           hidden_dim=32, mlp_dim=64).eval()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    vnet = rf.from_torch(vit, (64, 64))
+for r in rf.receptive_field(vnet, (64, 64)):
+    if r.name in ("conv_proj", "encoder.layers.encoder_layer_0", "encoder.layers.encoder_layer_1"):
+        print(f"{r.name:32s} tokens {r.shape}  global: {r.global_context}")
+patch = rf.reach(vnet, (64, 64), endpoint="conv_proj")
+layer = rf.reach(vnet, (64, 64), endpoint="encoder.layers.encoder_layer_0")
+print("pixels reached by the centre token:", int(patch.sum()), "after the embedding,", int(layer.sum()),
+      "after one attention layer")
+assert layer.all()
+fig, axes = plt.subplots(1, 2, figsize=(5, 2.6))
+for ax, m, title in zip(axes, [patch, layer], ["patch embedding", "after attention layer 1"]):
+    ax.imshow(m, cmap="gray_r", vmin=0, vmax=1)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.tight_layout()""",
+    ),
+]
+
+
 def build() -> list[Path]:
     written = []
     for name, cells in NOTEBOOKS.items():

@@ -119,7 +119,7 @@ def test_shifted_windows_wrap_around_like_the_gradient(source: str) -> None:
 _CASES = [
     pytest.param(f, n, id=f"{f.source}-{f.name}-{n}", marks=[pytest.mark.slow] if f.heavy else [])
     for f in TRANSFORMERS
-    if f.name in TRANSFORMERS_SUPPORTED
+    if f.name in TRANSFORMERS_SUPPORTED and f.name != "maxvit_t"  # whole MaxViT: docs/coverage.md; first stage below
     for n in f.sizes
 ]
 
@@ -140,3 +140,16 @@ def test_swin_first_stage() -> None:
     (check,) = _checks(nn.Sequential(model.features[0], model.features[1]), (64, 64))[:1]
     assert "WindowMix" in [type(op).__name__ for op in check.network.ops]
     assert not check.reach.all()
+
+
+@pytest.mark.slow
+def test_maxvit_first_stage() -> None:
+    """torchvision MaxViT's block attention (windows of 7) and grid attention (7 positions 8 apart)."""
+    import torchvision.models as tvm
+
+    torch.manual_seed(0)
+    model = tvm.maxvit_t(weights=None).eval()
+    (check, *_) = _checks(nn.Sequential(model.stem, model.blocks[0]), (224, 224))
+    ops = [repr(op) for op in check.network.ops if "Mix" in type(op).__name__]
+    assert any(op.startswith("WindowMix(7, name=") for op in ops), ops
+    assert any(op.startswith("WindowMix(7, dilation=8") for op in ops), ops

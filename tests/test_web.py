@@ -90,6 +90,12 @@ def test_view_has_what_the_page_draws():
     assert len(view["values"]) == 64
 
 
+def test_view_notes_say_why_window_attention_grows_by_windows():
+    status, view = api.dispatch("/api/view", "net=conv4s4,wmix4,wmix4s2&input=32x32")
+    assert status == 200
+    assert any("window attention" in n and "whole windows" in n for n in view["notes"]), view["notes"]
+
+
 def test_graph_matches_networkx():
     status, g = api.dispatch("/api/graph", "net=res(conv3p1,conv3p1)&input=9")
     assert status == 200

@@ -306,6 +306,10 @@ def view_payload(query: str) -> dict[str, Any]:
         notes.append("global context: every input pixel reaches every output position")
     if not getattr(rec, "uniform", True):
         notes.append("the fields of this tensor are not uniform: the size is the largest over positions")
+    if records:
+        from ..table_notes import table_notes
+
+        notes.extend(table_notes(plan, records))  # why token mixers' fields look as they do, as the CLI says
     return {
         "net": net,
         "input": list(shape),
