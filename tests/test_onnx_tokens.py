@@ -71,6 +71,8 @@ def _torchvision(name: str, first_stage: bool = False, **kwargs: Any) -> Callabl
         if name == "VisionTransformer":
             return vision_transformer.VisionTransformer(**kwargs)
         model = getattr(tvm, name)(weights=None, **kwargs)
+        if first_stage and name == "maxvit_t":
+            return nn.Sequential(model.stem, model.blocks[0])  # block and grid attention, windows of 7
         return nn.Sequential(model.features[0], model.features[1]) if first_stage else model
 
     return build
@@ -106,7 +108,7 @@ MODELS: dict[str, _Case] = {
     "swin_t": _Case(_torchvision("swin_t"), (64, 64), same_plan=False),
     "swin_tiny_patch4_window7_224": _Case(_timm("swin_tiny_patch4_window7_224", img_size=56), (56, 56)),
     "mobilevit_xxs": _Case(_timm("mobilevit_xxs"), (64, 64), same_plan=False),
-    "maxvit_t": _Case(_torchvision("maxvit_t"), (224, 224)),
+    "maxvit_t_first_stage": _Case(_torchvision("maxvit_t", first_stage=True), (224, 224)),
     "mixer_s16_224": _Case(_timm("mixer_s16_224", img_size=64), (64, 64)),  # token-mixing MLPs
     "convit_tiny": _Case(_timm("convit_tiny", img_size=64), (64, 64)),  # scores normalised by their sum
 }
@@ -182,7 +184,7 @@ def test_onnx_receptive_field_sees_attention(imported: Any, name: str) -> None:
     kinds = {type(op).__name__ for op in got.onnx.ops}
     windowed = name.startswith(("swin", "maxvit", "mobilevit"))
     assert ("WindowMix" if windowed else "GlobalMix") in kinds
-    assert records[-1].global_context == (name != "swin_t_first_stage")
+    assert records[-1].global_context == (name != "swin_t_first_stage")  # MaxViT: squeeze-excitation
 
 
 class _Rolled(nn.Module):
