@@ -200,3 +200,27 @@ def test_unsupported_partition_says_so() -> None:
 
     with pytest.raises(rf.RFGraphError, match="window-partitioned"):
         rf.from_torch(Odd(), (8, 8))
+
+
+class _OneToken(nn.Module):
+    """Attention over one token per sequence, the positions in the batch (MobileViT's last stage when
+    one patch covers the map): nothing is mixed."""
+
+    def __init__(self, c: int = 4) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(1, c, 1)
+        self.attn = nn.MultiheadAttention(c, 1, batch_first=True)
+
+    def forward(self, x: Any) -> Any:
+        x = self.embed(x)
+        b, c, h, w = x.shape
+        t = x.permute(0, 2, 3, 1).reshape(b * h * w, 1, c)
+        t = self.attn(t, t, t, need_weights=False)[0]
+        return t.reshape(b, h, w, c).permute(0, 3, 1, 2)
+
+
+def test_attention_over_one_token_mixes_nothing() -> None:
+    torch.manual_seed(0)
+    net, bad = _every_position(_OneToken().double(), (4, 4))
+    assert not bad, bad
+    assert "GlobalMix" not in [type(o).__name__ for o in net.ops]

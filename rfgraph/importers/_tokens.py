@@ -29,10 +29,17 @@ __all__: list[str] = []
 
 
 def attend(
-    c: _Converter, values: list[Any], scopes: list[str], base: str, mixed: tuple[Atom, ...] | None = None
+    c: _Converter,
+    values: list[Any],
+    scopes: list[str],
+    base: str,
+    mixed: tuple[Atom, ...] | None = None,
+    token_axis: int = -2,
 ) -> Value:
-    """Attention of queries ``values[0]`` over keys/values ``values[1:]``: a global mix of their sources,
-    or on window-partitioned tokens a mix of the digits of the token axis (``mixed``: those of the scores)."""
+    """Attention of queries ``values[0]`` over keys/values ``values[1:]`` along ``token_axis``: a global mix
+    of their sources, or on window-partitioned tokens a mix of the digits of the token axis (``mixed``:
+    those of the scores).  When no position lies on the token axis (one token per image, positions in
+    the batch: MobileViT's last stage at a small input) nothing is mixed."""
     if any(isinstance(v, _Split) for v in values):
         return _attend_split(c, values, scopes, base, mixed)
     maps = [v for v in values if isinstance(v, _T)]
@@ -40,6 +47,10 @@ def attend(
         return values[0] if values else None
     sources = list(dict.fromkeys(m.index for m in maps))
     like = maps[0]
+    untouched = not c.is_global(like) and token_axis % like.rank not in c.dims(like)
+    if untouched and len({c.dag.shape(i) for i in sources}) == 1:
+        index = sources[0] if len(sources) == 1 else c.dag.merge("add", sources, scopes, f"{base}.qkv")
+        return _T(index, like.rank, like.axes, None, like.extra, like.mixed)
     grid = c.dag.shape(like.index)
     same = [i for i in sources if c.dag.shape(i) == grid]
     other = [i for i in sources if c.dag.shape(i) != grid]

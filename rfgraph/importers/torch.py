@@ -203,7 +203,9 @@ class _FxImporter(_Functions):
                 return None
             if isinstance(mod, c.nn.MultiheadAttention) and not isinstance(mod, c.identity_types):
                 qkv = [v for v in args[:3] + [self.value(node.kwargs.get(k)) for k in ("query", "key", "value")]]
-                return (attend(c, [v for v in qkv if v is not None], scopes, "attention"), None)
+                first = next((v for v in qkv if isinstance(v, _T)), None)
+                tokens = 0 if first is None or first.rank < 3 else (1 if mod.batch_first else 0)
+                return (attend(c, [v for v in qkv if v is not None], scopes, "attention", token_axis=tokens), None)
             return convert_module(c, mod, node.target, x, in_shape, out_shape, scopes)
         name = _func_name(node.target)
         tensors = _tensor_values(args) + _tensor_values(list(self.value(dict(node.kwargs)).values()))
