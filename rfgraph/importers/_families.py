@@ -200,6 +200,8 @@ _TRANSFORMERS_EXTRA = [
     "pit_ti_224",
     "mixer_s16_224",
     "efficientvit_m0",
+    "cait_xxs24_224",
+    "xcit_nano_12_p16_224",
 ]
 # Slow in float64 (big models, the 224 px EfficientFormer / MaxViT), or extra: tests mark them slow.
 _TRANSFORMERS_HEAVY = {"vit_b_16", "swin_t", "maxvit_t", "efficientformer_l1", *_TRANSFORMERS_EXTRA}

@@ -69,6 +69,22 @@ def attend(
     return _T(out, like.rank, like.axes, None, like.extra, mixed=True)
 
 
+def attend_query(
+    c: _Converter, query: Value, keys: list[Any], scopes: list[str], base: str, token_axis: int = -2
+) -> Value:
+    """Attention whose query is not a feature map: a class token's query (CaiT, XCiT's class attention)
+    or a learned one reads every key position -- a global summary, as a pooled class token is."""
+    maps = [v for v in keys if isinstance(v, _T | _Split)]
+    if isinstance(query, _T | _Split) or not maps:
+        return attend(c, [v for v in [query, *keys] if v is not None], scopes, base, token_axis=token_axis)
+    sources = list(dict.fromkeys([v.index for v in maps] + ([query.index] if isinstance(query, _Flat) else [])))
+    grid = [i for i in sources if c.dag.shape(i) != (1,) * c.ndim]
+    pooled = [c.dag.leaf(GlobalPool(), i, scopes, f"{base}.keys") for i in grid]
+    rest = [i for i in sources if i not in grid]
+    reads = pooled + rest
+    return _Flat(reads[0] if len(reads) == 1 else c.dag.merge("add", reads, scopes, base))
+
+
 def _attend_split(
     c: _Converter,
     values: list[Any],

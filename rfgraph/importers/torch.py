@@ -71,7 +71,15 @@ from ._names import (
     _SOFTMAX,
     POINTWISE_FUNCTIONS,
 )
-from ._tokens import attend, class_token_concat, einsum, index_tokens, matmul, patch_merging, window_attention
+from ._tokens import (
+    attend_query,
+    class_token_concat,
+    einsum,
+    index_tokens,
+    matmul,
+    patch_merging,
+    window_attention,
+)
 
 __all__ = ["from_torch", "POINTWISE_FUNCTIONS"]
 
@@ -205,7 +213,9 @@ class _FxImporter(_Functions):
                 qkv = [v for v in args[:3] + [self.value(node.kwargs.get(k)) for k in ("query", "key", "value")]]
                 first = next((v for v in qkv if isinstance(v, _T)), None)
                 tokens = 0 if first is None or first.rank < 3 else (1 if mod.batch_first else 0)
-                return (attend(c, [v for v in qkv if v is not None], scopes, "attention", token_axis=tokens), None)
+                query = args[0] if args else self.value(node.kwargs.get("query"))
+                rest = [v for v in qkv[1:] if v is not None]
+                return (attend_query(c, query, rest, scopes, "attention", token_axis=tokens), None)
             return convert_module(c, mod, node.target, x, in_shape, out_shape, scopes)
         name = _func_name(node.target)
         tensors = _tensor_values(args) + _tensor_values(list(self.value(dict(node.kwargs)).values()))
@@ -230,7 +240,7 @@ class _FxImporter(_Functions):
         if name == "patch_merging_pad":
             return patch_merging(c, x, scopes, "merge")
         if name in ("scaled_dot_product_attention",):
-            return attend(c, [v for v in args[:3] if v is not None], scopes, "attention")
+            return attend_query(c, args[0], [v for v in args[1:3] if v is not None], scopes, "attention")
         if name in ("matmul", "bmm"):
             return matmul(c, args[0], args[1] if len(args) > 1 else None, out_shape, scopes, name)
         if name in _NON_TENSOR:
