@@ -226,7 +226,7 @@ class _Converter:
             # a token-mixing MLP (MLP-Mixer, ResMLP): along the token axis every position reads every other
             n = math.prod(self.spatial(x))
             if features[0] == n:
-                out = self.leaf(GlobalMix(), x, scopes, base)
+                out = self.mix_axis(x, -1, scopes, base)
                 return _T(out.index, x.rank, x.axes, hidden=features[1] != n)
         if isinstance(x, _T) and same_size and not x.extra and not self.is_global(x):
             return self.mix_axis(x, -1, scopes, base)  # token mixing along one spatial axis
