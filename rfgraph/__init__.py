@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
     from .arithmetic import RFRecord, format_table, receptive_field
     from .engine import contribution_map, profile, reach
     from .graph import to_networkx
+    from .lengths import path_lengths
     from .ops import (
         AdaptivePool,
         Add,
@@ -101,6 +102,7 @@ _LAZY = {
     "padding_share": "padding",
     "valid_region": "padding",
     "min_input_shape": "sizes",
+    "path_lengths": "lengths",
     "Tile": "tiling",
     "halo": "tiling",
     "tiles": "tiling",
@@ -166,6 +168,7 @@ __all__ = [
     "min_input_shape",
     "padding_share",
     "parse_spec",
+    "path_lengths",
     "profile",
     "reach",
     "receptive_field",

@@ -45,9 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from .._crop import field_windows
+from ..engine import field_windows
 from ..errors import RFGraphError
-from ..geometry_index import pad_source
+from ..geometry import pad_source
 from ..ops import Conv, ConvTranspose, Op
 from ..plan import Plan, Tensor, build_plan
 
