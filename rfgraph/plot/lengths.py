@@ -49,7 +49,7 @@ def plot_path_lengths(
     -------
     matplotlib.figure.Figure
     """
-    from ..lengths import path_lengths
+    from ..engine.lengths import path_lengths
 
     _mpl()
     scale = _check_scale(scale)

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from . import engine
-from .errors import RFGraphError
-from .ops import (
+from .. import engine
+from ..errors import RFGraphError
+from ..ops import (
     AdaptivePool,
     Conv,
     ConvTranspose,
@@ -33,7 +33,7 @@ from .ops import (
     Upsample,
     WindowMix,
 )
-from .plan import Plan, build_plan
+from ..plan import Plan, build_plan
 
 __all__ = ["path_lengths", "COMPUTING_OPS", "is_computing"]
 
@@ -82,7 +82,7 @@ def _max_length(plan: Plan) -> int:
 
 def _pixel_counts(plan: Plan, target: Any) -> np.ndarray:
     """(max_length + 1, *input_shape) exact counts of pixel paths to ``target`` by length."""
-    from .engine import _paths
+    from . import _paths
 
     tgt = engine.check_target(plan, target)
     length = _max_length(plan)
@@ -172,7 +172,7 @@ def path_lengths(
     if shape is None:
         if target is not None or per_pixel:
             raise RFGraphError("target= and per_pixel=True need shape=: pixel paths are counted on an input shape")
-        from .sizes import min_input_shape
+        from ..answers.sizes import min_input_shape
 
         try:
             smallest = min_input_shape(network)
