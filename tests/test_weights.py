@@ -130,3 +130,17 @@ def test_weights_validation():
         rf.contribution_map(net, (5,), "paths", weights="mean", method="general")
     with pytest.raises(rf.RFGraphError, match="must be 'ones', 'mean' or a dict"):
         rf.contribution_map(net, (5,), "paths", weights=[1.0])
+
+
+def test_cli_map_weights(tmp_path, capsys):
+    from rfgraph.cli import main
+
+    out = tmp_path / "m.npy"
+    assert main(["map", "conv3*3", "--input", "9", "--metric", "paths", "--weights", "mean", "--out", str(out)]) == 0
+    np.testing.assert_allclose(
+        np.load(out), rf.contribution_map(rf.parse_spec("conv3*3"), (9,), "paths", weights="mean")
+    )
+    assert main(["map", "conv3*3", "--input", "9", "--metric", "paths", "-w", "conv1=2", "--json"]) == 0
+    assert '"max": 14' in capsys.readouterr().out
+    assert main(["map", "conv3*3", "--input", "9", "--metric", "paths", "--weights", "bad"]) == 2
+    assert "--weights 'bad'" in capsys.readouterr().err
