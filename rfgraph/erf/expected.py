@@ -243,6 +243,8 @@ def expected_erf(
         The weights' distribution: only its variance matters.  Fan-in kaiming makes the
         map independent of the channel counts; xavier and transposed convolutions assume
         equal channel counts in and out (rfgraph networks carry none).
+        A channel ``Concat`` counts as a sum, as in ``weights="mean"`` (a real concatenation
+        read by a fan-in-initialised convolution gives each branch its share of the channels).
     activation : {"linear", "relu"}
         ``"linear"``: exact.  ``"relu"``: the gain sqrt(2) and a factor 1/2 per ReLU after
         every (transposed) convolution but the output's (He et al.'s independence
