@@ -10,7 +10,6 @@ import pytest
 import rfgraph as rf
 from rfgraph.cli import main
 
-
 # --- specs are accepted wherever a network is --------------------------------------------------
 
 
