@@ -122,3 +122,54 @@ def test_deeplab_from_the_zoo_works_at_any_input(shape):
         rf.contribution_map(net, shape, "paths", target=centre, endpoint="classifier.0.cat"),
         rf.contribution_map(sized, shape, "paths", target=centre, endpoint="classifier.0.cat"),
     )
+
+
+# --- the README's numbers and float64 --------------------------------------------------------
+
+
+def test_python_paths_are_float64_and_rounded_beyond_2_53_as_the_readme_says():
+    net = rf.parse_spec("conv3*40")
+    rounded = rf.contribution_map(net, (81,), metric="paths")
+    assert rounded.dtype == np.float64 and rounded[40] == 9.348372172717325e17
+    assert rf.contribution_map(net, (81,), metric="paths", exact=None)[40] == 934837217271732457
+    seed = rf.contribution_map(rf.Sequential(*[rf.Conv(3)] * 5), (15,), metric="paths")
+    assert seed.dtype == np.float64  # SPEC section 6; the README's comment says float64
+
+
+# --- rfgraph map: plateau, alignment, clipped squares, one-index targets --------------------
+
+
+def test_map_reports_the_plateau_and_why_the_resnet_peak_sits_at_96(capsys):
+    assert main(["map", "resnet50"]) == 0
+    out = capsys.readouterr().out
+    assert "max 12888 at 16 pixels in [91, 101]x[91, 101], centred at (96, 96)" in out
+    assert "centred at (96, 96), not at the image centre (111.5, 111.5)" in out and "0 + 32*o" in out
+    assert "Araujo et al., Distill 2019" in out
+    assert main(["map", "resnet50", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["peak_count"] == 16 and data["peak_center"] == [96.0, 96.0]
+    assert data["peak_box"] == [[91, 101], [91, 101]]
+    assert main(["map", "conv3*5", "--input", "15x15"]) == 0
+    out = capsys.readouterr().out
+    assert "max 349 at (7, 7)" in out and "image centre" not in out  # centred: nothing to explain
+
+
+def test_map_picture_clips_the_effective_square_to_the_image(tmp_path):
+    pytest.importorskip("matplotlib")
+    from rfgraph import plot
+
+    m = rf.contribution_map("resnet50", (224, 224), endpoint="layer4.2")
+    ax = plot.plot_map(m, rf_box=rf.receptive_field("resnet50", (224, 224), endpoint="layer4.2"))
+    labels = [p.get_label() for p in ax.patches]
+    erf = next(text for text in labels if text.startswith("effective RF"))
+    assert "235×235 (clipped to 214×214)" in erf
+    for patch in ax.patches:
+        x, y = patch.get_xy()
+        assert x >= -0.5 and x + patch.get_width() <= 223.5 and y >= -0.5 and y + patch.get_height() <= 223.5
+
+
+def test_one_index_for_a_2d_output_says_so(capsys):
+    assert main(["map", "vgg16", "--target", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "target=(3,) has 1 index, but the output of 'features.30' is 2-D (shape (7, 7))" in err
+    assert "3x3 on the command line" in err
