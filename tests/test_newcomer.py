@@ -173,3 +173,39 @@ def test_one_index_for_a_2d_output_says_so(capsys):
     err = capsys.readouterr().err
     assert "target=(3,) has 1 index, but the output of 'features.30' is 2-D (shape (7, 7))" in err
     assert "3x3 on the command line" in err
+
+
+# --- one name for an end-point -----------------------------------------------------------------
+
+
+def test_table_and_check_name_an_end_point_alike(capsys):
+    assert main(["table", "vgg16", "--endpoint", "pool5"]) == 0
+    table = capsys.readouterr().out
+    assert table.rstrip().splitlines()[-1].strip() == "end-point 'pool5' is the tensor 'features.30' (the last row)"
+    assert "\nfeatures.30 " in table
+    assert main(["check", "vgg16", "--endpoint", "pool5"]) == 0
+    assert "receptive field of 'features.30' (end-point 'pool5') is 212 px" in capsys.readouterr().out
+    from rfgraph.testing import assert_receptive_field
+
+    with pytest.raises(AssertionError, match=r"'features.30' \(end-point 'pool5'\)"):
+        assert_receptive_field("vgg16", (224, 224), endpoint="pool5", stride=16)
+
+
+# --- rfgraph graph: the target's cone; a source outside the field ---------------------------
+
+
+def test_graph_of_a_long_input_draws_the_targets_cone(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "g.png"
+    assert main(["graph", "conv3*5", "--input", "200", "--source", "99", "--out", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["nodes"] == 1170 and info["drawn_nodes"] == 11 + 9 + 7 + 5 + 3 + 1
+    assert info["paths_from_source"] == 45 and info["edges_from_source"] == 36  # as at input 15, pixel 5
+    assert "45 paths, 36 distinct edges" in info["title"] and "inputs 95 to 105 of 200" in info["title"]
+
+
+def test_graph_source_outside_the_field_says_so(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert main(["graph", "conv3*5", "--input", "15", "--source", "0", "--out", str(tmp_path / "g.png")]) == 0
+    out = capsys.readouterr().out
+    assert "input 0 is outside the target's field (inputs 2 to 12): no path to conv5[2]" in out

@@ -28,6 +28,9 @@ def cmd_table(args: argparse.Namespace) -> int:
     else:
         print(format_table(records) if unit is None else _physical_table(records, unit))
         notes = table_notes(plan, records)
+        if args.endpoint is not None and records and records[-1].name != args.endpoint:
+            # VGG-16's pool5 is the tensor features.30: the last row is it, under the tensor's own name.
+            notes.insert(0, f"end-point {args.endpoint!r} is the tensor {records[-1].name!r} (the last row)")
         if notes:  # why token mixers' fields look as they do (window attention grows by windows)
             print("\nnotes:\n" + "\n".join(f"  {n}" for n in notes))
     return 0
