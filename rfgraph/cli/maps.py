@@ -234,12 +234,12 @@ def alignment_note(args: argparse.Namespace, shape: tuple[int, ...]) -> str | No
         rec = receptive_field(network(args), shape, args.endpoint)[-1]
     except RFGraphError:
         return None
-    if not rec.uniform or rec.global_context or not rec.aligned:
+    if not rec.uniform or rec.global_context or not rec.aligned or any(c is None for c in rec.center):
         return None
     position = target if isinstance(target, tuple) else tuple(n // 2 for n in rec.shape)
     if len(position) != len(shape):
         return None
-    centre = tuple(c + o * s for c, o, s in zip(rec.center, position, rec.stride))
+    centre = tuple(float(c) + o * float(s) for c, o, s in zip(rec.center, position, rec.stride))  # type: ignore[arg-type]
     middle = tuple((n - 1) / 2 for n in shape)
     if all(abs(a - b) < 1 for a, b in zip(centre, middle)):
         return None

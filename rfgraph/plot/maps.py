@@ -378,9 +378,9 @@ def plot_map(
         inside = tuple((max(lo, 0.0), min(hi, n - 1.0)) for (lo, hi), n in zip(erf.box, arr.shape))
         patch = _rectangle(inside, **ERF_STYLE)
         text = f"effective RF ({erf_mass:.0%} of mass) {erf.size[0]}×{erf.size[1]}"
-        shown = tuple(int(round(hi - lo)) + 1 for lo, hi in inside)
-        if shown != erf.size:
-            text += f" (clipped to {shown[0]}×{shown[1]})"
+        drawn = tuple(int(round(hi - lo)) + 1 for lo, hi in inside)
+        if drawn != erf.size:
+            text += f" (clipped to {drawn[0]}×{drawn[1]})"
         patch.set_label(text)
         ax.add_patch(patch)
         handles.append(patch)
