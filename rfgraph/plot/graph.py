@@ -78,7 +78,7 @@ def plot_graph(
     values: bool = True,
     title: str | None = None,
 ) -> Axes:
-    """Draw the unrolled graph of a small 1-D network layer by layer (seed 003's figure).
+    """Draw the unrolled graph of a small 1-D network layer by layer (the importance-profile article's figure).
 
     Layer 0 (the input) is at the bottom, the target layer on top.  Each node sits
     at the centre of its receptive field, so a layer lines up with the pixels it
