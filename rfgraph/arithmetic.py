@@ -154,7 +154,11 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
         assert whole is not None
         if isinstance(op, GlobalMix):
             return _AxisRF(1, 0, (whole[0],), (whole[1],))
-        return _AxisRF(1, whole[1] - whole[0] + 1, (whole[0],), (whole[1],))
+        # One output position has no neighbour, so no stride of its own: the record keeps the stride
+        # of the grid it pools (VGG-16's classifier shows 32, not the field's 404 px).
+        step = Fraction(rf.stride)
+        d = step.denominator
+        return _AxisRF(d, step.numerator, (whole[0],) * d, (whole[1],) * d)
     if n_in == 1 and isinstance(op, Upsample | Resize | AdaptivePool):
         return _broadcast(rf)  # e.g. a pooled context vector resized back to the feature map
     if isinstance(op, Upsample):
@@ -289,7 +293,9 @@ class RFRecord:
         Receptive-field size in input pixels (the largest over positions when the
         effective stride is fractional).
     stride : tuple of int or Fraction
-        Effective stride (jump) in input pixels.
+        Effective stride (jump) in input pixels.  A global pool's single output has no
+        neighbour to step to, so it keeps the stride of the grid it pools (VGG-16's
+        classifier: 32, not its 404-pixel field), and so do the layers after it.
     padding : tuple of int or None
         Effective padding: the field of position 0 starts at ``-padding``.
     center : tuple of float or None

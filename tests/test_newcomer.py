@@ -209,3 +209,36 @@ def test_graph_source_outside_the_field_says_so(tmp_path, capsys):
     assert main(["graph", "conv3*5", "--input", "15", "--source", "0", "--out", str(tmp_path / "g.png")]) == 0
     out = capsys.readouterr().out
     assert "input 0 is outside the target's field (inputs 2 to 12): no path to conv5[2]" in out
+
+
+# --- classifier heads: no fake stride, the feature end-point named ----------------------------
+
+
+def test_a_global_pool_keeps_the_stride_of_the_grid_it_pools():
+    records = rf.receptive_field("vgg16", (224, 224))
+    assert records[-1].name == "classifier.6" and records[-1].size == (404, 404)
+    assert records[-1].stride == (32, 32)  # not 404: one position has no neighbour to step to
+    pooled = rf.receptive_field(rf.parse_spec("conv3s2,gpool"), (15,))
+    assert pooled[-1].stride == (2,) and pooled[-1].global_context
+    # the exact maps are untouched: every pixel reaches the pooled output
+    assert rf.reach("conv3s2,gpool", (15,)).all()
+
+
+def test_table_of_a_classifier_names_its_feature_end_point(capsys):
+    assert main(["table", "inception_v3"]) == 0
+    out = capsys.readouterr().out
+    assert "the output 'fc' is a classifier head (one position, global); the feature end-point is 'Mixed_7c'" in out
+    assert "field 1311 px, stride 32" in out
+    assert main(["table", "conv3*5", "--input", "15"]) == 0
+    assert "classifier head" not in capsys.readouterr().out
+
+
+# --- compare_trained's Gaussian fit in words ----------------------------------------------------
+
+
+def test_gaussian_fit_is_explained_or_called_not_gaussian():
+    from rfgraph.erf.side_by_side import _gaussian_fit
+
+    assert _gaussian_fit(0.987) == "Gaussian fit R2 0.987 (1 = Gaussian)"
+    assert _gaussian_fit(-1.821) == "not Gaussian-shaped (fit R2 -1.82 < 0: worse than a flat map)"
+    assert _gaussian_fit(float("nan")) == "Gaussian fit n/a"

@@ -81,7 +81,7 @@ class TrainedComparison:
         ]
         for name, s in self.stats.items():
             corr = self.correlation.get(name, {})
-            parts = [f"std {' x '.join(f'{v:.2f}' for v in s.std)} px", f"Gaussian R2 {_fmt(s.gaussian_r2)}"]
+            parts = [f"std {' x '.join(f'{v:.2f}' for v in s.std)} px", _gaussian_fit(s.gaussian_r2)]
             parts += [f"corr {m} {_fmt(r)}" for m, r in corr.items()]
             if name in self.inside:
                 parts.append(f"inside RF {self.inside[name]:.3f}")
@@ -104,6 +104,16 @@ class TrainedComparison:
             "stats": {k: s.as_dict() for k, s in self.stats.items()},
             "notes": list(self.notes),
         }
+
+
+def _gaussian_fit(r2: float) -> str:
+    """How Gaussian-shaped a map is: R2 of the Gaussian with its mean and variance (1 = exactly), or
+    plainly "not Gaussian-shaped" when that Gaussian fits worse than a flat map (R2 < 0)."""
+    if r2 is None or math.isnan(r2):
+        return "Gaussian fit n/a"
+    if r2 < 0:
+        return f"not Gaussian-shaped (fit R2 {r2:.2f} < 0: worse than a flat map)"
+    return f"Gaussian fit R2 {r2:.3f} (1 = Gaussian)"
 
 
 def _fmt(x: float) -> str:
