@@ -25,10 +25,14 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
     from typing import Any
 
     from . import erf, zoo
-    from ._coverage import coverage
+    from .answers.exposure import padding_share, valid_region
+    from .answers.sizes import min_input_shape
+    from .answers.tiling import Tile, halo, tiles
     from .arithmetic import RFRecord, format_table, receptive_field
     from .engine import contribution_map, profile, reach
+    from .engine.coverage import coverage
     from .graph import to_networkx
+    from .importers.load import load_network
     from .ops import (
         AdaptivePool,
         Add,
@@ -54,11 +58,8 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
         Upsample,
         WindowMix,
     )
-    from .padding import padding_share, valid_region
     from .plan import Plan, build_plan
-    from .sizes import min_input_shape
-    from .spec import load_network, parse_spec
-    from .tiling import Tile, halo, tiles
+    from .spec import parse_spec
 
 # `import rfgraph` and `rfgraph --help` stay fast: even the ops (40 ms of dataclass creation),
 # numpy, numba, networkx, torch and matplotlib load only when a name that needs them is first used.
@@ -92,25 +93,25 @@ _LAZY = {
     "RFRecord": "arithmetic",
     "format_table": "arithmetic",
     "receptive_field": "arithmetic",
-    "coverage": "_coverage",
+    "coverage": "engine.coverage",
     "contribution_map": "engine",
     "profile": "engine",
     "reach": "engine",
     "to_networkx": "graph",
     "Plan": "plan",
     "build_plan": "plan",
-    "load_network": "spec",
+    "load_network": "importers.load",
     "parse_spec": "spec",
-    "padding_share": "padding",
-    "valid_region": "padding",
-    "min_input_shape": "sizes",
-    "Tile": "tiling",
-    "halo": "tiling",
-    "tiles": "tiling",
+    "padding_share": "answers.exposure",
+    "valid_region": "answers.exposure",
+    "min_input_shape": "answers.sizes",
+    "Tile": "answers.tiling",
+    "halo": "answers.tiling",
+    "tiles": "answers.tiling",
 }
 _SUBMODULES = ("erf", "zoo")
 # Functions whose first argument is a network: the namespace's versions also take a spec, a zoo
-# name or a file (rfgraph._accept), as the command line and rfgraph.testing do.
+# name or a file (rfgraph.importers.accept), as the command line and rfgraph.answers.testing do.
 _TAKE_NETWORK = frozenset(
     "contribution_map reach profile coverage receptive_field to_networkx build_plan halo tiles valid_region "
     "padding_share min_input_shape".split()
@@ -121,7 +122,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
         if name in _TAKE_NETWORK:
-            value = importlib.import_module("._accept", __name__).accepting_text(value)
+            value = importlib.import_module(".importers.accept", __name__).accepting_text(value)
     elif name in _SUBMODULES:
         value = importlib.import_module(f".{name}", __name__)
     else:

@@ -185,7 +185,7 @@ def test_table_and_check_name_an_end_point_alike(capsys):
     assert "\nfeatures.30 " in table
     assert main(["check", "vgg16", "--endpoint", "pool5"]) == 0
     assert "receptive field of 'features.30' (end-point 'pool5') is 212 px" in capsys.readouterr().out
-    from rfgraph.testing import assert_receptive_field
+    from rfgraph.answers.testing import assert_receptive_field
 
     with pytest.raises(AssertionError, match=r"'features.30' \(end-point 'pool5'\)"):
         assert_receptive_field("vgg16", (224, 224), endpoint="pool5", stride=16)

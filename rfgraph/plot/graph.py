@@ -260,7 +260,7 @@ def _drawn_plan(plan: Any, target: tuple[int, ...], max_nodes: int) -> tuple[Any
     """
     if plan.num_nodes <= max_nodes:
         return plan, [0] * len(plan.tensors)
-    from .._crop import crop_plan, field_windows
+    from ..engine._crop import crop_plan, field_windows
 
     windows = field_windows(plan, [tuple((i, i + 1) for i in target)])
     cropped = crop_plan(plan, windows)

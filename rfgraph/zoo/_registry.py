@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import RFGraphError
-from ..op_base import mark_rank
 from ..ops import Op
+from ..ops.base import mark_rank
 
 __all__ = ["FAMILIES", "ZooEntry", "register", "names", "build", "describe", "default_input", "entries", "options"]
 

@@ -1,7 +1,7 @@
 """Every public function that takes a network also takes its text: a spec, a zoo name or a file.
 
 ``rf.contribution_map("conv3*5", (15,))`` is ``rf.contribution_map(rf.load_network("conv3*5"), (15,))``,
-like ``rfgraph.testing.assert_receptive_field`` and the command line.  The core modules take ops
+like ``rfgraph.answers.testing.assert_receptive_field`` and the command line.  The core modules take ops
 only (they import nothing from the edges, not even lazily); the package namespace hands out these
 wrappers instead (:func:`accepting_text`).  A zoo network whose geometry depends on the input
 (U-Net, DeepLab) is built for the given input shape, as the CLI does.
@@ -27,8 +27,8 @@ def network_from_text(source: Any, input_shape: Any = None) -> Any:
     """An op from ``source`` (returned as is when it is not text or a path)."""
     if not isinstance(source, str | os.PathLike):
         return source
-    from . import zoo
-    from .spec import load_network
+    from .. import zoo
+    from .load import load_network
 
     text = os.fspath(source)
     if text in zoo.names() and input_shape is not None and "input_size" in zoo.options(text):
