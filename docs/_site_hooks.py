@@ -10,14 +10,14 @@ They add pages that are written from other sources, so that nothing is copied by
   without outputs), so that mkdocs-jupyter renders them with their figures.  They run in
   parallel, one kernel per core, and are cached in ``.cache/docs-notebooks/`` under a key
   made of the notebook and every ``rfgraph/**/*.py`` file, so a rebuild without changes
-  runs nothing.  A notebook that needs torch, timm or onnx when it is not installed is
+  runs nothing (``tests/test_notebooks.py`` fills the same cache, so CI builds after the tests
+  run none).  A notebook that needs torch, timm or onnx when it is not installed is
   rendered as it is (no outputs) and the build says so; a notebook that fails fails the
   build.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import os
@@ -28,13 +28,14 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _notebook_cache import CACHE, cache_path, code_key  # noqa: E402 (docs/ is no package)
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-CACHE = ROOT / ".cache" / "docs-notebooks"
 OPTIONAL = ("torch", "torchvision", "timm", "onnx", "ipywidgets")
 NOTEBOOK_TIMEOUT = 300
 log = logging.getLogger("mkdocs.hooks.rfgraph")
@@ -80,14 +81,6 @@ def _cli_reference() -> str:
             os.environ["COLUMNS"] = old
 
 
-def _code_key() -> str:
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "rfgraph").rglob("*.py")):
-        digest.update(path.relative_to(ROOT).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def _missing(notebook: Path) -> list[str]:
     code = notebook.read_text(encoding="utf-8")
     return [
@@ -97,14 +90,9 @@ def _missing(notebook: Path) -> list[str]:
     ]
 
 
-def _cache_path(notebook: Path, key: str) -> Path:
-    digest = hashlib.sha256(notebook.read_bytes() + key.encode()).hexdigest()[:20]
-    return CACHE / f"{notebook.stem}-{digest}.ipynb"
-
-
 def _execute(notebook: Path, out_dir: Path, key: str) -> Path:
     """The executed copy of ``notebook`` (from the cache when nothing changed)."""
-    cached = _cache_path(notebook, key)
+    cached = cache_path(notebook, key)
     target = out_dir / notebook.name
     missing = _missing(notebook)
     if missing:
@@ -138,11 +126,11 @@ def _execute(notebook: Path, out_dir: Path, key: str) -> Path:
 def _executed_notebooks(out_dir: Path) -> list[Path]:
     CACHE.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    key = _code_key()
+    key = code_key()
     notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
     with ThreadPoolExecutor(max_workers=max(1, min(len(notebooks), os.cpu_count() or 1))) as pool:
         done = list(pool.map(lambda nb: _execute(nb, out_dir, key), notebooks))
-    keep = {_cache_path(nb, key) for nb in notebooks}
+    keep = {cache_path(nb, key) for nb in notebooks}
     for old in set(CACHE.glob("*.ipynb")) - keep:  # earlier versions
         old.unlink(missing_ok=True)
     return done
