@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
     from .arithmetic import RFRecord, format_table, receptive_field
     from .engine import contribution_map, profile, reach
     from .graph import to_networkx
+    from .importers.load import load_network
     from .ops import (
         AdaptivePool,
         Add,
@@ -54,7 +55,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
     from .padding import padding_share, valid_region
     from .plan import Plan, build_plan
     from .sizes import min_input_shape
-    from .spec import load_network, parse_spec
+    from .spec import parse_spec
     from .tiling import Tile, halo, tiles
 
 # `import rfgraph` and `rfgraph --help` stay fast: even the ops (40 ms of dataclass creation),
@@ -96,7 +97,7 @@ _LAZY = {
     "to_networkx": "graph",
     "Plan": "plan",
     "build_plan": "plan",
-    "load_network": "spec",
+    "load_network": "importers.load",
     "parse_spec": "spec",
     "padding_share": "padding",
     "valid_region": "padding",

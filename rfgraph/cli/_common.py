@@ -35,10 +35,17 @@ __all__ = [
 ]
 
 
+NETWORK_HELP = (
+    "the network: a spec such as 'conv3*5', a zoo name, a .json/.yaml/.onnx file, or (with torch) "
+    "torchvision:NAME, timm:NAME, pkg.module:factory, a TorchScript/.pt2 file"
+)
+
+
 def add_network_args(p: argparse.ArgumentParser) -> None:
-    """The arguments every network command takes: NETWORK, --input, --endpoint, --json."""
-    p.add_argument("network", help="zoo name, .onnx/.json/.yaml file, or a spec such as 'conv3*5'")
-    p.add_argument("--input", "-i", help="input size, e.g. 224x224 or 15")
+    """The arguments every network command takes: NETWORK, --input, --weights, --endpoint, --json."""
+    p.add_argument("network", help=NETWORK_HELP)
+    p.add_argument("--input", "-i", help="input size, e.g. 224x224 or 15 (torch models need it)")
+    p.add_argument("--weights", "-w", help="checkpoint of a torch model, loaded with torch.load(weights_only=True)")
     p.add_argument("--endpoint", "-e", help="tensor to analyse instead of the network output")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -107,6 +114,12 @@ def _per_axis_lengths(net: Any) -> set[int]:
     return lengths
 
 
+def _is_torch(args: argparse.Namespace) -> bool:
+    from ..importers.load import is_torch_source
+
+    return is_torch_source(str(args.network))
+
+
 def expected_ndim(args: argparse.Namespace) -> tuple[int | None, str]:
     """The number of spatial axes the network of ``args`` is made for, if it says, and why."""
     from .. import zoo
@@ -114,7 +127,7 @@ def expected_ndim(args: argparse.Namespace) -> tuple[int | None, str]:
     name = str(args.network)
     if name in zoo.names():
         return len(zoo.default_input(name)), f"the zoo network {name!r} is {len(zoo.default_input(name))}-D"
-    if name.lower().endswith(".onnx"):
+    if name.lower().endswith(".onnx") or _is_torch(args):
         return None, ""  # the importer names the input's rank itself
     lengths = _per_axis_lengths(network(args))
     if len(lengths) == 1:
@@ -151,19 +164,38 @@ def parse_target(text: str | None) -> tuple[int, ...] | str | None:
 
 
 def network(args: argparse.Namespace) -> Any:
-    from .. import zoo
-    from ..spec import load_network
+    """The network ``args.network`` names, through the one loader (:func:`rfgraph.load_network`).
 
-    # Zoo networks whose geometry depends on the input (U-Net, DeepLab) are built for --input.
-    if args.network in zoo.names() and getattr(args, "input", None) and "input_size" in zoo.options(args.network):
-        shape = parse_size(args.input)
-        return zoo.build(args.network, input_size=shape[0] if len(set(shape)) == 1 else shape)
-    return load_network(args.network)
+    Loaded once per run: a torch model is traced once however many times a command asks.
+    """
+    cached = getattr(args, "_network", None)
+    if cached is not None:
+        return cached
+    from ..importers.load import load_network, torch_network
+
+    weights = getattr(args, "weights", None)
+    shape = parse_size(args.input) if getattr(args, "input", None) else None
+    if _is_torch(args) and shape is None:
+        raise RFGraphError(f"{_shown(args.network)} is a torch model: give its input size, e.g. --input 224x224")
+    if _is_torch(args):
+        net, args._traced_shape = torch_network(args.network, shape, weights)
+    else:
+        net = load_network(args.network, shape, weights)
+    args._network = net
+    return net
+
+
+def _shown(text: Any) -> str:
+    text = str(text)
+    return repr(text if len(text) <= 60 else text[:59] + "…")
 
 
 def input_shape(args: argparse.Namespace, default: tuple[int, ...] | None = None) -> tuple[int, ...]:
     if args.input is not None:
         given = parse_size(args.input)
+        if _is_torch(args):  # one size stands for a square (cube) of the model's dimensionality
+            network(args)
+            return tuple(args._traced_shape)
         _check_ndim(args, given)
         return given
     from .. import zoo
@@ -178,9 +210,9 @@ def input_shape(args: argparse.Namespace, default: tuple[int, ...] | None = None
         shape = static_input_shape(args.network)
         if shape is not None:
             return shape
-    if default is not None:
+    if default is not None and not _is_torch(args):
         return default
-    raise RFGraphError(f"network {args.network!r} needs --input, e.g. --input 224x224")
+    raise RFGraphError(f"network {_shown(args.network)} needs --input, e.g. --input 224x224")
 
 
 def default_endpoint(args: argparse.Namespace, shape: tuple[int, ...]) -> str | None:

@@ -24,14 +24,6 @@ def _check_out(path: str | None, force: bool) -> Path | None:
     return check_destination(path, overwrite=force)
 
 
-def _model_ndim(torch: Any, model: Any) -> int:
-    for m in model.modules():
-        for ndim, kind in ((1, torch.nn.Conv1d), (2, torch.nn.Conv2d), (3, torch.nn.Conv3d)):
-            if isinstance(m, kind):
-                return ndim
-    return 2
-
-
 def _pick_output(torch: Any, model: Any, x: Any, output: str | None) -> tuple[Any, str | None]:
     """``--output`` as given (an int if it is one), or the last spatial tensor for a classifier."""
     from ..erf import spatial_outputs
@@ -62,12 +54,12 @@ def cmd_erf_model(args: argparse.Namespace) -> int:
         import torch
     except ImportError:
         raise RFGraphError("erf-model needs PyTorch: pip install 'rfgraph[torch]'") from None
-    from ..erf import compare_trained, load_images, load_model
+    from ..erf import compare_trained, load_images
+    from ..importers.load import load_torch_model, torch_input_shape
 
-    model = load_model(args.source, weights=args.weights)
     shape = parse_size(args.input)
-    if len(shape) == 1:  # one size: a square/cube of the model's dimensionality
-        shape = shape * _model_ndim(torch, model)
+    model = load_torch_model(args.source, shape, weights=args.weights)
+    shape = torch_input_shape(model, shape)  # one size: a square/cube of the model's dimensionality
     normalize = None if args.no_normalize else "imagenet"
     x = load_images(args.images, shape, args.channels, fit=args.fit, normalize=normalize, limit=args.limit)
     output, note = _pick_output(torch, model, x, args.output)
@@ -147,7 +139,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("source", help="model: torchvision:resnet50, timm:convnext_tiny, pkg.module:factory, or a file")
     p.add_argument("--weights", "-w", help="state dict or checkpoint to load (weights_only=True)")
-    p.add_argument("--output", "-o", help="submodule (e.g. layer4) or key/index of a dict/tuple output")
+    p.add_argument("--output", "-l", help="layer: a submodule (e.g. layer4) or the key/index of a dict/tuple output")
     p.add_argument("--images", default="noise:16", help="folder, file, glob, .npy, or noise:N (default noise:16)")
     p.add_argument("--input", "-i", default="224", help="input size, e.g. 224 or 224x224 (default 224)")
     p.add_argument("--channels", type=int, default=3, help="input channels (default 3)")
@@ -159,8 +151,8 @@ def register(sub: Any) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="inputs per backward pass (default 8)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 or auto (default: where the model is)")
     p.add_argument("--no-untrained", action="store_true", help="skip the re-initialised copy")
-    p.add_argument("--out", help="write a figure (.png/.svg/.pdf), .json, .npy or .npz")
-    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument("--out", "-o", help="write a figure (.png/.svg/.pdf), .json, .npy or .npz")
+    p.add_argument("--force", "-f", action="store_true", help="replace an existing --out file")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_erf_model)
