@@ -24,19 +24,23 @@ def _check_out(path: str | None, force: bool) -> Path | None:
     return check_destination(path, overwrite=force)
 
 
-def _pick_output(torch: Any, model: Any, x: Any, output: str | None) -> tuple[Any, str | None]:
+def _pick_output(torch: Any, model: Any, x: Any, output: str | None, layout: str | None) -> tuple[Any, str | None]:
     """``--output`` as given (an int if it is one), or the last spatial tensor for a classifier."""
     from ..erf import spatial_outputs
-    from ..erf.trained import _device_of, _dtype_of, _forward, _has_module, _untouched
+    from ..erf.trained import _device_of, _dtype_of, _forward, _has_module, _untouched, output_layout
 
     if output is not None:
         chosen: Any = int(output) if output.lstrip("-").isdigit() and not _has_module(model, output) else output
         return chosen, None
+    try:
+        spatial = output_layout(model, x[:1], None, layout) is not None
+    except RFGraphError:  # --layout does not fit the model's output (a classifier's logits)
+        spatial = False
+    if spatial:
+        return None, None
     with _untouched(torch, model), torch.no_grad():
         y = _forward(torch, model, x[:1].to(_device_of(torch, model), _dtype_of(torch, model)), None, False)
-    if y is not None and y.ndim == x.ndim:
-        return None, None
-    names = spatial_outputs(model, x[:1])
+    names = spatial_outputs(model, x[:1], layout)
     if not names:
         raise RFGraphError("the model's output has no spatial axes and no submodule gives a spatial tensor")
     name, shape = names[-1]
@@ -45,6 +49,15 @@ def _pick_output(torch: Any, model: Any, x: Any, output: str | None) -> tuple[An
         f"the model's output {shown} has no spatial axes; using {name!r} {shape}, the last spatial tensor "
         "(choose another with --output)"
     )
+
+
+def _weights_kind(args: argparse.Namespace) -> str:
+    """``trained`` with --weights; registry names without it are ``random`` (never called trained)."""
+    from ..importers.load import TORCH_PREFIXES
+
+    if args.weights is not None:
+        return "trained"
+    return "random" if str(args.source).startswith(TORCH_PREFIXES) else "unknown"
 
 
 def cmd_erf_model(args: argparse.Namespace) -> int:
@@ -62,7 +75,8 @@ def cmd_erf_model(args: argparse.Namespace) -> int:
     shape = torch_input_shape(model, shape)  # one size: a square/cube of the model's dimensionality
     normalize = None if args.no_normalize else "imagenet"
     x = load_images(args.images, shape, args.channels, fit=args.fit, normalize=normalize, limit=args.limit)
-    output, note = _pick_output(torch, model, x, args.output)
+    output, note = _pick_output(torch, model, x, args.output, args.layout)
+    kind = _weights_kind(args)
     if note and not args.json:
         print(f"note: {note}", file=sys.stderr)
     c = compare_trained(
@@ -72,11 +86,14 @@ def cmd_erf_model(args: argparse.Namespace) -> int:
         target=parse_target(args.target),
         reduce=args.reduce,
         untrained=not args.no_untrained,
+        layout=args.layout,
+        weights=kind,
         batch_size=args.batch_size,
         device=args.device,
         progress=False if args.json or args.no_progress else None,
     )
-    data = {"source": args.source, "weights": args.weights, "images": str(args.images), **c.as_dict()}
+    weights = args.weights or ("untrained (random init)" if kind == "random" else "as the source built them")
+    data = {"source": args.source, "weights": weights, "images": str(args.images), **c.as_dict()}
     if note:
         data["notes"] = [note, *data["notes"]]
     if out is not None:
@@ -104,7 +121,8 @@ def _save(out: Path, c: Any, data: dict[str, Any], title: str, force: bool) -> N
         import numpy as np
 
         if kind == ".npy":
-            write_file(out, lambda p: np.save(p, c.maps["trained"]), overwrite=force)
+            own = next(iter(c.maps.values()))  # the model's own map: trained, or untrained (random init)
+            write_file(out, lambda p: np.save(p, own), overwrite=force)
         else:
             write_file(out, lambda p: np.savez(p, **c.maps), overwrite=force)
     else:
@@ -133,7 +151,8 @@ def register(sub: Any) -> None:
             "  rfgraph erf-model timm:convnext_tiny --weights ckpt.pth --images val/ --limit 64 --json\n"
             "SOURCE: torchvision:NAME, timm:NAME (random weights, nothing downloaded), package.module:factory,\n"
             "or a TorchScript / torch.export (.pt2) file. --out: .png/.svg/.pdf figure, .json numbers,\n"
-            ".npy trained map, .npz all maps."
+            ".npy the model's map, .npz all maps. Without --weights a torchvision:/timm: model has random\n"
+            "initial weights: its map is labelled 'untrained (random init)'."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -147,6 +166,11 @@ def register(sub: Any) -> None:
     p.add_argument("--fit", choices=("resize", "crop"), default="resize", help="how images reach --input")
     p.add_argument("--no-normalize", action="store_true", help="no ImageNet mean/std normalisation")
     p.add_argument("--reduce", default="abs", help="abs (Luo, default), square, or replknet")
+    p.add_argument(
+        "--layout",
+        choices=("channels_first", "channels_last", "tokens"),
+        help="where the output keeps its spatial axes (default: guessed; tokens map back to their grid)",
+    )
     p.add_argument("--target", "-t", help="output position, e.g. 3x4 (default the centre)")
     p.add_argument("--batch-size", type=int, default=8, help="inputs per backward pass (default 8)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 or auto (default: where the model is)")
