@@ -276,7 +276,7 @@ def number(v: Any) -> Any:
 
 def progress_bar(args: argparse.Namespace, desc: str, total: int) -> Any:
     """A stage progress bar on stderr (only on a terminal, only after 1 s, never with --json)."""
-    from ..progress import progress
+    from ..output import progress
 
     quiet = args.json or getattr(args, "no_progress", False)
     if len(desc) > 32:
@@ -336,7 +336,7 @@ def add_pixel_size_arg(p: argparse.ArgumentParser) -> None:
 
 def pixel_size(args: argparse.Namespace) -> tuple[float, str] | None:
     """The parsed ``--pixel-size`` as ``(value, unit)``, or None."""
-    from ..units import parse_length
+    from ..answers.units import parse_length
 
     text = getattr(args, "pixel_size", None)
     return None if text is None else parse_length(text)

@@ -19,6 +19,7 @@ again.  torch, timm and onnx are imported only when a source needs them.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import OrderedDict
@@ -26,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RFGraphError
+from ..geometry import limits
+from ..ops import Op
+from ..spec import network_from_dict, parse_spec
 
 __all__ = [
     "TORCH_PREFIXES",
@@ -34,6 +38,7 @@ __all__ = [
     "load_network",
     "load_torch_model",
     "model_ndim",
+    "read_network",
     "registry_network",
     "torch_input_shape",
     "torch_network",
@@ -331,7 +336,6 @@ def load_network(
     >>> rf.receptive_field(rf.load_network("vgg16"), (224, 224))[-1].name
     'classifier.6'
     """
-    from ..ops import Op
 
     if isinstance(source, Op):
         if weights is not None:
@@ -348,7 +352,6 @@ def load_network(
     if not text.strip():
         raise RFGraphError("the network is empty; give " + SOURCES_HELP)
     from .. import zoo
-    from ..spec import load_network as read_network
 
     if text in zoo.names():
         _no_weights(text, weights, "a zoo network")
@@ -412,3 +415,76 @@ def registry_network(name: str, input_shape: Any) -> Any:
             "(files and pkg.module:factory only on the command line)"
         )
     return _torch_network(name, input_shape, None, True, {})[0]
+
+
+def read_network(source: Any) -> Op:
+    """A network from an op, a zoo name, a ``.onnx``/``.json``/``.yaml`` file, or a spec string (no torch).
+
+    >>> read_network("conv3,conv3")
+    Sequential(Conv(3), Conv(3))
+    """
+    if isinstance(source, Op):
+        return source
+    if not isinstance(source, str | Path):
+        raise RFGraphError(
+            f"cannot make a network from {type(source).__name__}; give an op, a zoo name, a file or a spec"
+        )
+    text = str(source)
+    from .. import zoo
+
+    if text in zoo.names():
+        return zoo.build(text)
+    path = Path(text)
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".yaml", ".yml", ".onnx"):
+        if not path.exists():
+            raise RFGraphError(f"file {text!r} does not exist; give an existing .json/.yaml/.onnx file")
+        if suffix == ".onnx":
+            from .onnx import from_onnx
+
+            return from_onnx(text)
+        try:
+            if path.stat().st_size > limits.MAX_FILE_BYTES:
+                raise RFGraphError(
+                    f"{text}: {path.stat().st_size:,} bytes is too large for a network description "
+                    f"(at most {limits.MAX_FILE_BYTES:,}); describe repeated layers with 'conv3*100'"
+                )
+            raw = path.read_text()
+        except (OSError, UnicodeDecodeError) as err:
+            raise RFGraphError(f"cannot read {text!r}: {err}; give a readable .json/.yaml/.onnx file") from None
+        if suffix == ".json":
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError as err:
+                raise RFGraphError(f"{text}: invalid JSON ({err})") from None
+            except RecursionError:
+                raise RFGraphError(
+                    f"{text}: JSON nested too deeply; rfgraph reads at most {limits.MAX_DEPTH} levels"
+                ) from None
+        else:
+            try:
+                import yaml
+            except ImportError:  # pragma: no cover - depends on the environment
+                raise RFGraphError(f"{text}: reading YAML needs PyYAML: pip install pyyaml") from None
+            try:
+                # libyaml's loader when present: several times faster on large files.
+                data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            except RecursionError:
+                raise RFGraphError(
+                    f"{text}: YAML nested too deeply; rfgraph reads at most {limits.MAX_DEPTH} levels"
+                ) from None
+            except yaml.YAMLError as err:
+                first = str(err).splitlines()[0] if str(err) else type(err).__name__
+                raise RFGraphError(f"{text}: invalid YAML ({first})") from None
+        if isinstance(data, dict) and "network" in data:
+            data = data["network"]
+        return network_from_dict(data, where=path.name)
+    try:
+        return parse_spec(text)
+    except RFGraphError as err:
+        import difflib
+
+        close = difflib.get_close_matches(text, zoo.names(), n=3)
+        if close:
+            raise RFGraphError(f"{err}; or did you mean the zoo network {' or '.join(map(repr, close))}?") from None
+        raise
