@@ -142,3 +142,28 @@ def test_minus_o_means_out_everywhere() -> None:
     for command in ("table", "map", "tile", "valid", "sizes", "pyramid", "check", "coverage", "erf", "profile"):
         extra = ["--tile", "8"] if command == "tile" else []
         assert parser.parse_args([command, "x", "-w", "c.pth", *extra]).weights == "c.pth", command
+
+
+def test_doctor_says_what_works(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _cli(capsys, "doctor", "--json")
+    data = json.loads(out)
+    names = {p["name"]: p for p in data["packages"]}
+    assert code == 0 and names["torch"]["version"] == torch.__version__ and names["numpy"]["version"]
+    assert data["torch_build"].startswith(("CPU-only", "CUDA"))
+    code, out, _ = _cli(capsys, "doctor")
+    assert code == 0 and "torch" in out and "ok:" in out
+
+
+def test_readme_says_how_to_get_cpu_torch_and_which_extra_brings_what() -> None:
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    assert "--index-url https://download.pytorch.org/whl/cpu" in readme and "rfgraph doctor" in readme
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for extra in ("torch", "timm", "onnx", "notebooks", "all"):
+        assert f"`[{extra}]`" in readme and extra in extras
+    assert any("torch" in dep for dep in extras["notebooks"])  # notebooks 05, 07, 08 and Luo's layout import it
+    # the first screen: exactly two set-up commands
+    first = readme.split("\n## ")[0]
+    assert first.count("pip install") == 2
