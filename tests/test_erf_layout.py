@@ -118,7 +118,7 @@ def test_tokens_with_a_class_token_map_back_to_their_grid() -> None:
         ("deit_tiny_distilled_patch16_224", {"img_size": 64}, (64, 64), "blocks.1", "tokens"),
         ("swin_tiny_patch4_window7_224", {"img_size": 56}, (56, 56), "layers.0", "channels_last"),
         ("swin_tiny_patch4_window7_224", {"img_size": 56}, (56, 56), "layers.1", "channels_last"),
-        ("convnext_atto", {}, (64, 64), "stages.1.blocks.0.mlp", "channels_last"),
+        ("convnext_atto", {"conv_mlp": False}, (64, 64), "stages.1.blocks.0.mlp", "channels_last"),
         ("convnext_atto", {}, (64, 64), "stages.1", "channels_first"),
     ],
 )

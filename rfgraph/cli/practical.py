@@ -201,7 +201,7 @@ def cmd_pyramid(args: argparse.Namespace) -> int:
         try:
             import timm
         except ImportError:
-            raise RFGraphError("timm: networks need timm: pip install 'rfgraph[timm]'") from None
+            raise RFGraphError("timm: models need timm: pip install 'rfgraph[timm]'") from None
         if args.input is None:
             raise RFGraphError(f"{args.network!r} is a torch model: give its input size, e.g. --input 224x224")
         shape = parse_size(args.input)

@@ -95,7 +95,9 @@ def _build(torch: Any, source: str, options: dict[str, Any]) -> Any:
         try:
             import torchvision
         except ImportError:
-            raise RFGraphError("torchvision models need torchvision: pip install torchvision") from None
+            raise RFGraphError(
+                "torchvision: models need torchvision: pip install 'rfgraph[torch]' (CPU-only torch: see the README)"
+            ) from None
         if name not in torchvision.models.list_models():
             raise RFGraphError(f"torchvision has no model {name!r}; see torchvision.models.list_models()")
         model = torchvision.models.get_model(name, weights=None, **options)  # never downloads
@@ -103,7 +105,7 @@ def _build(torch: Any, source: str, options: dict[str, Any]) -> Any:
         try:
             import timm
         except ImportError:
-            raise RFGraphError("timm models need timm: pip install timm") from None
+            raise RFGraphError("timm: models need timm: pip install 'rfgraph[timm]'") from None
         if not timm.is_model(name):
             raise RFGraphError(f"timm has no model {name!r}; see timm.list_models('{name[:4]}*')")
         model = timm.create_model(name, pretrained=False, **options)  # never downloads
