@@ -58,6 +58,7 @@ _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _FACTORY = re.compile(rf"({_IDENT}(?:\.{_IDENT})*):({_IDENT}(?:\.{_IDENT})*)")
 _CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _CACHE_SIZE = 16
+_PAGE_PARAMETERS = 200_000_000
 _LOCK = threading.Lock()
 
 
@@ -216,10 +217,22 @@ def _torch_network(
             if key in _CACHE:
                 _CACHE.move_to_end(key)
                 return _CACHE[key]  # type: ignore[no-any-return]
-    model = load_torch_model(source, shape, weights)
-    dims = torch_input_shape(model, shape)
     import torch
 
+    if weights is None and isinstance(source, str) and source.startswith(TORCH_PREFIXES):
+        found = _on_meta(torch, source, shape, options)
+        if not isinstance(found, int):
+            if key is not None:
+                with _LOCK:
+                    _CACHE[key] = found
+            return found
+        if cache and found > _PAGE_PARAMETERS:  # the page builds no huge model for real on a client's behalf
+            raise RFGraphError(
+                f"{source} has {found:,} parameters and does not run on torch's meta device; the page builds "
+                f"models of at most {_PAGE_PARAMETERS:,} for real (use the command line)"
+            )
+    model = load_torch_model(source, shape, weights)
+    dims = torch_input_shape(model, shape)
     if isinstance(model, torch.jit.ScriptModule):
         net = _from_script(torch, model, dims, options)
     else:
@@ -233,6 +246,26 @@ def _torch_network(
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
     return net, dims
+
+
+def _on_meta(torch: Any, source: str, shape: Any, options: dict[str, Any]) -> tuple[Any, tuple[int, ...]] | int:
+    """A registry model without a checkpoint, built and traced on torch's ``meta`` device.
+
+    The graph does not depend on the weights, so none are allocated: a billion-parameter
+    model costs no memory and no random initialisation.  None when the model does not run on
+    ``meta``: its parameter count instead (then it is built for real).
+    """
+    from .torch import from_torch
+
+    with torch.device("meta"):
+        model = load_torch_model(source, shape)
+    dims = torch_input_shape(model, shape)
+    try:
+        return from_torch(model, dims, **options), dims
+    except RFGraphError:
+        raise  # what rfgraph cannot read, it cannot read with real weights either
+    except Exception:  # noqa: BLE001 - an op without a meta kernel: build it for real
+        return sum(int(p.numel()) for p in model.parameters())
 
 
 def _exported_channels(model: Any) -> int | None:
