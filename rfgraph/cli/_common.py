@@ -19,6 +19,7 @@ __all__ = [
     "pixel_size",
     "ascii_map",
     "compute_map",
+    "parse_weights",
     "default_endpoint",
     "dump_json",
     "expected_ndim",
@@ -41,11 +42,21 @@ NETWORK_HELP = (
 )
 
 
-def add_network_args(p: argparse.ArgumentParser) -> None:
-    """The arguments every network command takes: NETWORK, --input, --weights, --endpoint, --json."""
+def add_network_args(p: argparse.ArgumentParser, path_weights: bool = False) -> None:
+    """The arguments every network command takes: NETWORK, --input, --weights, --endpoint, --json.
+
+    ``path_weights`` (``map``): ``--weights`` also takes the path weights of SPEC section 11
+    (``ones``, ``mean``, ``name=gain,...``) for a network that is no torch model's checkpoint.
+    """
     p.add_argument("network", help=NETWORK_HELP)
     p.add_argument("--input", "-i", help="input size, e.g. 224x224 or 15 (torch models need it)")
-    p.add_argument("--weights", "-w", help="checkpoint of a torch model, loaded with torch.load(weights_only=True)")
+    help_ = "checkpoint of a torch model, loaded with torch.load(weights_only=True)"
+    if path_weights:
+        help_ += (
+            "; or, for the paths metric, 'ones' (count paths, default), 'mean' (the averaging network's "
+            "gradient) or gains by op name, e.g. 'layer1.0=0.5,layer2=2'"
+        )
+    p.add_argument("--weights", "-w", help=help_)
     p.add_argument("--endpoint", "-e", help="tensor to analyse instead of the network output")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -173,14 +184,24 @@ def network(args: argparse.Namespace) -> Any:
         return cached
     from ..importers.load import load_network, torch_network
 
-    weights = getattr(args, "weights", None)
+    weights = checkpoint(args)
     shape = parse_size(args.input) if getattr(args, "input", None) else None
     if _is_torch(args) and shape is None:
         raise RFGraphError(f"{_shown(args.network)} is a torch model: give its input size, e.g. --input 224x224")
     if _is_torch(args):
         net, args._traced_shape = torch_network(args.network, shape, weights)
     else:
-        net = load_network(args.network, shape, weights)
+        if weights is not None:
+            raise RFGraphError(
+                f"--weights {weights!r}: a checkpoint applies to torch models (torchvision:, timm:, "
+                "pkg.module:factory, TorchScript/.pt2)"
+                + (
+                    "; path weights are 'ones', 'mean' or gains by op name such as 'layer1=0.5,layer2=2'"
+                    if getattr(args, "command", None) == "map"
+                    else ""
+                )
+            )
+        net = load_network(args.network, shape)
     args._network = net
     return net
 
@@ -251,9 +272,56 @@ def compute_map(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
     from ..engine import contribution_map
 
     exact = True if getattr(args, "exact", False) else None  # None: exact ints only where float64 would round
+    weights = path_weights(args)
     return contribution_map(
-        network(args), shape, args.metric, parse_target(args.target), endpoint=args.endpoint, exact=exact
+        network(args),
+        shape,
+        args.metric,
+        parse_target(args.target),
+        endpoint=args.endpoint,
+        exact=exact,
+        weights=weights,
     )
+
+
+def _is_path_weights(text: str) -> bool:
+    """``--weights`` names path weights (SPEC section 11) rather than a checkpoint file."""
+    from pathlib import Path
+
+    return text in ("ones", "mean") or ("=" in text and not Path(text).expanduser().is_file())
+
+
+def checkpoint(args: argparse.Namespace) -> str | None:
+    """``--weights`` when it names a torch checkpoint (``map`` also takes path weights there)."""
+    text = getattr(args, "weights", None)
+    if text is None or (getattr(args, "command", None) == "map" and _is_path_weights(text)):
+        return None
+    return str(text)
+
+
+def path_weights(args: argparse.Namespace) -> Any:
+    """The path weights of ``map --weights`` (``"ones"`` when it names a checkpoint or is absent)."""
+    text = getattr(args, "weights", None)
+    return parse_weights(text) if text is not None and _is_path_weights(text) else "ones"
+
+
+def parse_weights(text: str) -> Any:
+    """``--weights``: 'ones', 'mean', or ``name=gain`` pairs separated by commas (SPEC section 11)."""
+    if text in ("ones", "mean"):
+        return text
+    gains: dict[str, float | int] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            gain: float | int = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        except ValueError:
+            gain = float("nan")
+        if not sep or not name.strip() or gain != gain:
+            raise RFGraphError(
+                f"--weights {text!r}: give 'ones', 'mean' or gains by op name such as 'layer1=0.5,layer2.0=2'"
+            )
+        gains[name.strip()] = gain
+    return gains
 
 
 def support(values: Any) -> tuple[int, int]:

@@ -214,8 +214,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_map_args(p: argparse.ArgumentParser) -> None:
-    add_network_args(p)
+def _add_map_args(p: argparse.ArgumentParser, path_weights: bool = False) -> None:
+    add_network_args(p, path_weights=path_weights)
     p.add_argument(
         "--metric",
         "-m",
@@ -263,11 +263,12 @@ def register(sub: Any) -> None:
         epilog=(
             "examples:\n  rfgraph map vgg16 --out vgg16.png\n"
             "  rfgraph map vgg16 --input 224x224 --metric paths --out vgg16.npy\n"
+            "  rfgraph map resnet18 --input 64x64 --metric paths --weights mean\n"
             "see also: rfgraph profile (1-D numbers), rfgraph graph (the unrolled graph)"
         ),
         formatter_class=fmt,
     )
-    _add_map_args(p)
+    _add_map_args(p, path_weights=True)
     p.add_argument("--out", "-o", help="write the map: .npy or .csv data, or a .png/.svg/.pdf picture")
     p.set_defaults(handler=cmd_map)
     p = sub.add_parser(
