@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pyramid": ("practical", "per pyramid level: stride, field, exact ERF and anchor-to-field ratios, with warnings"),
     "check": ("practical", "exit 1 with a one-line reason when the receptive field violates a bound (for CI)"),
     "serve": ("serve", "open the teaching page: type a network, click a target, watch its map (local, offline)"),
+    "doctor": ("doctor", "versions, and which optional parts work here (torch, timm, onnx, plots) and how to add them"),
 }
 """``name: (module of rfgraph.cli, one-line help)`` in ``rfgraph --help`` order."""
 
