@@ -47,7 +47,7 @@ from typing import Any
 from ..errors import RFGraphError
 from ..ops import Op
 from ..plan import normalize_shape
-from . import _digits
+from . import _digits, _fx_masks
 from ._convert import (
     _Converter,
     _depends_on_input,
@@ -215,7 +215,8 @@ class _FxImporter(_Functions):
                 tokens = 0 if first is None or first.rank < 3 else (1 if mod.batch_first else 0)
                 query = args[0] if args else self.value(node.kwargs.get("query"))
                 rest = [v for v in qkv[1:] if v is not None]
-                return (attend_query(c, query, rest, scopes, "attention", token_axis=tokens), None)
+                ok = _fx_masks.mha_allowed(self, node, scopes)
+                return (attend_query(c, query, rest, scopes, "attention", token_axis=tokens, allowed=ok), None)
             return convert_module(c, mod, node.target, x, in_shape, out_shape, scopes)
         name = _func_name(node.target)
         tensors = _tensor_values(args) + _tensor_values(list(self.value(dict(node.kwargs)).values()))
@@ -240,7 +241,9 @@ class _FxImporter(_Functions):
         if name == "patch_merging_pad":
             return patch_merging(c, x, scopes, "merge")
         if name in ("scaled_dot_product_attention",):
-            return attend_query(c, args[0], [v for v in args[1:3] if v is not None], scopes, "attention")
+            return _fx_masks.sdpa(self, node, args, scopes)
+        if isinstance(x, _Scores) and name in ("masked_fill", "masked_fill_"):
+            return _fx_masks.scores_masked(self, node, name, x, scopes)
         if name in ("matmul", "bmm"):
             return matmul(c, args[0], args[1] if len(args) > 1 else None, out_shape, scopes, name)
         if name in _NON_TENSOR:
@@ -295,7 +298,8 @@ class _FxImporter(_Functions):
             return einsum(c, node.args[0], operands, shapes, scopes)
         if name in _ARITHMETIC or node.target in (operator.add, operator.mul, operator.sub, operator.truediv):
             base = {"iadd": "add", "isub": "sub", "imul": "mul", "itruediv": "truediv"}.get(name, name.rstrip("_"))
-            return c.merge("add", tensors, scopes, base)
+            masked = _fx_masks.arithmetic(self, node, name, out_shape, scopes)
+            return masked if masked is not None else c.merge("add", tensors, scopes, base)
         if name == "normalize" and isinstance(x, _T | _Split):  # F.normalize(x, p, dim=1): a norm along dim
             dim = node.args[2] if len(node.args) > 2 else kw.get("dim", 1)
             if isinstance(x, _Split):
