@@ -8,12 +8,12 @@ from Python numbers) and keeps the edges exactly:
 * a row-band mask ``lo <= j - i <= hi`` over the tokens of one spatial axis (causal: ``lo = -(L-1)``,
   ``hi = 0``; sliding-window attention) is a :class:`~rfgraph.ops.Conv` of ``hi - lo + 1`` taps
   padded ``(-lo, hi)``: one layer with exactly the mask's edges;
-* a mask that blocks nothing is global attention (:class:`~rfgraph.ops_index.GlobalMix`), as before;
+* a mask that blocks nothing is global attention (:class:`~rfgraph.ops.index.GlobalMix`), as before;
 * any other blocking mask is refused with its reason (never read as global: that would be a
   silent over-approximation).
 
 Multiplying by a constant that is zero at some positions (``x * (t < 8)``) cuts those positions
-off: a :class:`~rfgraph.ops_index.Slice` to the kept box and a zero :class:`~rfgraph.ops_index.Pad`
+off: a :class:`~rfgraph.ops.index.Slice` to the kept box and a zero :class:`~rfgraph.ops.index.Pad`
 back (kept positions must form one box; anything else is refused).
 """
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import RFGraphError
 from ..ops import Conv
-from ..ops_index import GlobalMix, Pad, Slice
+from ..ops.index import GlobalMix, Pad, Slice
 
 __all__: list[str] = []
 
