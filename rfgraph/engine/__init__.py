@@ -28,6 +28,7 @@ are never rounded (the CLI uses it: printed digits are never false).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from functools import lru_cache
@@ -36,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import RFGraphError
+from ..geometry import limits
 from ..ops import Op
 from ..plan import Plan, build_plan
 from . import _edges, _paths
@@ -318,6 +320,13 @@ def plan_contribution_map(
     if targets == "all":
         if metric == "paths":
             return _paths_map(plan, None, exact, method)
+        count = math.prod(plan.output.shape)
+        if count > limits.MAX_TARGETS:
+            raise RFGraphError(
+                f"the sum of {metric} maps over all {count:,} output positions computes one map per position "
+                f"(at most {limits.MAX_TARGETS:,}); use metric='paths' (one sweep for all), a smaller input, or "
+                "a list of targets"
+            )
         targets = [tuple(int(i) for i in idx) for idx in np.ndindex(*plan.output.shape)]
         _check_memory(plan, 16 * plan.tensors[0].size, "the sum of edges maps")
         total = _zeros(plan, np.int64)
