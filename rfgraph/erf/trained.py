@@ -135,7 +135,8 @@ def check_factory(source: str) -> None:
     if root in sys.stdlib_module_names or root == "builtins" or not root.isidentifier():
         raise RFGraphError(
             f"model {source!r}: {kind!r} is {'Python' if root.isidentifier() else 'no'}"
-            f"{chr(39) + 's standard library' if root.isidentifier() else ' module name'}, not a model factory; "
+            f"{chr(39) + 's standard library' if root.isidentifier() else ' module name'}: {name!r} is not a "
+            "torch.nn.Module factory (nothing is imported or called); "
             "name package.module:function of your own code that returns a torch.nn.Module"
         )
 
