@@ -97,7 +97,29 @@ def check_target(plan: Plan, target: Any) -> tuple[int, ...]:
 
 
 def _available_memory() -> int:
-    """Memory the kernel says can be used without swapping (MemAvailable), else free pages."""
+    """Memory the kernel says can be used without swapping (MemAvailable), else free pages; never more
+    than the address space a limit leaves (``ulimit -v``, ``prlimit --as``) beyond what is mapped now."""
+    free = _free_memory()
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not POSIX
+        return free
+    if soft == resource.RLIM_INFINITY:
+        return free
+    mapped = 0
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    mapped = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        pass
+    return max(0, min(free, soft - mapped))
+
+
+def _free_memory() -> int:
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:

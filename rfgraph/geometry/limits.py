@@ -17,7 +17,7 @@ name                   value           what it bounds
 ``MAX_FILE_BYTES``     2,000,000       size of a ``.json``/``.yaml`` network file
 ``MAX_ONNX_BYTES``     2,000,000,000   size of an ``.onnx`` file (protobuf's own limit is 2 GiB)
 ``MAX_TARGETS``        100,000         targets of one summed edges map (``target="all"``)
-``MAX_TILES``          1,000,000       tiles of one tile plan
+``MAX_TILES``          100,000         tiles of one tile plan
 ``MAX_DENSE``          25,000,000      elements of one dense answer that sweeps every tensor
                                        (``valid_region``, ``padding_share``)
 ``MAX_OP_ENTRIES``     16,000,000      index pairs of one op along one axis (about 60 bytes
@@ -78,7 +78,7 @@ MAX_SPEC_CHARS = 100_000
 MAX_FILE_BYTES = 2_000_000
 MAX_ONNX_BYTES = 2_000_000_000
 MAX_TARGETS = 100_000
-MAX_TILES = 1_000_000
+MAX_TILES = 100_000
 MAX_DENSE = 25_000_000
 MAX_OP_ENTRIES = 16_000_000
 MAX_PLAN_ENTRIES = 32_000_000
