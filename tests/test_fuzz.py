@@ -323,3 +323,172 @@ def test_onnx_attribute_mutations(op, attrs):
         rf.from_onnx(model, (8, 8))
     except rf.RFGraphError as err:
         assert "\n" not in str(err)
+
+
+# -- issue 24: new classes -----------------------------------------------------------------------
+# JSON/YAML documents (huge numbers, control characters, nesting), names and op types with
+# control characters, cyclic shifts, the page's queries and Host headers, blocking masks.
+
+
+def _one_printable_line(err: BaseException) -> None:
+    text = str(err)
+    assert text and text.isprintable(), text
+
+
+_JSON_LEAVES = st.one_of(
+    st.integers(-(10**40), 10**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["conv", "pool", "roll", "windowmix", "conv3*3", "res(conv3p1)", "\n\x1b[2J", "１５"]),
+    st.booleans(),
+    st.none(),
+)
+_JSON_VALUES = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.sampled_from(["type", "kernel_size", "stride", "padding", "shift", "window", "name", "network", "ops"]),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+@FAST
+@given(doc=_JSON_VALUES, digits=st.integers(0, 3000), yaml_file=st.booleans())
+def test_network_files_fuzz(doc, digits, yaml_file, tmp_path_factory):
+    import json as json_
+
+    from rfgraph.importers.load import load_network
+
+    text = json_.dumps({"network": doc}, allow_nan=True)
+    if digits:
+        text = text.replace("0", "1" + "0" * digits, 1)  # a number (or string) of thousands of digits
+    path = tmp_path_factory.mktemp("doc") / ("net.yaml" if yaml_file else "net.json")
+    path.write_text(text)  # JSON is YAML too
+    try:
+        rf.receptive_field(load_network(str(path)), (15,))
+    except rf.RFGraphError as err:
+        _one_printable_line(err)
+
+
+@FAST
+@given(name=st.text(min_size=1, max_size=12), shift=st.integers(-(10**30), 10**30), window=st.integers(1, 5))
+def test_names_and_shifts_fuzz(name, shift, window):
+    makers = (
+        lambda: rf.Sequential(rf.Conv(3, name=name), rf.Roll(shift)),
+        lambda: rf.Sequential(rf.Conv(1, name=name), rf.WindowMix(window, shift=shift)),
+    )
+    for make in makers:
+        try:
+            net = make()
+            records = rf.receptive_field(net, (15,))
+        except rf.RFGraphError as err:
+            _one_printable_line(err)
+            continue
+        assert all(r.name.isprintable() for r in records)
+        if isinstance(net.ops[1], rf.Roll):
+            assert rf.reach(net, (15,)).sum() == 3  # cyclic: as torch.roll by shift mod 15
+
+
+@settings(max_examples=40, deadline=None)
+@given(op_type=st.text(min_size=1, max_size=10), name=st.text(max_size=10))
+def test_onnx_op_types_and_names_fuzz(op_type, name):
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    graph = helper.make_graph([helper.make_node(op_type, ["x"], ["y"], name=name)], "g", [x], [y])
+    try:
+        net = rf.from_onnx(helper.make_model(graph).SerializeToString(), (8, 8))
+    except rf.RFGraphError as err:
+        _one_printable_line(err)
+        return
+    assert all(r.name.isprintable() for r in rf.receptive_field(net, (8, 8)))
+
+
+_QUERY_PARTS = st.sampled_from(
+    [
+        "net=",
+        "input=",
+        "target=",
+        "metric=",
+        "endpoint=",
+        "&",
+        "=",
+        "conv3*5",
+        "15",
+        "１５",
+        "1٥",
+        "x",
+        "%00",
+        "%0a",
+        "paths",
+        "edges",
+        "reach",
+        "99999999999999",
+        "all",
+        "vgg11",
+        "(",
+        ")",
+        ";",
+    ]
+)
+
+
+@FAST
+@given(
+    path=st.sampled_from(["/api/map", "/api/view", "/api/graph", "/api/zoo", "/api/nope"]),
+    parts=st.lists(_QUERY_PARTS, max_size=10),
+)
+def test_page_queries_fuzz(path, parts):
+    from rfgraph.web.api import dispatch
+
+    status, payload = dispatch(path, "".join(parts))
+    assert status in (200, 400, 404, 413, 503)
+    if status != 200:
+        assert isinstance(payload["error"], str) and "\n" not in payload["error"]
+
+
+@FAST
+@given(host=st.text(max_size=24))
+def test_page_host_names_fuzz(host):
+    from rfgraph.web.server import _LOOPBACK_NAMES, _host_name
+
+    name = _host_name(host.strip().lower())
+    if name in _LOOPBACK_NAMES:
+        rest = host.strip().lower()[len(name) :]
+        assert rest == "" or (rest[0] == ":" and rest[1:].isascii() and rest[1:].isdigit())
+
+
+@settings(max_examples=12, deadline=None)
+@given(n=st.integers(2, 9), lo=st.integers(-9, 0), hi=st.integers(0, 9), causal=st.booleans())
+def test_band_and_causal_masks_equal_autograd(n, lo, hi, causal):
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    offsets = torch.arange(n)[None, :] - torch.arange(n)[:, None]
+    band = (offsets >= lo) & (offsets <= hi)
+
+    class M(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv1d(1, 4, 1)
+            self.register_buffer("mask", band)
+
+        def forward(self, x):
+            h = self.conv(x).transpose(1, 2).unsqueeze(1)
+            sdpa = torch.nn.functional.scaled_dot_product_attention  # torch takes a mask or is_causal, not both
+            o = sdpa(h, h, h, is_causal=True) if causal else sdpa(h, h, h, attn_mask=self.mask)
+            return o.squeeze(1).transpose(1, 2)
+
+    model = M().double().eval()
+    net = rf.from_torch(model, (n,), in_channels=1)
+    for i in range(n):
+        x = torch.rand((1, 1, n), dtype=torch.float64, requires_grad=True)
+        model(x)[0, :, i].sum().backward()
+        np.testing.assert_array_equal(rf.reach(net, (n,), (i,)).astype(bool), (x.grad[0, 0] != 0).numpy())

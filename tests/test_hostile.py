@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -272,3 +273,178 @@ def test_dump_json_never_writes_infinity():
     for bad in (float("inf"), float("nan")):
         with pytest.raises(rf.RFGraphError, match="JSON cannot represent"):
             dump_json({"max": bad})
+
+
+# Issue 24: hostile input, second round ------------------------------------------------------
+# Every case through the CLI in a subprocess under `prlimit --as=1500000000`: exit 2, one line on
+# stderr, within a 15 s guard (a guard against a hang, not a speed assertion: the work is bounded
+# by the caps of rfgraph.geometry.limits, so each case is refused before anything large exists).
+
+_AS_LIMIT = 1_500_000_000
+
+
+def _hostile_files(tmp: Path) -> dict[str, str]:
+    digits = "9" * 5000
+    (tmp / "bigint.json").write_text(json.dumps({"network": [{"type": "conv", "kernel_size": 1}]}).replace("1", digits))
+    (tmp / "bigint.yaml").write_text("network:\n  - {type: conv, kernel_size: " + digits + "}\n")
+    (tmp / "bigfloat.json").write_text(
+        json.dumps({"network": [{"type": "conv", "kernel_size": 1}]}).replace("1", "1" + "0" * 5000 + ".5")
+    )
+    (tmp / "roll.json").write_text(json.dumps({"network": [{"type": "roll", "shift": 10**25}]}))
+    (tmp / "wmix.json").write_text(json.dumps({"network": [{"type": "windowmix", "window": 5, "shift": 10**25}]}))
+    os.symlink("/dev/zero", tmp / "zero.json")
+    os.symlink("/dev/urandom", tmp / "urandom.yaml")
+    os.symlink("/dev/zero", tmp / "zero.onnx")
+    os.mkfifo(tmp / "fifo.json")
+    os.mkfifo(tmp / "fifo.onnx")
+    (tmp / "dir.json").mkdir()
+    np.save(tmp / "objects.npy", np.array([{"a": 1}, None], dtype=object))
+    return {p.name: str(p) for p in tmp.iterdir()}
+
+
+def _onnx_with_evil_op(path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    node = helper.make_node("Evil\nOp\x1b[2J", ["x"], ["y"], name="n\r1")
+    graph = helper.make_graph([node], "g", [x], [y])
+    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    assert onnx.load(str(path)).graph.node[0].op_type.startswith("Evil")
+
+
+HOSTILE_CLI = [
+    ("JSON integer of 5,000 digits", ["table", "{bigint.json}", "--input", "15"]),
+    ("YAML integer of 5,000 digits", ["table", "{bigint.yaml}", "--input", "15"]),
+    ("JSON number of 5,000 digits", ["table", "{bigfloat.json}", "--input", "15"]),
+    ("spec path -> /dev/zero", ["table", "{zero.json}", "--input", "15"]),
+    ("spec path -> /dev/urandom", ["table", "{urandom.yaml}", "--input", "15"]),
+    ("spec path is a FIFO", ["table", "{fifo.json}", "--input", "15"]),
+    ("spec path is a directory", ["table", "{dir.json}", "--input", "15"]),
+    ("ONNX path -> /dev/zero", ["table", "{zero.onnx}", "--input", "8x8"]),
+    ("ONNX path is a FIFO", ["table", "{fifo.onnx}", "--input", "8x8"]),
+    ("Roll shift 10^25 (JSON)", ["table", "{roll.json}", "--input", "15"]),
+    ("WindowMix shift 10^25 (JSON)", ["table", "{wmix.json}", "--input", "15"]),
+    ("roll shift 10^25 (spec)", ["table", "roll1" + "0" * 25, "--input", "15"]),
+    ("wmix shift 10^25 (spec)", ["map", "wmix5s1" + "0" * 25, "--input", "15"]),
+    ("ONNX op type with newline and ESC", ["table", "{evil.onnx}", "--input", "8x8"]),
+    ("tile 10^6 x 10^6 --tile 1x1", ["tile", "conv3x3", "--input", "1000000x1000000", "--tile", "1x1"]),
+    ("tile 10^6 x 10^6 --tile 10^6x1", ["tile", "conv3x3", "--input", "1000000x1000000", "--tile", "1000000x1"]),
+    ("valid 10^6 x 10^6", ["valid", "conv3x3", "--input", "1000000x1000000"]),
+    (
+        "map conv3*3 300^3 all edges",
+        ["map", "conv3*3", "--input", "300x300x300", "--target", "all", "--metric", "edges"],
+    ),
+    ("sizes conv3*99999", ["sizes", "conv3*99999"]),
+    ("erf-model os:system", ["erf-model", "os:system"]),
+    ("erf-model builtins:eval", ["erf-model", "builtins:eval"]),
+    ("erf-model object-dtype .npy", ["erf-model", "torchvision:resnet18", "--images", "{objects.npy}"]),
+]
+
+
+def run_limited(argv: list[str], limit: int = _AS_LIMIT, timeout: float = 15.0) -> tuple[int, str, float]:
+    """(exit status, stderr, seconds) of the CLI under ``prlimit --as=limit``."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:  # pragma: no cover - util-linux is on every CI image
+        pytest.skip("prlimit (util-linux) is not installed")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    start = time.monotonic()
+    proc = subprocess.run(
+        [prlimit, f"--as={limit}", sys.executable, "-m", "rfgraph.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    return proc.returncode, proc.stderr, time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def hostile_files(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    files = _hostile_files(tmp)
+    _onnx_with_evil_op(tmp / "evil.onnx")
+    files["evil.onnx"] = str(tmp / "evil.onnx")
+    return files
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and prlimit as on Linux CI")
+@pytest.mark.parametrize("case, argv", HOSTILE_CLI, ids=[c for c, _ in HOSTILE_CLI])
+def test_hostile_cli_table(case, argv, hostile_files):
+    status, err, _ = run_limited([hostile_files[a[1:-1]] if a.startswith("{") else a for a in argv])
+    assert status == 2, err[-800:]
+    assert err.count("\n") == 1 and err.endswith("\n") and "Traceback" not in err
+    assert err[:-1].isprintable(), err  # control characters escaped
+
+
+def test_api_refuses_huge_shifts_and_escapes_names():
+    with pytest.raises(rf.RFGraphError, match="shift=10,000,000"):
+        rf.receptive_field(rf.Roll(10**25), (15,))
+    with pytest.raises(rf.RFGraphError, match="shift=10,000,000"):
+        rf.receptive_field(rf.WindowMix(5, shift=10**25), (15,))
+    with pytest.raises(rf.RFGraphError, match="shift=10,000,000"):
+        rf.receptive_field(rf.Roll((3, -(10**25))), (15, 15))
+    # a shift beyond the size is cyclic, as torch.roll
+    np.testing.assert_array_equal(rf.reach(rf.Roll(1003), (15,)), rf.reach(rf.Roll(1003 % 15), (15,)))
+    net = network_from_dict([{"type": "conv", "kernel_size": 3, "name": "evil\nname\x1b[31m"}])
+    records = rf.receptive_field(net, (15,))
+    assert records[-1].name == "evil\\nname\\x1b[31m"
+    assert str(rf.RFGraphError("a\nb\x1b")) == "a\\nb\\x1b"
+
+
+def test_table_escapes_control_characters(tmp_path, capsys):
+    spec = tmp_path / "net.json"
+    spec.write_text(json.dumps({"network": [{"type": "conv", "kernel_size": 3, "name": "a\nb\x1b[2J"}]}))
+    assert main(["table", str(spec), "--input", "15"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "a\\nb\\x1b[2J" in out and len(out.splitlines()) == 4
+
+
+def test_library_warnings_are_one_line(monkeypatch, capsys):
+    import warnings
+
+    from rfgraph.cli import table as table_cli
+
+    real = table_cli.cmd_table
+
+    def noisy(args):
+        warnings.warn("first line\nsecond line", UserWarning, stacklevel=1)
+        warnings.warn("another", DeprecationWarning, stacklevel=1)
+        return real(args)
+
+    monkeypatch.setattr(table_cli, "cmd_table", noisy)  # registered anew by main()
+    assert main(["table", "conv3", "--input", "15"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "warning: first line (and 1 more)" in err
+
+    def failing(args):
+        warnings.warn("noise", UserWarning, stacklevel=1)
+        raise rf.RFGraphError("bad\ninput")
+
+    monkeypatch.setattr(table_cli, "cmd_table", failing)
+    assert main(["table", "conv3", "--input", "15"]) == 2
+    err = capsys.readouterr().err
+    assert err == "rfgraph table: error: bad\\ninput\n"
+
+
+def test_fifo_and_devices_are_refused_in_python(tmp_path):
+    from rfgraph.importers._files import read_bounded
+    from rfgraph.importers.load import load_network
+
+    fifo = tmp_path / "net.json"
+    os.mkfifo(fifo)
+    with pytest.raises(rf.RFGraphError, match="FIFO"):
+        load_network(str(fifo))
+    with pytest.raises(rf.RFGraphError, match="character device"):
+        read_bounded("/dev/urandom", 100, "file")
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 101)
+    with pytest.raises(rf.RFGraphError, match="too large"):
+        read_bounded(big, 100, "file")
+    assert read_bounded(big, 101, "file") == b"x" * 101

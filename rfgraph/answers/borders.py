@@ -129,7 +129,7 @@ def _own_borders(op: Op, g: Geometry, axis: int) -> tuple[np.ndarray, np.ndarray
         return start < 0, start >= n_in
     if isinstance(op, Roll | WindowMix):
         # Positions whose reads wrap around the tensor (a roll, Swin's cyclic shift).
-        shift = per_axis(op.shift, len(g.in_shape), "shift", "")[axis]
+        shift = per_axis(op.shift, len(g.in_shape), "shift", "")[axis] % n_in  # cyclic, as torch.roll
         if isinstance(op, Roll):
             raw = (o - shift)[:, None]
         else:

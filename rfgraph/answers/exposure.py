@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RFGraphError
-from ..geometry import AxisMap
+from ..geometry import AxisMap, limits
 from ..ops import Op
 from ..plan import Plan, build_plan, normalize_shape
 from .borders import axis_fields, equivariance_error
@@ -68,7 +68,16 @@ def valid_region(network: Op, input_shape: Any, *, endpoint: str | None = None) 
     ((4, 3), 2)
     """
     plan = build_plan(network, input_shape, endpoint)
+    _check_dense(math.prod(plan.output.shape), "the valid region")
     return _outer([~f.left & ~f.right for f in axis_fields(plan)])
+
+
+def _check_dense(count: int, what: str) -> None:
+    if count > limits.MAX_DENSE:
+        raise RFGraphError(
+            f"{what} holds {count:,} values, more than rfgraph computes at once ({limits.MAX_DENSE:,}); "
+            "use a smaller input"
+        )
 
 
 def _outer(per_axis: list[np.ndarray]) -> np.ndarray:
@@ -150,6 +159,7 @@ def padding_share(network: Op, input_shape: Any, *, endpoint: str | None = None)
     """
     shape = normalize_shape(input_shape)
     plan = build_plan(network, shape, endpoint)
+    _check_dense(2 * sum(t.size for t in plan.tensors), "the padding share's sweep over every tensor")
     why = equivariance_error(plan)
     if why is not None:
         raise RFGraphError(why)

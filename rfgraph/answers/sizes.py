@@ -27,12 +27,15 @@ from typing import Any
 from ..arithmetic import _AxisRF, _from_function, _hull, _leaf
 from ..errors import RFGraphError
 from ..geometry import MAX_NDIM
+from ..geometry.limits import check_network
 from ..ops import Op
 from ..plan import build_plan, normalize_shape
 
 __all__ = ["min_input_shape", "field_sizes", "FieldSizes", "unproductive_layers", "MAX_SEARCH"]
 
 MAX_SEARCH = 4096
+MAX_SEARCH_BUILDS = 2_000_000
+"""Layer builds the search of :func:`min_input_shape` may spend (sizes tried x layers)."""
 """Largest size per axis :func:`min_input_shape` tries."""
 # Candidate fields kept per tensor and axis when paths are not nested in each other.
 _MAX_CANDIDATES = 32
@@ -94,7 +97,23 @@ def min_input_shape(network: Op, ndim: int | None = None, *, limit: int = MAX_SE
         raise RFGraphError(f"ndim={ndim!r} must be 1, 2 or 3")
     if not isinstance(network, Op):
         build_plan(network, (1,) * ndim)  # raises the usual "network must be an rfgraph op"
-    common = next((n for n in range(1, limit + 1) if _accepts(network, (n,) * ndim)), None)
+    layers = check_network(network)
+    spent = 0
+
+    def accepts(shape: tuple[int, ...]) -> bool:
+        # Each size tried builds the network once: bound the layer builds, not the time.
+        nonlocal spent
+        spent += layers
+        if spent > MAX_SEARCH_BUILDS:
+            raise RFGraphError(
+                f"the search for the smallest input builds this {layers:,}-layer network once per size tried; "
+                f"after {spent // layers:,} sizes (up to {max(shape):,} pixels) that is over {MAX_SEARCH_BUILDS:,} "
+                "layer builds, so rfgraph stops: the network needs a larger input than that; give one with --input "
+                "(rf.field_sizes) instead of searching"
+            )
+        return _accepts(network, shape)
+
+    common = next((n for n in range(1, limit + 1) if accepts((n,) * ndim)), None)
     if common is None:
         try:
             build_plan(network, (limit,) * ndim)
@@ -106,7 +125,7 @@ def min_input_shape(network: Op, ndim: int | None = None, *, limit: int = MAX_SE
         shape = [common] * ndim
         for n in range(1, common + 1):
             shape[axis] = n
-            if _accepts(network, tuple(shape)):
+            if accepts(tuple(shape)):
                 out.append(n)
                 break
     return tuple(out)

@@ -20,12 +20,14 @@ right of that position, the worst over all phases of the output grid.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import RFGraphError
+from ..geometry import limits
 from ..ops import Op
 from ..plan import Plan, build_plan, normalize_shape
 from .borders import AxisFields, axis_fields, equivariance_error
@@ -230,6 +232,9 @@ def _axis_tiles(
     return out
 
 
+_MAX_AXIS_TILES = 10_000  # each axis's tiles are checked one by one (a plan each)
+
+
 def tiles(network: Op, image_shape: Any, tile_shape: Any, *, endpoint: str | None = None) -> list[Tile]:
     """A tile plan whose stitched outputs equal the whole-image output exactly.
 
@@ -271,6 +276,12 @@ def tiles(network: Op, image_shape: Any, tile_shape: Any, *, endpoint: str | Non
     shape = normalize_shape(image_shape)
     _, fields = _fields(network, shape, endpoint)
     steps = _tile_sizes(tile_shape, shape, tuple(f.align for f in fields))
+    counts = [-(-n // step) for n, step in zip(shape, steps, strict=True)]
+    if math.prod(counts) > limits.MAX_TILES or max(counts) > _MAX_AXIS_TILES:
+        raise RFGraphError(
+            f"{' x '.join(f'{c:,}' for c in counts)} = {math.prod(counts):,} tiles of {steps} pixels is more than "
+            f"rfgraph plans ({limits.MAX_TILES:,}, at most {_MAX_AXIS_TILES:,} along one axis); use a larger tile"
+        )
     per_axis = [_axis_tiles(network, shape, endpoint, a, f, steps[a]) for a, f in enumerate(fields)]
     result = []
     for combo in np.ndindex(*(len(p) for p in per_axis)):

@@ -16,6 +16,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -62,7 +63,7 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors in one line (like every other bad input), exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        first = message.splitlines()[0] if message else "invalid arguments"
+        first = one_line(message.splitlines()[0]) if message else "invalid arguments"
         self.exit(2, f"{self.prog}: error: {first} (see {self.prog} --help)\n")
 
 
@@ -113,25 +114,55 @@ def _quiet_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def one_line(text: str, limit: int = 2000) -> str:
+    """``text`` as one printable line: control characters, newlines and other unprintable code points
+    escaped (``\\n``, ``\\x1b``), at most ``limit`` characters.
+
+    >>> one_line("a\\nb\\x1b[2J")
+    'a\\\\nb\\\\x1b[2J'
+    """
+    out = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
+def _error(command: str, message: str) -> int:
+    print(f"rfgraph {command}: error: {one_line(message)}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 a check failed, 2 bad input)."""
+    """Run the command line; returns the exit status (0 ok, 1 a check failed, 2 bad input).
+
+    Whatever happens, stderr gets at most one line: an error (exit 2), or one line summing up the
+    warnings that libraries (torch, numpy) raised during a run that worked.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser_for(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
+    caught: list[warnings.WarningMessage] = []
     try:
-        status = int(args.handler(args))
-        sys.stdout.flush()
+        with warnings.catch_warnings(record=True) as caught_now:
+            warnings.simplefilter("default")
+            caught = caught_now
+            status = int(args.handler(args))
+            sys.stdout.flush()
+        if caught:
+            first = str(caught[0].message).strip().splitlines()[0] if str(caught[0].message).strip() else ""
+            more = f" (and {len(caught) - 1} more)" if len(caught) > 1 else ""
+            print(f"rfgraph {args.command}: warning: {one_line(first, 300)}{more}", file=sys.stderr)
         return status
     except BrokenPipeError:
         _quiet_stdout()
         return 0
     except RFGraphError as err:
-        print(f"rfgraph {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return _error(args.command, str(err))
     except OSError as err:  # unreadable input or unwritable --out
         where = f" {err.filename!r}" if getattr(err, "filename", None) else ""
-        print(f"rfgraph {args.command}: error: cannot access{where}: {err.strerror or err}", file=sys.stderr)
-        return 2
+        return _error(args.command, f"cannot access{where}: {err.strerror or err}")
+    except MemoryError:
+        return _error(args.command, "out of memory; use a smaller --input or a smaller network")
+    except RecursionError:
+        return _error(args.command, "the input is nested too deeply")

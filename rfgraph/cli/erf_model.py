@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,10 +64,18 @@ def _weights_kind(args: argparse.Namespace) -> str:
 def cmd_erf_model(args: argparse.Namespace) -> int:
     """Gradient ERF of a torch model (name or file, optional checkpoint) beside its exact maps."""
     out = _check_out(args.out, args.force)
+    from ..erf.images import load_npy
+    from ..erf.trained import check_factory
+
+    check_factory(args.source)  # before torch is imported: os:system is refused, never imported
+    if str(args.images).lower().endswith(".npy"):
+        load_npy(args.images, header_only=True)
     try:
         import torch
-    except ImportError:
-        raise RFGraphError("erf-model needs PyTorch: pip install 'rfgraph[torch]'") from None
+    except ImportError as err:
+        if importlib.util.find_spec("torch") is None:
+            raise RFGraphError("erf-model needs PyTorch: pip install 'rfgraph[torch]'") from None
+        raise RFGraphError(f"PyTorch is installed but could not be loaded: {err}") from None
     from ..erf import compare_trained, load_images
     from ..importers.load import load_torch_model, torch_input_shape
 

@@ -39,6 +39,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import RFGraphError
+from ..geometry import limits
 from ..ops import Op
 from ..plan import Plan, build_plan
 from . import _edges, _paths
@@ -157,7 +158,29 @@ def check_target(plan: Plan, target: Any) -> tuple[int, ...]:
 
 
 def _available_memory() -> int:
-    """Memory the kernel says can be used without swapping (MemAvailable), else free pages."""
+    """Memory the kernel says can be used without swapping (MemAvailable), else free pages; never more
+    than the address space a limit leaves (``ulimit -v``, ``prlimit --as``) beyond what is mapped now."""
+    free = _free_memory()
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not POSIX
+        return free
+    if soft == resource.RLIM_INFINITY:
+        return free
+    mapped = 0
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    mapped = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        pass
+    return max(0, min(free, soft - mapped))
+
+
+def _free_memory() -> int:
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
@@ -418,6 +441,13 @@ def plan_contribution_map(
     if targets == "all":
         if metric == "paths":
             return _paths_map(plan, None, exact, method, w)
+        count = math.prod(plan.output.shape)
+        if count > limits.MAX_TARGETS:
+            raise RFGraphError(
+                f"the sum of {metric} maps over all {count:,} output positions computes one map per position "
+                f"(at most {limits.MAX_TARGETS:,}); use metric='paths' (one sweep for all), a smaller input, or "
+                "a list of targets"
+            )
         targets = [tuple(int(i) for i in idx) for idx in np.ndindex(*plan.output.shape)]
         _check_memory(plan, 16 * plan.tensors[0].size, "the sum of edges maps")
         total = _zeros(plan, np.int64)

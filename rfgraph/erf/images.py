@@ -226,7 +226,7 @@ def load_images(
     norm = _normalisation(normalize, channels)
     if isinstance(source, str | Path):
         if str(source).lower().endswith(".npy") and Path(source).is_file():
-            arr = _from_array(torch, np.load(source, allow_pickle=False), shape, channels, fit)
+            arr = _from_array(torch, load_npy(source), shape, channels, fit)
         else:
             files = _files(source)
             files = files[:limit] if limit is not None else files
@@ -258,3 +258,31 @@ def noise_images(n: int, shape: Any, channels: int = 3, *, seed: int = 0) -> Any
         raise RFGraphError(f"channels={channels!r} must be a positive int, e.g. 3")
     gen = torch.Generator().manual_seed(int(seed))
     return torch.randn((n, channels, *shape), generator=gen, dtype=torch.float32)
+
+
+def load_npy(path: str | Path, *, header_only: bool = False) -> Any:
+    """An ``.npy`` array of numbers (never pickled objects: ``allow_pickle=False``) from a regular file.
+
+    With ``header_only`` the file is only checked (a memory map reads the header).
+    """
+    import stat
+
+    text = str(path)
+    try:
+        mode = Path(text).stat().st_mode
+    except OSError as err:
+        raise RFGraphError(f"images {text!r} cannot be read: {err.strerror or err}") from None
+    if not stat.S_ISREG(mode):
+        raise RFGraphError(f"images {text!r} is not a regular file; give an .npy file")
+    try:
+        arr = np.load(text, mmap_mode="r" if header_only else None, allow_pickle=False)
+    except ValueError as err:  # object arrays, bad headers
+        reason = (
+            "it holds Python objects, which are never unpickled"
+            if "allow_pickle" in str(err) or "Python objects" in str(err)
+            else str(err)
+        )
+        raise RFGraphError(f"images {text!r} is not an array of numbers: {reason}; save numbers (np.save)") from None
+    if not np.issubdtype(arr.dtype, np.number) and arr.dtype != np.bool_:
+        raise RFGraphError(f"images {text!r} holds {arr.dtype} values, not numbers")
+    return arr

@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
+import inspect
+import sys
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -110,16 +112,35 @@ def _build(torch: Any, source: str, options: dict[str, Any]) -> Any:
             raise RFGraphError(f"timm has no model {name!r}; see timm.list_models('{name[:4]}*')")
         model = timm.create_model(name, pretrained=False, **options)  # never downloads
     else:
+        check_factory(source)
         try:
             factory = getattr(importlib.import_module(kind), name)
         except ImportError as err:
             raise RFGraphError(f"model {source!r}: cannot import {kind!r}: {err}") from None
         except AttributeError:
             raise RFGraphError(f"model {source!r}: module {kind!r} has no {name!r}") from None
+        if inspect.isbuiltin(factory):
+            raise RFGraphError(f"model {source!r}: {name!r} is a built-in function, not a model factory")
         model = factory(**options) if callable(factory) else factory
     if not isinstance(model, torch.nn.Module):
         raise RFGraphError(f"model {source!r} gave a {type(model).__name__}, not a torch.nn.Module")
     return model.eval()
+
+
+def check_factory(source: str) -> None:
+    """Refuse ``module:factory`` sources that name Python's own library (``os:system``), before
+    anything is imported: a model factory is the user's code, never a standard function."""
+    kind, sep, name = str(source).partition(":")
+    if not sep or kind in ("torchvision", "timm") or Path(str(source)).expanduser().is_file():
+        return
+    root = kind.split(".")[0]
+    if root in sys.stdlib_module_names or root == "builtins" or not root.isidentifier():
+        raise RFGraphError(
+            f"model {source!r}: {kind!r} is {'Python' if root.isidentifier() else 'no'}"
+            f"{chr(39) + 's standard library' if root.isidentifier() else ' module name'}: {name!r} is not a "
+            "torch.nn.Module factory (nothing is imported or called); "
+            "name package.module:function of your own code that returns a torch.nn.Module"
+        )
 
 
 def _load_file(torch: Any, path: Path) -> Any:

@@ -388,7 +388,8 @@ def _index_op(op: Op, shape: tuple[int, ...], where: str) -> Geometry:
         maps = [flip_axis(n) if axis in flipped else AxisMap.identity(n) for axis, n in enumerate(shape)]
     elif isinstance(op, Roll):
         shifts = per_axis(op.shift, ndim, "shift", where)
-        maps = [roll_axis(n, sh) for n, sh in zip(shape, shifts)]
+        # cyclic: reduced with Python ints first, so that a shift of 10**25 never reaches numpy
+        maps = [roll_axis(n, sh % n) for n, sh in zip(shape, shifts)]
     elif isinstance(op, GlobalMix):
         for axis, n in enumerate(shape):
             _check_map_size(where, axis, n * n, n)
@@ -406,7 +407,7 @@ def _index_op(op: Op, shape: tuple[int, ...], where: str) -> Geometry:
                     + ("" if d == 1 else " or the dilation")
                 )
             _check_map_size(where, axis, n * w, n)
-            maps.append(window_axis(n, w, sh, d))
+            maps.append(window_axis(n, w, sh % n, d))  # cyclic: see Roll
     else:  # pragma: no cover
         raise RFGraphError(f"{where}: {type(op).__name__} is not a leaf op")
     outs = [m.n_out for m in maps]

@@ -15,6 +15,11 @@ name                   value           what it bounds
 ``MAX_DEPTH``          100             nesting of groups and merges (spec, JSON/YAML, ops)
 ``MAX_SPEC_CHARS``     100,000         length of a compact spec string
 ``MAX_FILE_BYTES``     2,000,000       size of a ``.json``/``.yaml`` network file
+``MAX_ONNX_BYTES``     2,000,000,000   size of an ``.onnx`` file (protobuf's own limit is 2 GiB)
+``MAX_TARGETS``        100,000         targets of one summed edges map (``target="all"``)
+``MAX_TILES``          100,000         tiles of one tile plan
+``MAX_DENSE``          25,000,000      elements of one dense answer that sweeps every tensor
+                                       (``valid_region``, ``padding_share``)
 ``MAX_OP_ENTRIES``     16,000,000      index pairs of one op along one axis (about 60 bytes
                                        each while the map is built)
 ``MAX_PLAN_ENTRIES``   32,000,000      index pairs of all per-axis maps of one plan
@@ -50,6 +55,10 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_SPEC_CHARS",
     "MAX_FILE_BYTES",
+    "MAX_ONNX_BYTES",
+    "MAX_TARGETS",
+    "MAX_TILES",
+    "MAX_DENSE",
     "MAX_OP_ENTRIES",
     "MAX_PLAN_ENTRIES",
     "estimate_pairs",
@@ -67,6 +76,10 @@ MAX_OPS = 100_000
 MAX_DEPTH = 100
 MAX_SPEC_CHARS = 100_000
 MAX_FILE_BYTES = 2_000_000
+MAX_ONNX_BYTES = 2_000_000_000
+MAX_TARGETS = 100_000
+MAX_TILES = 100_000
+MAX_DENSE = 25_000_000
 MAX_OP_ENTRIES = 16_000_000
 MAX_PLAN_ENTRIES = 32_000_000
 
@@ -163,6 +176,8 @@ def check_op_params(op: Any, where: str) -> None:
     for attr in _PARAMS:
         for v in _ints(getattr(op, attr, None)):
             check_param(v, attr, where)
+    for v in _ints(getattr(op, "shift", None)):  # cyclic, yet bounded like every other number (10**25 is a typo)
+        check_param(abs(v), "shift", where)
     _check_pool_padding(op, where)
 
 

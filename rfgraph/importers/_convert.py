@@ -119,7 +119,7 @@ class _Converter:
         if scores:  # a term added to attention scores (MViT's relative positions from the queries)
             extra = [v.index for v in distinct if isinstance(v, _T | _Flat | _Split)]
             reads = tuple(dict.fromkeys([i for s in scores for i in s.sources] + extra))
-            return _Scores(reads, scores[0].like, scores[0].mixed)
+            return _Scores(reads, scores[0].like, scores[0].mixed, allowed=scores[0].allowed)
         if any(isinstance(v, _Split) for v in distinct):
             return _digits.merge(self, kind, distinct, scopes, base)
         maps = [v for v in distinct if isinstance(v, _T)]
@@ -320,6 +320,11 @@ class _Converter:
         d = _tuple(dilation, nd)
         if all(v == 1 for v in k + s) and not x.pad and not (p if isinstance(p, str) else any(p)):
             return x  # a one-pixel window is pointwise
+        if x.pad and not _fits_pool(k, d, self.window_pads(x, p)):
+            # A window could then see only padding: PyTorch refuses that as a pooling padding, yet
+            # F.pad / ZeroPad before the pool is valid (NASNet's ZeroPad2d + AvgPool2d(1, 2), a causal
+            # moving average): keep the pad a Pad layer of its own.
+            x = self.plain(x, scopes, base)
         p = self.window_pads(x, p)
         op = Pool(_c(k), stride=None if s == k else _c(s), padding=_c(p), dilation=_c(d), ceil_mode=bool(ceil_mode))
         return self.leaf(op, _T(x.index, x.rank, x.axes), scopes, base)
@@ -591,3 +596,14 @@ def _pick_output(result: Value, output: Any) -> int:
             "the model's output does not depend on its input (or is not a tensor); choose another with output=..."
         )
     return chosen.index
+
+
+def _fits_pool(kernel: tuple[int, ...], dilation: tuple[int, ...], padding: Any) -> bool:
+    """Whether ``padding`` is a pooling padding PyTorch accepts: at most half the dilated window."""
+    if isinstance(padding, str):
+        return True
+    for k, d, entry in zip(kernel, dilation, padding, strict=False):
+        for p in entry if isinstance(entry, tuple) else (entry,):
+            if 2 * p > d * (k - 1) + 1:
+                return False
+    return True

@@ -3,12 +3,15 @@ reductions): a mixin of the fx importer, so that :mod:`rfgraph.importers.torch` 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from ..errors import RFGraphError
+from ..ops import Conv
 from ._convert import _Converter
 from ._layout import _T, Value
-from ._names import _REDUCTIONS
+from ._modules import conv_transpose
+from ._names import _REDUCTIONS, CUMULATIVE, SORTS, mixes_positions
 from ._tokens import class_token_concat
 
 __all__: list[str] = []
@@ -28,6 +31,10 @@ def reduction_args(name: str, args: tuple[Any, ...], kw: dict[str, Any]) -> tupl
     dims = args[at] if len(args) > at else kw.get("dim", kw.get("axis"))
     keep = args[at + 1] if len(args) > at + 1 else kw.get("keepdim", False)
     return dims, bool(keep)
+
+
+def _per_axis(value: Any, ndim: int) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, list | tuple) else (int(value),) * ndim
 
 
 _POOL_ARGS = "input kernel_size stride padding dilation ceil_mode return_indices"
@@ -121,17 +128,64 @@ class _Functions:
             if weight is None:
                 raise RFGraphError(f"{c.where(scopes, name)}: the kernel size is unknown (weight has no static shape)")
             return c.conv(x, weight[2:], a["stride"], a["padding"], a["dilation"], scopes, name)
-        if name.startswith("conv_transpose"):
-            raise RFGraphError(
-                f"{c.where(scopes, name)}: functional transposed convolutions are not supported; use nn.ConvTranspose"
+        if name.startswith("conv_transpose"):  # F.conv_transpose2d, and nn.ConvTranspose in torch.export's graph
+            a = _bind(
+                args,
+                kw,
+                "input weight bias stride padding output_padding groups dilation",
+                {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1},
             )
+            weight = self.shape(a["weight"]) if hasattr(a["weight"], "meta") else None
+            if weight is None:
+                raise RFGraphError(f"{c.where(scopes, name)}: the kernel size is unknown (weight has no static shape)")
+            nd = c.ndim
+            mod = SimpleNamespace(
+                kernel_size=tuple(weight[2:]),
+                padding_mode="zeros",
+                **{k: _per_axis(a[k], nd) for k in ("stride", "padding", "dilation", "output_padding")},
+            )
+            return conv_transpose(c, mod, x, out_shape, scopes, name)
         if name in _REDUCTIONS:
             axes, keep = reduction_args(name, args, kw)
             if name in ("max", "min") and isinstance(axes, int):
                 out = c.reduce(x, axes, bool(keep), scopes, name)
                 return (out, out)
             return c.reduce(x, axes, bool(keep), scopes, name)
+        if name in CUMULATIVE or name in SORTS:
+            return self.along(node, name, x, kw, scopes)
+        if mixes_positions(name):
+            raise RFGraphError(
+                f"{c.where(scopes, f'function {name!r}')} moves or combines values across positions, and rfgraph "
+                "has no op for it (identity= would hide those edges); describe this part with rfgraph ops "
+                "(rf.GlobalMix mixes every position), or import the model up to the tensor before it (output=...)"
+            )
         raise RFGraphError(
             f"{c.where(scopes, f'function {name!r}')} is not supported; if it acts position by position, "
             f"pass identity=({name!r},) to treat it as a no-op"
         )
+
+    def along(self, node: Any, name: str, x: _T, kw: dict[str, Any], scopes: list[str]) -> Value:
+        """``cumsum``-like functions (position ``o`` reads ``0 .. o``: a Conv of ``n`` taps padded
+        ``(n - 1, 0)``, exactly those edges) and sorts (every position along the axis) along ``dim``."""
+        c = self.c
+        args = tuple(node.args)
+        dim = args[1] if len(args) > 1 else kw.get("dim", -1 if name in SORTS else None)
+        if not isinstance(dim, int):
+            raise RFGraphError(f"{c.where(scopes, name)}: the axis is unknown (give dim=)")
+        pair = name in ("cummax", "cummin", "sort")
+        if dim % x.rank not in c.dims(x) or c.is_global(x):
+            return (x, x) if pair else x  # along channels: no position is mixed
+        if name in SORTS:
+            out = c.mix_axis(x, dim, scopes, name)
+            return (out, out) if pair else out
+        if c.is_flattened(x) or x.extra:
+            raise RFGraphError(
+                f"{c.where(scopes, name)} runs along tokens flattened from several spatial axes; not supported"
+            )
+        x = c.plain(x, scopes, name)
+        axis = c.dims(x).index(dim % x.rank)
+        n = c.spatial(x)[axis]
+        kernel = tuple(n if a == axis else 1 for a in range(c.ndim))
+        padding = tuple((n - 1, 0) if a == axis else (0, 0) for a in range(c.ndim))
+        out = _T(c.dag.leaf(Conv(kernel, padding=padding), x.index, scopes, name), x.rank, x.axes)
+        return (out, out) if pair else out

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__: list[str] = []
@@ -71,6 +71,8 @@ class _Scores:
     like: Any  # _T | _Split
     mixed: tuple[Atom, ...] | None = None
     keys: tuple[Any, ...] = ()  # keys whose layout differs from the queries' (pooled queries)
+    # (queries, keys) pairs a blocking mask lets through (None: all); see _masks
+    allowed: Any = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

@@ -148,3 +148,73 @@ _RESHAPES = frozenset(["flatten", "view", "reshape", "squeeze", "unsqueeze", "vi
 _PERMUTES = frozenset(["permute", "transpose", "movedim", "swapaxes", "swapdims"])
 _CATS = frozenset(["cat", "concat", "concatenate"])
 _NORMS = frozenset(["group_norm", "instance_norm", "layer_norm"])
+
+CUMULATIVE = frozenset(["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"])
+"""Along an axis, position ``o`` reads positions ``0 .. o``: a causal mix (imported exactly)."""
+SORTS = frozenset(["sort", "argsort", "msort"])
+"""Along an axis, every position reads every position (the max-pooling convention: data decides which)."""
+MIXING = frozenset(
+    [
+        "topk",
+        "kthvalue",
+        "median",
+        "nanmedian",
+        "mode",
+        "quantile",
+        "nanquantile",
+        "unique",
+        "unique_consecutive",
+        "stft",
+        "istft",
+        "diff",
+        "gather",
+        "scatter",
+        "scatter_add",
+        "index_select",
+        "take",
+        "take_along_dim",
+        "nonzero",
+        "masked_select",
+        "searchsorted",
+        "bucketize",
+        "cdist",
+        "histc",
+        "bincount",
+        "trapz",
+        "trapezoid",
+        "cumulative_trapezoid",
+        "renorm",
+    ]
+)
+"""Functions that move or combine values across positions: never to be hidden with ``identity=``."""
+ONNX_MIXING = frozenset(
+    [
+        "CumSum",
+        "TopK",
+        "DFT",
+        "STFT",
+        "GatherElements",
+        "GatherND",
+        "ScatterElements",
+        "ScatterND",
+        "Unique",
+        "NonZero",
+        "Compress",
+        "ReverseSequence",
+        "CenterCropPad",
+        "Col2Im",
+        "Trilu",
+    ]
+)
+"""ONNX ops that move or combine values across positions (no ``identity=`` hint for them)."""
+
+
+def mixes_positions(name: str) -> bool:
+    """Whether a torch function (or ONNX op) mixes positions, so that ``identity=`` would hide edges."""
+    return (
+        name in CUMULATIVE
+        or name in SORTS
+        or name in MIXING
+        or name in ONNX_MIXING
+        or name.startswith(("fft", "linalg_"))
+    )

@@ -144,8 +144,12 @@ def _load(onnx: Any, model: Any) -> Any:
         path = Path(model)
         if not path.exists():
             raise RFGraphError(f"ONNX file {str(model)!r} does not exist")
-        try:
-            return onnx.load(str(path))
+        from ..geometry import limits
+        from ._files import read_bounded
+
+        data = read_bounded(path, limits.MAX_ONNX_BYTES, "ONNX file")
+        try:  # from the bytes read: external data files are never followed (weights are not needed)
+            return onnx.load_from_string(data)
         except Exception as err:  # noqa: BLE001 - protobuf raises several kinds
             raise RFGraphError(f"{str(model)!r} is not a readable ONNX model: {_first_line(err)}") from None
     raise RFGraphError(f"from_onnx needs a path, bytes or an onnx.ModelProto, got {type(model).__name__}")

@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import RFGraphError
 from ..ops import GlobalPool
 from ..ops.index import GlobalMix
-from . import _digits
+from . import _digits, _masks
 from ._convert import _Converter
 from ._layout import _T, Atom, Value, _Flat, _Scores, _Split
 
@@ -35,11 +35,15 @@ def attend(
     base: str,
     mixed: tuple[Atom, ...] | None = None,
     token_axis: int = -2,
+    allowed: Any = None,
 ) -> Value:
     """Attention of queries ``values[0]`` over keys/values ``values[1:]`` along ``token_axis``: a global mix
     of their sources, or on window-partitioned tokens a mix of the digits of the token axis (``mixed``:
     those of the scores).  When no position lies on the token axis (one token per image, positions in
-    the batch: MobileViT's last stage at a small input) nothing is mixed."""
+    the batch: MobileViT's last stage at a small input) nothing is mixed.  ``allowed``: the
+    (queries, keys) pairs a blocking mask lets through (:mod:`._masks`; None: every pair)."""
+    if allowed is not None and any(isinstance(v, _Split) for v in values):
+        raise RFGraphError(f"{c.where(scopes, base)}: a blocking attention mask on window-partitioned tokens")
     if any(isinstance(v, _Split) for v in values):
         return _attend_split(c, values, scopes, base, mixed)
     maps = [v for v in values if isinstance(v, _T)]
@@ -54,6 +58,8 @@ def attend(
     grid = c.dag.shape(like.index)
     same = [i for i in sources if c.dag.shape(i) == grid]
     other = [i for i in sources if c.dag.shape(i) != grid]
+    if other and allowed is not None:
+        raise RFGraphError(f"{c.where(scopes, base)}: a blocking attention mask with keys on another grid")
     if other:
         # keys/values on another grid (PVT's spatial reduction, LeViT's strided queries): every query
         # reads itself and every key position -- a global pool of the keys broadcast to the queries
@@ -65,18 +71,27 @@ def attend(
         out = c.dag.merge("add", [mixed_same, *pooled], scopes, base)
         return _T(out, like.rank, like.axes, None, like.extra, mixed=True)
     index = sources[0] if len(sources) == 1 else c.dag.merge("add", sources, scopes, f"{base}.qkv")
-    out = c.dag.leaf(GlobalMix(), index, scopes, base)
+    out = _masks.mix(c, index, allowed, scopes, base, like.extra)
     return _T(out, like.rank, like.axes, None, like.extra, mixed=True)
 
 
 def attend_query(
-    c: _Converter, query: Value, keys: list[Any], scopes: list[str], base: str, token_axis: int = -2
+    c: _Converter,
+    query: Value,
+    keys: list[Any],
+    scopes: list[str],
+    base: str,
+    token_axis: int = -2,
+    allowed: Any = None,
 ) -> Value:
     """Attention whose query is not a feature map: a class token's query (CaiT, XCiT's class attention)
     or a learned one reads every key position -- a global summary, as a pooled class token is."""
     maps = [v for v in keys if isinstance(v, _T | _Split)]
     if isinstance(query, _T | _Split) or not maps:
-        return attend(c, [v for v in [query, *keys] if v is not None], scopes, base, token_axis=token_axis)
+        values = [v for v in [query, *keys] if v is not None]
+        return attend(c, values, scopes, base, token_axis=token_axis, allowed=allowed)
+    if allowed is not None:
+        raise RFGraphError(f"{c.where(scopes, base)}: a blocking attention mask on a query that is no feature map")
     sources = list(dict.fromkeys([v.index for v in maps] + ([query.index] if isinstance(query, _Flat) else [])))
     grid = [i for i in sources if c.dag.shape(i) != (1,) * c.ndim]
     pooled = [c.dag.leaf(GlobalPool(), i, scopes, f"{base}.keys") for i in grid]
@@ -232,7 +247,8 @@ def matmul(c: _Converter, a: Value, b: Value, out_shape: Any, scopes: list[str],
         rest = [v for v in (b,) if isinstance(v, _T)]
         index = list(dict.fromkeys([*a.sources, *(v.index for v in rest)]))
         like = rest[0] if rest else a.like
-        return attend(c, [_T(i, like.rank, like.axes, None, like.extra) for i in index], scopes, base)
+        reads = [_T(i, like.rank, like.axes, None, like.extra) for i in index]
+        return attend(c, reads, scopes, base, allowed=a.allowed)
     if isinstance(a, _T) and isinstance(b, _T):
         # q (..., L, d) @ k^T (..., d, L): scores over two token axes
         qa, kb = c.dims(a), c.dims(b)

@@ -30,6 +30,7 @@ from ..errors import RFGraphError
 from ..geometry import limits
 from ..ops import Op
 from ..spec import network_from_dict, parse_spec
+from ._files import read_bounded
 
 __all__ = [
     "TORCH_PREFIXES",
@@ -477,14 +478,15 @@ def read_network(source: Any) -> Op:
 
             return from_onnx(text)
         try:
-            if path.stat().st_size > limits.MAX_FILE_BYTES:
+            if path.stat().st_size > limits.MAX_FILE_BYTES and path.is_file():
                 raise RFGraphError(
                     f"{text}: {path.stat().st_size:,} bytes is too large for a network description "
                     f"(at most {limits.MAX_FILE_BYTES:,}); describe repeated layers with 'conv3*100'"
                 )
-            raw = path.read_text()
+            raw = read_bounded(path, limits.MAX_FILE_BYTES, "network file").decode("utf-8")
         except (OSError, UnicodeDecodeError) as err:
             raise RFGraphError(f"cannot read {text!r}: {err}; give a readable .json/.yaml/.onnx file") from None
+        _check_numbers(raw, text)
         if suffix == ".json":
             try:
                 data = json.loads(raw)
@@ -521,3 +523,19 @@ def read_network(source: Any) -> Op:
         if close:
             raise RFGraphError(f"{err}; or did you mean the zoo network {' or '.join(map(repr, close))}?") from None
         raise
+
+
+_LONG_NUMBER = re.compile(r"\d{31,}")
+
+
+def _check_numbers(raw: str, text: str) -> None:
+    """Refuse numbers of more than 30 digits before a parser converts them (Python's int() of
+    thousands of digits is slow and then refused with ValueError; every cap is far below 10**30)."""
+    found = _LONG_NUMBER.search(raw)
+    if found is not None:
+        line = raw.count("\n", 0, found.start()) + 1
+        digits = len(found.group())
+        raise RFGraphError(
+            f"{text}: line {line} holds a number of {digits:,} digits; every size rfgraph accepts has at most "
+            f"7 ({limits.MAX_PARAM:,} is the largest parameter)"
+        )

@@ -49,6 +49,7 @@ from ..plan import normalize_shape
 from . import _digits
 from ._convert import _Converter, _pick_output
 from ._layout import _T, _c, _Flat, _Same, _Scores, _Split
+from ._names import mixes_positions
 from ._onnx_ops import _IndexMaps
 from ._onnx_schema import (
     _AUTO_PADS,
@@ -305,6 +306,12 @@ class _OnnxImporter(_OnnxShapes, _OnnxTokens, _IndexMaps):
             if attrs.get("axis", 0) % x.rank in c.dims(x) and not c.is_global(x):
                 raise RFGraphError(f"{label} splits a spatial axis; not supported")
             return [x] * len(node.output)
+        if mixes_positions(op):
+            raise RFGraphError(
+                f"{label} moves or combines values across positions, and rfgraph has no op for it (identity= "
+                "would hide those edges); describe this part with rfgraph ops, or export the model up to the "
+                "tensor before it"
+            )
         raise RFGraphError(
             f"{label} is not supported; if it acts position by position, pass identity=({op!r},) to treat it as a no-op"
         )

@@ -47,7 +47,7 @@ from typing import Any
 from ..errors import RFGraphError
 from ..ops import Op
 from ..plan import normalize_shape
-from . import _digits
+from . import _digits, _fx_masks
 from ._convert import (
     _Converter,
     _depends_on_input,
@@ -57,6 +57,7 @@ from ._convert import (
     _tensor_values,
     _torch,
 )
+from ._fx_errors import _channels_hint, _first_conv_channels, _in_channels, _plain_reason
 from ._fx_functions import _bind, _Functions, reduction_args
 from ._layout import _T, Value, _Flat, _Same, _Scores, _Split
 from ._modules import convert_module, is_same_padding_module
@@ -215,7 +216,8 @@ class _FxImporter(_Functions):
                 tokens = 0 if first is None or first.rank < 3 else (1 if mod.batch_first else 0)
                 query = args[0] if args else self.value(node.kwargs.get("query"))
                 rest = [v for v in qkv[1:] if v is not None]
-                return (attend_query(c, query, rest, scopes, "attention", token_axis=tokens), None)
+                ok = _fx_masks.mha_allowed(self, node, scopes)
+                return (attend_query(c, query, rest, scopes, "attention", token_axis=tokens, allowed=ok), None)
             return convert_module(c, mod, node.target, x, in_shape, out_shape, scopes)
         name = _func_name(node.target)
         tensors = _tensor_values(args) + _tensor_values(list(self.value(dict(node.kwargs)).values()))
@@ -240,9 +242,13 @@ class _FxImporter(_Functions):
         if name == "patch_merging_pad":
             return patch_merging(c, x, scopes, "merge")
         if name in ("scaled_dot_product_attention",):
-            return attend_query(c, args[0], [v for v in args[1:3] if v is not None], scopes, "attention")
+            return _fx_masks.sdpa(self, node, args, scopes)
+        if isinstance(x, _Scores) and name in ("masked_fill", "masked_fill_"):
+            return _fx_masks.scores_masked(self, node, name, x, scopes)
         if name in ("matmul", "bmm"):
             return matmul(c, args[0], args[1] if len(args) > 1 else None, out_shape, scopes, name)
+        if node.target is getattr and isinstance(x, tuple) and node.args[1] in ("values", "indices"):
+            return x[0] if node.args[1] == "values" else x[-1]  # torch.return_types (sort, cummax, max(dim))
         if name in _NON_TENSOR:
             return None
         if name == "select" and isinstance(x, _T | _Split):  # ATen select(x, dim, index): x[..., index]
@@ -295,7 +301,8 @@ class _FxImporter(_Functions):
             return einsum(c, node.args[0], operands, shapes, scopes)
         if name in _ARITHMETIC or node.target in (operator.add, operator.mul, operator.sub, operator.truediv):
             base = {"iadd": "add", "isub": "sub", "imul": "mul", "itruediv": "truediv"}.get(name, name.rstrip("_"))
-            return c.merge("add", tensors, scopes, base)
+            masked = _fx_masks.arithmetic(self, node, name, out_shape, scopes)
+            return masked if masked is not None else c.merge("add", tensors, scopes, base)
         if name == "normalize" and isinstance(x, _T | _Split):  # F.normalize(x, p, dim=1): a norm along dim
             dim = node.args[2] if len(node.args) > 2 else kw.get("dim", 1)
             if isinstance(x, _Split):
@@ -413,16 +420,6 @@ def _example(torch: Any, module: Any, shape: tuple[int, ...], channels: int) -> 
     return mode, mode.from_tensor(torch.empty(size, dtype=dtype, device=device))
 
 
-def _in_channels(torch: Any, module: Any) -> int:
-    for m in module.modules():
-        channels = getattr(m, "in_channels", None)
-        if isinstance(channels, int) and channels > 0:
-            return channels
-        if isinstance(m, torch.nn.Linear):
-            break
-    return 3
-
-
 def _trace(torch: Any, module: Any, leaf_modules: tuple[type, ...]) -> Any:
     fx = torch.fx
 
@@ -438,7 +435,14 @@ def _trace(torch: Any, module: Any, leaf_modules: tuple[type, ...]) -> Any:
 
 
 def _from_fx(
-    torch: Any, module: Any, gm: Any, conv: _Converter, shape: tuple[int, ...], channels: int, output: Any
+    torch: Any,
+    module: Any,
+    gm: Any,
+    conv: _Converter,
+    shape: tuple[int, ...],
+    channels: int,
+    output: Any,
+    guessed: bool = False,
 ) -> int:
     from torch.fx.passes.shape_prop import ShapeProp
 
@@ -449,9 +453,9 @@ def _from_fx(
             ShapeProp(gm, fake_mode=mode).propagate(x) if mode is not None else ShapeProp(gm).propagate(x)
     except Exception as err:  # noqa: BLE001 - any failure of the model's own forward
         cause = err.__cause__ or err
-        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         raise RFGraphError(
-            f"running the traced model on a {tuple(x.shape)} input failed: {reason}; check input_shape and in_channels"
+            f"running the traced model on a {tuple(x.shape)} input failed: {_first_line(cause)}"
+            + ("" if _plain_reason(str(cause)) != str(cause) else "; " + _channels_hint(channels, guessed))
         ) from None
     return _FxImporter(conv, gm, output).run()
 
@@ -465,7 +469,7 @@ _OPTIONS = (
 
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    return _plain_reason(text.splitlines()[0] if text else type(err).__name__)
 
 
 def _from_export(
@@ -484,7 +488,13 @@ def _from_export(
         ) from None
     user_inputs = list(program.graph_signature.user_inputs)
     importer = _FxImporter(conv, program.graph_module, output, input_name=user_inputs[0] if user_inputs else None)
-    return importer.run()
+    try:
+        return importer.run()
+    except RFGraphError as err:  # the reason is fx's; torch.export's graph was only the fall-back
+        raise RFGraphError(
+            f"{fx_error.rstrip('; ')} -- so rfgraph read torch.export's graph instead, which it cannot import "
+            f"either: {err}"
+        ) from None
 
 
 def _from_hooks(torch: Any, module: Any, conv: _Converter, shape: tuple[int, ...], channels: int) -> int:
@@ -629,7 +639,8 @@ def from_torch(
                 # which records the module's own tensor graph for this input.
                 return conv.dag.network(_from_export(torch, module, conv, shape, channels, output, reason))
             try:
-                return conv.dag.network(_from_fx(torch, module, gm, conv, shape, channels, output))
+                guessed = in_channels is None and _first_conv_channels(torch, module) is None
+                return conv.dag.network(_from_fx(torch, module, gm, conv, shape, channels, output, guessed))
             except _ShapeDependent as err:
                 if method == "fx":
                     raise RFGraphError(str(err)) from None

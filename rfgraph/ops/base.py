@@ -6,7 +6,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..errors import RFGraphError
+from ..errors import RFGraphError, printable
 
 __all__ = ["Op", "Spatial", "Padding", "PAD_MODES", "pad_mode", "mark_rank", "stated_rank"]
 
@@ -80,6 +80,9 @@ class Op:
     def __post_init__(self) -> None:
         if self.name is not None and (not isinstance(self.name, str) or not self.name):
             raise RFGraphError(f"{type(self).__name__}: name={self.name!r} must be a non-empty string")
+        if self.name is not None and not self.name.isprintable():
+            # names from files (JSON, ONNX) are shown in tables and messages: escaped, never interpreted
+            object.__setattr__(self, "name", printable(self.name))
 
     def label(self) -> str:
         """A short description for error messages: the kind and, if any, the name."""

@@ -94,14 +94,21 @@ def _params(query: str, allowed: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _ascii_digits(text: str, what: str) -> None:
+    """Refuse digits other than 0-9 (``１５``, ``١٥``), as the CLI does: Python's int() would take them."""
+    if any(ch.isdigit() and not ch.isascii() for ch in text):
+        raise ApiError(f"{what}={text[:40]!r} holds digits that are not ASCII digits; write them as 0-9")
+
+
 def parse_size(text: str, what: str = "input") -> tuple[int, ...]:
     """``"224x224"`` -> ``(224, 224)``, within :data:`LIMITS`.
 
     >>> parse_size("224x224"), parse_size("15")
     ((224, 224), (15,))
     """
+    _ascii_digits(text, what)
     parts = text.lower().replace(",", "x").split("x")
-    if not 1 <= len(parts) <= 3 or not all(re.fullmatch(r"\d{1,7}", p) for p in parts):
+    if not 1 <= len(parts) <= 3 or not all(re.fullmatch(r"[0-9]{1,7}", p) for p in parts):
         raise ApiError(f"{what}={text[:40]!r} is not a size; write e.g. 224x224 or 15 (1 to 3 axes)")
     shape = tuple(int(p) for p in parts)
     if any(n < 1 for n in shape):
@@ -121,8 +128,9 @@ def parse_position(text: str, what: str = "target") -> tuple[int, ...]:
     >>> parse_position("3x4"), parse_position("7")
     ((3, 4), (7,))
     """
+    _ascii_digits(text, what)
     parts = text.replace(",", "x").split("x")
-    if not 1 <= len(parts) <= 3 or not all(re.fullmatch(r"\d{1,9}", p) for p in parts):
+    if not 1 <= len(parts) <= 3 or not all(re.fullmatch(r"[0-9]{1,9}", p) for p in parts):
         raise ApiError(f"{what}={text[:40]!r} is not a position; write e.g. 3x4 or 7")
     return tuple(int(p) for p in parts)
 
@@ -137,14 +145,14 @@ def _check_spec(text: str) -> None:
         deepest = max(deepest, depth)
     if deepest > LIMITS["spec_depth"]:
         raise ApiError(f"the spec nests {deepest} parentheses deep; the page takes at most {LIMITS['spec_depth']}")
-    numbers = [int(n) for n in re.findall(r"\d+", text)]
+    numbers = [int(n) for n in re.findall(r"[0-9]+", text)]
     if numbers and max(numbers) > LIMITS["spec_number"]:
         raise ApiError(
             f"the spec holds the number {max(numbers):,}; the page takes numbers up to {LIMITS['spec_number']:,}"
         )
     # Every layer word is expanded at most (product of all repeat counts) times.
     words = len(re.findall(r"[A-Za-z][A-Za-z0-9_.\-]*", text))
-    bound = words * math.prod(int(n) for n in re.findall(r"\*\s*(\d+)", text))
+    bound = words * math.prod(int(n) for n in re.findall(r"\*\s*([0-9]+)", text))
     if bound > LIMITS["spec_layers"]:
         raise ApiError(
             f"the spec may expand to about {bound:,} layers; the page takes at most {LIMITS['spec_layers']:,} "

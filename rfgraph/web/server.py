@@ -9,7 +9,10 @@ classroom and a careless or hostile client on the same machine:
 - at most ``MAX_COMPUTE`` computations run at once (the machine's cores); a request
   that waits longer than ``WAIT_S`` for its turn gets HTTP 503 "busy";
 - at most ``MAX_CONNECTIONS`` connections are handled at once, each with a socket
-  timeout, so slow clients cannot pin threads;
+  timeout and a deadline of ``HEADER_DEADLINE_S`` for its whole request line and headers
+  (a client dripping one byte every few seconds is cut off there); when every slot is
+  taken, the connection that has been sending its headers the longest is shed to make
+  room, so slow clients cannot lock others out;
 - on a loopback address, requests whose ``Host`` is not a loopback name are refused
   (a web page elsewhere cannot reach the API through DNS rebinding);
 - every error is one line of JSON, ``{"error": "..."}``; never a traceback.
@@ -26,9 +29,11 @@ import contextlib
 import ipaddress
 import json
 import os
+import re
 import socket
 import sys
 import threading
+import time
 import webbrowser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +51,7 @@ MAX_COMPUTE = max(1, min(os.cpu_count() or 1, 4))
 MAX_CONNECTIONS = 64
 WAIT_S = 30.0
 SOCKET_TIMEOUT_S = 15.0
+HEADER_DEADLINE_S = 10.0
 
 STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -56,6 +62,13 @@ STATIC = {
 """The only files served: fixed names inside the package, never a path from the URL."""
 
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def _host_name(host: str) -> str:
+    """The name part of a ``Host`` header, or "" when it is malformed (``[::1]evil.com``, a port
+    that is not ASCII digits): ``localhost:8765`` -> ``localhost``, ``[::1]:8765`` -> ``[::1]``."""
+    match = re.fullmatch(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::[0-9]{1,5})?", host)
+    return match.group(1) if match else ""
 
 
 def _static(name: str) -> bytes:
@@ -108,11 +121,19 @@ class Handler(BaseHTTPRequestHandler):
         if not self.server.loopback:
             return False
         host = (self.headers.get("Host") or "").strip().lower()
-        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
-        if name in _LOOPBACK_NAMES:
+        if _host_name(host) in _LOOPBACK_NAMES:
             return False
         self.send_json(403, {"error": f"Host {host[:60]!r} is not this machine; open http://127.0.0.1:<port>/"})
         return True
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.reading(self.request)
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()
+        self.server.read(self.request)  # the request line and headers are in: no deadline any more
+        return ok
 
     def do_GET(self) -> None:
         if len(self.requestline) > LIMITS["url_bytes"]:
@@ -172,14 +193,58 @@ class Server(ThreadingHTTPServer):
         self.verbose = verbose
         self.compute = threading.BoundedSemaphore(MAX_COMPUTE)
         self.connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        # connections still sending their request line and headers: socket -> when they started
+        self._reading: dict[Any, float] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._reaper = threading.Thread(target=self._reap, name="rfgraph-header-deadline", daemon=True)
+        self._reaper.start()
         try:
             self.loopback = ipaddress.ip_address(host).is_loopback
         except ValueError:
             self.loopback = host in _LOOPBACK_NAMES
 
+    def reading(self, request: Any) -> None:
+        with self._lock:
+            self._reading[request] = time.monotonic()
+
+    def read(self, request: Any) -> None:
+        with self._lock:
+            self._reading.pop(request, None)
+
+    @staticmethod
+    def _cut(request: Any) -> None:
+        with contextlib.suppress(OSError):
+            request.shutdown(socket.SHUT_RDWR)  # its thread's read returns at once and it ends
+
+    def _reap(self) -> None:
+        """Cut connections whose request line and headers take longer than HEADER_DEADLINE_S."""
+        while not self._closed.wait(0.25):
+            now = time.monotonic()
+            with self._lock:
+                late = [r for r, t in self._reading.items() if now - t > HEADER_DEADLINE_S]
+                for r in late:
+                    self._reading.pop(r, None)
+            for r in late:
+                self._cut(r)
+
+    def _shed_slowest(self) -> bool:
+        """Every slot taken: cut the connection that has been sending headers the longest."""
+        with self._lock:
+            if not self._reading:
+                return False
+            slowest = min(self._reading, key=self._reading.__getitem__)
+            self._reading.pop(slowest, None)
+        self._cut(slowest)
+        return True
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        # Too many open connections: answer 503 at once rather than start another thread.
-        if not self.connections.acquire(blocking=False):
+        # Too many open connections: shed the slowest client still sending headers, else answer 503
+        # at once rather than start another thread.
+        admitted = self.connections.acquire(blocking=False)
+        if not admitted and self._shed_slowest():
+            admitted = self.connections.acquire(timeout=2.0)
+        if not admitted:
             try:
                 request.settimeout(2.0)
                 body = b'{"error":"too many connections; try again in a moment"}'
@@ -198,7 +263,12 @@ class Server(ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
+            self.read(request)
             self.connections.release()
+
+    def server_close(self) -> None:
+        self._closed.set()
+        super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients that hang up early are normal; never print a traceback for them.
