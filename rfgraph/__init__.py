@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
     from . import erf, zoo
     from ._coverage import coverage
     from .arithmetic import RFRecord, format_table, receptive_field
+    from .distributed.blockwise import blockwise
     from .engine import contribution_map, profile, reach
     from .graph import to_networkx
     from .ops import (
@@ -104,6 +105,7 @@ _LAZY = {
     "Tile": "tiling",
     "halo": "tiling",
     "tiles": "tiling",
+    "blockwise": "distributed.blockwise",
 }
 _SUBMODULES = ("erf", "zoo")
 
@@ -154,6 +156,7 @@ __all__ = [
     "Tile",
     "Upsample",
     "WindowMix",
+    "blockwise",
     "build_plan",
     "contribution_map",
     "coverage",
