@@ -121,6 +121,17 @@ def prepare(model: nn.Module, seed: int = 0) -> nn.Module:
     return model
 
 
+def seeded_unet2d() -> nn.Module:
+    """A factory for ``rfgraph predict tests.blockwise_models:seeded_unet2d`` (the same weights every call)."""
+    torch.manual_seed(0)
+    return prepare(UNet2d(c_in=1))
+
+
+def seeded_unet3d() -> nn.Module:
+    torch.manual_seed(0)
+    return prepare(UNet3d())
+
+
 def whole(model: nn.Module, image: Any) -> Any:
     """The model on the whole array (a NumPy array ``(N, C, *spatial)``), as NumPy."""
     with torch.no_grad():
