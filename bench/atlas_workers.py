@@ -51,9 +51,12 @@ def sweep(workers: int, cluster: bool) -> tuple[float, float, list[dict]]:
     if not cluster:
         rows = atlas(MODELS, SHAPE, out=out)
         return 0.0, time.perf_counter() - start, rows
-    with LocalCluster(
-        n_workers=workers, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
-    ) as c, Client(c) as client:
+    with (
+        LocalCluster(
+            n_workers=workers, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        ) as c,
+        Client(c) as client,
+    ):
         client.run(lambda: __import__("torch") and __import__("timm") and __import__("torchvision"))  # warm imports
         up = time.perf_counter() - start
         t = time.perf_counter()
