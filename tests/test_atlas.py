@@ -13,7 +13,7 @@ import pytest
 
 import rfgraph as rf
 from rfgraph.cli import main
-from rfgraph.distributed.sweep import AtlasItem, atlas, atlas_row, read_rows, resolve_patterns
+from rfgraph.distributed.sweep import AtlasItem, _timm_options, atlas, atlas_row, read_rows, resolve_patterns
 
 
 def test_patterns_resolve_globs_after_a_prefix_only() -> None:
@@ -26,6 +26,10 @@ def test_patterns_resolve_globs_after_a_prefix_only() -> None:
     assert {"timm:resnet10t", "timm:resnet14t"} <= {i.key for i in timm_items}
     with pytest.raises(rf.RFGraphError, match="matches no timm model"):
         resolve_patterns(["timm:no_such_model_*"])
+    # A ViT made for 384 px is built for the sweep's size; a CNN is built as it is.
+    options, note = _timm_options(AtlasItem("timm", "deit_base_distilled_patch16_384"), (224, 224))
+    assert options == {"img_size": 224} and "default is 384x384" in note
+    assert _timm_options(AtlasItem("timm", "resnet18"), (224, 224)) == ({}, "")
 
 
 def test_rows_say_what_imports_and_why_not() -> None:

@@ -167,9 +167,14 @@ def read_array(path: Any, *, what: str = "IN") -> Any:
             import tifffile
         except ImportError:
             raise RFGraphError("TIFF files need tifffile: pip install 'rfgraph[dask]'") from None
+        # Uncompressed: a memory map (windows are read when a task runs, and pickle as copies of
+        # the window alone); compressed: tifffile's Zarr view; else the whole image.
         try:
-            store = tifffile.imread(p, aszarr=True)
-            return _zarr().open(store, mode="r")
+            return tifffile.memmap(p, mode="r")
+        except Exception:  # noqa: BLE001 - tifffile raises ValueError and others for compressed files
+            pass
+        try:
+            return _zarr().open(tifffile.imread(p, aszarr=True), mode="r")
         except Exception:  # noqa: BLE001 - fall back to reading it whole
             return tifffile.imread(p)
     raise RFGraphError(f"{what} {str(p)!r}: unknown format; give a .zarr store, a .npy or a .tif/.tiff file")

@@ -144,7 +144,23 @@ def _first_line(err: BaseException, limit: int = 200) -> str:
     return text[:limit]
 
 
-def _build_torch(item: AtlasItem) -> Any:
+def _timm_options(item: AtlasItem, shape: tuple[int, ...]) -> tuple[dict[str, Any], str]:
+    """timm models made for one input size (ViTs: ``fixed_input_size``) are built for the sweep's size."""
+    options = dict(item.kwargs)
+    try:
+        from timm.models import get_pretrained_cfg
+
+        cfg = get_pretrained_cfg(item.name)
+    except Exception:  # noqa: BLE001 - an unknown name fails when built, with timm's own message
+        return options, ""
+    native = tuple(cfg.input_size[1:]) if cfg is not None and cfg.input_size else ()
+    if cfg is not None and cfg.fixed_input_size and native and native != shape and "img_size" not in options:
+        options["img_size"] = shape if len(set(shape)) > 1 else shape[0]
+        return options, f"built for img_size {'x'.join(map(str, shape))} (its default is {'x'.join(map(str, native))})"
+    return options, ""
+
+
+def _build_torch(item: AtlasItem, shape: tuple[int, ...] = ()) -> tuple[Any, str]:
     if item.source in ("torchvision", "torchvision.segmentation"):
         import inspect
 
@@ -154,14 +170,15 @@ def _build_torch(item: AtlasItem) -> Any:
         options = dict(item.kwargs)
         if "weights_backbone" in inspect.signature(builder).parameters:
             options.setdefault("weights_backbone", None)  # never a download
-        return builder(weights=None, **options).eval()
+        return builder(weights=None, **options).eval(), ""
     if item.source == "timm":
         import timm
 
-        return timm.create_model(item.name, pretrained=False, **item.kwargs).eval()
+        options, note = _timm_options(item, shape)
+        return timm.create_model(item.name, pretrained=False, **options).eval(), note
     from ..erf import load_model
 
-    return load_model(item.name, **item.kwargs)
+    return load_model(item.name, **item.kwargs), ""
 
 
 def _fmt(value: Any) -> Any:
@@ -220,14 +237,14 @@ def atlas_row(
         "group": item.group,
     }
     start = time.perf_counter()
-    model = None
+    model, note = None, ""
     try:
         if item.is_torch:
             import torch
 
             if threads is not None:
                 torch.set_num_threads(threads)
-            model = _build_torch(item)
+            model, note = _build_torch(item, shape)
         elif item.source == "zoo":
             options = rf.zoo.options(item.name) if hasattr(rf.zoo, "options") else {}
             size = shape[0] if len(set(shape)) == 1 else shape
@@ -240,6 +257,8 @@ def atlas_row(
         return row
     built = time.perf_counter()
     row["build_s"] = round(built - start, 2)
+    if note:
+        row["reason"] = note
     endpoint: str | None = None
     try:
         if model is not None and reach_check:
@@ -463,8 +482,10 @@ def atlas(
     cluster = None
     try:
         if client is None and workers > 1 and todo:
-            from distributed import Client, LocalCluster
-
+            try:
+                from distributed import Client, LocalCluster
+            except ImportError:
+                raise RFGraphError("--workers above 1 needs dask.distributed: pip install 'rfgraph[dask]'") from None
             cluster = LocalCluster(
                 n_workers=workers, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
             )
