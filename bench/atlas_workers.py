@@ -43,7 +43,7 @@ REPEATS = int(os.environ.get("REPEATS", "2"))
 def sweep(workers: int, cluster: bool) -> tuple[float, float, list[dict]]:
     from distributed import Client, LocalCluster
 
-    from rfgraph.distributed.sweep import atlas
+    from rfgraph.answers.distributed.sweep import atlas
 
     folder = tempfile.mkdtemp()
     out = os.path.join(folder, "atlas.csv")

@@ -16,7 +16,7 @@ Usage::
     python docs/make_coverage.py transformers   # the transformer section alone, prints only
     python docs/make_coverage.py --workers 2    # one dask worker process per core
 
-Each model/size pair is one task of ``rfgraph atlas`` (:func:`rfgraph.distributed.sweep.atlas`,
+Each model/size pair is one task of ``rfgraph atlas`` (:func:`rfgraph.answers.distributed.sweep.atlas`,
 with the reach check and without the exact-map statistics). Takes a few minutes on one core.
 """
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 
 
 def _item(family: Any, size: int, group: str = "cnn") -> Any:
-    from rfgraph.distributed.sweep import AtlasItem
+    from rfgraph.answers.distributed.sweep import AtlasItem
 
     return AtlasItem(family.source, family.name, family.kwargs, (size, size), family.family, group)
 
@@ -47,8 +47,8 @@ def _coverage_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def check(family: Any, size: int, group: str = "cnn") -> dict[str, Any]:
-    """One family at one size: the atlas row (:func:`rfgraph.distributed.sweep.atlas_row`) with the reach check."""
-    from rfgraph.distributed.sweep import atlas_row
+    """One family at one size: the atlas row (:func:`rfgraph.answers.distributed.sweep.atlas_row`) with the reach check."""
+    from rfgraph.answers.distributed.sweep import atlas_row
 
     return _coverage_row(atlas_row(_item(family, size, group), (size, size), stats=False, reach_check=True))
 
@@ -154,7 +154,7 @@ def _print(row: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from rfgraph.distributed.sweep import atlas
+    from rfgraph.answers.distributed.sweep import atlas
     from rfgraph.importers._families import FAMILIES, TRANSFORMERS
 
     warnings.simplefilter("ignore")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import rfgraph as rf
+from rfgraph.answers.distributed.sweep import AtlasItem, _timm_options, atlas, atlas_row, read_rows, resolve_patterns
 from rfgraph.cli import main
-from rfgraph.distributed.sweep import AtlasItem, _timm_options, atlas, atlas_row, read_rows, resolve_patterns
 
 
 def test_patterns_resolve_globs_after_a_prefix_only() -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import rfgraph as rf
+from rfgraph.answers.distributed import plan_blockwise
 
 pytest.importorskip("dask.array")
 torch = pytest.importorskip("torch")
@@ -92,7 +93,7 @@ def test_batches_and_memory_per_task() -> None:
     assert plan.activation_bytes > plan.input_bytes  # 3 channels per layer
     assert "per task at most" in plan.describe()
     # The memory of a task does not grow with the array.
-    big = rf.distributed.plan_blockwise(model, np.zeros((5, 1, 400, 400)), (16, 16), batch_size=2)
+    big = plan_blockwise(model, np.zeros((5, 1, 400, 400)), (16, 16), batch_size=2)
     assert big.task_bytes == plan.task_bytes and big.tasks > 10 * plan.tasks
 
 

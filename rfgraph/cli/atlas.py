@@ -11,7 +11,7 @@ from ._common import dump_json, parse_size
 
 
 def cmd_atlas(args: argparse.Namespace) -> int:
-    from ..distributed.sweep import atlas, format_rows
+    from ..answers.distributed.sweep import atlas, format_rows
 
     shape = parse_size(args.input) if args.input else (224, 224)
 

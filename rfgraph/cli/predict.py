@@ -45,8 +45,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     import rfgraph as rf
 
-    from ..distributed._store import check_store, read_array, write_array
-    from ..distributed.blockwise import _conv_ndim
+    from ..answers.distributed._store import check_store, read_array, write_array
+    from ..answers.distributed.blockwise import _conv_ndim
 
     tile = _tile(args.tile)
     check_store(args.out, args.force, "OUT")  # before any work
@@ -178,7 +178,7 @@ def _bioimageio_text(halo_out: list[int], offset: list[int], stride: tuple[Fract
 def cmd_halo(args: argparse.Namespace) -> int:
     import rfgraph as rf
 
-    from .._io import check_destination, write_file
+    from ..output import check_destination, write_file
 
     if args.input is None:
         raise RFGraphError(f"{args.model!r} needs --input, e.g. --input 256x256")
@@ -188,7 +188,7 @@ def cmd_halo(args: argparse.Namespace) -> int:
     net, stride = _network_and_stride(args, shape)
     halo = rf.halo(net, shape)
     out, offset = bioimageio_halo(net, shape)
-    from ..tiling import alignment
+    from ..answers.tiling import alignment
 
     align = alignment(net, shape)
     if args.bioimageio:
