@@ -148,7 +148,7 @@ def test_cuda_device() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(480)
 def test_on_a_two_process_local_cluster(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     import dask.array as da
