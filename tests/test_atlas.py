@@ -77,6 +77,11 @@ def test_refuses_links_and_unknown_formats(tmp_path: Path) -> None:
         with pytest.raises(rf.RFGraphError, match="pyarrow"):
             atlas(["conv3"], (16,), out=tmp_path / "a.parquet")
     assert not (tmp_path / "target.csv").exists()
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    with pytest.raises(rf.RFGraphError, match="not an atlas file"):
+        atlas(["conv3"], (16,), out=other)
+    assert other.read_text() == "a,b\n1,2\n"
 
 
 def test_cli_prints_rows_and_help_imports_no_dask(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

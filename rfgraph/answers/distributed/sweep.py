@@ -471,6 +471,11 @@ def atlas(
     if out is not None:
         path = _check_atlas_out(out, fresh)
     old = [] if path is None or fresh else read_rows(path)
+    if old and not {"model", "input"} <= set(old[0]):
+        raise RFGraphError(
+            f"--out {str(path)!r} holds rows without 'model' and 'input' columns: not an atlas file; "
+            "choose another name (or --fresh to replace it)"
+        )
     if path is not None and fresh and path.exists():
         path.unlink()
     done = {_row_key(r) for r in old}
