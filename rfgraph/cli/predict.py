@@ -23,9 +23,15 @@ def _tile(text: str) -> tuple[int, ...]:
 
 
 def _load_torch(args: argparse.Namespace) -> Any:
-    from ..erf import load_model
+    """The torch model MODEL names, through the one model loader where it exists (else rf.erf.load_model)."""
+    weights = getattr(args, "weights", None)
+    try:
+        from ..importers.load import load_torch_model  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        from ..erf import load_model
 
-    return load_model(args.model, getattr(args, "weights", None))
+        return load_model(args.model, weights)
+    return load_torch_model(args.model, weights=weights)
 
 
 def _is_torch_source(text: str) -> bool:

@@ -176,9 +176,13 @@ def _build_torch(item: AtlasItem, shape: tuple[int, ...] = ()) -> tuple[Any, str
 
         options, note = _timm_options(item, shape)
         return timm.create_model(item.name, pretrained=False, **options).eval(), note
-    from ...erf import load_model
+    try:  # the one model loader where it exists, else rf.erf.load_model
+        from ...importers.load import load_torch_model  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        from ...erf import load_model
 
-    return load_model(item.name, **item.kwargs), ""
+        return load_model(item.name, **item.kwargs), ""
+    return load_torch_model(item.name, **item.kwargs), ""
 
 
 def _fmt(value: Any) -> Any:
