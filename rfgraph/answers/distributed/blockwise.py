@@ -409,7 +409,7 @@ def _graph(plan: BlockwisePlan, runner: _Runner, array: Any, name: str) -> tuple
         source = f"rfgraph-source-{name[len('rfgraph-blockwise-') :]}"
         if kind == "read":
             graph[source] = array
-    batches: list[tuple[int, slice]] = [(0, slice(None))]
+    batches: list[tuple[int, slice]] = [(0, slice(None))]  # unbatched: no N axis to index
     if plan.batched:
         starts = np.cumsum((0, *plan.chunks[0]))
         batches = [(i, slice(int(a), int(b))) for i, (a, b) in enumerate(zip(starts[:-1], starts[1:]))]
@@ -424,8 +424,6 @@ def _graph(plan: BlockwisePlan, runner: _Runner, array: Any, name: str) -> tuple
             elif kind == "read":
                 graph[key] = (_read_and_run, holder, source, index, t.crop, plan.batched)
             else:
-                if plan.batched and rows == slice(None):  # pragma: no cover - batches are always explicit
-                    rows = slice(0, plan.input_shape[0])
                 parts, local = _dask_parts(array, index)
                 graph[key] = (_assemble_and_run, holder, parts, local, t.crop, plan.batched)
     return graph, deps
