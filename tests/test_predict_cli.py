@@ -45,6 +45,23 @@ def test_predict_writes_what_the_whole_image_gives(tmp_path: Path, capsys: pytes
     assert main(["predict", MODEL, str(tmp_path / "in.npy"), str(tmp_path / "x.zarr"), "--tile", "32x"]) == 2
 
 
+@pytest.mark.timeout(300)
+def test_predict_a_torchscript_model_with_its_geometry_from_net(tmp_path: Path) -> None:
+    """fx cannot trace TorchScript: --net gives the geometry, the model runs as it is."""
+    zarr = pytest.importorskip("zarr")
+    from rfgraph.spec import network_to_dict
+
+    model = bm.seeded_unet2d()
+    image = np.random.default_rng(4).random((1, 64, 48))
+    torch.jit.save(torch.jit.trace(model, torch.zeros(1, 1, 32, 32, dtype=torch.float64)), str(tmp_path / "m.ts"))
+    (tmp_path / "net.json").write_text(json.dumps(network_to_dict(rf.from_torch(model, (64, 48)))))
+    np.save(tmp_path / "in.npy", image)
+    argv = ["predict", str(tmp_path / "m.ts"), str(tmp_path / "in.npy"), str(tmp_path / "o.zarr"), "--tile", "16"]
+    assert main([*argv, "--net", str(tmp_path / "net.json"), "--no-progress"]) == 0
+    got = np.asarray(zarr.open_array(str(tmp_path / "o.zarr"), mode="r"))
+    assert float(np.abs(got - bm.whole(model, image[None])[0]).max()) < 1e-9
+
+
 def test_halo_text_json_and_bioimageio(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["halo", "unet_same", "--input", "512x512"]) == 0
     out = capsys.readouterr().out

@@ -58,7 +58,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     check_store(args.out, args.force, "OUT")  # before any work
     model = _load_torch(args)
     array = read_array(args.input)
-    d = args.spatial_dims or _conv_ndim(model) or len(tile)
+    d = args.spatial_dims or _conv_ndim(model) or (len(tile) if len(tile) > 1 else 2)
     if len(tile) == 1 and d > 1:
         tile = tile * d
     if len(tile) != d:
@@ -67,7 +67,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
         import dask.array as da
 
         array = da.from_array(array, chunks=tuple(min(n, 4 * t) for n, t in zip(array.shape, tile)))[None]
-    net = rf.from_torch(model, tuple(array.shape[-d:]), in_channels=int(array.shape[-d - 1]))
+    spatial = tuple(int(n) for n in array.shape[-d:])
+    if args.net is not None:  # the geometry from a description (a TorchScript model, which fx cannot trace)
+        from ._common import network
+
+        net = network(argparse.Namespace(network=args.net, input="x".join(map(str, spatial))))
+    else:
+        net = rf.from_torch(model, spatial, in_channels=int(array.shape[-d - 1]))
     result = rf.blockwise(model, array, tile, net, spatial_dims=d, batch_size=args.batch_size, device=args.device)
     plan = result.tiling
     quiet = args.json or args.no_progress
@@ -88,7 +94,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(dump_json(info))
     else:
         shape = "x".join(map(str, plan.output_shape))
-        print(f"wrote {args.out} ({shape}, {plan.dtype}); equal to the model on the whole input", file=sys.stdout)
+        claim = "equal to the model on the whole input" + (" if --net describes the model" if args.net else "")
+        print(f"wrote {args.out} ({shape}, {plan.dtype}); {claim}", file=sys.stdout)
     return 0
 
 
@@ -244,6 +251,9 @@ def register(sub: Any) -> None:
     p.add_argument("--tile", "-t", required=True, help="block of input pixels per task, e.g. 256x256 (or 256)")
     p.add_argument("--scheduler", help="dask.distributed scheduler address, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--weights", "-w", help="a checkpoint (state dict) to load into the model")
+    p.add_argument(
+        "--net", help="the model's geometry as a zoo name, spec or .json/.yaml/.onnx file (default: from the model)"
+    )
     p.add_argument("--device", help="run the model on this torch device, e.g. cuda")
     p.add_argument("--batch-size", type=int, default=1, help="images per task along N (default 1)")
     p.add_argument("--spatial-dims", type=int, choices=[1, 2, 3], help="spatial axes (default: the model's conv)")

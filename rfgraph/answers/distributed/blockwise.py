@@ -48,11 +48,16 @@ def _is_dask(array: Any) -> bool:
 
 def _conv_ndim(model: Any) -> int | None:
     """The number of spatial axes of a torch model's first convolution, if it has one."""
+    import re
+
     import torch
 
     for m in model.modules():
         if isinstance(m, torch.nn.modules.conv._ConvNd):
             return len(m.kernel_size)
+        found = re.fullmatch(r"Conv(?:Transpose)?([123])d", str(getattr(m, "original_name", "")))
+        if found:  # a TorchScript module keeps the class name of what it was made from
+            return int(found.group(1))
     return None
 
 
@@ -239,7 +244,15 @@ def _probe(runner: _Runner, channels: int, window: tuple[int, ...], dtype: Any) 
         if hasattr(output, "element_size") and hasattr(output, "nelement"):
             total[0] += int(output.element_size() * output.nelement())
 
-    handles = [m.register_forward_hook(hook) for m in runner.model.modules() if not any(True for _ in m.children())]
+    handles = []
+    try:
+        for m in runner.model.modules():
+            if not any(True for _ in m.children()):
+                handles.append(m.register_forward_hook(hook))
+    except RuntimeError:  # TorchScript modules take no hooks: their activations stay unmeasured (0)
+        for h in handles:
+            h.remove()
+        handles = []
     try:
         y = runner.run(x)
     except Exception as err:  # noqa: BLE001 - the user's model: say where it failed
