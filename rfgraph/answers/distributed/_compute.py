@@ -58,8 +58,8 @@ def compute(*collections: Any, scheduler: Any = None, progress: bool | None = No
     ``distributed.progress`` on a cluster; by default only when stderr is a terminal.
 
     >>> import dask.array as da
-    >>> compute(da.ones(4).sum(), progress=False)
-    (np.float64(4.0),)
+    >>> [float(v) for v in compute(da.ones(4).sum(), progress=False)]
+    [4.0]
     """
     import dask
 
