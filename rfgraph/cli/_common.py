@@ -19,6 +19,7 @@ __all__ = [
     "pixel_size",
     "ascii_map",
     "compute_map",
+    "parse_weights",
     "default_endpoint",
     "dump_json",
     "expected_ndim",
@@ -219,9 +220,35 @@ def compute_map(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
     from ..engine import contribution_map
 
     exact = True if getattr(args, "exact", False) else None  # None: exact ints only where float64 would round
+    weights = parse_weights(getattr(args, "weights", "ones"))
     return contribution_map(
-        network(args), shape, args.metric, parse_target(args.target), endpoint=args.endpoint, exact=exact
+        network(args),
+        shape,
+        args.metric,
+        parse_target(args.target),
+        endpoint=args.endpoint,
+        exact=exact,
+        weights=weights,
     )
+
+
+def parse_weights(text: str) -> Any:
+    """``--weights``: 'ones', 'mean', or ``name=gain`` pairs separated by commas (SPEC section 11)."""
+    if text in ("ones", "mean"):
+        return text
+    gains: dict[str, float | int] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            gain: float | int = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        except ValueError:
+            gain = float("nan")
+        if not sep or not name.strip() or gain != gain:
+            raise RFGraphError(
+                f"--weights {text!r}: give 'ones', 'mean' or gains by op name such as 'layer1=0.5,layer2.0=2'"
+            )
+        gains[name.strip()] = gain
+    return gains
 
 
 def support(values: Any) -> tuple[int, int]:
@@ -266,21 +293,37 @@ def label(args: argparse.Namespace) -> str:
 
 
 def summary(values: Any) -> dict[str, Any]:
+    """Shape, dtype, maximum, where it is reached (``peak``: the first such pixel; ``peak_count``,
+    ``peak_center`` and ``peak_box``: all of them), the support and the sum of a map."""
     import numpy as np
 
     from ..plot.maps import exact_box
 
     peak = tuple(int(i) for i in np.unravel_index(int(np.argmax(values)), values.shape))
     box = [list(pair) for pair in exact_box(values) or ()]
+    # The maximum is often reached at several pixels (a plateau, or a lattice of them): say where.
+    at_max = np.argwhere(values == values.max())
     return {
         "shape": list(values.shape),
         "dtype": str(values.dtype),
         "max": number(values.max()),
         "peak": list(peak),
+        "peak_count": len(at_max),
+        "peak_center": [float(c) for c in at_max.mean(axis=0)],
+        "peak_box": [[int(lo), int(hi)] for lo, hi in zip(at_max.min(axis=0), at_max.max(axis=0))],
         "nonzero": int((values != 0).sum()),
         "support_box": box,
         "sum": number(values.sum()),
     }
+
+
+def peak_text(info: dict[str, Any]) -> str:
+    """``max 12888 at 16 pixels in [91, 101]x[91, 101], centred at (96, 96)``, or ``max 37 at (7,)``."""
+    if info["peak_count"] == 1:
+        return f"max {info['max']} at {tuple(info['peak'])}"
+    box = "x".join(f"[{lo}, {hi}]" for lo, hi in info["peak_box"])
+    centre = ", ".join(f"{c:g}" for c in info["peak_center"])
+    return f"max {info['max']} at {info['peak_count']} pixels in {box}, centred at ({centre})"
 
 
 _SHADES = " .:-=+*#%@"
