@@ -328,6 +328,7 @@ def test_namespace_is_clean() -> None:
         "expected",
         "sampled",
         "_torch_net",
+        "layout",
     }
     assert public - submodules == set(erf.__all__)
 

@@ -29,15 +29,9 @@ def as_network(model: Any, input_shape: Any, **options: Any) -> Op:
     if isinstance(model, Op):
         return model
     if isinstance(model, str):
-        from .. import zoo
         from ..importers.load import load_network
 
-        if model in zoo.names():
-            if "input_size" in zoo.options(model):
-                shape = normalize_shape(input_shape)
-                return zoo.build(model, input_size=shape[0] if len(set(shape)) == 1 else shape)
-            return zoo.build(model)
-        return load_network(model)
+        return load_network(model, normalize_shape(input_shape), **options)
     if type(model).__module__.startswith("torch") or hasattr(model, "named_modules"):
         from ..importers.torch import from_torch
 

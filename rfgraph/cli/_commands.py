@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "halo": ("predict", "the exact halo a tile needs, per side; --bioimageio writes it in bioimage.io's form"),
     "atlas": ("atlas", "sweep a model zoo (globs): one dask task per model, a row each (stride, field, ERF)"),
     "serve": ("serve", "open the teaching page: type a network, click a target, watch its map (local, offline)"),
+    "doctor": ("doctor", "versions, and which optional parts work here (torch, timm, onnx, plots) and how to add them"),
 }
 """``name: (module of rfgraph.cli, one-line help)`` in ``rfgraph --help`` order."""
 

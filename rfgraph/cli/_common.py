@@ -36,10 +36,27 @@ __all__ = [
 ]
 
 
-def add_network_args(p: argparse.ArgumentParser) -> None:
-    """The arguments every network command takes: NETWORK, --input, --endpoint, --json."""
-    p.add_argument("network", help="zoo name, .onnx/.json/.yaml file, or a spec such as 'conv3*5'")
-    p.add_argument("--input", "-i", help="input size, e.g. 224x224 or 15")
+NETWORK_HELP = (
+    "the network: a spec such as 'conv3*5', a zoo name, a .json/.yaml/.onnx file, or (with torch) "
+    "torchvision:NAME, timm:NAME, pkg.module:factory, a TorchScript/.pt2 file"
+)
+
+
+def add_network_args(p: argparse.ArgumentParser, path_weights: bool = False) -> None:
+    """The arguments every network command takes: NETWORK, --input, --weights, --endpoint, --json.
+
+    ``path_weights`` (``map``): ``--weights`` also takes the path weights of SPEC section 11
+    (``ones``, ``mean``, ``name=gain,...``) for a network that is no torch model's checkpoint.
+    """
+    p.add_argument("network", help=NETWORK_HELP)
+    p.add_argument("--input", "-i", help="input size, e.g. 224x224 or 15 (torch models need it)")
+    help_ = "checkpoint of a torch model, loaded with torch.load(weights_only=True)"
+    if path_weights:
+        help_ += (
+            "; or, for the paths metric, 'ones' (count paths, default), 'mean' (the averaging network's "
+            "gradient) or gains by op name, e.g. 'layer1.0=0.5,layer2=2'"
+        )
+    p.add_argument("--weights", "-w", help=help_)
     p.add_argument("--endpoint", "-e", help="tensor to analyse instead of the network output")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -108,6 +125,12 @@ def _per_axis_lengths(net: Any) -> set[int]:
     return lengths
 
 
+def _is_torch(args: argparse.Namespace) -> bool:
+    from ..importers.load import is_torch_source
+
+    return is_torch_source(str(args.network))
+
+
 def expected_ndim(args: argparse.Namespace) -> tuple[int | None, str]:
     """The number of spatial axes the network of ``args`` is made for, if it says, and why."""
     from .. import zoo
@@ -115,7 +138,7 @@ def expected_ndim(args: argparse.Namespace) -> tuple[int | None, str]:
     name = str(args.network)
     if name in zoo.names():
         return len(zoo.default_input(name)), f"the zoo network {name!r} is {len(zoo.default_input(name))}-D"
-    if name.lower().endswith(".onnx"):
+    if name.lower().endswith(".onnx") or _is_torch(args):
         return None, ""  # the importer names the input's rank itself
     lengths = _per_axis_lengths(network(args))
     if len(lengths) == 1:
@@ -152,19 +175,48 @@ def parse_target(text: str | None) -> tuple[int, ...] | str | None:
 
 
 def network(args: argparse.Namespace) -> Any:
-    from .. import zoo
-    from ..importers.load import load_network
+    """The network ``args.network`` names, through the one loader (:func:`rfgraph.load_network`).
 
-    # Zoo networks whose geometry depends on the input (U-Net, DeepLab) are built for --input.
-    if args.network in zoo.names() and getattr(args, "input", None) and "input_size" in zoo.options(args.network):
-        shape = parse_size(args.input)
-        return zoo.build(args.network, input_size=shape[0] if len(set(shape)) == 1 else shape)
-    return load_network(args.network)
+    Loaded once per run: a torch model is traced once however many times a command asks.
+    """
+    cached = getattr(args, "_network", None)
+    if cached is not None:
+        return cached
+    from ..importers.load import load_network, torch_network
+
+    weights = checkpoint(args)
+    shape = parse_size(args.input) if getattr(args, "input", None) else None
+    if _is_torch(args) and shape is None:
+        raise RFGraphError(f"{_shown(args.network)} is a torch model: give its input size, e.g. --input 224x224")
+    if _is_torch(args):
+        net, args._traced_shape = torch_network(args.network, shape, weights)
+    else:
+        if weights is not None:
+            raise RFGraphError(
+                f"--weights {weights!r}: a checkpoint applies to torch models (torchvision:, timm:, "
+                "pkg.module:factory, TorchScript/.pt2)"
+                + (
+                    "; path weights are 'ones', 'mean' or gains by op name such as 'layer1=0.5,layer2=2'"
+                    if getattr(args, "command", None) == "map"
+                    else ""
+                )
+            )
+        net = load_network(args.network, shape)
+    args._network = net
+    return net
+
+
+def _shown(text: Any) -> str:
+    text = str(text)
+    return repr(text if len(text) <= 60 else text[:59] + "…")
 
 
 def input_shape(args: argparse.Namespace, default: tuple[int, ...] | None = None) -> tuple[int, ...]:
     if args.input is not None:
         given = parse_size(args.input)
+        if _is_torch(args):  # one size stands for a square (cube) of the model's dimensionality
+            network(args)
+            return tuple(args._traced_shape)
         _check_ndim(args, given)
         return given
     from .. import zoo
@@ -179,9 +231,9 @@ def input_shape(args: argparse.Namespace, default: tuple[int, ...] | None = None
         shape = static_input_shape(args.network)
         if shape is not None:
             return shape
-    if default is not None:
+    if default is not None and not _is_torch(args):
         return default
-    raise RFGraphError(f"network {args.network!r} needs --input, e.g. --input 224x224")
+    raise RFGraphError(f"network {_shown(args.network)} needs --input, e.g. --input 224x224")
 
 
 def default_endpoint(args: argparse.Namespace, shape: tuple[int, ...]) -> str | None:
@@ -220,7 +272,7 @@ def compute_map(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
     from ..engine import contribution_map
 
     exact = True if getattr(args, "exact", False) else None  # None: exact ints only where float64 would round
-    weights = parse_weights(getattr(args, "weights", "ones"))
+    weights = path_weights(args)
     return contribution_map(
         network(args),
         shape,
@@ -230,6 +282,27 @@ def compute_map(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
         exact=exact,
         weights=weights,
     )
+
+
+def _is_path_weights(text: str) -> bool:
+    """``--weights`` names path weights (SPEC section 11) rather than a checkpoint file."""
+    from pathlib import Path
+
+    return text in ("ones", "mean") or ("=" in text and not Path(text).expanduser().is_file())
+
+
+def checkpoint(args: argparse.Namespace) -> str | None:
+    """``--weights`` when it names a torch checkpoint (``map`` also takes path weights there)."""
+    text = getattr(args, "weights", None)
+    if text is None or (getattr(args, "command", None) == "map" and _is_path_weights(text)):
+        return None
+    return str(text)
+
+
+def path_weights(args: argparse.Namespace) -> Any:
+    """The path weights of ``map --weights`` (``"ones"`` when it names a checkpoint or is absent)."""
+    text = getattr(args, "weights", None)
+    return parse_weights(text) if text is not None and _is_path_weights(text) else "ones"
 
 
 def parse_weights(text: str) -> Any:

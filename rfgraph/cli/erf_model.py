@@ -24,27 +24,23 @@ def _check_out(path: str | None, force: bool) -> Path | None:
     return check_destination(path, overwrite=force)
 
 
-def _model_ndim(torch: Any, model: Any) -> int:
-    for m in model.modules():
-        for ndim, kind in ((1, torch.nn.Conv1d), (2, torch.nn.Conv2d), (3, torch.nn.Conv3d)):
-            if isinstance(m, kind):
-                return ndim
-    return 2
-
-
-def _pick_output(torch: Any, model: Any, x: Any, output: str | None) -> tuple[Any, str | None]:
+def _pick_output(torch: Any, model: Any, x: Any, output: str | None, layout: str | None) -> tuple[Any, str | None]:
     """``--output`` as given (an int if it is one), or the last spatial tensor for a classifier."""
     from ..erf import spatial_outputs
-    from ..erf.trained import _device_of, _dtype_of, _forward, _has_module, _untouched
+    from ..erf.trained import _device_of, _dtype_of, _forward, _has_module, _untouched, output_layout
 
     if output is not None:
         chosen: Any = int(output) if output.lstrip("-").isdigit() and not _has_module(model, output) else output
         return chosen, None
+    try:
+        spatial = output_layout(model, x[:1], None, layout) is not None
+    except RFGraphError:  # --layout does not fit the model's output (a classifier's logits)
+        spatial = False
+    if spatial:
+        return None, None
     with _untouched(torch, model), torch.no_grad():
         y = _forward(torch, model, x[:1].to(_device_of(torch, model), _dtype_of(torch, model)), None, False)
-    if y is not None and y.ndim == x.ndim:
-        return None, None
-    names = spatial_outputs(model, x[:1])
+    names = spatial_outputs(model, x[:1], layout)
     if not names:
         raise RFGraphError("the model's output has no spatial axes and no submodule gives a spatial tensor")
     name, shape = names[-1]
@@ -55,6 +51,15 @@ def _pick_output(torch: Any, model: Any, x: Any, output: str | None) -> tuple[An
     )
 
 
+def _weights_kind(args: argparse.Namespace) -> str:
+    """``trained`` with --weights; registry names without it are ``random`` (never called trained)."""
+    from ..importers.load import TORCH_PREFIXES
+
+    if args.weights is not None:
+        return "trained"
+    return "random" if str(args.source).startswith(TORCH_PREFIXES) else "unknown"
+
+
 def cmd_erf_model(args: argparse.Namespace) -> int:
     """Gradient ERF of a torch model (name or file, optional checkpoint) beside its exact maps."""
     out = _check_out(args.out, args.force)
@@ -62,15 +67,16 @@ def cmd_erf_model(args: argparse.Namespace) -> int:
         import torch
     except ImportError:
         raise RFGraphError("erf-model needs PyTorch: pip install 'rfgraph[torch]'") from None
-    from ..erf import compare_trained, load_images, load_model
+    from ..erf import compare_trained, load_images
+    from ..importers.load import load_torch_model, torch_input_shape
 
-    model = load_model(args.source, weights=args.weights)
     shape = parse_size(args.input)
-    if len(shape) == 1:  # one size: a square/cube of the model's dimensionality
-        shape = shape * _model_ndim(torch, model)
+    model = load_torch_model(args.source, shape, weights=args.weights)
+    shape = torch_input_shape(model, shape)  # one size: a square/cube of the model's dimensionality
     normalize = None if args.no_normalize else "imagenet"
     x = load_images(args.images, shape, args.channels, fit=args.fit, normalize=normalize, limit=args.limit)
-    output, note = _pick_output(torch, model, x, args.output)
+    output, note = _pick_output(torch, model, x, args.output, args.layout)
+    kind = _weights_kind(args)
     if note and not args.json:
         print(f"note: {note}", file=sys.stderr)
     c = compare_trained(
@@ -80,11 +86,14 @@ def cmd_erf_model(args: argparse.Namespace) -> int:
         target=parse_target(args.target),
         reduce=args.reduce,
         untrained=not args.no_untrained,
+        layout=args.layout,
+        weights=kind,
         batch_size=args.batch_size,
         device=args.device,
         progress=False if args.json or args.no_progress else None,
     )
-    data = {"source": args.source, "weights": args.weights, "images": str(args.images), **c.as_dict()}
+    weights = args.weights or ("untrained (random init)" if kind == "random" else "as the source built them")
+    data = {"source": args.source, "weights": weights, "images": str(args.images), **c.as_dict()}
     if note:
         data["notes"] = [note, *data["notes"]]
     if out is not None:
@@ -112,7 +121,8 @@ def _save(out: Path, c: Any, data: dict[str, Any], title: str, force: bool) -> N
         import numpy as np
 
         if kind == ".npy":
-            write_file(out, lambda p: np.save(p, c.maps["trained"]), overwrite=force)
+            own = next(iter(c.maps.values()))  # the model's own map: trained, or untrained (random init)
+            write_file(out, lambda p: np.save(p, own), overwrite=force)
         else:
             write_file(out, lambda p: np.savez(p, **c.maps), overwrite=force)
     else:
@@ -141,13 +151,14 @@ def register(sub: Any) -> None:
             "  rfgraph erf-model timm:convnext_tiny --weights ckpt.pth --images val/ --limit 64 --json\n"
             "SOURCE: torchvision:NAME, timm:NAME (random weights, nothing downloaded), package.module:factory,\n"
             "or a TorchScript / torch.export (.pt2) file. --out: .png/.svg/.pdf figure, .json numbers,\n"
-            ".npy trained map, .npz all maps."
+            ".npy the model's map, .npz all maps. Without --weights a torchvision:/timm: model has random\n"
+            "initial weights: its map is labelled 'untrained (random init)'."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("source", help="model: torchvision:resnet50, timm:convnext_tiny, pkg.module:factory, or a file")
     p.add_argument("--weights", "-w", help="state dict or checkpoint to load (weights_only=True)")
-    p.add_argument("--output", "-o", help="submodule (e.g. layer4) or key/index of a dict/tuple output")
+    p.add_argument("--output", "-l", help="layer: a submodule (e.g. layer4) or the key/index of a dict/tuple output")
     p.add_argument("--images", default="noise:16", help="folder, file, glob, .npy, or noise:N (default noise:16)")
     p.add_argument("--input", "-i", default="224", help="input size, e.g. 224 or 224x224 (default 224)")
     p.add_argument("--channels", type=int, default=3, help="input channels (default 3)")
@@ -155,12 +166,17 @@ def register(sub: Any) -> None:
     p.add_argument("--fit", choices=("resize", "crop"), default="resize", help="how images reach --input")
     p.add_argument("--no-normalize", action="store_true", help="no ImageNet mean/std normalisation")
     p.add_argument("--reduce", default="abs", help="abs (Luo, default), square, or replknet")
+    p.add_argument(
+        "--layout",
+        choices=("channels_first", "channels_last", "tokens"),
+        help="where the output keeps its spatial axes (default: guessed; tokens map back to their grid)",
+    )
     p.add_argument("--target", "-t", help="output position, e.g. 3x4 (default the centre)")
     p.add_argument("--batch-size", type=int, default=8, help="inputs per backward pass (default 8)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 or auto (default: where the model is)")
     p.add_argument("--no-untrained", action="store_true", help="skip the re-initialised copy")
-    p.add_argument("--out", help="write a figure (.png/.svg/.pdf), .json, .npy or .npz")
-    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument("--out", "-o", help="write a figure (.png/.svg/.pdf), .json, .npy or .npz")
+    p.add_argument("--force", "-f", action="store_true", help="replace an existing --out file")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_erf_model)

@@ -253,8 +253,8 @@ def alignment_note(args: argparse.Namespace, shape: tuple[int, ...]) -> str | No
     )
 
 
-def _add_map_args(p: argparse.ArgumentParser) -> None:
-    add_network_args(p)
+def _add_map_args(p: argparse.ArgumentParser, path_weights: bool = False) -> None:
+    add_network_args(p, path_weights=path_weights)
     p.add_argument(
         "--metric",
         "-m",
@@ -307,14 +307,7 @@ def register(sub: Any) -> None:
         ),
         formatter_class=fmt,
     )
-    _add_map_args(p)
-    p.add_argument(
-        "--weights",
-        "-w",
-        default="ones",
-        help="paths only: 'ones' (count paths, default), 'mean' (the averaging network's gradient) or gains "
-        "by op name, e.g. 'layer1.0=0.5,layer2=2'",
-    )
+    _add_map_args(p, path_weights=True)
     p.add_argument("--out", "-o", help="write the map: .npy or .csv data, or a .png/.svg/.pdf picture")
     p.set_defaults(handler=cmd_map)
     p = sub.add_parser(

@@ -201,8 +201,16 @@ def cmd_pyramid(args: argparse.Namespace) -> int:
         try:
             import timm
         except ImportError:
-            raise RFGraphError("timm: networks need timm: pip install 'rfgraph[timm]'") from None
-        shape = input_shape(args)
+            raise RFGraphError("timm: models need timm: pip install 'rfgraph[timm]'") from None
+        if args.input is None:
+            raise RFGraphError(f"{args.network!r} is a torch model: give its input size, e.g. --input 224x224")
+        shape = parse_size(args.input)
+        shape = shape * 2 if len(shape) == 1 else shape  # timm's feature pyramids are 2-D
+        if args.weights is not None:
+            raise RFGraphError(
+                "--weights does not change a pyramid's geometry; leave it out for timm: names "
+                "(the levels come from timm's features_only model)"
+            )
         try:
             model = timm.create_model(args.network[5:], features_only=True, pretrained=False)
         except Exception as err:  # noqa: BLE001 - timm raises many kinds for unknown names
@@ -269,7 +277,7 @@ def register(sub: Any) -> None:
     add_network_args(p)
     p.add_argument("--share", action="store_true", help="also the share of paths in the padding (max, mean)")
     p.add_argument("--out", "-o", help="draw the padding share with the valid region outlined (.png/.svg/.pdf)")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--force", "-f", action="store_true", help="replace --out if it exists")
     p.set_defaults(handler=cmd_valid)
 
     p = sub.add_parser(

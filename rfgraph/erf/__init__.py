@@ -32,7 +32,9 @@ package gives the tools around it, one module per question:
   with ``weights_only=True``: they never run code); :mod:`~rfgraph.erf.images` --
   :func:`load_images` / :func:`noise_images`: its inputs; :mod:`~rfgraph.erf.side_by_side`
   -- :func:`compare_trained` / :func:`plot_trained`: that ERF, the untrained
-  architecture's, the exact path and edge maps and the theoretical field, side by side.
+  architecture's, the exact path and edge maps and the theoretical field, side by side;
+  :mod:`~rfgraph.erf.layout` -- :func:`guess_layout`: where an output keeps its spatial
+  axes (channels first, channels last, tokens on a grid with class tokens).
 
 Every name is available as ``rf.erf.<name>``; the submodules are where each lives.
 
@@ -51,6 +53,7 @@ from ..importers.to_torch import to_torch
 from .empirical import REDUCTIONS, EmpiricalComparison, compare_empirical, empirical_erf
 from .expected import expected_erf
 from .images import IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD, load_images, noise_images
+from .layout import LAYOUTS, Layout, guess_layout
 from .sampled import SampledERF, sampled_erf
 from .side_by_side import TrainedComparison, compare_trained, plot_trained, reinitialized
 from .stats import (
@@ -65,7 +68,7 @@ from .stats import (
     replknet_area_ratio,
 )
 from .theory import ERFPrediction, ScalingStudy, chain, predict, scaling_study
-from .trained import gradient_erf, load_model, load_weights, spatial_outputs
+from .trained import gradient_erf, load_model, load_weights, output_layout, spatial_outputs
 
 __all__ = [
     "REPLKNET_THRESHOLDS",
@@ -94,6 +97,10 @@ __all__ = [
     "load_weights",
     "gradient_erf",
     "spatial_outputs",
+    "output_layout",
+    "guess_layout",
+    "Layout",
+    "LAYOUTS",
     "load_images",
     "noise_images",
     "IMAGENET_MEAN",

@@ -22,6 +22,7 @@ from ..errors import RFGraphError
 from ._common import _check_fractions
 from .empirical import _corr
 from .images import _torch
+from .layout import guess_layout
 from .stats import REPLKNET_THRESHOLDS, ERFStats, erf_stats
 from .trained import _as_inputs, _has_module, _target_index, gradient_erf
 
@@ -31,6 +32,16 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["TrainedComparison", "compare_trained", "plot_trained", "reinitialized"]
 
 _EXACT = ("paths", "edges")
+_OWN = {"trained": "trained", "random": "untrained", "unknown": "model"}
+"""The key of the model's own map, by what its weights are (``compare_trained(weights=...)``)."""
+LABELS = {
+    "trained": "trained",
+    "untrained": "untrained (random init)",
+    "model": "model (its own weights)",
+    "paths": "exact: paths",
+    "edges": "exact: edges",
+}
+"""How each map is named in summaries and figures."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,7 @@ class TrainedComparison:
             parts += [f"corr {m} {_fmt(r)}" for m, r in corr.items()]
             if name in self.inside:
                 parts.append(f"inside RF {self.inside[name]:.3f}")
-            lines.append(f"{name:>9}: " + ", ".join(parts))
+            lines.append(f"{LABELS.get(name, name)}: " + ", ".join(parts))
             linear = ", ".join(f"{t:g}: {_fmt(sq.ratio)}" for t, sq in s.area_ratio.items())
             log = ", ".join(f"{t:g}: {_fmt(sq.ratio)}" for t, sq in s.replknet_area_ratio.items())
             lines.append(f"{'':>9}  area ratio (RepLKNet) linear {linear}; log {log}")
@@ -243,9 +254,15 @@ def _endpoint(model: Any, x: Any, net: Any, shape: tuple[int, ...], output: str,
     calls = spatial_outputs(model, x)
     names = [n for n, _ in calls]
     if output in names:
-        want = dict(calls)[output][2:]
+        spatial = tuple(int(n) for n in x.shape[2:])
+
+        def grid(out_shape: tuple[int, ...]) -> Any:
+            lay = guess_layout(out_shape, spatial, hints=model)
+            return None if lay is None else lay.grid
+
+        want = grid(dict(calls)[output])
         for name, out_shape in reversed(calls[: names.index(output)]):
-            if name in endpoints and out_shape[2:] == want:
+            if name in endpoints and grid(out_shape) == want:
                 notes.append(f"exact maps at {name!r}, the tensor that {output!r} acts on position by position")
                 return name
     raise RFGraphError(f"{output!r} is not a tensor of the imported network; use one of {list(endpoints)[-6:]}")
@@ -264,6 +281,8 @@ def compare_trained(
     device: Any = None,
     identity: Iterable[Any] = (),
     thresholds: Iterable[float] = REPLKNET_THRESHOLDS,
+    layout: str | None = None,
+    weights: str = "trained",
     progress: bool | None = None,
 ) -> TrainedComparison:
     """The trained model's gradient ERF beside the exact maps and the theoretical field.
@@ -284,6 +303,14 @@ def compare_trained(
         Passed to :func:`rfgraph.from_torch` (module types to treat as pointwise).
     thresholds : iterable of float
         Shares for the area ratios (RepLKNet: 0.2, 0.3, 0.5, 0.99).
+    layout : str, optional
+        The output's layout, as in :func:`~rfgraph.erf.gradient_erf` (default: guessed).
+    weights : {"trained", "random", "unknown"}
+        What the model's own weights are: ``"trained"`` (a checkpoint was loaded; its map
+        is ``maps["trained"]``), ``"random"`` (built with random initialisation, e.g.
+        ``torchvision:resnet18`` without a checkpoint: its map is ``maps["untrained"]``,
+        labelled "untrained (random init)", and no second random copy is made) or
+        ``"unknown"`` (``maps["model"]``).
 
     Returns
     -------
@@ -301,12 +328,23 @@ def compare_trained(
     ts = _check_fractions(thresholds, "threshold")
     x = _as_inputs(torch, inputs)
     hooked = _has_module(model, output)
-    options = {"output": output, "reduce": reduce, "batch_size": batch_size, "device": device, "progress": progress}
-    trained = gradient_erf(model, x, target=target, **options)
-    tgt = _resolve_target(torch, model, x, output, hooked, target)
-    maps: dict[str, np.ndarray] = {"trained": trained}
+    if weights not in _OWN:
+        raise RFGraphError(f"weights={weights!r} is unknown; use one of {', '.join(_OWN)}")
+    options = {
+        "output": output,
+        "reduce": reduce,
+        "batch_size": batch_size,
+        "device": device,
+        "progress": progress,
+        "layout": layout,
+    }
+    own = gradient_erf(model, x, target=target, **options)
+    tgt = _resolve_target(torch, model, x, output, hooked, target, layout)
+    maps: dict[str, np.ndarray] = {_OWN[weights]: own}
     notes: list[str] = []
-    if untrained is not False and untrained is not None:
+    if weights == "random":
+        notes.append("the model has random initial weights (no checkpoint): its map is the untrained ERF")
+    elif untrained is not False and untrained is not None:
         try:
             fresh = reinitialized(model, seed) if untrained is True else untrained
             maps["untrained"] = gradient_erf(fresh, x, target=tgt, **options)
@@ -326,7 +364,13 @@ def compare_trained(
     stats = {k: erf_stats(v, thresholds=ts) for k, v in maps.items() if v.sum() > 0}
     for k in maps:
         if k not in stats:
-            notes.append(f"the {k} map is zero everywhere: no statistics")
+            why = (
+                " (the channel sum of a normalised output, e.g. a LayerNorm with unit gain, is constant: "
+                "choose the tensor before the norm with output=)"
+                if k not in _EXACT
+                else ""
+            )
+            notes.append(f"the {LABELS.get(k, k)} map is zero everywhere: no statistics{why}")
     return TrainedComparison(
         maps=maps,
         box=box,
@@ -341,12 +385,15 @@ def compare_trained(
     )
 
 
-def _resolve_target(torch: Any, model: Any, x: Any, output: Any, hooked: bool, target: Any) -> tuple[int, ...]:
+def _resolve_target(
+    torch: Any, model: Any, x: Any, output: Any, hooked: bool, target: Any, layout: Any = None
+) -> tuple[int, ...]:
     """The target in the output's spatial axes (the centre by default), from one cheap forward pass."""
-    from .trained import _device_of, _dtype_of, _forward, _untouched
+    from .trained import _device_of, _dtype_of, _forward, _on_grid, _untouched
 
     with _untouched(torch, model), torch.no_grad():
-        y = _forward(torch, model, x[:1].to(_device_of(torch, model), _dtype_of(torch, model)), output, hooked)
+        x1 = x[:1].to(_device_of(torch, model), _dtype_of(torch, model))
+        y = _on_grid(torch, model, _forward(torch, model, x1, output, hooked), x1, output, layout, x)
     return _target_index(tuple(y.shape), target)
 
 
@@ -371,7 +418,7 @@ def plot_trained(
     from ..plot.profiles import plot_profile
 
     scale_ = _check_scale(scale)
-    names = {"trained": "trained ERF", "untrained": "untrained ERF", "paths": "exact: paths", "edges": "exact: edges"}
+    names = {k: v if k in _EXACT else f"{v} ERF" for k, v in LABELS.items()}
     items = [(k, v) for k, v in comparison.maps.items() if v.max() > 0]
     if not items:
         raise RFGraphError("every map is zero: nothing to draw")

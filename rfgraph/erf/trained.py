@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
-import math
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -25,8 +24,9 @@ import numpy as np
 from ..errors import RFGraphError
 from .empirical import REDUCTIONS
 from .images import _torch
+from .layout import Layout, guess_layout, to_grid
 
-__all__ = ["load_model", "load_weights", "gradient_erf", "spatial_outputs"]
+__all__ = ["load_model", "load_weights", "gradient_erf", "output_layout", "spatial_outputs"]
 
 # Keys under which training scripts nest the state dict, tried in this order.
 _WRAPPERS = ("state_dict", "model_state_dict", "model", "module", "net", "network", "model_ema", "ema")
@@ -95,7 +95,9 @@ def _build(torch: Any, source: str, options: dict[str, Any]) -> Any:
         try:
             import torchvision
         except ImportError:
-            raise RFGraphError("torchvision models need torchvision: pip install torchvision") from None
+            raise RFGraphError(
+                "torchvision: models need torchvision: pip install 'rfgraph[torch]' (CPU-only torch: see the README)"
+            ) from None
         if name not in torchvision.models.list_models():
             raise RFGraphError(f"torchvision has no model {name!r}; see torchvision.models.list_models()")
         model = torchvision.models.get_model(name, weights=None, **options)  # never downloads
@@ -103,7 +105,7 @@ def _build(torch: Any, source: str, options: dict[str, Any]) -> Any:
         try:
             import timm
         except ImportError:
-            raise RFGraphError("timm models need timm: pip install timm") from None
+            raise RFGraphError("timm: models need timm: pip install 'rfgraph[timm]'") from None
         if not timm.is_model(name):
             raise RFGraphError(f"timm has no model {name!r}; see timm.list_models('{name[:4]}*')")
         model = timm.create_model(name, pretrained=False, **options)  # never downloads
@@ -291,13 +293,16 @@ def _has_module(model: Any, name: Any) -> bool:
     return True
 
 
-def spatial_outputs(model: Any, inputs: Any) -> list[tuple[str, tuple[int, ...]]]:
+def spatial_outputs(model: Any, inputs: Any, layout: str | None = None) -> list[tuple[str, tuple[int, ...]]]:
     """Submodules whose output has the input's spatial axes, ``(name, shape)`` in the order they finish.
 
-    A submodule qualifies when it returns a tensor ``(N, C, *spatial)`` with as many
-    spatial axes as the input, not all of size 1.  The last one is the tensor to
-    pick for a classifier whose output has no spatial axes.  One forward pass of
-    the first input, without gradients; the model is left as it was.
+    A submodule qualifies when it returns a spatial tensor in some layout
+    (:func:`~rfgraph.erf.layout.guess_layout`): ``(N, C, *spatial)``, ``(N, *spatial, C)``
+    or tokens ``(N, L, C)`` on a grid, whose spatial sizes follow the input's by one
+    stride and are not all 1 (an attention's ``(N, heads, L, d)`` does not qualify).
+    The last one is the tensor to pick for a classifier whose output has no spatial
+    axes.  One forward pass of the first input, without gradients; the model is left
+    as it was.
 
     >>> import torch
     >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
@@ -306,6 +311,7 @@ def spatial_outputs(model: Any, inputs: Any) -> list[tuple[str, tuple[int, ...]]
     """
     torch = _torch("spatial_outputs")
     x = _as_inputs(torch, inputs)[:1]
+    spatial = tuple(int(n) for n in x.shape[2:])
     found: list[tuple[str, tuple[int, ...]]] = []
     handles = []
     for name, module in model.named_modules():
@@ -314,7 +320,11 @@ def spatial_outputs(model: Any, inputs: Any) -> list[tuple[str, tuple[int, ...]]
 
         def hook(mod: Any, args: Any, out: Any, name: str = name) -> None:
             t = _first_tensor(torch, out)
-            if t is not None and t.ndim == x.ndim and math.prod(t.shape[2:]) > 1:
+            try:
+                lay = None if t is None else guess_layout(tuple(t.shape), spatial, layout=layout, hints=model)
+            except RFGraphError:  # the forced layout does not fit this tensor
+                lay = None
+            if lay is not None:
                 found.append((name, tuple(t.shape)))
 
         with contextlib.suppress(RuntimeError):  # TorchScript modules take no hooks
@@ -387,6 +397,7 @@ def _resolve_device(torch: Any, model: Any, device: Any) -> Any:
 
 
 def _target_index(shape: tuple[int, ...], target: Any) -> tuple[int, ...]:
+    """The target in the spatial axes of a channels-first ``shape`` (see :func:`~rfgraph.erf.layout.to_grid`)."""
     spatial = shape[2:]
     if target is None:
         return tuple(n // 2 for n in spatial)
@@ -413,7 +424,10 @@ def _no_spatial_error(model: Any, x: Any, what: str, shape: tuple[int, ...]) -> 
         if names
         else ""
     )
-    return RFGraphError(f"{what} has shape {shape}, without the input's {x.ndim - 2} spatial axes{hint}")
+    return RFGraphError(
+        f"{what} has shape {shape}, without the input's {x.ndim - 2} spatial axes in any layout "
+        f"(channels-first, channels-last, tokens on a grid; layout= says which){hint}"
+    )
 
 
 def gradient_erf(
@@ -425,6 +439,7 @@ def gradient_erf(
     batch_size: int = 8,
     device: Any = None,
     *,
+    layout: str | None = None,
     progress: bool | None = None,
 ) -> np.ndarray:
     """Effective receptive field of a torch model with its own weights (Luo et al. 2016).
@@ -446,7 +461,14 @@ def gradient_erf(
         model does not run), or a key / index of a dict / tuple output.  Default:
         the model's output (``"out"`` or the first of a dict or tuple).
     target : tuple of int, optional
-        Position in the output's spatial axes; default the centre ``n // 2``.
+        Position in the output's spatial axes (for tokens: the cell of their grid); default
+        the centre ``n // 2``, for a transformer the centre token of the grid (never a
+        class token).
+    layout : {"channels_first", "channels_last", "tokens"}, optional
+        Where the output keeps its spatial axes: ``(N, C, *spatial)``, ``(N, *spatial, C)``
+        (Swin stages, ConvNeXt blocks), or tokens ``(N, L, C)`` with class/prefix tokens first
+        and one token per grid cell (ViT, DeiT).  Default: guessed from the shapes
+        (:func:`~rfgraph.erf.layout.guess_layout`); ties go to channels-first.
     reduce : {"abs", "square", "replknet"}
         ``"abs"``: mean of ``|grad|`` summed over channels (Luo et al.);
         ``"square"``: of ``grad**2``; ``"replknet"``: RepLKNet's ``visualize_erf.py``
@@ -501,9 +523,7 @@ def gradient_erf(
         for start in batches:
             x = x_all[start : start + batch_size].to(device=dev, dtype=dtype).requires_grad_(True)
             y = _forward(torch, work, x, output, hooked)
-            if y is None or y.ndim != x.ndim:
-                what = f"the output of {output!r}" if output is not None else "the model's output"
-                raise _no_spatial_error(work, x_all, what, tuple(getattr(y, "shape", ())))
+            y = _on_grid(torch, work, y, x, output, layout, x_all)
             t = _target_index(tuple(y.shape), target)
             picked = y[(slice(None), slice(None)) + t]
             if reduce == "replknet":
@@ -518,6 +538,36 @@ def gradient_erf(
     if used == 0:
         raise RFGraphError("every input gave a NaN or infinite gradient; check the model and the inputs")
     return total / used
+
+
+def _on_grid(torch: Any, model: Any, y: Any, x: Any, output: Any, layout: Any, x_all: Any) -> Any:
+    """The output ``y`` as ``(N, C, *grid)`` whatever its layout; an error naming spatial tensors if it has none."""
+    lay = None
+    if isinstance(y, torch.Tensor):
+        lay = guess_layout(tuple(y.shape), tuple(int(n) for n in x.shape[2:]), layout=layout, hints=model)
+    if lay is None:
+        what = f"the output of {output!r}" if output is not None else "the model's output"
+        raise _no_spatial_error(model, x_all, what, tuple(getattr(y, "shape", ())))
+    return to_grid(y, lay)
+
+
+def output_layout(model: Any, inputs: Any, output: Any = None, layout: str | None = None) -> Layout | None:
+    """The layout of the chosen output (None if it has no spatial axes), from one forward pass without gradients.
+
+    >>> import torch
+    >>> conv = torch.nn.Conv2d(1, 4, 3, stride=2)
+    >>> output_layout(conv, torch.zeros(1, 1, 9, 9))
+    Layout(kind='channels_first', grid=(4, 4), prefix=0)
+    """
+    torch = _torch("output_layout")
+    x = _as_inputs(torch, inputs)[:1]
+    with _untouched(torch, model), torch.no_grad():
+        y = _forward(
+            torch, model, x.to(_device_of(torch, model), _dtype_of(torch, model)), output, _has_module(model, output)
+        )
+    if not isinstance(y, torch.Tensor):
+        return None
+    return guess_layout(tuple(y.shape), tuple(int(n) for n in x.shape[2:]), layout=layout, hints=model)
 
 
 def _forward(torch: Any, model: Any, x: Any, output: Any, hooked: bool) -> Any:

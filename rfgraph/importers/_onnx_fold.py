@@ -10,6 +10,10 @@ constant from static shape inference; :func:`fold_values` evaluates the arithmet
 array([2, 5])
 >>> fold_values("Conv", [np.zeros(3)], {}) is None
 True
+>>> fold_values("Cast", [np.asarray([2.5, -1.5])], {"to": 7})  # float to int64 truncates
+array([ 2, -1])
+>>> fold_values("Clip", [np.asarray([-3.0, 5.0]), np.asarray(0.0), None], {})
+array([0., 5.])
 >>> fold_values("Range", [np.asarray(0), np.asarray(10**12), np.asarray(1)], {}) is None  # never allocated
 True
 """
@@ -87,6 +91,32 @@ _ELEMENTWISE: dict[str, Callable[..., Any]] = {
 }
 
 
+# ONNX TensorProto data types (onnx.TensorProto.FLOAT = 1, ...): those shape arithmetic uses.
+_ONNX_DTYPES: dict[int, Any] = {
+    1: np.float32,
+    2: np.uint8,
+    3: np.int8,
+    5: np.int16,
+    6: np.int32,
+    7: np.int64,
+    9: np.bool_,
+    10: np.float16,
+    11: np.float64,
+    12: np.uint32,
+    13: np.uint64,
+}
+
+
+def _cast(value: Any, dtype: Any) -> Any:
+    """ONNX ``Cast``: float to integer truncates toward zero (as C does), NaN/inf are not folded."""
+    value = np.asarray(value)
+    if np.dtype(dtype).kind in "iub" and value.dtype.kind == "f":
+        if not np.isfinite(value).all():
+            raise ValueError("non-finite value cast to an integer")
+        value = np.trunc(value)
+    return value.astype(dtype)
+
+
 def _sizes(shape: Any) -> list[int]:
     """A shape to allocate; a hostile one (huge or negative) is not folded."""
     sizes = [int(n) for n in np.atleast_1d(shape)]
@@ -107,8 +137,20 @@ def fold_values(op: str, values: list[Any], attrs: dict[str, Any]) -> Any:
             return None
     if op in _ELEMENTWISE:
         return _ELEMENTWISE[op](*present)
-    if op in ("Cast", "CastLike"):
-        return values[0]
+    if op == "Cast":
+        dtype = _ONNX_DTYPES.get(int(attrs.get("to", 0)))
+        return None if dtype is None else _cast(values[0], dtype)
+    if op == "CastLike":
+        return _cast(values[0], np.asarray(values[1]).dtype)
+    if op == "Clip":
+        lo = values[1] if len(values) > 1 and values[1] is not None else attrs.get("min")
+        hi = values[2] if len(values) > 2 and values[2] is not None else attrs.get("max")
+        out = np.asarray(values[0])
+        if lo is not None:
+            out = np.maximum(out, np.asarray(lo, dtype=out.dtype))
+        if hi is not None:
+            out = np.minimum(out, np.asarray(hi, dtype=out.dtype))
+        return out
     if op == "Slice":
         return _slice(*values)
     if op == "Reshape":

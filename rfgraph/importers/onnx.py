@@ -238,8 +238,15 @@ class _OnnxImporter(_OnnxShapes, _OnnxTokens, _IndexMaps):
         if op in self.identity or op in POINTWISE_OPS:
             return x
         if op in ("Softmax", "LogSoftmax", "Hardmax"):
-            if isinstance(x, _T):
-                c.check_dim(attrs.get("axis", -1), x, scopes, op)
+            if not isinstance(x, _T) or c.is_global(x):
+                return x
+            opset = next((o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx")), 13)
+            axis = int(attrs.get("axis", -1 if opset >= 13 else 1)) % x.rank
+            # Before opset 13 the op normalises over every axis from `axis` on (the input flattened to 2-D).
+            coupled = [axis] if opset >= 13 else list(range(axis, x.rank))
+            for a in coupled:
+                if a in c.dims(x) and isinstance(x, _T) and not c.is_global(x):
+                    x = c.mix_axis(x, a, scopes, base)  # normalised over positions: they are coupled (as from_torch)
             return x
         if op in _MERGES:
             return c.merge("add", tensors, scopes, base)

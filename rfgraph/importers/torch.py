@@ -390,7 +390,8 @@ class _FxImporter(_Functions):
 @contextlib.contextmanager
 def _eval_mode(module: Any) -> Iterator[None]:
     modes = [(m, m.training) for m in module.modules()]
-    module.eval()
+    with contextlib.suppress(NotImplementedError):  # a torch.export module: its mode was fixed at export
+        module.eval()
     try:
         yield
     finally:

@@ -1,7 +1,8 @@
 """The JSON API behind ``rfgraph serve``: pure functions from query strings to payloads.
 
-Every endpoint takes the network as a zoo name or a compact spec (never a file
-path: the server reads no files on a client's behalf), sizes and positions as on
+Every endpoint takes the network as a zoo name, a compact spec, or ``torchvision:NAME`` /
+``timm:NAME`` with torch installed (never a file path or a factory: the server reads no files
+and runs no code on a client's behalf), sizes and positions as on
 the command line (``224x224``, ``3x4``), and answers a JSON object.  Bad input
 raises :class:`ApiError` with the one-line :class:`~rfgraph.RFGraphError` text and
 an HTTP status; the server turns it into ``{"error": "..."}``.
@@ -32,6 +33,7 @@ import numpy as np
 from ..arithmetic import TABLE_COLUMNS, RFRecord, plan_receptive_field, table_rows
 from ..engine import METRICS, _general_cost, check_target, plan_contribution_map
 from ..errors import RFGraphError
+from ..importers.load import TORCH_PREFIXES
 from ..ops import Op
 from ..plan import Plan, build_plan
 
@@ -151,12 +153,18 @@ def _check_spec(text: str) -> None:
 
 
 def load(net: str, shape: tuple[int, ...]) -> Op:
-    """A zoo name (built for ``shape`` when its geometry depends on the input) or a compact spec."""
+    """A zoo name (built for ``shape`` when its geometry depends on the input), a compact spec, or
+    ``torchvision:NAME`` / ``timm:NAME`` (imported once per input shape, see
+    :func:`rfgraph.importers.load.registry_network`)."""
     from .. import zoo
     from ..spec import parse_spec
 
     if not net:
         raise ApiError("net is missing; give a spec such as conv3*5 or a zoo name such as vgg16")
+    if net.startswith(TORCH_PREFIXES):  # torchvision:NAME, timm:NAME: random weights, cached per shape
+        from ..importers.load import registry_network
+
+        return registry_network(net, shape)
     if net in zoo.names():
         if "input_size" in zoo.options(net):
             return zoo.build(net, input_size=shape[0] if len(set(shape)) == 1 else shape)
