@@ -14,8 +14,10 @@ Usage::
     python docs/make_coverage.py                # all families, writes docs/coverage.md
     python docs/make_coverage.py resnet18       # some families (names or sources), prints only
     python docs/make_coverage.py transformers   # the transformer section alone, prints only
+    python docs/make_coverage.py --workers 2    # one dask worker process per core
 
-Takes a few minutes on one core.
+Each model/size pair is one task of ``rfgraph atlas`` (:func:`rfgraph.answers.distributed.sweep.atlas`,
+with the reach check and without the exact-map statistics). Takes a few minutes on one core.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import logging
 import platform
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,63 +33,24 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, tuple) and value and all(v == value[0] for v in value):
-        value = value[0]
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
+def _item(family: Any, size: int, group: str = "cnn") -> Any:
+    from rfgraph.answers.distributed.sweep import AtlasItem
+
+    return AtlasItem(family.source, family.name, family.kwargs, (size, size), family.family, group)
+
+
+def _coverage_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An atlas row in this page's terms: the input size, and no empty cells."""
+    out = {k: v for k, v in row.items() if v not in (None, "")}
+    out["size"] = int(str(row["input"]).split("x")[0])
+    return out
 
 
 def check(family: Any, size: int, group: str = "cnn") -> dict[str, Any]:
-    import rfgraph as rf
-    from rfgraph.importers._families import build
-    from rfgraph.importers._support import compare_reach
+    """One family at one size: the atlas row (:func:`rfgraph.answers.distributed.sweep.atlas_row`) with the reach check."""
+    from rfgraph.answers.distributed.sweep import atlas_row
 
-    row: dict[str, Any] = {
-        "source": family.source,
-        "name": family.name,
-        "family": family.family,
-        "size": size,
-        "group": group,
-    }
-    start = time.perf_counter()
-    try:
-        model = build(family)
-    except Exception as err:  # noqa: BLE001 - report, do not stop
-        row.update(status="not built", reason=f"{type(err).__name__}: {err}".splitlines()[0][:160])
-        return row
-    try:
-        result, *inner = compare_reach(model, (size, size), inplace=True, partial=True)
-    except Exception as err:  # noqa: BLE001 - report, do not stop
-        text = str(err).splitlines()[0][:200] if str(err) else ""
-        if not isinstance(err, rf.RFGraphError):  # not a clean refusal: a bug to report, so say what
-            text = f"{type(err).__name__}: {text}"
-        row.update(status="fails", reason=text or type(err).__name__)
-        return row
-    records = rf.receptive_field(result.network, (size, size))
-    record = next((r for r in records if result.endpoint and r.name == result.endpoint), records[-1])
-    row.update(
-        status="imports",
-        tensor=result.endpoint or "output",
-        stride=_fmt(record.stride),
-        field=_fmt(record.size),
-        uniform=getattr(record, "uniform", True),
-        global_context=getattr(record, "global_context", False),
-        equal=result.equal,
-        reached=f"{int(result.reach.sum())}/{result.reach.size}",
-        seconds=round(time.perf_counter() - start, 1),
-    )
-    if inner:
-        row["inner"] = f"`{inner[0].endpoint}` {int(inner[0].reach.sum())} px: " + (
-            "yes" if inner[0].equal else "**no**"
-        )
-        row["equal"] = result.equal and inner[0].equal
-    if not result.equal:
-        row["reason"] = result.describe()
-    elif inner and not inner[0].equal:
-        row["reason"] = inner[0].describe()
-    return row
+    return _coverage_row(atlas_row(_item(family, size, group), (size, size), stats=False, reach_check=True))
 
 
 _HEADER = (
@@ -182,14 +144,26 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    import torch
+def _print(row: dict[str, Any]) -> None:
+    row = _coverage_row(row)
+    print(
+        f"{row['source']:26s} {row['name']:30s} {row['size']:4d} {row['status']:8s} "
+        f"{'reach=grad' if row.get('equal') else ''} {row.get('reason', '')}",
+        flush=True,
+    )
 
+
+def main(argv: list[str]) -> int:
+    from rfgraph.answers.distributed.sweep import atlas
     from rfgraph.importers._families import FAMILIES, TRANSFORMERS
 
-    torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
+    workers = 1
+    if "--workers" in argv:  # one dask worker process per core (rfgraph atlas's LocalCluster)
+        at = argv.index("--workers")
+        workers = int(argv[at + 1])
+        argv = argv[:at] + argv[at + 2 :]
     groups = [("cnn", f) for f in FAMILIES] + [("transformer", f) for f in TRANSFORMERS]
     wanted = set(argv) - {"transformers", "cnn"}
     chosen = [
@@ -197,16 +171,8 @@ def main(argv: list[str]) -> int:
         for group, f in groups
         if not argv or f.name in wanted or f.source in wanted or group in argv or f"{group}s" in argv
     ]
-    rows = []
-    for group, family in chosen:
-        for size in family.sizes:
-            row = check(family, size, group)
-            rows.append(row)
-            print(
-                f"{row['source']:26s} {row['name']:30s} {size:4d} {row['status']:8s} "
-                f"{'reach=grad' if row.get('equal') else ''} {row.get('reason', '')}",
-                flush=True,
-            )
+    items = [_item(family, size, group) for group, family in chosen for size in family.sizes]
+    rows = [_coverage_row(r) for r in atlas(items, workers=workers, stats=False, reach_check=True, on_row=_print)]
     text = markdown(rows)
     if argv:
         print(text)

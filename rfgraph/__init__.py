@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
     from typing import Any
 
     from . import erf, zoo
+    from .answers.distributed.blockwise import blockwise
     from .answers.exposure import padding_share, valid_region
     from .answers.sizes import min_input_shape
     from .answers.tiling import Tile, halo, tiles
@@ -110,6 +111,7 @@ _LAZY = {
     "Tile": "answers.tiling",
     "halo": "answers.tiling",
     "tiles": "answers.tiling",
+    "blockwise": "answers.distributed.blockwise",
 }
 _SUBMODULES = ("erf", "zoo")
 # Functions whose first argument is a network: the namespace's versions also take a spec, a zoo
@@ -168,6 +170,7 @@ __all__ = [
     "Tile",
     "Upsample",
     "WindowMix",
+    "blockwise",
     "build_plan",
     "contribution_map",
     "coverage",

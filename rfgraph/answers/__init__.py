@@ -7,7 +7,10 @@
 * :mod:`~rfgraph.answers.pyramid`: per pyramid level stride, field, exact ERF and anchor ratios;
 * :mod:`~rfgraph.answers.borders`: the per-axis fields of every output position that the others use;
 * :mod:`~rfgraph.answers.units`: pixels and physical units;
-* :mod:`~rfgraph.answers.testing`: ``assert_receptive_field`` for a user's pytest suite.
+* :mod:`~rfgraph.answers.testing`: ``assert_receptive_field`` for a user's pytest suite;
+* :mod:`~rfgraph.answers.distributed`: beyond one machine (the ``dask`` extra): ``rf.blockwise``,
+  tiled inference as a dask graph whose stitched output equals the whole array's, and atlas
+  sweeps over model zoos (``rfgraph atlas``).
 
 The public functions are reached as ``rf.halo``, ``rf.tiles``, ``rf.valid_region`` ...;
 importing this package imports none of its modules.

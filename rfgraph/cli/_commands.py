@@ -28,6 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "pyramid": ("practical", "per pyramid level: stride, field, exact ERF and anchor-to-field ratios, with warnings"),
     "check": ("practical", "exit 1 with a one-line reason when the receptive field violates a bound (for CI)"),
+    "predict": ("predict", "run a torch model over a large array tile by tile with the exact halo (dask; Zarr out)"),
+    "halo": ("predict", "the exact halo a tile needs, per side; --bioimageio writes it in bioimage.io's form"),
+    "atlas": ("atlas", "sweep a model zoo (globs): one dask task per model, a row each (stride, field, ERF)"),
     "serve": ("serve", "open the teaching page: type a network, click a target, watch its map (local, offline)"),
     "doctor": ("doctor", "versions, and which optional parts work here (torch, timm, onnx, plots) and how to add them"),
 }
