@@ -130,7 +130,7 @@ def index_page() -> bytes:
         "Use Next and Back, or the arrow keys; the address holds the step (<code>#step=3</code>), "
         "so a link opens a lesson where you left it. Presentation mode (key P) makes the text large.</p>\n"
         f'<ol class="lessons">\n{items}\n</ol>\n'
-        "<p class=\"sources\">Sources: Luo et al. 2016 (the effective receptive field); Araujo et al., Distill 2019 "
+        '<p class="sources">Sources: Luo et al. 2016 (the effective receptive field); Araujo et al., Distill 2019 '
         "(computing receptive fields); the importance-profile article (paths and edges); Veit et al. 2016 (residual "
         "networks as ensembles of paths); Dumoulin and Visin 2016 (convolution arithmetic).</p>\n"
         "</main>\n</body>\n</html>\n"

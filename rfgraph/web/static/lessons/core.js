@@ -208,7 +208,7 @@ const RF = (() => {
   // ---------------------------------------------------------------- bars (a 1-D profile)
   // opts: {labels (show the numbers), band: [a, b] (theoretical field), select (index), onClick, colour, title}
   function bars(parent, values, opts = {}) {
-    const n = values.length, W = 640, H = 230, left = 34, bottom = 30, top = 24;
+    const n = values.length, W = 480, H = 210, left = 8, bottom = 26, top = 24;
     const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "bars", role: "img", "aria-label": opts.title || "bars" }, parent);
     const bw = (W - left - 8) / n, max = Math.max(1e-12, ...values);
     if (opts.band) {
@@ -225,7 +225,7 @@ const RF = (() => {
         svg("text", { x: left + (i + 0.5) * bw, y: H - bottom - bh - 4, "text-anchor": "middle", class: "val" }, s).textContent = fmt(v);
       }
       if (opts.names || n <= 40 || i % Math.ceil(n / 20) === 0) {
-        svg("text", { x: left + (i + 0.5) * bw, y: H - bottom + 16, "text-anchor": "middle", class: "tick" }, s).textContent = opts.names ? opts.names[i] : i;
+        svg("text", { x: left + (i + 0.5) * bw, y: H - bottom + 18, "text-anchor": "middle", class: "tick" }, s).textContent = opts.names ? opts.names[i] : i;
       }
     });
     if (opts.title) svg("text", { x: left, y: 15, class: "title" }, s).textContent = opts.title;
@@ -340,6 +340,7 @@ const RF = (() => {
       $("step-title").textContent = step.title;
       text.innerHTML = step.text;  // written in the lesson file, never from the network
       stepControls.replaceChildren();
+      if (step.enter) step.enter(ctx);  // a step's starting state (a control may change it afterwards)
       $("step-count").textContent = `step ${k + 1} of ${n}`;
       $("back").disabled = k === 0;
       $("next").disabled = k === n - 1;
@@ -352,6 +353,7 @@ const RF = (() => {
       token = token || ++drawing;
       const err = $("error");
       err.hidden = true; err.textContent = "";
+      document.body.dataset.ready = "0";
       const fresh = document.createElement("div");
       fresh.className = "stage-inner";
       $("busy").hidden = false;

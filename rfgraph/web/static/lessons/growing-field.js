@@ -43,7 +43,7 @@
     RF.table(q, v.columns.slice(0, 7), v.rows.map((r, i) => [i === 0 ? "input" : `${NAMES[i - 1] || r[0]}`, ...r.slice(1, 7)]), L.row);
   }
 
-  const at = (layer) => (stage, ctx) => { ctx.layer = layer; return draw(stage, ctx); };
+  const at = (layer) => ({ enter: (ctx) => { ctx.layer = layer; }, draw });
   RF.lesson({
     state: { layer: 0 },
     setup(ctx, controls) {
@@ -54,22 +54,22 @@
     steps: [
       { title: "One 3 × 3 convolution", text: `<p>VGG-16 on a 224 × 224 image. The first layer, conv1_1, is a 3 × 3 convolution:
 each output sees a <b>3 × 3</b> patch (the dashed box). The colours show the paths from each pixel to the marked
-output.</p><p>Drag the slider to walk through the layers; the box, the formula and the table row move together.</p>`, draw: at(0) },
+output.</p><p>Drag the slider to walk through the layers; the box, the formula and the table row move together.</p>`, ...at(0) },
       { title: "Two convolutions: 5 × 5", text: `<p>conv1_2 adds another 3 × 3: <b>5 = 3 + (3 − 1) · 1</b>.</p>
 <p>Each layer adds (k − 1) times the jump of the layer below: the distance, in input pixels, between neighbouring
-positions of that layer (1 so far).</p>`, draw: at(1) },
+positions of that layer (1 so far).</p>`, ...at(1) },
       { title: "Pooling doubles the jump", text: `<p>pool1 (2 × 2, stride 2) adds only 1 pixel, <b>6 = 5 + (2 − 1) · 1</b>,
-but the jump becomes <b>2</b>: from now on every 3 × 3 convolution adds 4 pixels instead of 2.</p>`, draw: at(2) },
+but the jump becomes <b>2</b>: from now on every 3 × 3 convolution adds 4 pixels instead of 2.</p>`, ...at(2) },
       { title: "Growth speeds up", text: `<p>conv2_1: <b>10 = 6 + (3 − 1) · 2</b>. After pool2 the jump is 4, after pool3
 8, after pool4 16: the deep layers add 32 pixels each.</p><p>Watch the table: the <i>jump</i> column doubles at every
-pool, the <i>size</i> column grows by 2 × jump.</p>`, draw: at(3) },
+pool, the <i>size</i> column grows by 2 × jump.</p>`, ...at(3) },
       { title: "conv4_3: 92 pixels", text: `<p>conv4_3 sees <b>92 × 92</b> pixels: 92 = 76 + (3 − 1) · 8.</p>
-<p>The paths map is already much narrower than its box: most routes start near the centre (lesson 6).</p>`, draw: at(12) },
+<p>The paths map is already much narrower than its box: most routes start near the centre (lesson 6).</p>`, ...at(12) },
       { title: "pool5: 212 pixels", text: `<p>After pool5 the field is <b>212 × 212</b> (212 = 196 + (2 − 1) · 16),
 with jump 32: the classic figure for VGG-16 (Araujo et al., Distill 2019).</p><p>The box nearly covers the image,
-but the map inside it is a narrow bell.</p>`, draw: at(17) },
-      { title: "Your turn", text: `<p>Move the slider. Which layers add the most? (The ones after the most pools.)</p>
-<p>Predict the next row before you move: r grows by (k − 1) · j, j multiplies by the stride.</p>`, draw: (stage, ctx) => draw(stage, ctx) },
+but the map inside it is a narrow bell.</p>`, ...at(17) },
+      { title: "Your turn", text: `<p>The slider starts at pool3 (44 pixels). Predict conv4_1 before you move it: r grows by
+(k − 1) · j, j multiplies by the stride. Which layers add the most? (The ones after the most pools.)</p>`, ...at(9) },
     ],
   });
 })();

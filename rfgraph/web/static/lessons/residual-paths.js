@@ -89,9 +89,11 @@ than its neighbours: the map is sharper, its 95 % field smaller.</p>`,
             title: `95 % of the paths within ${v.erf.size[0]} pixels; peak ${RF.fmt(v.max)} of ${RF.fmt(v.total)}` });
         }
       } },
-      { title: "In 2-D: ResNet-like blocks", text: `<p>Eight 3 × 3 convolutions, plain (left) and in four residual
-blocks of two (right), paths on a log scale. The theoretical field is 17 × 17 in both; the shortcuts concentrate the
-paths in the middle.</p>`,
+      { title: "In 2-D the weights decide", text: `<p>Eight 3 × 3 convolutions, plain (left) and in four residual
+blocks of two (right), paths on a log scale. Counting paths with every weight 1, a 3 × 3 body offers 81 paths per
+block and the shortcut one: the shortcut barely shows, both 95 % squares are 11 × 11.</p>
+<p>How much a skip reshapes the map depends on the weights: in a trained network the body's taps are small, and the
+shortcut carries as much as the body. (The library's averaging weights, <code>weights="mean"</code>, model that.)</p>`,
       draw: async (s) => {
         for (const [net, title] of [["conv3p1*8", "plain"], ["res(conv3p1,conv3p1)*4", "residual"]]) {
           const v = await RF.view({ net, input: "33x33", metric: "paths" }), p = RF.panel(s, `${title}: ${net}`, "half");

@@ -1,0 +1,284 @@
+"""The eight lessons in a real browser: Debian's headless Chromium driven by selenium.
+
+Every lesson renders a drawing, every step changes it (the canvases' data URLs and the SVG
+markup, hashed in the page), the arrow keys and the buttons move between steps and the
+address follows, body text is at least 16 px (22 px in presentation mode), and the console
+holds no error.  Screenshots go to ``$RFGRAPH_ARTIFACTS`` (default: a folder in the system's
+temporary directory, never the repository) for a person to look at.
+
+Skips unless /usr/bin/chromium, /usr/bin/chromedriver and selenium are present; only the
+system chromedriver is used (never selenium-manager).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(os.environ.get("RFGRAPH_ARTIFACTS") or Path(tempfile.gettempdir()) / "rfgraph-artifacts")
+
+if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+    pytest.skip("needs Debian's chromium and chromium-driver", allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from rfgraph.web.lessons import LESSONS  # noqa: E402
+from rfgraph.web.server import make_server  # noqa: E402
+
+STEPS = {
+    "paths-and-edges": 6,
+    "growing-field": 7,
+    "stride-and-dilation": 7,
+    "alignment": 6,
+    "residual-paths": 5,
+    "effective-vs-theoretical": 5,
+    "attention": 7,
+    "sliding-kernel": 8,
+}
+
+# A hash of everything drawn on the stage: every canvas's pixels (data URL) and every SVG's markup.
+SIGNATURE = """
+const stage = document.getElementById('stage');
+let text = '';
+for (const c of stage.querySelectorAll('canvas')) text += c.toDataURL();
+for (const s of stage.querySelectorAll('svg')) text += s.outerHTML;
+let h = 2166136261;
+for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 16777619) >>> 0; }
+return [h, text.length, stage.querySelectorAll('canvas, svg').length];
+"""
+
+# Font sizes of every element that holds text of its own, outside SVG (scaled drawings) and hidden parts.
+FONT_SIZES = """
+const out = [];
+for (const e of document.body.querySelectorAll('*')) {
+  if (e.closest('svg') || e.offsetParent === null) continue;
+  const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+  if (own) out.push([e.tagName + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''),
+                     parseFloat(getComputedStyle(e).fontSize)]);
+}
+return out;
+"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    os.environ["SE_OFFLINE"] = "true"  # selenium-manager must never fetch a driver or a browser
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-lessons')}",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def _ready(driver, step=None, timeout=120):
+    """Until the step's drawing is on the stage (or an error is); returns the error text, '' if none."""
+
+    def done(d):
+        state = d.execute_script(
+            "return [document.body.dataset.ready, document.body.dataset.step, document.getElementById('error').hidden]"
+        )
+        return state[0] == "1" and (step is None or state[1] == str(step))
+
+    WebDriverWait(driver, timeout).until(done)
+    err = driver.find_element(By.ID, "error")
+    return "" if err.get_attribute("hidden") is not None else err.text
+
+
+def _open(driver, server, lesson_id, step=1):
+    driver.get(f"{server.url}lessons/{lesson_id}#step={step}")
+    assert _ready(driver, step) == ""
+
+
+def _severe(driver):
+    try:
+        logs = driver.get_log("browser")
+    except Exception:  # not every driver keeps the console log
+        return []
+    return [e for e in logs if e["level"] == "SEVERE"]
+
+
+def _key(driver, key):
+    driver.find_element(By.TAG_NAME, "body").send_keys(key)
+
+
+def _walk(driver, server, lesson_id):
+    """Every step by the arrow key: a drawing each time, different from the step before, and the URL follows."""
+    n = STEPS[lesson_id]
+    _open(driver, server, lesson_id)
+    driver.save_screenshot(str(ARTIFACTS / f"lesson-{lesson_id}-1.png"))
+    before = driver.execute_script(SIGNATURE)
+    assert before[2] >= 1 and before[1] > 1000, f"{lesson_id}: nothing drawn"
+    for k in range(2, n + 1):
+        _key(driver, Keys.ARROW_RIGHT)
+        assert _ready(driver, k) == "", f"{lesson_id} step {k}"
+        assert driver.execute_script("return location.hash") == f"#step={k}"
+        after = driver.execute_script(SIGNATURE)
+        assert after[2] >= 1 and after[:2] != before[:2], f"{lesson_id}: step {k} draws the same as step {k - 1}"
+        before = after
+    driver.save_screenshot(str(ARTIFACTS / f"lesson-{lesson_id}-{n}.png"))
+    assert driver.find_element(By.ID, "next").get_attribute("disabled") is not None  # the last step
+    _key(driver, Keys.ARROW_LEFT)
+    assert _ready(driver, n - 1) == ""
+    driver.find_element(By.ID, "next").click()
+    assert _ready(driver, n) == ""
+    driver.back()  # the browser's history holds the steps
+    assert _ready(driver, n - 1) == ""
+    # A URL per step: opening one lands on it.
+    _open(driver, server, lesson_id, step=min(3, n))
+    assert driver.find_element(By.ID, "step-count").text == f"step {min(3, n)} of {n}"
+
+
+def _text_sizes(driver):
+    small = [(name, size) for name, size in driver.execute_script(FONT_SIZES) if size < 16]
+    assert not small, small
+
+
+def test_paths_and_edges(server, browser):
+    """The first lesson: the profiles, keys, text size, presentation mode, clicking an input, no console error."""
+    _walk(browser, server, "paths-and-edges")
+    _open(browser, server, "paths-and-edges", 2)
+    assert "5 13 24 31 36 37" in browser.find_element(By.ID, "step-text").text
+    labels = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#stage svg.bars text.val")]
+    assert labels[:11] == "5 13 24 31 36 37 36 31 24 13 5".split()
+    _open(browser, server, "paths-and-edges", 3)
+    assert "1 5 15 30 45 51" in browser.find_element(By.ID, "step-text").text
+    _open(browser, server, "paths-and-edges", 4)
+    assert "input 4 → conv5[2]: 15 paths, 24 distinct edges" in browser.find_element(By.ID, "stage").text
+    _text_sizes(browser)
+    assert float(browser.execute_script("return parseFloat(getComputedStyle(document.body).fontSize)")) >= 16
+    # Click any input (the last step): the counts and the drawing follow.
+    _open(browser, server, "paths-and-edges", 6)
+    before = browser.execute_script(SIGNATURE)
+    node = browser.find_elements(By.CSS_SELECTOR, "#stage svg.graph circle.node")[2]  # input 2
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", node)
+    assert _ready(browser) == ""
+    assert "input 2 → conv5[2]: 1 paths, 5 distinct edges" in browser.find_element(By.ID, "stage").text
+    assert browser.execute_script(SIGNATURE) != before
+    # Presentation mode: large, high-contrast text; key P toggles it back.
+    browser.find_element(By.ID, "present").click()
+    assert browser.execute_script("return parseFloat(getComputedStyle(document.body).fontSize)") >= 22
+    browser.save_screenshot(str(ARTIFACTS / "lesson-paths-and-edges-presentation.png"))
+    _key(browser, "p")
+    assert browser.execute_script("return parseFloat(getComputedStyle(document.body).fontSize)") < 22
+    assert not _severe(browser)
+
+
+def test_sliding_kernel_plays(server, browser):
+    _open(browser, server, "sliding-kernel", 5)
+    before = browser.execute_script(SIGNATURE)
+    browser.find_element(By.ID, "play").click()
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(SIGNATURE) != before)
+    browser.find_element(By.ID, "play").click()  # pause
+    text = browser.find_element(By.ID, "window-text").text
+    time.sleep(1.6)
+    assert browser.find_element(By.ID, "window-text").text == text  # paused
+    browser.find_element(By.ID, "step-one").click()
+    assert _ready(browser) == "" and browser.find_element(By.ID, "window-text").text != text
+    _open(browser, server, "sliding-kernel", 7)
+    assert (
+        "o = (i − 1)·s − 2p + d(k − 1) + 1 = (3 − 1)·2 − 2·0 + 1·(3 − 1) + 1 = 7"
+        in browser.find_element(By.ID, "stage").text
+    )
+    assert not _severe(browser)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson_id", [lesson.id for lesson in LESSONS if lesson.id != "paths-and-edges"])
+def test_every_lesson_walks_through_its_steps(server, browser, lesson_id):
+    _walk(browser, server, lesson_id)
+    _text_sizes(browser)
+    assert not _severe(browser)
+
+
+@pytest.mark.slow
+def test_growing_field_slider_and_formula(server, browser):
+    _open(browser, server, "growing-field", 4)
+    assert browser.find_element(By.ID, "numbers").text == "10 = 6 + (3 − 1) · 2"
+    before = browser.execute_script(SIGNATURE)
+    slider = browser.find_element(By.CSS_SELECTOR, "#controls input[type=range]")
+    browser.execute_script("arguments[0].value = 12; arguments[0].dispatchEvent(new Event('input'))", slider)
+    assert _ready(browser) == ""
+    assert browser.find_element(By.ID, "numbers").text == "92 = 76 + (3 − 1) · 8"
+    assert browser.execute_script(SIGNATURE) != before
+    assert "conv4_3" in browser.find_element(By.CSS_SELECTOR, "#stage tr.mark").text
+    assert not _severe(browser)
+
+
+@pytest.mark.slow
+def test_an_image_dropped_under_the_map(server, browser):
+    _open(browser, server, "effective-vs-theoretical", 2)
+    before = browser.execute_script(SIGNATURE)
+    # A small PNG made here, dropped on the page as a file (read by FileReader, never uploaded).
+    png = base64.b64encode(_png(32, 32)).decode()
+    browser.execute_script(
+        """
+        const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'photo.png', {type: 'image/png'}));
+        document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        """,
+        png,
+    )
+    WebDriverWait(browser, 30).until(lambda d: "photo.png" in d.find_element(By.ID, "drop").text)
+    assert _ready(browser) == ""
+    assert browser.execute_script(SIGNATURE) != before
+    browser.save_screenshot(str(ARTIFACTS / "lesson-effective-dropped-image.png"))
+    assert not _severe(browser)
+
+
+def _png(w: int, h: int) -> bytes:
+    """A w x h RGB PNG of diagonal stripes (standard library only)."""
+    import struct
+    import zlib
+
+    rows = b"".join(
+        b"\x00" + bytes((255 if (x + y) % 8 < 4 else 40, 120, 60)[c] for x in range(w) for c in range(3))
+        for y in range(h)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
