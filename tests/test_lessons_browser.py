@@ -282,3 +282,98 @@ def _png(w: int, h: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+# --------------------------------------------------------------------------- the explorer page (issue 27, part 2)
+
+
+def _idle(driver, timeout=120):
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script(
+            "return document.getElementById('status').textContent === '' && "
+            "(document.getElementById('map-caption').textContent !== '' || !document.getElementById('error').hidden)"
+        )
+    )
+
+
+def _explore(driver, server, fragment):
+    driver.get(f"{server.url}#{fragment}")
+    driver.refresh()
+    _idle(driver)
+
+
+def _top(driver, element_id):
+    return driver.execute_script(f"return document.getElementById('{element_id}').getBoundingClientRect().top")
+
+
+def test_explorer_layout_text_and_legends(server, browser):
+    _explore(browser, server, "net=conv3*5&input=15&metric=edges&scale=linear")
+    height = browser.execute_script("return innerHeight")
+    assert _top(browser, "graph") < height - 150  # the graph is above the fold, beside the map
+    assert abs(_top(browser, "profile-paths") - _top(browser, "profile-edges")) < 2  # paths and edges side by side
+    edges = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#profile-edges text")]
+    paths = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#profile-paths text")]
+    assert all(v in edges for v in "5 13 24 31 36 37".split()) and all(v in paths for v in "1 5 15 30 45 51".split())
+    assert "centred on pixel 7" in browser.find_element(By.ID, "map-caption").text  # the target marker's place
+    _text_sizes(browser)
+    # The legend's swatches are drawn in the colours of the boxes on the map.
+    colours = browser.execute_script(
+        "return ['.sw.box', '.sw.erf', '.sw.tgt'].map((s) => { const st = getComputedStyle(document.querySelector(s));"
+        " return [st.borderTopColor, st.backgroundColor]; })"
+    )
+    assert colours[0][0] == "rgb(255, 255, 255)"  # the theoretical box is drawn white and dashed
+    assert colours[1][0] == "rgb(255, 138, 31)"  # the 95 % square is drawn #ff8a1f
+    assert colours[2][1] == "rgb(224, 36, 94)"  # the target #e0245e
+    # 2-D: the map is above the fold, beside the output grid and the table.
+    _explore(browser, server, "net=conv3p1*2,pool2,conv3p1*2&input=32x32&metric=paths&scale=linear")
+    assert _top(browser, "map") < height - 300 and _top(browser, "table") < height - 100
+    # Reach is the exact field: no 95 % square, no "effective field".
+    _explore(browser, server, "net=conv3d2*3&input=21x21&metric=reach&scale=linear")
+    caption = browser.find_element(By.ID, "map-caption").text
+    assert "95" not in caption and "effective" not in caption.lower()
+    assert not browser.find_element(By.ID, "sw-erf").is_displayed()
+    # Presentation mode: at least 22 px.
+    browser.find_element(By.ID, "present").click()
+    small = [(name, size) for name, size in browser.execute_script(FONT_SIZES) if size < 22]
+    assert not small, small
+    browser.save_screenshot(str(ARTIFACTS / "explorer-presentation.png"))
+    browser.find_element(By.ID, "present").click()
+    assert not _severe(browser)
+
+
+def test_explorer_examples_errors_and_hover(server, browser):
+    _explore(browser, server, "net=conv3p1*2,pool2,conv3p1*2&input=32x32&metric=paths&scale=linear")
+    browser.save_screenshot(str(ARTIFACTS / "explorer-2d.png"))
+    hover = """
+        const c = document.getElementById('map'), r = c.getBoundingClientRect();
+        c.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + r.width * arguments[0], clientY: r.top + r.height * arguments[1], bubbles: true}));
+        return document.getElementById('readout').textContent;
+    """
+    assert browser.execute_script(hover, 0.5, 0.5).startswith("pixel (")
+    # A spec example is a button: one click shows it; 2-D -> 1-D leaves no stale 2-D pixel in the readout.
+    browser.find_element(By.CSS_SELECTOR, "button.ex[data-net='conv3*5']").click()
+    WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "input").get_attribute("value") == "15")
+    _idle(browser)
+    assert "conv3*5 on 15" in browser.find_element(By.ID, "map-caption").text
+    assert browser.find_element(By.ID, "readout").text.strip() == ""
+    text = browser.execute_script(hover, 0.5, 0.3)
+    assert text.startswith("pixel ") and "(" not in text.split(":")[0], text
+    # A bad spec: the error, and nothing of the previous answer left on screen; no shell command in the message.
+    net = browser.find_element(By.ID, "net")
+    net.clear()
+    net.send_keys("conv3,foo")
+    browser.find_element(By.ID, "go").click()
+    WebDriverWait(browser, 30).until(lambda d: not d.find_element(By.ID, "error").get_attribute("hidden"))
+    message = browser.find_element(By.ID, "error").text
+    assert "foo" in message and "rfgraph spec-help" not in message
+    blank = browser.execute_script(
+        "const c = document.getElementById('map'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " return d.every((x) => x === 0)"
+    )
+    assert (
+        blank
+        and browser.find_element(By.ID, "table").text == ""
+        and browser.find_element(By.ID, "map-caption").text == ""
+    )
+    assert not browser.find_element(By.ID, "graph-card").is_displayed()
+    assert not [e for e in _severe(browser) if "400" not in e["message"]]
