@@ -112,3 +112,11 @@ def test_served_over_http_with_the_page_headers():
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.mark.parametrize("lesson_id", IDS)
+def test_page_weight_stays_small(lesson_id):
+    """A lesson loads its page, core.js, lessons.css and its script: no library, no CDN, under 64 KB in all."""
+    total = sum(len(route(path)[1]) for path in (f"/lessons/{lesson_id}", "/lessons/core.js", "/lessons/lessons.css"))
+    total += len(route(f"/lessons/{lesson_id}.js")[1])
+    assert total < 64_000, total

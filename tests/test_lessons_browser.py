@@ -219,7 +219,6 @@ def test_sliding_kernel_plays(server, browser):
     assert not _severe(browser)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("lesson_id", [lesson.id for lesson in LESSONS if lesson.id != "paths-and-edges"])
 def test_every_lesson_walks_through_its_steps(server, browser, lesson_id):
     _walk(browser, server, lesson_id)
@@ -227,7 +226,6 @@ def test_every_lesson_walks_through_its_steps(server, browser, lesson_id):
     assert not _severe(browser)
 
 
-@pytest.mark.slow
 def test_growing_field_slider_and_formula(server, browser):
     _open(browser, server, "growing-field", 4)
     assert browser.find_element(By.ID, "numbers").text == "10 = 6 + (3 − 1) · 2"
@@ -241,7 +239,6 @@ def test_growing_field_slider_and_formula(server, browser):
     assert not _severe(browser)
 
 
-@pytest.mark.slow
 def test_an_image_dropped_under_the_map(server, browser):
     _open(browser, server, "effective-vs-theoretical", 2)
     before = browser.execute_script(SIGNATURE)

@@ -13,7 +13,7 @@
     const p = RF.panel(stage, `${label}: what the centre token of ${endpoint} reads`, "half");
     RF.heat(p, v.map, { box: v.box, grid, metric: "reach", size: 420, marker: v.box.map(([a, b]) => (a + b) / 2) });
     const items = [["fill", RF.css(RF.colour(1)), `reached: ${v.nonzero.toLocaleString()} pixels`], ["box", RF.COLOURS.box, "the field's box"]];
-    if (grid) items.push(["box", RF.COLOURS.window, `windows, ${grid[0]} pixels`]);
+    if (grid) items.push(["box", RF.COLOURS.window, `${endpoint === "patch" ? "patches" : "windows"} of ${grid[0]} pixels`]);
     RF.legend(p, items);
     // The field size after every Swin block next to ViT's (computed from the same kind of request).
     const q = RF.panel(stage, "field width in pixels, block by block", "grow");
@@ -22,7 +22,7 @@
     const widths = [...vit, ...sizes].map(([a, b]) => b - a + 1);
     const keys = [...["patch", "block1"].map((b) => `vit:${b}`), ...SWIN_BLOCKS.map((b) => `swin:${b}`)];
     RF.bars(q, widths, { labels: true, colour: "#5b7fc7", select: keys.indexOf(`${net === VIT ? "vit" : "swin"}:${endpoint}`),
-      names: ["ViT patch", "ViT b1", "Swin patch", "s1b1", "s1b2", "s2b1", "s2b2", "s3b1"], title: "red: the block shown" });
+      names: ["patch", "b1", "patch", "s1b1", "s1b2", "s2b1", "s2b2", "s3b1"], title: "ViT: patch, block 1 · Swin: patch, blocks (red: shown)" });
     RF.html("p", { class: "facts" }, q, `${v.nonzero.toLocaleString()} of the ${(224 * 224).toLocaleString()} pixels reach this token; ` +
       `its box is ${v.rf_size ? v.rf_size.map((n) => Math.min(n, 224)).join(" × ") : "—"} pixels.`);
   }
