@@ -312,6 +312,11 @@ def test_explorer_layout_text_and_legends(server, browser):
     paths = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#profile-paths text")]
     assert all(v in edges for v in "5 13 24 31 36 37".split()) and all(v in paths for v in "1 5 15 30 45 51".split())
     assert "centred on pixel 7" in browser.find_element(By.ID, "map-caption").text  # the target marker's place
+    marker = browser.execute_script(
+        "const c = document.getElementById('map'); const [x, y] = c.dataset.marker.split(',').map(Number);"
+        " return [...c.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3)]"
+    )
+    assert marker == [224, 36, 94]  # a red cross at the target's centre
     _text_sizes(browser)
     # The legend's swatches are drawn in the colours of the boxes on the map.
     colours = browser.execute_script(
@@ -324,6 +329,14 @@ def test_explorer_layout_text_and_legends(server, browser):
     # 2-D: the map is above the fold, beside the output grid and the table.
     _explore(browser, server, "net=conv3p1*2,pool2,conv3p1*2&input=32x32&metric=paths&scale=linear")
     assert _top(browser, "map") < height - 300 and _top(browser, "table") < height - 100
+    # Pixel ticks in the map's margins: the top-left corner is the white margin, not the map.
+    assert (
+        browser.execute_script(
+            "const c = document.getElementById('map');"
+            " return [...c.getContext('2d').getImageData(2, 2, 1, 1).data.slice(0, 3)].join(',') + ';' + c.dataset.ticks"
+        )
+        == "255,255,255;1"
+    )
     # Reach is the exact field: no 95 % square, no "effective field".
     _explore(browser, server, "net=conv3d2*3&input=21x21&metric=reach&scale=linear")
     caption = browser.find_element(By.ID, "map-caption").text

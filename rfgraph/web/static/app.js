@@ -208,15 +208,18 @@ function drawMap() {
   if (showErf) stroke(last2(v.erf.box).map(([a, b]) => [Math.round(a), Math.round(b)]), "#ff8a1f", [], 2);
   ctx.setLineDash([]);
   const centre = targetCentre(v);
+  delete canvas.dataset.marker;
   if (centre) {  // the target's centre: a cross
     const c = last2(centre.map((x) => [x]));
     const cx = X(c[c.length - 1][0] + 0.5), cy = oneD ? Y(0.5) : Y(c[0][0] + 0.5), r = 8;
+    canvas.dataset.marker = `${Math.round(cx)},${Math.round(cy)}`;  // where the cross is (canvas pixels)
     for (const [col, lw] of [["#ffffff", 5], ["#e0245e", 2.5]]) {
       ctx.lineWidth = lw; ctx.strokeStyle = col;
       ctx.beginPath(); ctx.moveTo(cx - r, cy); ctx.lineTo(cx + r, cy); ctx.moveTo(cx, cy - r); ctx.lineTo(cx, cy + r); ctx.stroke();
     }
   }
   ctx.restore();
+  canvas.dataset.ticks = "1";  // pixel indices are drawn in the margins
   // Pixel ticks along both axes.
   ctx.fillStyle = "#1d2330"; ctx.strokeStyle = "#1d2330"; ctx.lineWidth = 1; ctx.font = "13px system-ui, sans-serif";
   const every = (px) => [1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 200, 256, 500, 1000].find((k) => k * px >= 44) || 2000;

@@ -39,8 +39,8 @@ size/stride arithmetic cannot see it, the exact reach does.</p>`,
       { title: "Rates 1, 2, 5: no holes", text: `<p>Mixing the rates (1, 2, 5, as in hybrid dilated convolution) reaches every
 offset from −8 to 8: a <b>17</b>-pixel field with no holes.</p>`,
       draw: (s) => oneD(s, "conv3,conv3d2,conv3d5", "21", "mixed rates") },
-      { title: "Gridding in 2-D", text: `<p>In an image the holes form a grid: with dilation 2 three times only one pixel in
-four reaches the target (left). Rates 1, 2, 5 fill the box (right).</p>`,
+      { title: "Gridding in 2-D", text: `<p>In an image the holes form a grid: with dilation 2 three times only 49 of the 169 pixels
+in the box (7 × 7 of 13 × 13) reach the target (left). Rates 1, 2, 5 fill their 17 × 17 box (right).</p>`,
       draw: async (s) => { await twoD(s, "conv3d2*3", "21x21", "dilation 2, 2, 2"); await twoD(s, "conv3,conv3d2,conv3d5", "25x25", "rates 1, 2, 5"); } },
       { title: "Stride first", text: `<p>A stride-2 convolution <b>first</b>, then two 3-tap convolutions: each later tap is
 2 input pixels apart, so the field is 3 + 2 × 2 + 2 × 2 = <b>11</b>.</p>`,
