@@ -387,3 +387,26 @@ def test_explorer_examples_errors_and_hover(server, browser):
     )
     assert not browser.find_element(By.ID, "graph-card").is_displayed()
     assert not [e for e in _severe(browser) if "400" not in e["message"]]
+
+
+@pytest.mark.parametrize(
+    ("lesson_id", "step", "words"),
+    [
+        ("residual-paths", 2, "counts: 1 18 135 540 1215 1458 729"),  # C(6, k) 3^k, Veit et al.'s binomial per tap
+        ("residual-paths", 4, "95 % of the paths within 7 pixels"),
+        ("alignment", 2, "aligned = NO"),
+        ("alignment", 6, "0, 32, 64, 96, 128, 160, 192"),
+        ("stride-and-dilation", 2, "6 holes"),
+        ("stride-and-dilation", 5, "theoretical field 11 pixels"),
+        ("stride-and-dilation", 6, "theoretical field 7 pixels"),
+        ("effective-vs-theoretical", 2, "95 % field: 122 × 122"),
+        ("effective-vs-theoretical", 4, "theoretical field 427 × 427"),
+        ("attention", 2, "50,176 of the 50,176 pixels"),
+        ("attention", 4, "784 of the 50,176 pixels"),
+        ("growing-field", 6, "212 = 196 + (2 − 1) · 16"),
+    ],
+)
+def test_lesson_facts(server, browser, lesson_id, step, words):
+    """The numbers a lesson states are the ones its drawing computes."""
+    _open(browser, server, lesson_id, step)
+    assert words in browser.find_element(By.ID, "stage").text
