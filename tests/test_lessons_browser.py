@@ -195,6 +195,8 @@ def test_paths_and_edges(server, browser):
     browser.find_element(By.ID, "present").click()
     assert browser.execute_script("return parseFloat(getComputedStyle(document.body).fontSize)") >= 22
     browser.save_screenshot(str(ARTIFACTS / "lesson-paths-and-edges-presentation.png"))
+    small = [(name, size) for name, size in browser.execute_script(FONT_SIZES) if size < 22]
+    assert not small, small
     _key(browser, "p")
     assert browser.execute_script("return parseFloat(getComputedStyle(document.body).fontSize)") < 22
     assert not _severe(browser)
@@ -236,6 +238,11 @@ def test_growing_field_slider_and_formula(server, browser):
     assert browser.find_element(By.ID, "numbers").text == "92 = 76 + (3 − 1) · 8"
     assert browser.execute_script(SIGNATURE) != before
     assert "conv4_3" in browser.find_element(By.CSS_SELECTOR, "#stage tr.mark").text
+    browser.find_element(By.ID, "present").click()  # presentation mode: every text at least 22 px
+    small = [(name, size) for name, size in browser.execute_script(FONT_SIZES) if size < 22]
+    browser.save_screenshot(str(ARTIFACTS / "lesson-growing-field-presentation.png"))
+    browser.find_element(By.ID, "present").click()
+    assert not small, small
     assert not _severe(browser)
 
 

@@ -102,7 +102,8 @@ const RF = (() => {
     const side = opts.size || 448;
     const cell = Math.max(1, Math.min(side / w, oneD ? 48 : side / h));
     const sx = cell, sy = oneD ? Math.max(cell, 36) : cell;
-    const M = { l: 44, t: 10, r: 10, b: 34 };
+    const big = document.body.classList.contains("present"), font = big ? 19 : 13;  // presentation mode: larger ticks
+    const M = { l: big ? 58 : 44, t: 10, r: 12, b: big ? 42 : 34 };
     const canvas = html("canvas", { class: "heat", "aria-label": opts.title || "map" }, parent);
     canvas.width = Math.round(w * sx + M.l + M.r); canvas.height = Math.round(h * sy + M.t + M.b);
     const ctx = canvas.getContext("2d");
@@ -159,18 +160,18 @@ const RF = (() => {
     if (opts.marker) cross(opts.marker, COLOURS.target, 9);
     ctx.restore();
     // Ticks: pixel indices along both axes.
-    ctx.fillStyle = "#1d2330"; ctx.strokeStyle = "#1d2330"; ctx.lineWidth = 1; ctx.font = "13px system-ui, sans-serif";
+    ctx.fillStyle = "#1d2330"; ctx.strokeStyle = "#1d2330"; ctx.lineWidth = 1; ctx.font = `${font}px system-ui, sans-serif`;
     const every = (n, px) => { const raw = 60 / px; for (const s of [1, 2, 4, 5, 8, 10, 16, 20, 25, 28, 32, 50, 56, 64, 100, 112, 128, 200, 256]) if (s >= raw) return s; return 500; };
     const ex = every(w, sx);
     ctx.textAlign = "center"; ctx.textBaseline = "top";
-    for (let x = 0; x < w; x += ex) {
+    for (let x = (ex - (ox % ex)) % ex; x < w; x += ex) {  // ticks at multiples of ex in input pixels
       ctx.beginPath(); ctx.moveTo(X(x + 0.5), Y(h)); ctx.lineTo(X(x + 0.5), Y(h) + 5); ctx.stroke();
       ctx.fillText(String(x + ox), X(x + 0.5), Y(h) + 7);
     }
     if (!oneD) {
       const ey = every(h, sy);
       ctx.textAlign = "right"; ctx.textBaseline = "middle";
-      for (let y = 0; y < h; y += ey) {
+      for (let y = (ey - (oy % ey)) % ey; y < h; y += ey) {
         ctx.beginPath(); ctx.moveTo(M.l - 5, Y(y + 0.5)); ctx.lineTo(M.l, Y(y + 0.5)); ctx.stroke();
         ctx.fillText(String(y + oy), M.l - 7, Y(y + 0.5));
       }
@@ -321,8 +322,11 @@ const RF = (() => {
     const k = m ? parseInt(m[1], 10) : 1;
     return Math.min(n, Math.max(1, k)) - 1;
   }
+  let onPresent = null;  // the running lesson's redraw (canvas text follows the mode)
   function presentation(on) {
+    const changed = document.body.classList.contains("present") !== on;
     document.body.classList.toggle("present", on);
+    if (changed && onPresent) onPresent();
     $("present").setAttribute("aria-pressed", on ? "true" : "false");
     try { localStorage.setItem("rfgraph-present", on ? "1" : "0"); } catch (err) { /* private mode */ }
   }
@@ -371,6 +375,7 @@ const RF = (() => {
       }
     }
     ctx.redraw = () => redraw();
+    onPresent = () => { if (current >= 0) redraw(); };
     ctx.go = (k) => show(k, true);
     const dots = $("dots");
     steps.forEach((s, i) => { const b = html("button", { type: "button", title: s.title, "aria-label": `step ${i + 1}: ${s.title}` }, dots, String(i + 1)); b.addEventListener("click", () => show(i, true)); });
