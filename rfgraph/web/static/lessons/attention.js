@@ -11,7 +11,7 @@
   async function draw(stage, ctx, net, endpoint, grid, label) {
     const v = await RF.view({ net, input: "224x224", metric: "reach", endpoint });
     const p = RF.panel(stage, `${label}: what the centre token of ${endpoint} reads`, "half");
-    RF.heat(p, v.map, { box: v.box, grid, metric: "reach", size: 420, marker: v.box.map(([a, b]) => (a + b) / 2) });
+    RF.heat(p, v.map, { box: v.box, grid, metric: "reach", size: 420, marker: RF.centre(v) });
     const items = [["fill", RF.css(RF.colour(1)), `reached: ${v.nonzero.toLocaleString()} pixels`], ["box", RF.COLOURS.box, "the field's box"]];
     if (grid) items.push(["box", RF.COLOURS.window, `${endpoint === "patch" ? "patches" : "windows"} of ${grid[0]} pixels`]);
     RF.legend(p, items);

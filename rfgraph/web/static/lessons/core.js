@@ -206,6 +206,19 @@ const RF = (() => {
     return p;
   }
 
+  // The centre of the target's field in input pixels: center + jump * index from the table's last row
+  // (regular fields), else the middle of the box.
+  function centre(v) {
+    const last = v.rows && v.rows.length ? v.rows[v.rows.length - 1] : null, col = (c) => v.columns.indexOf(c);
+    const parse = (t) => String(t).split(/[x×]/).map((u) => { const [p, q] = u.split("/").map(Number); return q ? p / q : p; });
+    if (last && last[col("uniform")] !== "NO" && last[col("global")] !== "YES") {
+      const c = parse(last[col("center")]), j = parse(last[col("jump")]);
+      const out = v.target.map((t, k) => (c.length === 1 ? c[0] : c[k]) + (j.length === 1 ? j[0] : j[k]) * t);
+      if (out.every(Number.isFinite)) return out;
+    }
+    return v.box.map(([a, b]) => (a + b) / 2);
+  }
+
   // ---------------------------------------------------------------- bars (a 1-D profile)
   // opts: {labels (show the numbers), band: [a, b] (theoretical field), select (index), onClick, colour, title}
   function bars(parent, values, opts = {}) {
@@ -416,6 +429,6 @@ const RF = (() => {
     });
   }
 
-  return { api, view, map, graph, mapValues, heat, around, colourbar, bars, unrolled, table, lesson, slider, buttons,
+  return { api, view, map, graph, mapValues, heat, around, centre, colourbar, bars, unrolled, table, lesson, slider, buttons,
     svg, html, panel, legend, colour, css, fmt, COLOURS };
 })();

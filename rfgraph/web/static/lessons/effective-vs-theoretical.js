@@ -23,13 +23,13 @@
     const under = ctx.image || (card ? ctx.card : null);
     const v = await RF.view({ net, input: "224x224", metric });
     const p = RF.panel(stage, `${NETS[net]} (${v.endpoint}), ${metric} from each pixel to the centre position`, "half");
-    const c = v.input.map((n) => (n - 1) / 2);
+    const c = RF.centre(v);  // center + jump * index of the middle output position
     RF.heat(p, v.map, { box: v.box, erf: showErf ? v.erf.box : null, marker: c, metric, size: 440,
       image: under, alpha: under ? 0.55 : 1 });
     RF.colourbar(p, v.max, metric);
     const items = [["box", RF.COLOURS.box, `theoretical field ${v.rf_size.join(" × ")} (clipped to the image)`]];
     if (showErf) items.push(["line", RF.COLOURS.erf, `95 % field: ${v.erf.size.join(" × ")}, holding ${(100 * v.erf.fraction).toFixed(1)} % of the map`]);
-    items.push(["line", RF.COLOURS.target, "the target's centre"]);
+    items.push(["line", RF.COLOURS.target, `the target's centre, pixel (${c.map(RF.fmt).join(", ")})`]);
     RF.legend(p, items);
     const q = RF.panel(stage, "in numbers", "grow");
     const area = (s) => s.reduce((a, b) => a * b, 1);
@@ -78,8 +78,10 @@ only a few of the paths start there.</p>`,
 article): the map is much flatter and its 95 % square is <b>190 × 190</b>. Which one is "the" field depends on the
 question: how much signal (paths) or how much wiring (edges).</p>`,
       draw: (s, ctx) => draw(s, ctx, "vgg16", "edges", true) },
-      { title: "ResNet-50", text: `<p>ResNet-50's theoretical field is <b>427 × 427</b>: larger than the image. Its
-95 % square of paths is only <b>185 × 185</b>: the shortcuts keep the bell narrow (lesson 5).</p>`,
+      { title: "ResNet-50", text: `<p>ResNet-50's theoretical field is <b>427 × 427</b>: larger than the image. 95 % of
+its paths lie in <b>185 × 185</b> pixels around the centre of the middle position, pixel (96, 96) (lesson 4): wider
+than VGG-16's bell, far smaller than its box.</p><p>The fine grid texture comes from the stride-2 layers: some
+pixels are reached by more paths than their neighbours.</p>`,
       draw: (s, ctx) => draw(s, ctx, "resnet50", "paths", true) },
       { title: "Your image under the map", text: `<p>Drop a photo on the page (or choose a file): the map is drawn over it,
 stretched to 224 × 224. Where would an object have to be for this neuron to notice it?</p>

@@ -19,7 +19,7 @@
   async function twoD(stage, net, input, title) {
     const v = await RF.view({ net, input, metric: "reach" });
     const p = RF.panel(stage, `${title}: ${net}`, "half");
-    RF.heat(p, v.map, { box: v.box, metric: "reach", size: 360, marker: v.box.map(([a, b]) => (a + b) / 2) });
+    RF.heat(p, v.map, { box: v.box, metric: "reach", size: 360, marker: RF.centre(v) });
     const inBox = v.rf_size.reduce((a, b) => a * b, 1);
     RF.html("p", { class: "facts" }, p, `${v.nonzero} of the ${inBox} pixels in the ${v.rf_size.join(" × ")} box reach the target.`);
     RF.legend(p, [["box", RF.COLOURS.box, "theoretical receptive field"], ["fill", RF.css(RF.colour(1)), "reached"],
