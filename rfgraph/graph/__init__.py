@@ -19,9 +19,9 @@ from typing import Any
 
 import networkx as nx
 
-from .errors import RFGraphError
-from .ops import Op
-from .plan import Plan, build_plan
+from ..errors import RFGraphError
+from ..ops import Op
+from ..plan import Plan, build_plan
 
 __all__ = ["to_networkx", "plan_to_networkx", "MAX_GRAPH_NODES"]
 

@@ -22,7 +22,7 @@ name                   value           what it bounds
 
 (``MAX_AXIS`` and ``MAX_MAP_ENTRIES`` in :mod:`rfgraph.geometry` bound one axis and
 one op's map.)  The values are module attributes; a caller that knows what it is doing
-may raise them (``rfgraph.limits.MAX_OPS = 10**6``) before building a network.
+may raise them (``rfgraph.geometry.limits.MAX_OPS = 10**6``) before building a network.
 
 >>> as_position(np.array(2))
 (2,)
@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import RFGraphError
+from ..errors import RFGraphError
 
 __all__ = [
     "MAX_PARAM",
@@ -70,7 +70,7 @@ MAX_FILE_BYTES = 2_000_000
 MAX_OP_ENTRIES = 16_000_000
 MAX_PLAN_ENTRIES = 32_000_000
 
-_RAISE = "raise rfgraph.limits.{name} if you really mean it"
+_RAISE = "raise rfgraph.geometry.limits.{name} if you really mean it"
 
 
 def as_int(value: Any, what: str) -> int:
@@ -169,7 +169,7 @@ def check_op_params(op: Any, where: str) -> None:
 def _check_pool_padding(op: Any, where: str) -> None:
     # PyTorch refuses pooling padding above half the (dilated) kernel: such windows could lie
     # entirely in the padding.  Explicit paddings only ("same" never pads that much).
-    from .ops import Pool
+    from ..ops import Pool
 
     if not isinstance(op, Pool) or isinstance(op.padding, str):
         return
@@ -204,8 +204,8 @@ def estimate_pairs(op: Any, shape: tuple[int, ...], where: str) -> list[int]:
     >>> estimate_pairs(Conv(3, padding=1), (10, 20), "conv1")
     [30, 60]
     """
-    from . import geometry as g
-    from .ops import ConvTranspose, Crop, GlobalPool, Pool, Upsample, _Windowed
+    from .. import geometry as g
+    from ..ops import ConvTranspose, Crop, GlobalPool, Pool, Upsample, _Windowed
 
     ndim = len(shape)
     if isinstance(op, _Windowed):

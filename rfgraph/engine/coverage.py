@@ -16,11 +16,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import _edges
-from .engine import _available_memory, _check_memory
-from .errors import RFGraphError
-from .ops import Op
-from .plan import Plan, build_plan
+from ..errors import RFGraphError
+from ..ops import Op
+from ..plan import Plan, build_plan
+from . import _available_memory, _check_memory, _edges
 
 __all__ = ["coverage", "plan_coverage"]
 

@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from .arithmetic import plan_receptive_field
+from ..arithmetic import plan_receptive_field
+from ..engine import plan_contribution_map
+from ..errors import RFGraphError
+from ..ops import Op
+from ..plan import Plan, build_plan, normalize_shape
 from .borders import axis_fields
-from .engine import plan_contribution_map
-from .errors import RFGraphError
-from .ops import Op
-from .plan import Plan, build_plan, normalize_shape
 
 __all__ = ["AnchorFit", "Level", "pyramid", "levels_from_torch", "feature_info_mismatches", "format_pyramid"]
 
@@ -95,7 +95,7 @@ def _stride_and_size(plan: Plan) -> tuple[tuple[Any, ...], tuple[int, ...]]:
 
 
 def _level(name: str, plan: Plan, mass: float) -> Level:
-    from .plot import effective_rf  # numpy only; matplotlib stays unimported
+    from ..plot import effective_rf  # numpy only; matplotlib stays unimported
 
     stride, size = _stride_and_size(plan)
     paths = plan_contribution_map(plan, "paths")
@@ -246,7 +246,7 @@ def levels_from_torch(model: Any, input_shape: Any, *, in_channels: int | None =
     """
     import torch
 
-    from .importers.torch import _in_channels, from_torch
+    from ..importers.torch import _in_channels, from_torch
 
     shape = normalize_shape(input_shape)
     channels = _in_channels(torch, model) if in_channels is None else in_channels

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import RFGraphError
+from ..errors import RFGraphError
 
 __all__ = ["UNITS", "parse_length", "to_pixels", "format_length"]
 

@@ -1,7 +1,7 @@
 """Receptive-field checks for users' own test suites and CI.
 
 >>> import rfgraph as rf
->>> from rfgraph.testing import assert_receptive_field
+>>> from rfgraph.answers.testing import assert_receptive_field
 >>> rec = assert_receptive_field(rf.Sequential(*[rf.Conv(3)] * 5), (32,), min_size=11, max_size=11)
 >>> rec.size
 (11,)
@@ -17,10 +17,10 @@ import dataclasses
 import numbers
 from typing import Any
 
-from .arithmetic import RFRecord, receptive_field
-from .errors import RFGraphError
-from .ops import Op
-from .plan import normalize_shape
+from ..arithmetic import RFRecord, receptive_field
+from ..errors import RFGraphError
+from ..ops import Op
+from ..plan import normalize_shape
 
 __all__ = ["assert_receptive_field", "check_receptive_field", "as_network"]
 
@@ -30,8 +30,8 @@ def as_network(model: Any, input_shape: Any, **options: Any) -> Op:
     if isinstance(model, Op):
         return model
     if isinstance(model, str):
-        from . import zoo
-        from .spec import load_network
+        from .. import zoo
+        from ..importers.load import load_network
 
         if model in zoo.names():
             if "input_size" in zoo.options(model):
@@ -40,7 +40,7 @@ def as_network(model: Any, input_shape: Any, **options: Any) -> Op:
             return zoo.build(model)
         return load_network(model)
     if type(model).__module__.startswith("torch") or hasattr(model, "named_modules"):
-        from .importers.torch import from_torch
+        from ..importers.torch import from_torch
 
         return from_torch(model, input_shape, **options)
     raise RFGraphError(

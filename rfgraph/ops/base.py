@@ -6,11 +6,13 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .errors import RFGraphError
+from ..errors import RFGraphError
 
 __all__ = ["Op", "Spatial", "Padding", "PAD_MODES", "pad_mode"]
 
 PAD_MODES = ("zeros", "reflect", "replicate", "circular")
+# torch.nn.functional.interpolate's modes (rfgraph.geometry.resize builds their index maps)
+RESIZE_MODES = ("nearest", "nearest-exact", "linear", "cubic", "area")
 PAD_ALIASES = {"zeros": "zeros", "constant": "zeros", "reflect": "reflect", "replicate": "replicate"}
 PAD_ALIASES["circular"] = "circular"
 

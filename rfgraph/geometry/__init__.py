@@ -21,22 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .axismap import AxisMap
-from .errors import RFGraphError
-from .geometry_index import (
-    adaptive_axis,
-    all_to_all_axis,
-    flip_axis,
-    pad_axis,
-    pad_source,
-    roll_axis,
-    shuffle_axis,
-    slice_axis,
-    unshuffle_axis,
-    window_axis,
-)
-from .geometry_resize import resize_axis, resize_output_size
-from .ops import (
+from ..errors import RFGraphError
+from ..ops import (
     AdaptivePool,
     Conv,
     ConvTranspose,
@@ -56,6 +42,20 @@ from .ops import (
     WindowMix,
     _Windowed,
 )
+from .axismap import AxisMap
+from .index import (
+    adaptive_axis,
+    all_to_all_axis,
+    flip_axis,
+    pad_axis,
+    pad_source,
+    roll_axis,
+    shuffle_axis,
+    slice_axis,
+    unshuffle_axis,
+    window_axis,
+)
+from .resize import resize_axis, resize_output_size
 
 __all__ = [
     "AxisMap",

@@ -24,11 +24,11 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
-from .arithmetic import _AxisRF, _from_function, _hull, _leaf
-from .errors import RFGraphError
-from .geometry import MAX_NDIM
-from .ops import Op
-from .plan import build_plan, normalize_shape
+from ..arithmetic import _AxisRF, _from_function, _hull, _leaf
+from ..errors import RFGraphError
+from ..geometry import MAX_NDIM
+from ..ops import Op
+from ..plan import build_plan, normalize_shape
 
 __all__ = ["min_input_shape", "field_sizes", "FieldSizes", "unproductive_layers", "MAX_SEARCH"]
 

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .geometry import AxisMap
-from .plan import Link, Plan, Tensor
+from ..geometry import AxisMap
+from ..plan import Link, Plan, Tensor
 
 __all__ = ["Window", "field_windows", "crop_plan", "crop_map"]
 

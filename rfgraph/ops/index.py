@@ -2,7 +2,7 @@
 slices, flips, rolls and token mixers.
 
 Each maps one tensor to one tensor by a per-axis index relation (see
-:mod:`rfgraph.geometry_index` and :mod:`rfgraph.geometry_resize`); shape-dependent
+:mod:`rfgraph.geometry.index` and :mod:`rfgraph.geometry.resize`); shape-dependent
 checks happen when the network is resolved against an input shape.
 
 >>> import rfgraph as rf
@@ -18,9 +18,19 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .errors import RFGraphError
-from .geometry_resize import RESIZE_MODES
-from .op_base import PAD_MODES, Op, Padding, Spatial, _as_tuple, _check_padding, _check_spatial, _is_int, pad_mode
+from ..errors import RFGraphError
+from .base import (
+    PAD_MODES,
+    RESIZE_MODES,
+    Op,
+    Padding,
+    Spatial,
+    _as_tuple,
+    _check_padding,
+    _check_spatial,
+    _is_int,
+    pad_mode,
+)
 
 __all__ = [
     "Pad",

@@ -2,7 +2,7 @@
 
 A large image is cut into tiles; each tile is run with some context (the halo)
 and only the outputs that the context fully determines are kept.  Both answers
-come from the exact per-axis fields of :mod:`rfgraph.borders`, not from the
+come from the exact per-axis fields of :mod:`rfgraph.answers.borders`, not from the
 receptive-field arithmetic, so they stay exact after stride, dilation,
 up-sampling, crops and skip connections.
 
@@ -25,10 +25,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import RFGraphError
+from ..ops import Op
+from ..plan import Plan, build_plan, normalize_shape
 from .borders import AxisFields, axis_fields, equivariance_error
-from .errors import RFGraphError
-from .ops import Op
-from .plan import Plan, build_plan, normalize_shape
 
 __all__ = ["Tile", "halo", "tiles", "alignment"]
 

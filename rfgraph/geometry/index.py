@@ -1,7 +1,7 @@
 """Per-axis edges of the index-map ops: padding modes, adaptive pools, pixel shuffles,
 slices, flips, rolls, broadcasts, spatial concatenation and token mixers (SPEC section 3).
 
-Every function returns an :class:`~rfgraph.axismap.AxisMap` (rows = outputs).
+Every function returns an :class:`~rfgraph.geometry.axismap.AxisMap` (rows = outputs).
 
 >>> pad_axis(4, 2, 1, "reflect").dense().astype(int).argmax(axis=1).tolist()
 [2, 1, 0, 1, 2, 3, 2]
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops.base import PAD_MODES
 from .axismap import AxisMap
-from .op_base import PAD_MODES
 
 __all__ = [
     "PAD_MODES",

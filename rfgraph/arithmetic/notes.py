@@ -12,10 +12,10 @@ columns show the numbers; these sentences say why.
 
 from __future__ import annotations
 
-from .arithmetic import RFRecord, plan_receptive_field
-from .geometry import per_axis
-from .ops_index import GlobalMix, WindowMix
-from .plan import Plan
+from ..geometry import per_axis
+from ..ops.index import GlobalMix, WindowMix
+from ..plan import Plan
+from . import RFRecord, plan_receptive_field
 
 __all__ = ["table_notes"]
 

@@ -8,12 +8,11 @@ VGG, Inception and U-Nets each union collapses to one product, and every axis
 separates: ``edges(x, y) = sum_l e_l(x) * e_l(y)``.  Unions that do not collapse
 (e.g. parallel dilated branches) are handled exactly by inclusion-exclusion.
 When that would need too many terms, the node-level kernels of
-:mod:`rfgraph._kernels` (bitsets over a DAG) take over; both are checked
-against each other and against :mod:`rfgraph.reference` in the tests.
+:mod:`rfgraph.engine._kernels` (bitsets over a DAG) take over; both are checked
+against each other and against :mod:`rfgraph.graph.reference` in the tests.
 
 The engine (:mod:`rfgraph.engine`) crops the plan to the target's field first,
 so the per-axis matrices here are sized by the field, not by the image.
-``legacy_paths`` is the previous dense path sweep, kept for ``bench/``.
 """
 
 from __future__ import annotations
@@ -22,9 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import RFGraphError
-from .geometry import AxisMap
-from .plan import Plan
+from ..errors import RFGraphError
+from ..plan import Plan
 
 __all__ = ["separable_edges", "general_map", "general_cost", "separable_cost", "cone_unions", "TooManyTerms"]
 
@@ -203,43 +201,6 @@ def general_cost(plan: Plan) -> int:
     per-node arrays and one bitset over the input pixels per node."""
     words = (plan.tensors[0].size + 63) // 64
     return plan.num_edges * 56 + plan.num_nodes * (40 + 8 * words)
-
-
-# --------------------------------------------------------------------------- paths
-
-
-def legacy_paths(plan: Plan, target: tuple[int, ...]) -> np.ndarray:
-    """The previous path sweep (dense float64 over whole tensors, every gradient kept); for ``bench/``."""
-    grads: list[np.ndarray | None] = [None] * len(plan.tensors)
-    seed = np.zeros(plan.output.shape, dtype=np.float64)
-    seed[target] = 1
-    grads[-1] = seed
-    for t in reversed(plan.tensors):
-        g = grads[t.index]
-        if g is None or t.op is None:
-            continue
-        for link in t.links:
-            pulled = g
-            for axis, m in enumerate(link.maps):
-                pulled = _pull(pulled, axis, m)
-            src = grads[link.source]
-            grads[link.source] = pulled if src is None else src + pulled
-    out = grads[0]
-    if out is None:  # the target does not depend on the input at all
-        return np.zeros(plan.input_shape, dtype=np.float64)
-    return out
-
-
-def _pull(g: np.ndarray, axis: int, m: AxisMap) -> np.ndarray:
-    from ._kernels import _pull_axis
-
-    shape = g.shape
-    pre = int(np.prod(shape[:axis], dtype=np.int64))
-    post = int(np.prod(shape[axis + 1 :], dtype=np.int64))
-    out = _pull_axis(
-        np.ascontiguousarray(g, dtype=np.float64).reshape(pre, shape[axis], post), m.indptr, m.indices, m.n_in
-    )
-    return out.reshape(shape[:axis] + (m.n_in,) + shape[axis + 1 :])
 
 
 # --------------------------------------------------------------------------- general kernels

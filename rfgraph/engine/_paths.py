@@ -24,8 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .geometry import AxisMap
-from .plan import Plan
+from ..geometry import AxisMap
+from ..plan import Plan
 
 __all__ = ["sweep", "count_bound_bits", "primes_for_bits", "to_python_ints"]
 

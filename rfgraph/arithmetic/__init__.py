@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .geometry import per_axis
-from .geometry_resize import resize_ratio, resize_taps
-from .ops import (
+from ..geometry import per_axis
+from ..geometry.resize import resize_ratio, resize_taps
+from ..ops import (
     AdaptivePool,
     ConvTranspose,
     Crop,
@@ -45,7 +45,7 @@ from .ops import (
     WindowMix,
     _Windowed,
 )
-from .plan import Plan, Tensor, build_plan
+from ..plan import Plan, Tensor, build_plan
 
 __all__ = ["RFRecord", "receptive_field", "format_table"]
 

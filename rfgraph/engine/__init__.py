@@ -1,19 +1,19 @@
-"""Exact contribution maps (SPEC section 4): the fast engine.
+"""The engine: exact contribution maps and reach (SPEC section 4).
 
 For a target node ``t`` and every input pixel ``x``:
 
 * ``paths(x)``: number of directed paths ``x -> t`` (one backward sweep,
-  :mod:`rfgraph._paths`);
+  :mod:`rfgraph.engine._paths`);
 * ``edges(x)``: number of distinct edges on those paths.  An edge ``(u, v)`` is on
   such a path iff ``x`` reaches ``u`` and ``v`` reaches ``t``, so
-  ``edges(x) = sum_u [x reaches u] * outdeg_cone(u)`` (:mod:`rfgraph._edges`).
+  ``edges(x) = sum_u [x reaches u] * outdeg_cone(u)`` (:mod:`rfgraph.engine._edges`).
 
 Cost follows the field, not the image: the plan is first cropped to the box of
-nodes that can lie on a path to the target (:mod:`rfgraph._crop`), and path
+nodes that can lie on a path to the target (:mod:`rfgraph.engine._crop`), and path
 counts stay a sum of outer products of 1-D sweeps as long as that is cheaper
 than a dense array.  Exact counts use residues modulo several primes and the
 Chinese remainder theorem.  Every fast path is checked against
-:mod:`rfgraph.reference` in the tests.
+:mod:`rfgraph.graph.reference` in the tests.
 
 Path counts and float64
 -----------------------
@@ -35,11 +35,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..errors import RFGraphError
+from ..ops import Op
+from ..plan import Plan, build_plan
 from . import _edges, _paths
 from ._crop import Window, crop_plan, embed, field_windows
-from .errors import RFGraphError
-from .ops import Op
-from .plan import Plan, build_plan
 
 __all__ = [
     "contribution_map",
@@ -54,8 +54,8 @@ __all__ = [
 
 METRICS = ("edges", "paths")
 METHODS = ("auto", "separable", "general")
-# "legacy" (the previous algorithm, for bench/) and "dense" (no outer products) are for comparisons.
-_PRIVATE_METHODS = ("legacy", "dense")
+# "dense" (no outer products) is for comparisons; the previous algorithm lives in bench/legacy.py.
+_PRIVATE_METHODS = ("dense",)
 INT64_MAX = np.iinfo(np.int64).max
 # Residue operations (element additions x primes) that exact counts may do before refusing.
 MAX_EXACT_WORK = 20_000_000_000
@@ -283,19 +283,7 @@ def _edges_map(plan: Plan, target: tuple[int, ...], method: str) -> np.ndarray:
     return embed(_edges.general_map(cp, tgt, "edges"), window, plan.input_shape)
 
 
-def _legacy_map(plan: Plan, metric: str, target: tuple[int, ...]) -> np.ndarray:
-    """The previous algorithm (no cropping, dense float64 path sweep), kept for ``bench/``."""
-    if metric == "paths":
-        return _edges.legacy_paths(plan, target)
-    try:
-        return _edges.separable_edges(plan, target)
-    except _edges.TooManyTerms:
-        return _edges.general_map(plan, target, "edges")
-
-
 def _one_map(plan: Plan, metric: str, target: tuple[int, ...], exact: bool | None, method: str) -> np.ndarray:
-    if method == "legacy":
-        return _legacy_map(plan, metric, target)
     if metric == "paths":
         return _paths_map(plan, target, exact, method)
     return _edges_map(plan, target, method)
@@ -328,7 +316,7 @@ def plan_contribution_map(
         raise RFGraphError("exact=True applies to metric='paths' (edge counts are always exact int64)")
     targets = _parse_targets(plan, target)
     if targets == "all":
-        if metric == "paths" and method != "legacy":
+        if metric == "paths":
             return _paths_map(plan, None, exact, method)
         targets = [tuple(int(i) for i in idx) for idx in np.ndindex(*plan.output.shape)]
         _check_memory(plan, 16 * plan.tensors[0].size, "the sum of edges maps")

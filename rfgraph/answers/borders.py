@@ -31,10 +31,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import RFGraphError
-from .geometry import AxisMap, Geometry, per_axis
-from .ops import ConvTranspose, Crop, GlobalPool, Op, Upsample, _Windowed
-from .ops_index import (
+from ..errors import RFGraphError
+from ..geometry import AxisMap, Geometry, per_axis
+from ..ops import ConvTranspose, Crop, GlobalPool, Op, Upsample, _Windowed
+from ..ops.index import (
     AdaptivePool,
     Flip,
     GlobalMix,
@@ -46,7 +46,7 @@ from .ops_index import (
     Slice,
     WindowMix,
 )
-from .plan import Plan, Tensor
+from ..plan import Plan, Tensor
 
 __all__ = ["AxisFields", "axis_fields", "equivariance_error"]
 

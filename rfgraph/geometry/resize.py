@@ -24,12 +24,11 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..ops.base import RESIZE_MODES
 from .axismap import AxisMap
-from .geometry_index import adaptive_axis
+from .index import adaptive_axis
 
 __all__ = ["resize_axis", "resize_output_size", "resize_ratio", "RESIZE_MODES"]
-
-RESIZE_MODES = ("nearest", "nearest-exact", "linear", "cubic", "area")
 
 
 def resize_output_size(n: int, size: int | None, scale: float | None) -> int:

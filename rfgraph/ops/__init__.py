@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .errors import RFGraphError
-from .op_base import Op, Padding, Spatial, _as_tuple, _check_padding, _check_spatial, _is_int, pad_mode
-from .ops_index import (
+from ..errors import RFGraphError
+from .base import Op, Padding, Spatial, _as_tuple, _check_padding, _check_spatial, _is_int, pad_mode
+from .index import (
     AdaptivePool,
     Flip,
     GlobalMix,

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import RFGraphError
+from ..geometry import AxisMap
+from ..ops import Op
+from ..plan import Plan, build_plan, normalize_shape
 from .borders import axis_fields, equivariance_error
-from .errors import RFGraphError
-from .geometry import AxisMap
-from .ops import Op
-from .plan import Plan, build_plan, normalize_shape
 
 __all__ = ["valid_region", "padding_share", "plot_padding_share"]
 
