@@ -120,3 +120,15 @@ def test_page_weight_stays_small(lesson_id):
     total = sum(len(route(path)[1]) for path in (f"/lessons/{lesson_id}", "/lessons/core.js", "/lessons/lessons.css"))
     total += len(route(f"/lessons/{lesson_id}.js")[1])
     assert total < 64_000, total
+
+
+def test_residual_lesson_counts_match_the_library():
+    """The residual-paths lesson counts path lengths on the drawn graph (1 18 135 540 1215 1458 729 for six
+    one-convolution blocks, C(6, k) 3^k); rf.path_lengths (SPEC section 11) must say the same once it exists."""
+    import rfgraph as rf
+
+    if not hasattr(rf, "path_lengths"):
+        pytest.skip("rf.path_lengths is not in this tree yet (the theory work adds it)")
+    net = rf.parse_spec("res(conv3p1)*6")
+    assert [int(c) for c in rf.path_lengths(net, (15,))] == [1, 18, 135, 540, 1215, 1458, 729]
+    assert [int(c) for c in rf.path_lengths(net)] == [1, 6, 15, 20, 15, 6, 1]  # Veit et al. 2016
