@@ -42,9 +42,23 @@ const RF = (() => {
   // compact encoding may replace them, and only this function then changes. Always a 2-D array.
   function mapValues(body) {
     let v = body.values;
-    if (body.encoding && body.encoding !== "nested") throw new Error(`unknown map encoding ${body.encoding}`);
+    if (v && !Array.isArray(v) && v.data !== undefined) v = decode(v);  // {dtype, shape, data: base64}
+    if (!Array.isArray(v)) throw new Error("the answer holds no map");
     v = Array.isArray(v[0]) ? v : [v];
     return v.map((row) => row.map((x) => (x === true ? 1 : x === false ? 0 : +x)));
+  }
+  // A compact map, {dtype, shape, data} with data the base64 of the little-endian array, as nested arrays.
+  function decode(m) {
+    const bytes = Uint8Array.from(atob(m.data), (c) => c.charCodeAt(0));
+    const Typed = { float32: Float32Array, float64: Float64Array, int32: Int32Array, uint8: Uint8Array }[m.dtype];
+    if (!Typed) throw new Error(`unknown map dtype ${m.dtype}`);
+    const flat = Array.from(new Typed(bytes.buffer));
+    const nest = (offset, axes) => {
+      if (axes.length <= 1) return flat.slice(offset, offset + (axes[0] ?? 1));
+      const step = axes.slice(1).reduce((a, b) => a * b, 1);
+      return Array.from({ length: axes[0] }, (_, i) => nest(offset + i * step, axes.slice(1)));
+    };
+    return nest(0, m.shape);
   }
   const view = async (params) => { const b = await api("/api/view", params); return { ...b, map: mapValues(b) }; };
   const map = async (params) => mapValues(await api("/api/map", params));
