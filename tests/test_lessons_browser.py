@@ -367,6 +367,18 @@ def test_explorer_examples_errors_and_hover(server, browser):
         return document.getElementById('readout').textContent;
     """
     assert browser.execute_script(hover, 0.5, 0.5).startswith("pixel (")
+    # Hover an output neuron: its theoretical window is drawn on the map; leaving restores the map.
+    preview = """
+        const g = document.getElementById('output-grid'), r = g.getBoundingClientRect(), m = document.getElementById('map');
+        const before = m.toDataURL();
+        g.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + 6.5 * r.width / g.dataset.cols,
+                                                     clientY: r.top + 5.5 * r.height / g.dataset.rows, bubbles: true}));
+        const during = m.toDataURL(), text = document.getElementById('readout').textContent;
+        g.dispatchEvent(new MouseEvent('mouseleave', {bubbles: true}));
+        return [before !== during, m.toDataURL() === before, text];
+    """
+    changed, restored, text = browser.execute_script(preview)
+    assert changed and restored and text.startswith("output (5, 6): theoretical window 4–17 × 6–19, centred on pixel 10.5, 12.5"), text
     # A spec example is a button: one click shows it; 2-D -> 1-D leaves no stale 2-D pixel in the readout.
     browser.find_element(By.CSS_SELECTOR, "button.ex[data-net='conv3*5']").click()
     WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "input").get_attribute("value") == "15")

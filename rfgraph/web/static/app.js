@@ -155,16 +155,22 @@ const as2d = (values) => (Array.isArray(values[0]) ? values : [values]);
 
 // ------------------------------------------------------------------ the contribution map
 // The target's centre in input pixels, from the table's last row (center + jump * index), else the box's middle.
-function targetCentre(v) {
+const parseCell = (text) => String(text).split(/[x×]/).map((t) => { const [p, q] = t.split("/").map(Number); return q ? p / q : p; });
+// The regular field of output position `index` from the table's last row: centres and boxes per axis, or null.
+function regularField(v, index) {
   const last = v.rows.length ? v.rows[v.rows.length - 1] : null, col = (c) => v.columns.indexOf(c);
-  const parse = (text) => String(text).split(/[x×]/).map((t) => { const [p, q] = t.split("/").map(Number); return q ? p / q : p; });
-  const regular = last && last[col("uniform")] !== "NO" && last[col("global")] !== "YES";
-  if (regular && col("center") >= 0 && col("jump") >= 0) {
-    const c = parse(last[col("center")]), j = parse(last[col("jump")]), n = v.input.length;
-    const at = (k) => (c.length === 1 ? c[0] : c[k]) + (j.length === 1 ? j[0] : j[k]) * v.target[k];
-    const centre = Array.from({ length: n }, (_, k) => at(k));
-    if (centre.every(Number.isFinite)) return centre;
-  }
+  if (!last || last[col("uniform")] === "NO" || last[col("global")] === "YES" || col("center") < 0) return null;
+  const c = parseCell(last[col("center")]), j = parseCell(last[col("jump")]), r = parseCell(last[col("size")]);
+  const pick = (a, k) => (a.length === 1 ? a[0] : a[k]);
+  const centre = index.map((i, k) => pick(c, k) + pick(j, k) * i);
+  if (!centre.every(Number.isFinite)) return null;
+  const box = centre.map((m, k) => [Math.max(0, Math.ceil(m - (pick(r, k) - 1) / 2)), Math.min(v.input[k] - 1, Math.floor(m + (pick(r, k) - 1) / 2))]);
+  return { centre, box };
+}
+// The target's centre in input pixels: center + jump * index from the table (regular fields), else the box's middle.
+function targetCentre(v) {
+  const f = regularField(v, v.target);
+  if (f) return f.centre;
   return v.box ? v.box.map(([a, b]) => (a + b) / 2) : null;
 }
 function drawMap() {
@@ -235,6 +241,7 @@ function drawMap() {
       ctx.fillText(String(y), M.l - 7, Y(y + 0.5));
     }
   }
+  state.mapDrawn = { image: ctx.getImageData(0, 0, canvas.width, canvas.height), X, Y, sx, sy, h, oneD };
   drawColorbar(s, scale, v.metric);
   $("sw-erf").hidden = !showErf; $("erf-label").hidden = !showErf;
   const rf = v.rf_size ? `${v.rf_size.join("×")} (jump ${v.rf_stride.join("×")})` : "not defined";
@@ -296,6 +303,17 @@ function drawOutputGrid() {
   const where = v.endpoint ? `tensor ${v.endpoint}` : "the network output";
   $("output-caption").textContent = `${where}: ${v.output.join("×")} positions; target (${v.target.join(", ")})` +
     (v.output.length === 3 ? " (3-D: clicks choose the last two axes)" : "");
+  // Hover a neuron to see its window on the map (CNN Explainer's overview -> detail).
+  canvas.onmousemove = (e) => {
+    const r = canvas.getBoundingClientRect();
+    const x = Math.floor((e.clientX - r.left) * canvas.width / r.width / cw);
+    const y = Math.floor((e.clientY - r.top) * canvas.height / r.height / ch);
+    const index = v.target.slice();
+    index[index.length - 1] = x;
+    if (!oneD) index[index.length - 2] = y;
+    previewField(x < 0 || y < 0 || x >= w || y >= h ? null : index);
+  };
+  canvas.onmouseleave = () => previewField(null);
   canvas.onclick = (e) => {
     const r = canvas.getBoundingClientRect();
     const x = Math.floor((e.clientX - r.left) * canvas.width / r.width / cw);
@@ -307,6 +325,23 @@ function drawOutputGrid() {
     state.target = target;
     update();
   };
+}
+
+// The theoretical window of output `index` drawn over the map in blue (null: the map as computed).
+function previewField(index) {
+  const d = state.mapDrawn, v = state.view;
+  if (!d || !v) return;
+  const ctx = $("map").getContext("2d");
+  ctx.putImageData(d.image, 0, 0);
+  const f = index && regularField(v, index);
+  if (!f) { $("readout").innerHTML = "&nbsp;"; return; }
+  const b = f.box.length === 3 ? f.box.slice(1) : f.box;
+  const [x0, x1] = b[b.length - 1], [y0, y1] = d.oneD ? [0, d.h - 1] : b[0];
+  ctx.setLineDash([4, 3]); ctx.lineWidth = 3; ctx.strokeStyle = "#2c6bd6";
+  ctx.strokeRect(d.X(x0), d.Y(y0), (x1 - x0 + 1) * d.sx, (y1 - y0 + 1) * d.sy);
+  ctx.setLineDash([]);
+  $("readout").textContent = `output (${index.join(", ")}): theoretical window ${b.map(([a, c]) => `${a}–${c}`).join(" × ")}` +
+    `, centred on pixel ${f.centre.map(fmt).join(", ")} (blue)`;
 }
 
 // ------------------------------------------------------------------ the receptive-field table
