@@ -213,6 +213,11 @@ def test_sliding_kernel_plays(server, browser):
     assert browser.find_element(By.ID, "window-text").text == text  # paused
     browser.find_element(By.ID, "step-one").click()
     assert _ready(browser) == "" and browser.find_element(By.ID, "window-text").text != text
+    cells = browser.find_elements(By.CSS_SELECTOR, "#stage svg.slide rect")
+    browser.execute_script(
+        "arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", cells[-1]
+    )  # the last output
+    assert _ready(browser) == "" and browser.find_element(By.ID, "window-text").text.startswith("output (2, 2) reads")
     _open(browser, server, "sliding-kernel", 7)
     assert (
         "o = (i − 1)·s − 2p + d(k − 1) + 1 = (3 − 1)·2 − 2·0 + 1·(3 − 1) + 1 = 7"
@@ -238,6 +243,9 @@ def test_growing_field_slider_and_formula(server, browser):
     assert browser.find_element(By.ID, "numbers").text == "92 = 76 + (3 − 1) · 8"
     assert browser.execute_script(SIGNATURE) != before
     assert "conv4_3" in browser.find_element(By.CSS_SELECTOR, "#stage tr.mark").text
+    rows = browser.find_elements(By.CSS_SELECTOR, "#stage tbody tr")
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", rows[3])  # pool1
+    assert _ready(browser) == "" and browser.find_element(By.ID, "numbers").text == "6 = 5 + (2 − 1) · 1"
     browser.find_element(By.ID, "present").click()  # presentation mode: every text at least 22 px
     small = [(name, size) for name, size in browser.execute_script(FONT_SIZES) if size < 22]
     browser.save_screenshot(str(ARTIFACTS / "lesson-growing-field-presentation.png"))
@@ -378,7 +386,11 @@ def test_explorer_examples_errors_and_hover(server, browser):
         return [before !== during, m.toDataURL() === before, text];
     """
     changed, restored, text = browser.execute_script(preview)
-    assert changed and restored and text.startswith("output (5, 6): theoretical window 4–17 × 6–19, centred on pixel 10.5, 12.5"), text
+    assert (
+        changed
+        and restored
+        and text.startswith("output (5, 6): theoretical window 4–17 × 6–19, centred on pixel 10.5, 12.5")
+    ), text
     # A spec example is a button: one click shows it; 2-D -> 1-D leaves no stale 2-D pixel in the readout.
     browser.find_element(By.CSS_SELECTOR, "button.ex[data-net='conv3*5']").click()
     WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "input").get_attribute("value") == "15")

@@ -40,7 +40,12 @@
     RF.html("p", { class: "formula" }, q, `j_L = j_(L−1) · s_L :  ${L.j} = ${L.jp} · ${L.s}`);
     RF.html("p", { class: "facts" }, q, `${L.name} is a ${L.k}-tap ${kind} with stride ${L.s}: it adds ${L.k - 1} × ${L.jp} = ` +
       `${(L.k - 1) * L.jp} pixels to the field. The output has ${L.n} × ${L.n} positions, ${L.j} input pixels apart.`);
-    RF.table(q, v.columns.slice(0, 7), v.rows.map((r, i) => [i === 0 ? "input" : `${NAMES[i - 1] || r[0]}`, ...r.slice(1, 7)]), L.row);
+    const t = RF.table(q, v.columns.slice(0, 7), v.rows.map((r, i) => [i === 0 ? "input" : `${NAMES[i - 1] || r[0]}`, ...r.slice(1, 7)]), L.row);
+    t.querySelectorAll("tbody tr").forEach((tr, i) => {  // click a row: that layer
+      if (i === 0) return;
+      tr.style.cursor = "pointer";
+      tr.addEventListener("click", () => { ctx.layer = i - 1; ctx.redraw(); });
+    });
   }
 
   const at = (layer) => ({ enter: (ctx) => { ctx.layer = layer; }, draw });

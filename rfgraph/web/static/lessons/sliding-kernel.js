@@ -59,6 +59,11 @@
       }
       return r;
     };
+    // Click an output cell to light its window.
+    const pick = (rect, t) => {
+      rect.style.cursor = "pointer";
+      rect.addEventListener("click", () => { if (ctx.stop) ctx.stop(); ctx.t = t; ctx.redraw(); });
+    };
     if (c.dim === 1) {
       const y0 = H - cellIn - 40, y1 = 30;
       const x0 = 20 + ((a.cells - a.m) * cellIn) / 2;
@@ -66,7 +71,7 @@
         const x = i + a.first, kind = a.kind(x);
         drawCell(20 + i * cellIn, y0, cellIn, kind, lit(x, 0), kind === "in" ? a.index(x) : kind === "zero" ? "0" : "");
       }
-      for (let o = 0; o < a.m; o++) drawCell(x0 + o * cellOut, y1, cellOut, "in", o === ox, o);
+      for (let o = 0; o < a.m; o++) pick(drawCell(x0 + o * cellOut, y1, cellOut, "in", o === ox, o), o);
       for (const x of wx) {
         const i = x - a.first;
         RF.svg("line", { x1: 20 + (i + 0.5) * cellIn - 1, y1: y0, x2: x0 + (ox + 0.5) * cellOut - 1, y2: y1 + cellOut - 2,
@@ -81,7 +86,7 @@
         const kind = kx === "pad" || ky === "pad" ? "pad" : kx === "zero" || ky === "zero" ? "zero" : "in";
         drawCell(gx + i * cellIn, gy + j * cellIn, cellIn, kind, lit(x, y), kind === "zero" ? "0" : undefined);
       }
-      for (let j = 0; j < a.m; j++) for (let i = 0; i < a.m; i++) drawCell(ox0 + i * cellOut, oy0 + j * cellOut, cellOut, "in", i === ox && j === oy);
+      for (let j = 0; j < a.m; j++) for (let i = 0; i < a.m; i++) pick(drawCell(ox0 + i * cellOut, oy0 + j * cellOut, cellOut, "in", i === ox && j === oy), j * a.m + i);
       const wy0 = Math.min(...wy) - a.first;
       RF.svg("line", { x1: gx + (Math.max(...wx) - a.first + 1) * cellIn, y1: gy + (wy0 + 0.5) * cellIn, x2: ox0 + ox * cellOut, y2: oy0 + (oy + 0.5) * cellOut,
         stroke: RF.COLOURS.hot, "stroke-width": 2 }, s);
