@@ -69,10 +69,11 @@ Most paths are of middle length; the plain path through all six convolutions is 
 at most k pixels from the centre: the short paths (through the shortcuts) all start near the target's own pixel.</p>
 <p>The full map is the sum of these maps over all lengths.</p>`,
       draw: async (s, ctx, controls) => {
-        const g = await RF.graph({ net: "res(conv3p1)*6", input: "15" }), by = pathLengths(g);
+        // The slider first (before any wait), so that a step left meanwhile cannot receive it: six blocks, k = 0 ... 6.
         if (!controls.querySelector("input")) {
-          RF.slider(controls, "path length k", 0, by.length - 1, ctx.len, (v) => { ctx.len = v; ctx.redraw(); });
+          RF.slider(controls, "path length k", 0, 6, ctx.len, (v) => { ctx.len = v; ctx.redraw(); });
         }
+        const g = await RF.graph({ net: "res(conv3p1)*6", input: "15" }), by = pathLengths(g);
         const k = Math.min(ctx.len, by.length - 1);
         const p = RF.panel(s, `paths of length ${k} from each input (res(conv3p1)*6, 15 inputs)`, "half");
         RF.bars(p, by[k], { colour: "#3f9b73", title: `${sum(by[k])} paths of length ${k}` });
