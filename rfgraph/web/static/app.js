@@ -178,7 +178,8 @@ function drawMap() {
   const h = rows.length, w = rows[0].length, canvas = $("map"), oneD = v.input.length === 1;
   const cell = Math.max(1, Math.min(460 / w, (oneD ? 48 : 460) / h));
   const sx = cell, sy = oneD ? Math.max(cell, 40) : cell;
-  const M = { l: oneD ? 8 : 40, t: 6, r: 10, b: 26 };  // margins for the pixel ticks
+  const big = document.body.classList.contains("present"), font = big ? 19 : 13;  // presentation mode: larger ticks
+  const M = { l: oneD ? 8 : big ? 54 : 40, t: 6, r: 10, b: big ? 32 : 26 };  // margins for the pixel ticks
   canvas.width = Math.round(w * sx + M.l + M.r); canvas.height = Math.round(h * sy + M.t + M.b);
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#ffffff"; ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -227,7 +228,7 @@ function drawMap() {
   ctx.restore();
   canvas.dataset.ticks = "1";  // pixel indices are drawn in the margins
   // Pixel ticks along both axes.
-  ctx.fillStyle = "#1d2330"; ctx.strokeStyle = "#1d2330"; ctx.lineWidth = 1; ctx.font = "13px system-ui, sans-serif";
+  ctx.fillStyle = "#1d2330"; ctx.strokeStyle = "#1d2330"; ctx.lineWidth = 1; ctx.font = `${font}px system-ui, sans-serif`;
   const every = (px) => [1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 200, 256, 500, 1000].find((k) => k * px >= 44) || 2000;
   ctx.textAlign = "center"; ctx.textBaseline = "top";
   for (let x = 0, e = every(sx); x < w; x += e) {
@@ -517,7 +518,9 @@ document.querySelectorAll("input[name=metric]").forEach((r) => r.addEventListene
 document.querySelectorAll("input[name=scale]").forEach((r) => r.addEventListener("change", () => { if (state.view) { writeHash(); render(); } }));
 
 function presentation(on) {
+  const changed = document.body.classList.contains("present") !== on;
   document.body.classList.toggle("present", on);
+  if (changed && state.view) render();  // the canvases' text follows the mode
   $("present").setAttribute("aria-pressed", on ? "true" : "false");
   try { localStorage.setItem("rfgraph-present", on ? "1" : "0"); } catch (err) { /* private mode */ }
 }
