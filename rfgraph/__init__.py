@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
     from .arithmetic import RFRecord, format_table, receptive_field
     from .engine import contribution_map, profile, reach
     from .engine.coverage import coverage
-    from .graph import to_networkx
+    from .engine.graph import to_networkx
     from .importers.load import load_network
     from .ops import (
         AdaptivePool,
@@ -94,7 +94,7 @@ _LAZY = {
     "contribution_map": "engine",
     "profile": "engine",
     "reach": "engine",
-    "to_networkx": "graph",
+    "to_networkx": "engine.graph",
     "Plan": "plan",
     "build_plan": "plan",
     "load_network": "importers.load",

@@ -128,7 +128,7 @@ def test_no_module_over_about_600_lines() -> None:
 
 # The core, in the order data flows through it: description -> plan -> engine -> answers.
 DESCRIPTION = ("ops", "spec", "geometry")
-CORE = (*DESCRIPTION, "plan", "arithmetic", "engine", "graph", "errors")
+CORE = (*DESCRIPTION, "plan", "arithmetic", "engine", "errors")
 ANSWERS = "answers"
 EDGES = ("importers", "erf", "zoo", "plot", "cli", "web")
 MAX_TOP_LEVEL = 16
@@ -147,7 +147,7 @@ def test_top_level_is_small_and_names_the_rooms() -> None:
     assert len(top) <= MAX_TOP_LEVEL, f"{len(top)} modules at the top of rfgraph/ (at most {MAX_TOP_LEVEL}): {top}"
     for name in (*CORE, ANSWERS, *EDGES):
         assert name in top, name
-    for name in ("engine", "ops", "geometry", "arithmetic", "graph", ANSWERS, *EDGES):
+    for name in ("engine", "ops", "geometry", "arithmetic", ANSWERS, *EDGES):
         assert (PACKAGE / name / "__init__.py").is_file(), f"rfgraph/{name} should be a package"
     private = [n for n in top if n.startswith("_")]
     assert not private, f"private modules belong inside the package that uses them: {private}"
@@ -207,7 +207,7 @@ def test_description_comes_first() -> None:
     # ops, spec and geometry describe a network: they know nothing of plans, engines or answers.
     modules = _modules()
     known = set(modules)
-    later = tuple(f"rfgraph.{r}" for r in ("plan", "arithmetic", "engine", "graph", ANSWERS))
+    later = tuple(f"rfgraph.{r}" for r in ("plan", "arithmetic", "engine", ANSWERS))
     for name in modules:
         if name.split(".")[1:2] and name.split(".")[1] in DESCRIPTION and not name.startswith("rfgraph.spec"):
             imported = _module_level_imports(name, modules[name], known, deep=True)

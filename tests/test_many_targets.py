@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 import rfgraph as rf
 from bench.legacy import legacy_map
-from rfgraph.graph import reference
+from rfgraph.engine import reference
 from rfgraph.plan import build_plan
 
 from .strategies import cases

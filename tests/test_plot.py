@@ -20,8 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 plt.rcParams["figure.dpi"] = 50  # small renders keep the suite fast; the checks do not need detail
 
 from rfgraph import plot  # noqa: E402
-from rfgraph.graph import to_networkx  # noqa: E402
-from rfgraph.graph.reference import paths_and_edges  # noqa: E402
+from rfgraph.engine.graph import to_networkx  # noqa: E402
+from rfgraph.engine.reference import paths_and_edges  # noqa: E402
 
 SEED = rf.Sequential(*[rf.Conv(3)] * 5)
 SEED_EDGES = [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]

@@ -13,7 +13,7 @@ nodes that can lie on a path to the target (:mod:`rfgraph.engine._crop`), and pa
 counts stay a sum of outer products of 1-D sweeps as long as that is cheaper
 than a dense array.  Exact counts use residues modulo several primes and the
 Chinese remainder theorem.  Every fast path is checked against
-:mod:`rfgraph.graph.reference` in the tests.
+:mod:`rfgraph.engine.reference` in the tests.
 
 Path counts and float64
 -----------------------

@@ -9,7 +9,7 @@ separates: ``edges(x, y) = sum_l e_l(x) * e_l(y)``.  Unions that do not collapse
 (e.g. parallel dilated branches) are handled exactly by inclusion-exclusion.
 When that would need too many terms, the node-level kernels of
 :mod:`rfgraph.engine._kernels` (bitsets over a DAG) take over; both are checked
-against each other and against :mod:`rfgraph.graph.reference` in the tests.
+against each other and against :mod:`rfgraph.engine.reference` in the tests.
 
 The engine (:mod:`rfgraph.engine`) crops the plan to the target's field first,
 so the per-axis matrices here are sized by the field, not by the image.

@@ -338,7 +338,7 @@ def graph_payload(query: str) -> dict[str, Any]:
     input pixels that reach it); ``edges``: ``[layer_u, u, layer_v, v]``; ``target``.
     The page highlights the paths from a clicked input itself.
     """
-    from ..graph import plan_to_networkx
+    from ..engine.graph import plan_to_networkx
 
     p = _params(query, ("net", "input", "target", "endpoint"))
     shape = _input(p)

@@ -24,11 +24,11 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from ..engine import _check_metric, check_target
 from ..errors import RFGraphError
 from ..ops import Op
 from ..plan import build_plan
-from . import plan_to_networkx
+from . import _check_metric, check_target
+from .graph import plan_to_networkx
 
 __all__ = ["contribution_map", "paths_and_edges"]
 
