@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
     from .engine import contribution_map, profile, reach
     from .engine.coverage import coverage
     from .engine.graph import to_networkx
+    from .engine.lengths import path_lengths
     from .importers.load import load_network
     from .ops import (
         AdaptivePool,
@@ -102,6 +103,7 @@ _LAZY = {
     "padding_share": "answers.exposure",
     "valid_region": "answers.exposure",
     "min_input_shape": "answers.sizes",
+    "path_lengths": "engine.lengths",
     "Tile": "answers.tiling",
     "halo": "answers.tiling",
     "tiles": "answers.tiling",
@@ -167,6 +169,7 @@ __all__ = [
     "min_input_shape",
     "padding_share",
     "parse_spec",
+    "path_lengths",
     "profile",
     "reach",
     "receptive_field",

@@ -382,6 +382,8 @@ def test_compare_trained_numbers() -> None:
     assert set(c.stats["trained"].replknet_area_ratio) == {0.2, 0.3, 0.5, 0.99}
     assert not np.allclose(c.maps["untrained"], c.maps["trained"])
     assert "corr paths" in c.summary() and c.as_dict()["inputs"] == 6
+    assert "area ratio (RepLKNet) linear" in c.summary() and "; log 0.2" in c.summary()
+    assert "Gaussian fit R2" in c.summary() and "TV" in c.summary()
 
 
 def test_compare_trained_without_exact_maps_says_why() -> None:

@@ -77,7 +77,7 @@ def test_namespace_is_clean():
     assert set(plot.__all__) >= _PLOT_API_0_1
     public = {n for n in dir(plot) if not n.startswith("__")}
     submodules = {n for n in public if isinstance(getattr(plot, n), types.ModuleType)}
-    assert submodules <= {"_common", "maps", "profiles", "surfaces", "graph", "comparison"}
+    assert submodules <= {"_common", "maps", "profiles", "surfaces", "graph", "comparison", "lengths"}
     assert public - submodules == set(plot.__all__)
     assert callable(plot.compare)  # the function, not a submodule of the same name
 

@@ -19,6 +19,7 @@ __all__ = [
     "pixel_size",
     "ascii_map",
     "compute_map",
+    "parse_weights",
     "default_endpoint",
     "dump_json",
     "expected_ndim",
@@ -219,9 +220,35 @@ def compute_map(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
     from ..engine import contribution_map
 
     exact = True if getattr(args, "exact", False) else None  # None: exact ints only where float64 would round
+    weights = parse_weights(getattr(args, "weights", "ones"))
     return contribution_map(
-        network(args), shape, args.metric, parse_target(args.target), endpoint=args.endpoint, exact=exact
+        network(args),
+        shape,
+        args.metric,
+        parse_target(args.target),
+        endpoint=args.endpoint,
+        exact=exact,
+        weights=weights,
     )
+
+
+def parse_weights(text: str) -> Any:
+    """``--weights``: 'ones', 'mean', or ``name=gain`` pairs separated by commas (SPEC section 11)."""
+    if text in ("ones", "mean"):
+        return text
+    gains: dict[str, float | int] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            gain: float | int = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        except ValueError:
+            gain = float("nan")
+        if not sep or not name.strip() or gain != gain:
+            raise RFGraphError(
+                f"--weights {text!r}: give 'ones', 'mean' or gains by op name such as 'layer1=0.5,layer2.0=2'"
+            )
+        gains[name.strip()] = gain
+    return gains
 
 
 def support(values: Any) -> tuple[int, int]:
