@@ -123,12 +123,38 @@ def test_page_weight_stays_small(lesson_id):
 
 
 def test_residual_lesson_counts_match_the_library():
-    """The residual-paths lesson counts path lengths on the drawn graph (1 18 135 540 1215 1458 729 for six
-    one-convolution blocks, C(6, k) 3^k); rf.path_lengths (SPEC section 11) must say the same once it exists."""
-    import rfgraph as rf
+    """/api/lengths (the residual-paths lesson) answers rf.path_lengths: C(6, k) 3^k per pixel, C(6, k) per op graph."""
+    import numpy as np
 
-    if not hasattr(rf, "path_lengths"):
-        pytest.skip("rf.path_lengths is not in this tree yet (the theory work adds it)")
+    import rfgraph as rf
+    from rfgraph.web.api import dispatch
+
+    status, body = dispatch("/api/lengths", "net=res(conv3p1)*6&input=15&per_pixel=1")
+    assert status == 200, body
+    assert body["pixels"] == [1, 18, 135, 540, 1215, 1458, 729]
+    assert body["op_graph"] == [1, 6, 15, 20, 15, 6, 1]  # Veit et al. 2016
     net = rf.parse_spec("res(conv3p1)*6")
-    assert [int(c) for c in rf.path_lengths(net, (15,))] == [1, 18, 135, 540, 1215, 1458, 729]
-    assert [int(c) for c in rf.path_lengths(net)] == [1, 6, 15, 20, 15, 6, 1]  # Veit et al. 2016
+    assert np.array_equal(np.array(body["per_pixel"]), rf.path_lengths(net, (15,), per_pixel=True))
+    assert np.array_equal(np.array(body["per_pixel"]).sum(axis=0), rf.contribution_map(net, (15,), "paths"))
+    status, body = dispatch("/api/lengths", "net=res(conv3p1)*2&input=8x8&per_pixel=1")
+    assert status == 400 and "1-D" in body["error"]
+
+
+def test_mean_weights_through_the_api():
+    """weights=mean (SPEC section 11) on /api/map and /api/view equals rf.contribution_map(..., weights="mean")."""
+    import numpy as np
+
+    import rfgraph as rf
+    from rfgraph.web.api import dispatch
+
+    for net, size in (("res(conv3p1,conv3p1)*4", (33, 33)), ("conv3p1*2,pool2,conv3p1", (16, 12))):
+        query = f"net={net}&input={'x'.join(map(str, size))}&metric=paths&weights=mean"
+        expected = rf.contribution_map(rf.parse_spec(net), size, "paths", weights="mean")
+        status, body = dispatch("/api/map", query)
+        assert status == 200 and np.allclose(np.array(body["values"]), expected, rtol=1e-12, atol=0)
+        status, view = dispatch("/api/view", query)
+        assert status == 200 and np.allclose(np.array(view["values"]), expected, rtol=1e-12, atol=0)
+    status, body = dispatch("/api/map", "net=conv3*5&input=15&metric=edges&weights=mean")
+    assert status == 400 and "paths metric only" in body["error"]
+    status, body = dispatch("/api/map", "net=conv3*5&input=15&metric=paths&weights=heavy")
+    assert status == 400 and "ones or mean" in body["error"]

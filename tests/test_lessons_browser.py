@@ -41,7 +41,7 @@ STEPS = {
     "growing-field": 7,
     "stride-and-dilation": 7,
     "alignment": 7,
-    "residual-paths": 5,
+    "residual-paths": 7,
     "effective-vs-theoretical": 5,
     "attention": 7,
     "sliding-kernel": 8,
@@ -425,6 +425,10 @@ def test_explorer_examples_errors_and_hover(server, browser):
     [
         ("residual-paths", 2, "counts: 1 18 135 540 1215 1458 729"),  # C(6, k) 3^k, Veit et al.'s binomial per tap
         ("residual-paths", 4, "95 % of the paths within 7 pixels"),
+        ("residual-paths", 5, "95 % of the paths: 11 × 11"),
+        ("residual-paths", 6, "95 % of the paths: 9 × 9"),
+        ("residual-paths", 6, "the centre pixel holds 12.2 % of the map"),
+        ("residual-paths", 7, "lengths 8 to 52"),
         ("alignment", 2, "aligned = NO"),
         ("alignment", 1, "aligned = yes"),
         ("alignment", 3, "aligned = NO"),

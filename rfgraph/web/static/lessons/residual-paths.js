@@ -3,42 +3,19 @@
 "use strict";
 
 (() => {
-  // Computing ops (they count 1 towards a path's length, SPEC section 11); merges and index maps count 0.
-  const COMPUTING = /^(conv|deconv|convt|pool|maxpool|avgpool|apool|gpool|gap|up|resize|gmix|wmix)/;
-
-  // Path counts by length on the drawn graph: out[k][i] = paths of length k from input i to the target.
-  // HOOK(theory): rf.path_lengths(net, shape, target, per_pixel=True) (SPEC section 11) computes the same
-  // array in the library; when it is on main, an /api endpoint can answer it and this function can read it.
-  function pathLengths(g) {
-    const L = g.layers.length, n = g.input[0], target = g.target[0];
-    const computing = g.layers.map((layer) => COMPUTING.test(layer.name.split(".").pop()));
-    const into = new Map();
-    for (const [lu, u, lv, w] of g.edges) {
-      const k = `${lv},${w}`;
-      if (!into.has(k)) into.set(k, []);
-      into.get(k).push([lu, u]);
-    }
-    // Backward from the target: poly[node] = counts by length of the paths from the node to the target.
-    const down = new Map([[`${L - 1},${target}`, [1]]]);
-    for (let l = L - 1; l >= 1; l--) {
-      g.layers[l].x.forEach((_, i) => {
-        const p = down.get(`${l},${i}`);
-        if (!p) return;
-        for (const [lu, u] of into.get(`${l},${i}`) || []) {
-          const k = `${lu},${u}`, q = down.get(k) || [], add = computing[l] ? 1 : 0;
-          p.forEach((c, len) => { q[len + add] = (q[len + add] || 0) + c; });
-          down.set(k, q);
-        }
-      });
-    }
-    let max = 0;
-    for (let i = 0; i < n; i++) max = Math.max(max, ((down.get(`0,${i}`) || []).length || 1) - 1);
-    const out = Array.from({ length: max + 1 }, () => new Array(n).fill(0));
-    for (let i = 0; i < n; i++) (down.get(`0,${i}`) || []).forEach((c, len) => { out[len][i] = c || 0; });
-    return out;
-  }
-  const binom = (n, k) => { let r = 1; for (let i = 1; i <= k; i++) r = (r * (n - i + 1)) / i; return r; };
+  // Path counts by length come from the library, rf.path_lengths (SPEC section 11), through /api/lengths:
+  // op_graph (whole blocks, Veit et al.), pixels (pixel-level paths), per_pixel[k][i] (1-D).
+  const lengths = (net, input, more) => RF.api("/api/lengths", { net, input, ...(more || {}) });
   const sum = (a) => a.reduce((x, y) => x + y, 0);
+  // Plain and residual 3 x 3 stacks side by side, paths with unit or averaging weights.
+  async function twoD(s, weights) {
+    for (const [net, title] of [["conv3p1*8", "plain"], ["res(conv3p1,conv3p1)*4", "residual"]]) {
+      const v = await RF.view({ net, input: "33x33", metric: "paths", weights }), p = RF.panel(s, `${title}: ${net}`, "half");
+      RF.heat(p, v.map, { box: v.box, erf: v.erf.box, scale: "log", metric: "paths", size: 330, marker: [16, 16] });
+      RF.legend(p, [["box", RF.COLOURS.box, "theoretical field"], ["line", RF.COLOURS.erf, `95 % of the paths: ${v.erf.size.join(" × ")}`]]);
+      RF.html("p", { class: "facts" }, p, `weights ${weights}: the centre pixel holds ${(100 * v.map[16][16] / v.total).toFixed(1)} % of the map.`);
+    }
+  }
 
   RF.lesson({
     state: { len: 3 },
@@ -57,10 +34,9 @@ C(6, k) routes through k convolutions: <b>1 6 15 20 15 6 1</b>, Veit et al.'s bi
 <p>Counting pixel-level paths, every convolution also offers 3 taps: C(6, k) · 3<sup>k</sup> paths of length k.
 Most paths are of middle length; the plain path through all six convolutions is only one route of 64.</p>`,
       draw: async (s) => {
-        const g = await RF.graph({ net: "res(conv3p1)*6", input: "15" }), by = pathLengths(g);
-        const counts = by.map(sum);
+        const L = await lengths("res(conv3p1)*6", "15"), counts = L.pixels;
         const a = RF.panel(s, "routes through the blocks, by length (C(6, k))", "half");
-        RF.bars(a, counts.map((_, k) => binom(6, k)), { colour: "#8a6bd1", title: "routes of length k = 0 … 6" });
+        RF.bars(a, L.op_graph, { colour: "#8a6bd1", title: "routes of length k = 0 … 6" });
         const b = RF.panel(s, "pixel-level paths to the middle output, by length", "half");
         RF.bars(b, counts, { colour: "#3f9b73", title: `paths of length k = 0 … ${counts.length - 1}; ${sum(counts)} in all` });
         RF.html("p", { class: "facts" }, b, `counts: ${counts.join(" ")}`);
@@ -73,7 +49,7 @@ at most k pixels from the centre: the short paths (through the shortcuts) all st
         if (!controls.querySelector("input")) {
           RF.slider(controls, "path length k", 0, 6, ctx.len, (v) => { ctx.len = v; ctx.redraw(); });
         }
-        const g = await RF.graph({ net: "res(conv3p1)*6", input: "15" }), by = pathLengths(g);
+        const by = (await lengths("res(conv3p1)*6", "15", { per_pixel: "1" })).per_pixel;
         const k = Math.min(ctx.len, by.length - 1);
         const p = RF.panel(s, `paths of length ${k} from each input (res(conv3p1)*6, 15 inputs)`, "half");
         RF.bars(p, by[k], { colour: "#3f9b73", title: `${sum(by[k])} paths of length ${k}` });
@@ -90,17 +66,27 @@ than its neighbours: the map is sharper, its 95 % field smaller.</p>`,
             title: `95 % of the paths within ${v.erf.size[0]} pixels; peak ${RF.fmt(v.max)} of ${RF.fmt(v.total)}` });
         }
       } },
-      { title: "In 2-D the weights decide", text: `<p>Eight 3 × 3 convolutions, plain (left) and in four residual
-blocks of two (right), paths on a log scale. Counting paths with every weight 1, a 3 × 3 body offers 81 paths per
-block and the shortcut one: the shortcut barely shows, both 95 % squares are 11 × 11.</p>
-<p>How much a skip reshapes the map depends on the weights: in a trained network the body's taps are small, and the
-shortcut carries as much as the body. (The library's averaging weights, <code>weights="mean"</code>, model that.)</p>`,
+      { title: "In 2-D, with every weight 1", text: `<p>Eight 3 × 3 convolutions, plain (left) and in four residual
+blocks of two (right), paths on a log scale. With every weight 1, a 3 × 3 body offers 81 paths per block and the
+shortcut one: the shortcut barely shows, both 95 % squares are 11 × 11.</p>`,
+      draw: (s) => twoD(s, "ones") },
+      { title: "Averaging weights: the shortcut counts", text: `<p>In a trained network a 3 × 3 body does not multiply the
+signal by 9. With averaging weights (<code>weights="mean"</code>: every convolution tap 1/9, the shortcut 1, SPEC
+section 11) the shortcut carries as much as the body.</p><p>Now the residual map is sharper: <b>9 × 9</b> pixels hold
+95 % of it against 11 × 11 without shortcuts, and the centre pixel alone holds 12 % (3 % without).</p>`,
+      draw: (s) => twoD(s, "mean") },
+      { title: "ResNet-50: an ensemble of paths", text: `<p>The same count on torchvision's ResNet-50 (over its graph of
+ops: each route through the blocks, bodies or shortcuts, counted once). The lengths run from 8 to 52 operations and
+most routes are of middle length: Veit et al. 2016's picture of a residual network as many networks of different
+depths.</p>`,
       draw: async (s) => {
-        for (const [net, title] of [["conv3p1*8", "plain"], ["res(conv3p1,conv3p1)*4", "residual"]]) {
-          const v = await RF.view({ net, input: "33x33", metric: "paths" }), p = RF.panel(s, `${title}: ${net}`, "half");
-          RF.heat(p, v.map, { box: v.box, erf: v.erf.box, scale: "log", metric: "paths", size: 330, marker: [16, 16] });
-          RF.legend(p, [["box", RF.COLOURS.box, "theoretical field"], ["line", RF.COLOURS.erf, `95 % of the paths: ${v.erf.size.join(" × ")}`]]);
-        }
+        const L = await lengths("resnet50", "224x224"), first = L.op_graph.findIndex((c) => c > 0);
+        const p = RF.panel(s, "ResNet-50: routes by length (computing ops passed)", "wide");
+        const shown = L.op_graph.slice(first);
+        RF.bars(p, shown, { labels: false, colour: "#8a6bd1", names: shown.map((_, i) => (i % 4 === 0 ? String(first + i) : "")),
+          title: `${sum(L.op_graph).toLocaleString()} routes; lengths ${first} to ${L.op_graph.length - 1}` });
+        RF.html("p", { class: "facts" }, p, `most common length: ${L.op_graph.indexOf(Math.max(...L.op_graph))} ops; ` +
+          `the plain route through every body is one of ${sum(L.op_graph).toLocaleString()}.`);
       } },
     ],
   });
