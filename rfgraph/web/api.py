@@ -399,8 +399,17 @@ def lengths_payload(query: str) -> dict[str, Any]:
     plan = _plan(net, shape, endpoint)  # the page's caps, before counting
     target = _target(plan, p.get("target"))
     network = load(net, shape)
+    op_graph = [int(c) for c in path_lengths(network, endpoint=endpoint)]
+    # One sweep over the pixels per length: cap lengths x pixels before counting them.
+    work = len(op_graph) * math.prod(shape)
+    if work > 64 * LIMITS["pixels"]:
+        raise ApiError(
+            f"counting {len(op_graph)} path lengths over {math.prod(shape):,} pixels is more than the page computes "
+            "(use a smaller input or the library's rf.path_lengths)",
+            413,
+        )
     out: dict[str, Any] = {
-        "op_graph": [int(c) for c in path_lengths(network, endpoint=endpoint)],
+        "op_graph": op_graph,
         "pixels": [int(c) for c in path_lengths(network, shape, target, endpoint=endpoint)],
         "target": list(target),
     }
