@@ -138,7 +138,7 @@ def test_residual_lesson_counts_match_the_library():
     assert np.array_equal(np.array(body["per_pixel"]).sum(axis=0), rf.contribution_map(net, (15,), "paths"))
     status, body = dispatch("/api/lengths", "net=res(conv3p1)*2&input=8x8&per_pixel=1")
     assert status == 400 and "1-D" in body["error"]
-    status, body = dispatch("/api/lengths", "net=res(conv3p1)*100&input=640x640")
+    status, body = dispatch("/api/lengths", "net=conv1*70&input=632x632")
     assert status == 413 and "path lengths" in body["error"]
 
 
