@@ -352,6 +352,10 @@ def test_explorer_layout_text_and_legends(server, browser):
         )
         == "255,255,255;1"
     )
+    # Averaging weights (SPEC section 11) for the paths metric: the 95 % square shrinks for a residual stack.
+    _explore(browser, server, "net=res(conv3p1,conv3p1)*4&input=33x33&metric=paths&scale=linear&weights=mean")
+    caption = browser.find_element(By.ID, "map-caption").text
+    assert "weights=mean" in caption and "within 9×9 pixels" in caption, caption
     # Reach is the exact field: no 95 % square, no "effective field".
     _explore(browser, server, "net=conv3d2*3&input=21x21&metric=reach&scale=linear")
     caption = browser.find_element(By.ID, "map-caption").text

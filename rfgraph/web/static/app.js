@@ -21,7 +21,8 @@ function form() {
   const f = $("controls");
   return { net: $("net").value.trim(), input: $("input").value.trim(),
     metric: f.querySelector("input[name=metric]:checked").value,
-    scale: f.querySelector("input[name=scale]:checked").value };
+    scale: f.querySelector("input[name=scale]:checked").value,
+    weights: f.querySelector("input[name=weights]:checked").value };
 }
 function setRadio(name, value) {
   const el = document.querySelector(`input[name=${name}][value="${value}"]`);
@@ -33,10 +34,12 @@ function readHash() {
   if (p.get("input")) $("input").value = p.get("input");
   if (p.get("metric")) setRadio("metric", p.get("metric"));
   if (p.get("scale")) setRadio("scale", p.get("scale"));
+  if (p.get("weights")) setRadio("weights", p.get("weights"));
   state.target = p.get("target") ? p.get("target").split("x").map(Number) : null;
 }
 function writeHash() {
   const f = form(), p = new URLSearchParams({ net: f.net, input: f.input, metric: f.metric, scale: f.scale });
+  if (f.weights !== "ones") p.set("weights", f.weights);
   if (state.target) p.set("target", state.target.join("x"));
   history.replaceState(null, "", "#" + p.toString());
 }
@@ -97,6 +100,7 @@ async function update() {
   const f = form();
   writeHash();
   const params = { net: f.net, input: f.input, metric: f.metric };
+  if (f.metric === "paths" && f.weights !== "ones") params.weights = f.weights;  // SPEC section 11: paths only
   if (state.target) params.target = state.target.join("x");
   busy("computing…");
   try {
@@ -117,7 +121,7 @@ async function update() {
       try { graph = await api("/api/graph", g, ctrl.signal); } catch (err) { if (ctrl.signal.aborted) throw err; graph = { error: err.message }; }
       // Paths and edges side by side, whatever the chosen metric.
       const [paths, edges] = await Promise.all(["paths", "edges"].map((metric) =>
-        (view.metric === metric ? Promise.resolve(view) : api("/api/map", { ...g, metric }, ctrl.signal)).then(mapValues)));
+        (view.metric === metric ? Promise.resolve(view) : api("/api/map", { ...g, metric, ...(metric === "paths" && f.weights !== "ones" ? { weights: f.weights } : {}) }, ctrl.signal)).then(mapValues)));
       profiles = { paths, edges };
     }
     if (ctrl.signal.aborted) return;
@@ -250,7 +254,8 @@ function drawMap() {
     reach: "pixels with at least one path (the exact receptive field)" }[v.metric];
   const part = v.metric === "reach" ? `${v.nonzero.toLocaleString()} pixels reach the target`
     : `95 % of the ${v.metric} map within ${v.erf ? v.erf.size.join("×") : "—"} pixels; ${v.nonzero.toLocaleString()} pixels reach the target; largest value ${fmt(v.max)}`;
-  $("map-caption").textContent = `${v.net} on ${v.input.join("×")}: theoretical receptive field ${rf}` +
+  const weighted = v.metric === "paths" && form().weights === "mean" ? " (paths with averaging weights, weights=mean)" : "";
+  $("map-caption").textContent = `${v.net} on ${v.input.join("×")}${weighted}: theoretical receptive field ${rf}` +
     (centre ? `, centred on pixel ${centre.map(fmt).join(", ")}` : "") + `; ${part}.` +
     (v.notes.length ? " Note: " + v.notes.join("; ") + "." : "");
   $("readout").innerHTML = "&nbsp;";  // never a stale pixel from the previous network
@@ -367,7 +372,7 @@ function el(name, attrs, parent) {
   return e;
 }
 function drawProfile() {
-  drawBars($("profile-paths"), state.profiles.paths.map(Number), "paths");
+  drawBars($("profile-paths"), state.profiles.paths.map(Number), form().weights === "mean" ? "paths (weights mean)" : "paths");
   drawBars($("profile-edges"), state.profiles.edges.map(Number), "edges");
 }
 function drawBars(svg, all, metric) {
@@ -514,7 +519,7 @@ $("zoo").addEventListener("change", (e) => {
   $("net").value = o.value; $("input").value = o.dataset.input;
   state.target = null; state.source = null; update();
 });
-document.querySelectorAll("input[name=metric]").forEach((r) => r.addEventListener("change", update));
+document.querySelectorAll("input[name=metric], input[name=weights]").forEach((r) => r.addEventListener("change", update));
 document.querySelectorAll("input[name=scale]").forEach((r) => r.addEventListener("change", () => { if (state.view) { writeHash(); render(); } }));
 
 function presentation(on) {
