@@ -13,6 +13,8 @@ function colour(t) {
   const i = Math.min(VIRIDIS.length - 2, Math.floor(t)), f = t - i;
   return VIRIDIS[i].map((c, k) => Math.round(c + f * (VIRIDIS[i + 1][k] - c)));
 }
+// Labels under small nodes: integers as they are, other values with 2 significant digits.
+const short = (v) => (Number.isInteger(+v) ? fmt(v) : Number(v).toPrecision(2));
 const css = (rgb) => `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`;
 const fmt = (v) => (v === null || v === undefined ? "—" : Math.abs(v) >= 1e6 ? Number(v).toExponential(2) : String(+Number(v).toPrecision(6)));
 
@@ -459,7 +461,7 @@ function drawGraph() {
       el("title", {}, c).textContent = l === 0 ? `input ${i}: ${v.metric} ${fmt(values[i])}` : `${layer.name}[${i}]`;
       if (l === 0) {
         c.addEventListener("click", () => { state.source = i; drawProfile(); drawGraph(); });
-        if (n <= 40) el("text", { x: X(x), y: Y(0) + r + 13, "text-anchor": "middle" }, svg).textContent = fmt(values[i]);
+        if (n <= 40) el("text", { x: X(x), y: Y(0) + r + 13, "text-anchor": "middle" }, svg).textContent = short(values[i]);
       } else if (l === L - 1) {
         c.addEventListener("click", () => { state.target = [i]; update(); });
       }
