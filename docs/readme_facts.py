@@ -38,6 +38,21 @@ def _seed_2d_centre() -> str:
     return str(int(rf.contribution_map(_seed(), (15, 15))[7, 7]))
 
 
+def _rounded_paths() -> str:
+    import rfgraph as rf
+
+    net = rf.parse_spec("conv3*40")
+    rounded = rf.contribution_map(net, (81,), metric="paths")[40]
+    exact = rf.contribution_map(net, (81,), metric="paths", exact=None)[40]
+    return f"`{float(rounded)!r}` for the exact {int(exact)}"
+
+
+def _notebook_count() -> str:
+    words = {7: "seven", 8: "eight", 9: "nine", 10: "ten", 11: "eleven", 12: "twelve"}
+    n = len(list((ROOT / "notebooks").glob("*.ipynb")))
+    return words.get(n, str(n))
+
+
 def _zoo_count() -> str:
     import rfgraph as rf
 
@@ -96,6 +111,8 @@ FACTS = [
         lambda: _profile("paths"),
     ),
     Fact("seed 2-D centre", r"# ([0-9]+) in 2-D", _seed_2d_centre),
+    Fact("float64 rounding", r"at 81 pixels gives\s+(`[0-9.e+]+` for the exact [0-9]+)", _rounded_paths),
+    Fact("notebook count", r"The ([a-z]+) notebooks cover", _notebook_count),
     Fact("zoo size", r"# ([0-9]+) built-ins", _zoo_count),
     Fact("VGG-16 pool5 field", r"# size ([0-9]+, stride [0-9]+) at pool5", _vgg_pool5),
     Fact("ResNet-50 layer4 field", r"endpoint=\"layer4\"\)\[-1\]\.size +# (\([0-9]+, [0-9]+\))", _resnet50_layer4),

@@ -29,12 +29,12 @@ from rfgraph import plot"""
 
 NOTEBOOKS: dict[str, list[tuple[str, str]]] = {}
 
-# --------------------------------------------------------------------------- (a)
+# ---------------------------------------------------------------------------
 NOTEBOOKS["01_importance_profile_and_graph.ipynb"] = [
     (
         "md",
         """\
-# (a) The importance profile and its graph
+# The importance profile and its graph (the importance-profile article)
 
 Five 3-tap, stride-1 convolutions over 15 input pixels give 5 outputs. Unroll the
 network into a layered graph: one node per position of every tensor, one edge for
@@ -116,12 +116,12 @@ rfgraph graph "conv3*5" --input 15 --source 4 --out graph.png
     ),
 ]
 
-# --------------------------------------------------------------------------- (b)
+# ---------------------------------------------------------------------------
 NOTEBOOKS["02_vgg16_resnet50_maps.ipynb"] = [
     (
         "md",
         """\
-# (b) Theoretical vs contribution maps: VGG-16 and ResNet-50
+# Theoretical vs contribution maps: VGG-16 and ResNet-50 (Araujo et al., Distill 2019)
 
 The *theoretical* receptive field of an output neuron is the box that the
 size/stride/padding arithmetic gives. The *contribution map* says how strongly
@@ -223,12 +223,12 @@ rfgraph map vgg16 --metric paths --scale log --out vgg16_paths.svg
     ),
 ]
 
-# --------------------------------------------------------------------------- (c)
+# ---------------------------------------------------------------------------
 NOTEBOOKS["03_dilation_gridding.ipynb"] = [
     (
         "md",
         """\
-# (c) Dilation gridding: rates [2, 2, 2] vs [1, 2, 5]
+# Dilation gridding: rates [2, 2, 2] vs [1, 2, 5]
 
 Stacking dilated convolutions with the same rate leaves a regular grid of pixels
 that never reach the output: *gridding*. With rates that share no common factor
@@ -314,12 +314,12 @@ assert not (m0 & m1).any()""",
     ),
 ]
 
-# --------------------------------------------------------------------------- (d)
+# ---------------------------------------------------------------------------
 NOTEBOOKS["04_residual_identity_path.ipynb"] = [
     (
         "md",
         """\
-# (d) Residual connections and the identity path
+# Residual connections and the identity path
 
 `Residual(body)` is `Add(Identity(), body)`. The identity shortcut is one extra edge
 that skips the body. In the graph drawing it is the arc that bypasses the two
@@ -398,12 +398,12 @@ for name, net in [("plain", deep_plain), ("residual", deep_res)]:
     ),
 ]
 
-# --------------------------------------------------------------------------- (e)
+# ---------------------------------------------------------------------------
 NOTEBOOKS["05_import_pytorch_model.ipynb"] = [
     (
         "md",
         """\
-# (e) Importing your own PyTorch model
+# Importing your own PyTorch model
 
 `rf.from_torch(module, input_shape)` traces a `torch.nn.Module` and keeps what
 changes the graph: convolutions, pooling, up-sampling and merges. Activations,
@@ -522,12 +522,12 @@ ax = plot.plot_map(edges, image=image, alpha=0.55, rf_box=rf.receptive_field(net
     ),
 ]
 
-# --------------------------------------------------------------------------- (f)
+# ---------------------------------------------------------------------------
 NOTEBOOKS["06_move_the_target.ipynb"] = [
     (
         "md",
         """\
-# (f) Move the target
+# Move the target
 
 Every output neuron has its own map. In the middle of the output all maps have the
 same shape, shifted by the network's stride; near the border the image cuts them off,
@@ -579,7 +579,7 @@ widgets.interact(
     (
         "md",
         """\
-The same in 1-D with the network of notebook (a), five 3-tap convolutions over 15
+The same in 1-D with the network of notebook 01 (the importance-profile article), five 3-tap convolutions over 15
 inputs: a corner target loses the left half of its profile.""",
     ),
     (
@@ -895,12 +895,12 @@ print("same ERF from the checkpoint:", erf.shape)""",
 NOTEBOOKS["07_erf_of_your_model.ipynb"] = erf_of_your_model_cells()
 
 
-# --------------------------------------------------------------------------- (h)
+# ---------------------------------------------------------------------------
 NOTEBOOKS["08_attention_fields.ipynb"] = [
     (
         "md",
         """\
-# (h) Attention fields: a Swin stage next to a CNN stage
+# Attention fields: a Swin stage next to a CNN stage
 
 Self-attention connects every token with every token it attends to. In the graph
 that is simply an all-to-all layer: *global* attention (ViT) joins every position

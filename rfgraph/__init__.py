@@ -9,6 +9,9 @@ A network is described with a few immutable ops, unrolled into a layered graph
 [0, 0, 5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5, 0, 0]
 >>> rf.receptive_field(net, (15,))[-1].size
 (11,)
+
+Every function that takes a network also takes it as text: a spec (``"conv3*5"``), a zoo
+name (``"vgg16"``) or a ``.json``/``.yaml``/``.onnx`` file.
 """
 
 from __future__ import annotations
@@ -109,11 +112,19 @@ _LAZY = {
     "tiles": "answers.tiling",
 }
 _SUBMODULES = ("erf", "zoo")
+# Functions whose first argument is a network: the namespace's versions also take a spec, a zoo
+# name or a file (rfgraph.importers.accept), as the command line and rfgraph.answers.testing do.
+_TAKE_NETWORK = frozenset(
+    "contribution_map reach profile coverage receptive_field to_networkx build_plan halo tiles valid_region "
+    "padding_share min_input_shape".split()
+)
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        if name in _TAKE_NETWORK:
+            value = importlib.import_module(".importers.accept", __name__).accepting_text(value)
     elif name in _SUBMODULES:
         value = importlib.import_module(f".{name}", __name__)
     else:

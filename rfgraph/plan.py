@@ -27,6 +27,7 @@ from .errors import RFGraphError
 from .geometry import MAX_AXIS, MAX_NDIM, AxisMap, Geometry, limits, resolve
 from .geometry.index import broadcast_axis, offset_axis
 from .ops import Identity, Op, Ref, Residual, Sequential, _Merge
+from .ops.base import stated_rank
 
 __all__ = ["Link", "Tensor", "Plan", "build_plan", "normalize_shape", "MAX_NDIM", "MAX_AXIS"]
 
@@ -393,4 +394,13 @@ def build_plan(network: Op, input_shape: Any, endpoint: str | None = None) -> Pl
         raise RFGraphError(f"endpoint={endpoint!r} must be a tensor name (a str) or None")
     # Bounded walk before _build hashes the network (hashing a deep or alias-shared tree recurses).
     limits.check_network(network)
-    return _build(network, normalize_shape(input_shape), endpoint)
+    shape = normalize_shape(input_shape)
+    rank = stated_rank(network)
+    if rank is not None and rank[0] != len(shape):
+        ndim, why = rank
+        example = "(" + ", ".join([str(shape[0])] * ndim) + ("," if ndim == 1 else "") + ")"
+        raise RFGraphError(
+            f"input_shape {shape} has {len(shape)} size{'s' if len(shape) > 1 else ''}, but {why}: "
+            f"give one spatial size per axis, e.g. {example}"
+        )
+    return _build(network, shape, endpoint)

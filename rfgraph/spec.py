@@ -105,6 +105,8 @@ _SIMPLE = re.compile(
 _MOD = re.compile(rf"(s|d|o)({_NUM})|p(same|valid|{_NUM})")
 _WORD = re.compile(r"[A-Za-z0-9_:.\-]+", re.ASCII)
 _COUNT = re.compile(r"[0-9]+")
+# Whitespace between two characters of one layer word ("conv3 s2", "conv 3*5") is an error, never glued.
+_INNER_SPACE = re.compile(r"[A-Za-z0-9_:.\-]\s+[A-Za-z0-9_:.\-]", re.ASCII)
 
 
 _REPR = reprlib.Repr()
@@ -383,6 +385,16 @@ def parse_spec(text: str, *, _budget: limits.Budget | None = None) -> Sequential
         raise RFGraphError(
             f"spec {_short(text)!r}: character {text[odd]!r} at position {odd} is not ASCII; "
             "write sizes with the digits 0-9 and layers such as conv3s2p1"
+        )
+    inside = _INNER_SPACE.search(text)
+    if inside is not None:
+        left = re.search(r"[A-Za-z0-9_:.\-]*$", text[: inside.start() + 1]).start()  # type: ignore[union-attr]
+        right = inside.end() - 1 + re.match(r"[A-Za-z0-9_:.\-]*", text[inside.end() - 1 :]).end()  # type: ignore[union-attr]
+        word = text[left:right]
+        glued = "".join(word.split())
+        raise RFGraphError(
+            f"spec {_short(text)!r}: whitespace inside the layer {word!r} at character {inside.start() + 1}; "
+            f"write one layer as one word ({glued!r}) and separate layers with commas"
         )
     parser = _Parser(text, _budget)
     ops, count = parser.sequence("")

@@ -114,7 +114,7 @@ def test_general_engine_matches_on_parallel_dilations():
     [
         (dict(metric="flow"), "metric='flow' is unknown"),
         (dict(target=(15,)), "outside the output"),
-        (dict(target=(1, 2)), "outside the output"),
+        (dict(target=(1, 2)), "has 2 indices, but the output of 'conv5' is 1-D"),
         (dict(method="magic"), "method='magic' is unknown"),
     ],
 )

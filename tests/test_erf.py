@@ -399,17 +399,32 @@ def test_empirical_rejects_bad_options() -> None:
 
 
 def test_cli_erf_prints_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["erf", "conv3*5", "--input", "15x15"]) == 0
+    assert main(["erf", "conv3*5", "--input", "15x15", "--metric", "paths"]) == 0
     out = capsys.readouterr().out
     assert "predicted variance" in out and "3.33333 x 3.33333" in out and "RepLKNet" in out
     assert main(["erf", "conv3*5", "--input", "15", "--metric", "edges", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["shape"] == [15] and "prediction" not in data
-    assert main(["erf", "conv3*5", "--input", "15", "--json"]) == 0
+    assert main(["erf", "conv3*5", "--input", "15", "--json", "--metric", "paths"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["prediction"]["variance_exact"] == ["10/3"]
-    assert main(["erf", "conv3p1*5", "--input", "7"]) == 0
+    assert main(["erf", "conv3p1*5", "--input", "7", "--metric", "paths"]) == 0
     assert "clips" in capsys.readouterr().out
+
+
+def test_one_metric_default_everywhere() -> None:
+    """erf, profile and map default to the edge counts, as rf.contribution_map; --help lists the choices."""
+    import inspect
+
+    from rfgraph.cli import build_parser
+
+    assert inspect.signature(rf.contribution_map).parameters["metric"].default == "edges"
+    parser = build_parser()
+    for command in ("erf", "profile", "map"):
+        args = parser.parse_args([command, "conv3"])
+        assert args.metric == "edges", command
+        sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+        assert "{edges,paths}" in sub.format_help(), command
 
 
 def test_cli_erf_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

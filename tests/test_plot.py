@@ -270,8 +270,10 @@ def test_graph_residual_and_no_source():
 def test_graph_refuses_2d_and_big():
     with pytest.raises(rf.RFGraphError, match="1-D"):
         plot.plot_graph(SEED, (15, 15))
-    with pytest.raises(rf.RFGraphError, match="smaller input"):
-        plot.plot_graph(SEED, (500,))
+    # too large whole, it is cropped to the target's cone (issue 25); a cone too large is refused
+    assert "the target's cone: inputs 245 to 255 of 500" in plot.plot_graph(SEED, (500,)).get_title()
+    with pytest.raises(rf.RFGraphError, match="target's cone alone .* smaller network or input"):
+        plot.plot_graph(rf.Sequential(*[rf.Conv(3)] * 40), (500,))
     with pytest.raises(rf.RFGraphError, match="outside"):
         plot.plot_graph(SEED, (15,), source=15)
 

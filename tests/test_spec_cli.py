@@ -124,8 +124,8 @@ def test_console_script_demo_runs():
 def test_demo_json(capsys):
     assert main(["demo", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["seed_edges"] == [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]
-    assert data["seed_2d"] == {"centre": 349, "corner": 5, "paths_centre": 2601}
+    assert data["profile_edges"] == [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]
+    assert data["profile_2d"] == {"centre": 349, "corner": 5, "paths_centre": 2601}
     assert data["vgg16_pool5"]["size"] == [212, 212]
 
 

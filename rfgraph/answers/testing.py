@@ -8,12 +8,11 @@
 >>> assert_receptive_field("vgg16", (224, 224), endpoint="pool3", min_size=64)
 Traceback (most recent call last):
 ...
-AssertionError: receptive field of 'pool3' is 44 px, below min_size=64
+AssertionError: receptive field of 'features.16' (end-point 'pool3') is 44 px, below min_size=64
 """
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
 from typing import Any
 
@@ -22,7 +21,7 @@ from ..errors import RFGraphError
 from ..ops import Op
 from ..plan import normalize_shape
 
-__all__ = ["assert_receptive_field", "check_receptive_field", "as_network"]
+__all__ = ["assert_receptive_field", "check_receptive_field", "as_network", "tensor_label"]
 
 
 def as_network(model: Any, input_shape: Any, **options: Any) -> Op:
@@ -65,25 +64,38 @@ def _bound(values: tuple[float, ...]) -> str:
     return _show(tuple(int(v) if v.is_integer() else v for v in values))
 
 
+def tensor_label(name: str, endpoint: str | None = None) -> str:
+    """``'features.30' (end-point 'pool5')``, or ``'features.30'`` when no other name was asked for."""
+    if endpoint is None or endpoint == name:
+        return repr(name)
+    return f"{name!r} (end-point {endpoint!r})"
+
+
 def check_receptive_field(
     record: RFRecord,
     *,
     min_size: Any = None,
     max_size: Any = None,
     stride: Any = None,
+    endpoint: str | None = None,
 ) -> str | None:
-    """The first violated bound as one line, or None when every bound holds."""
+    """The first violated bound as one line, or None when every bound holds.
+
+    ``endpoint``: the name the caller asked for, shown beside the tensor's own name (the table's)
+    when it is another name of the same tensor (VGG-16's ``pool5`` is ``features.30``).
+    """
     ndim = len(record.size)
     low, high, jump = (
         _per_axis(v, ndim, w) for v, w in ((min_size, "min_size"), (max_size, "max_size"), (stride, "stride"))
     )
-    where = f"receptive field of {record.name!r} is {_show(record.size)} px"
+    name = tensor_label(record.name, endpoint)
+    where = f"receptive field of {name} is {_show(record.size)} px"
     if low is not None and any(s < b for s, b in zip(record.size, low)):
         return f"{where}, below min_size={_bound(low)}"
     if high is not None and any(s > b for s, b in zip(record.size, high)):
         return f"{where}, above max_size={_bound(high)}"
     if jump is not None and any(float(s) != b for s, b in zip(record.stride, jump)):
-        return f"effective stride of {record.name!r} is {_show(record.stride)}, not stride={_bound(jump)}"
+        return f"effective stride of {name} is {_show(record.stride)}, not stride={_bound(jump)}"
     return None
 
 
@@ -119,9 +131,7 @@ def assert_receptive_field(
     """
     network = as_network(model, input_shape, **import_options)
     record = receptive_field(network, input_shape, endpoint)[-1]
-    if endpoint is not None:
-        record = dataclasses.replace(record, name=endpoint)
-    reason = check_receptive_field(record, min_size=min_size, max_size=max_size, stride=stride)
+    reason = check_receptive_field(record, min_size=min_size, max_size=max_size, stride=stride, endpoint=endpoint)
     if reason is not None:
         raise AssertionError(reason)
     return record

@@ -1,13 +1,13 @@
 """Receptive-field arithmetic: size, effective stride, padding, centre (SPEC section 5).
 
 Coordinates are input-pixel indices (first pixel = 0) on an unbounded input, as
-in the classic recurrences (seed 001; Araujo, Norris & Sim, Distill 2019): a
+in the classic recurrences (the receptive-field calculation guide; Araujo, Norris & Sim, Distill 2019): a
 tap that falls in the padding still widens the field.  Each tensor axis keeps,
 for every output position ``o``, the interval ``[L(o), R(o)]`` of input pixels
 that can reach it.  Integer strides make ``L`` affine in ``o``; transposed
 convolution and upsampling give a fractional effective stride ``Q/q``, so ``L``
 and ``R`` are stored for one period of ``q`` positions and shift by ``Q`` per
-period.  Merges take the union over branches (seed 000) and are *aligned* only
+period.  Merges take the union over branches (the multi-path receptive-field article) and are *aligned* only
 when every branch puts the centre of every position at the same place.
 
 >>> import rfgraph as rf
@@ -154,7 +154,11 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
         assert whole is not None
         if isinstance(op, GlobalMix):
             return _AxisRF(1, 0, (whole[0],), (whole[1],))
-        return _AxisRF(1, whole[1] - whole[0] + 1, (whole[0],), (whole[1],))
+        # One output position has no neighbour, so no stride of its own: the record keeps the stride
+        # of the grid it pools (VGG-16's classifier shows 32, not the field's 404 px).
+        step = Fraction(rf.stride)
+        d = step.denominator
+        return _AxisRF(d, step.numerator, (whole[0],) * d, (whole[1],) * d)
     if n_in == 1 and isinstance(op, Upsample | Resize | AdaptivePool):
         return _broadcast(rf)  # e.g. a pooled context vector resized back to the feature map
     if isinstance(op, Upsample):
@@ -289,7 +293,9 @@ class RFRecord:
         Receptive-field size in input pixels (the largest over positions when the
         effective stride is fractional).
     stride : tuple of int or Fraction
-        Effective stride (jump) in input pixels.
+        Effective stride (jump) in input pixels.  A global pool's single output has no
+        neighbour to step to, so it keeps the stride of the grid it pools (VGG-16's
+        classifier: 32, not its 404-pixel field), and so do the layers after it.
     padding : tuple of int or None
         Effective padding: the field of position 0 starts at ``-padding``.
     center : tuple of float or None
@@ -322,7 +328,7 @@ class RFRecord:
 
     @property
     def start(self) -> tuple[float | None, ...]:
-        """Seed 001's "start": the centre in coordinates where pixel 0 spans [0, 1)."""
+        """The calculation guide's "start": the centre in coordinates where pixel 0 spans [0, 1)."""
         return tuple(None if c is None else c + 0.5 for c in self.center)
 
     def as_dict(self) -> dict[str, Any]:
@@ -563,10 +569,10 @@ def table_rows(records: list[RFRecord]) -> list[list[str]]:
 
 
 def format_table(records: list[RFRecord]) -> str:
-    """A fixed-width text table in the spirit of seed 001's calculator.
+    """A fixed-width text table in the spirit of the receptive-field calculation guide's calculator.
 
     ``n`` is the tensor size, ``jump`` the effective stride, ``size`` the
-    receptive-field size, ``start`` seed 001's centre of position 0 (pixel 0
+    receptive-field size, ``start`` the calculation guide's centre of position 0 (pixel 0
     spans [0, 1)), ``center`` the same in index coordinates.  Per-axis values are
     joined with ``x`` when they differ.  ``uniform`` NO: positions have fields of
     different sizes or irregular steps (``size`` is the largest); ``global`` YES:

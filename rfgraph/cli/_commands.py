@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["COMMANDS", "about"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("demo", "show the seed profile and a 2-D map of a built-in network"),
+    "demo": ("demo", "show the importance profile of five 3-tap convolutions and a 2-D map of a built-in network"),
     "table": ("table", "print the receptive-field table (size, jump, start, padding, aligned)"),
     "spec-help": ("table", "print the compact network grammar"),
     "profile": ("maps", "print the 1-D contribution profile (edges or paths) as numbers"),

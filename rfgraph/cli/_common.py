@@ -293,21 +293,37 @@ def label(args: argparse.Namespace) -> str:
 
 
 def summary(values: Any) -> dict[str, Any]:
+    """Shape, dtype, maximum, where it is reached (``peak``: the first such pixel; ``peak_count``,
+    ``peak_center`` and ``peak_box``: all of them), the support and the sum of a map."""
     import numpy as np
 
     from ..plot.maps import exact_box
 
     peak = tuple(int(i) for i in np.unravel_index(int(np.argmax(values)), values.shape))
     box = [list(pair) for pair in exact_box(values) or ()]
+    # The maximum is often reached at several pixels (a plateau, or a lattice of them): say where.
+    at_max = np.argwhere(values == values.max())
     return {
         "shape": list(values.shape),
         "dtype": str(values.dtype),
         "max": number(values.max()),
         "peak": list(peak),
+        "peak_count": len(at_max),
+        "peak_center": [float(c) for c in at_max.mean(axis=0)],
+        "peak_box": [[int(lo), int(hi)] for lo, hi in zip(at_max.min(axis=0), at_max.max(axis=0))],
         "nonzero": int((values != 0).sum()),
         "support_box": box,
         "sum": number(values.sum()),
     }
+
+
+def peak_text(info: dict[str, Any]) -> str:
+    """``max 12888 at 16 pixels in [91, 101]x[91, 101], centred at (96, 96)``, or ``max 37 at (7,)``."""
+    if info["peak_count"] == 1:
+        return f"max {info['max']} at {tuple(info['peak'])}"
+    box = "x".join(f"[{lo}, {hi}]" for lo, hi in info["peak_box"])
+    centre = ", ".join(f"{c:g}" for c in info["peak_center"])
+    return f"max {info['max']} at {info['peak_count']} pixels in {box}, centred at ({centre})"
 
 
 _SHADES = " .:-=+*#%@"

@@ -1,4 +1,4 @@
-"""``rfgraph demo``: the seed profile and a VGG-16 map, in a few seconds."""
+"""``rfgraph demo``: the importance profile of five 3-tap convolutions and a VGG-16 map, in a few seconds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ._commands import about
-from ._common import ascii_map, dump_json, summary, support
+from ._common import ascii_map, dump_json, peak_text, summary, support
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -17,11 +17,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ..engine import contribution_map
     from ..ops import Conv, Sequential
 
-    seed = Sequential(*[Conv(3) for _ in range(5)])
-    edges = contribution_map(seed, (15,))
-    paths = contribution_map(seed, (15,), "paths")
+    chain = Sequential(*[Conv(3) for _ in range(5)])
+    edges = contribution_map(chain, (15,))
+    paths = contribution_map(chain, (15,), "paths")
     lo, hi = support(edges)
-    grid = contribution_map(seed, (15, 15))
+    grid = contribution_map(chain, (15, 15))
     net = zoo.build("vgg16")
     start = time.perf_counter()
     big = contribution_map(net, (224, 224), endpoint="pool5")
@@ -32,12 +32,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(
             dump_json(
                 {
-                    "seed_edges": [int(v) for v in edges[lo:hi]],
-                    "seed_paths": [int(v) for v in paths[lo:hi]],
-                    "seed_2d": {
+                    "profile_edges": [int(v) for v in edges[lo:hi]],
+                    "profile_paths": [int(v) for v in paths[lo:hi]],
+                    "profile_2d": {
                         "centre": int(grid[7, 7]),
                         "corner": int(grid[2, 2]),
-                        "paths_centre": int(contribution_map(seed, (15, 15), "paths")[7, 7]),
+                        "paths_centre": int(contribution_map(chain, (15, 15), "paths")[7, 7]),
                     },
                     "vgg16_pool5": {
                         "size": list(rec.size),
@@ -59,7 +59,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(ascii_map(grid[2:13, 2:13]))
     print(f"\nVGG-16 at 224x224, centre of pool5 (receptive field {rec.size[0]}, stride {rec.stride[0]}):")
     print(
-        f"  edges map computed in {took * 1000:.1f} ms; max {info['max']} at {tuple(info['peak'])}; "
+        f"  edges map computed in {took * 1000:.1f} ms; {peak_text(info)}; "
         f"{info['nonzero']} of {big.size} pixels contribute"
     )
     step = 16

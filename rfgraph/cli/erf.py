@@ -53,9 +53,16 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "erf",
         help=about("erf"),
-        epilog='example:\n  rfgraph erf "conv3*5" --input 31x31',
+        epilog='examples:\n  rfgraph erf "conv3*5" --input 31x31\n  rfgraph erf "conv3*5" --input 31x31 --metric paths   # with the closed form',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_network_args(p)
-    p.add_argument("--metric", "-m", default="paths", help="paths (default) or edges")
+    p.add_argument(
+        "--metric",
+        "-m",
+        default="edges",
+        metavar="{edges,paths}",  # checked by the engine: an unknown metric is one RFGraphError line
+        help="distinct edges on all paths (default, as every command) or number of paths (Luo et al.'s ERF of "
+        "the all-ones network, with its closed-form variance)",
+    )
     p.set_defaults(handler=cmd_erf)

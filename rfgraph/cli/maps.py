@@ -20,6 +20,7 @@ from ._common import (
     network,
     number,
     parse_target,
+    peak_text,
     progress_bar,
     summary,
     support,
@@ -206,12 +207,50 @@ def cmd_map(args: argparse.Namespace) -> int:
     else:
         print(
             f"{args.metric} map of {args.network!r} at {'x'.join(map(str, values.shape))}: "
-            f"max {info['max']} at {tuple(info['peak'])}, {info['nonzero']} pixels reach the target, "
+            f"{peak_text(info)}, {info['nonzero']} pixels reach the target, "
             f"support box {info['support_box']}" + (f"; written to {args.out}" if args.out is not None else "")
         )
         if auto is not None:
             print(endpoint_note(auto))
+        note = alignment_note(args, shape)
+        if note:
+            print(note)
     return 0
+
+
+def alignment_note(args: argparse.Namespace, shape: tuple[int, ...]) -> str | None:
+    """Why the map's peak is not at the image centre, when the target's field is centred elsewhere.
+
+    Output ``o``'s field is centred at ``center + o * stride`` (Araujo et al., Distill 2019): with
+    ResNet-50 at 224 that is ``0 + 32 * o``, so the centre output ``(3, 3)`` of the 7x7 grid sees a
+    field centred at ``(96, 96)``, not at the image centre ``(111.5, 111.5)``.
+    """
+    from ..arithmetic import receptive_field
+
+    target = parse_target(args.target)
+    if target == "all" or len(shape) > 3:
+        return None
+    try:
+        rec = receptive_field(network(args), shape, args.endpoint)[-1]
+    except RFGraphError:
+        return None
+    if not rec.uniform or rec.global_context or not rec.aligned or any(c is None for c in rec.center):
+        return None
+    position = target if isinstance(target, tuple) else tuple(n // 2 for n in rec.shape)
+    if len(position) != len(shape):
+        return None
+    centre = tuple(float(c) + o * float(s) for c, o, s in zip(rec.center, position, rec.stride))  # type: ignore[arg-type]
+    middle = tuple((n - 1) / 2 for n in shape)
+    if all(abs(a - b) < 1 for a, b in zip(centre, middle)):
+        return None
+    show = ", ".join
+    rules = sorted({f"{c:g} + {s:g}*o" for c, s in zip(rec.center, rec.stride)})
+    rule = rules[0] + (" on every axis" if len(rules) == 1 else "") if len(rules) == 1 else " / ".join(rules)
+    return (
+        f"the target {position}'s field is centred at ({show(f'{c:g}' for c in centre)}), not at the image centre "
+        f"({show(f'{m:g}' for m in middle)}): output o's field is centred at {rule} "
+        "(the fields' alignment, Araujo et al., Distill 2019), so the map peaks there"
+    )
 
 
 def _add_map_args(p: argparse.ArgumentParser) -> None:

@@ -223,7 +223,7 @@ def cmd_pyramid(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ..answers.testing import check_receptive_field
+    from ..answers.testing import check_receptive_field, tensor_label
     from ..answers.units import to_pixels
     from ..arithmetic import receptive_field
 
@@ -234,18 +234,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         "stride": None if args.stride is None else to_pixels(args.stride, unit),
     }
     record = receptive_field(network(args), input_shape(args), args.endpoint)[-1]
-    name = args.endpoint or record.name
-    import dataclasses
-
-    record = dataclasses.replace(record, name=name)
-    reason = check_receptive_field(record, **bounds)
+    name = tensor_label(record.name, args.endpoint)  # the table's name, and the end-point's if another
+    reason = check_receptive_field(record, **bounds, endpoint=args.endpoint)
     if reason is not None:
         for flag, key in (("--min-rf", "min_size"), ("--max-rf", "max_size"), ("--stride", "stride")):
             reason = reason.replace(f"{key}=", f"{flag} ")
         print(f"rfgraph check: FAIL: {reason}{_phys(max(record.size), unit)}", file=sys.stderr)
         return 1
     size = _axes(record.size)
-    print(f"ok: receptive field of {name!r} is {size} px{_phys(max(record.size), unit)}, stride {_axes(record.stride)}")
+    print(f"ok: receptive field of {name} is {size} px{_phys(max(record.size), unit)}, stride {_axes(record.stride)}")
     return 0
 
 

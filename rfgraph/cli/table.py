@@ -28,9 +28,37 @@ def cmd_table(args: argparse.Namespace) -> int:
     else:
         print(format_table(records) if unit is None else _physical_table(records, unit))
         notes = table_notes(plan, records)
+        head = _feature_end_point(records)
+        if head is not None:  # a classifier: its last rows see everything; say what its features see
+            notes.insert(0, head)
+        if args.endpoint is not None and records and records[-1].name != args.endpoint:
+            # VGG-16's pool5 is the tensor features.30: the last row is it, under the tensor's own name.
+            notes.insert(0, f"end-point {args.endpoint!r} is the tensor {records[-1].name!r} (the last row)")
         if notes:  # why token mixers' fields look as they do (window attention grows by windows)
             print("\nnotes:\n" + "\n".join(f"  {n}" for n in notes))
     return 0
+
+
+def _feature_end_point(records: list[Any]) -> str | None:
+    """For a classifier (the output is one position seeing the whole input), the feature end-point.
+
+    ``rfgraph map`` and ``profile`` analyse the last spatial tensor of such a network; the table
+    prints every tensor, head included, and this line says which row that is (Inception-v3:
+    ``Mixed_7c``, 1311 px at stride 32, before ``avgpool``/``fc``, 1535 px and global).
+    """
+    if not records or any(n != 1 for n in records[-1].shape) or not records[-1].global_context:
+        return None
+    spatial = [r for r in records[1:] if any(n > 1 for n in r.shape)]
+    if not spatial:
+        return None
+    r = spatial[-1]
+    size = "x".join(dict.fromkeys(str(s) for s in r.size))
+    stride = "x".join(dict.fromkeys(str(s) for s in r.stride))
+    return (
+        f"the output {records[-1].name!r} is a classifier head (one position, global); the feature end-point is "
+        f"{r.name!r} ({'x'.join(map(str, r.shape))}, field {size} px, stride {stride}), the tensor map and profile "
+        f"analyse: --endpoint {r.name} for its table alone"
+    )
 
 
 def _physical_table(records: list[Any], unit: tuple[float, str]) -> str:

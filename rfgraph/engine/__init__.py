@@ -141,7 +141,14 @@ def check_target(plan: Plan, target: Any) -> tuple[int, ...]:
             f"target={target!r} must hold integer indices into {shape}, e.g. {tuple(n // 2 for n in shape)}"
         )
     t = tuple(int(i) for i in target)
-    if len(t) != len(shape) or any(not 0 <= i < n for i, n in zip(t, shape)):
+    if len(t) != len(shape):
+        centre = tuple(n // 2 for n in shape)
+        raise RFGraphError(
+            f"target={t!r} has {len(t)} ind{'ex' if len(t) == 1 else 'ices'}, but the output of "
+            f"{plan.output.name!r} is {len(shape)}-D (shape {shape}): give one index per axis, e.g. the centre "
+            f"{centre} ({'x'.join(map(str, centre))} on the command line)"
+        )
+    if any(not 0 <= i < n for i, n in zip(t, shape)):
         raise RFGraphError(
             f"target={target!r} is outside the output of {plan.output.name!r}, whose shape is {shape}; "
             f"use indices 0 <= i < n on each axis, e.g. the centre {tuple(n // 2 for n in shape)}"
@@ -445,7 +452,8 @@ def contribution_map(
         Spatial input size (1 to 3 axes).
     metric : {"edges", "paths"}
         ``"edges"``: distinct edges on all paths from the pixel to the target
-        (seed 003's importance), int64.  ``"paths"``: number of paths.
+        (the importance measure of the importance-profile article), int64.
+        ``"paths"``: number of paths, float64 by default (see ``exact``).
     target : tuple of int, "all", or list of tuples, optional
         Position in the output (or end-point) tensor; default the centre ``n // 2``.
         ``"all"``: the sum of the maps of every output position (for paths one
@@ -454,10 +462,11 @@ def contribution_map(
     endpoint : str, optional
         Name of the tensor that holds the target instead of the network output.
     exact : bool or None
-        Paths only.  ``False`` (default): float64, exact below 2**53 and rounded
-        beyond (like torch autograd); an ``RFGraphError`` instead of ``inf``.
-        ``True``: exact Python ints (object array).  ``None``: float64 while
-        every count is below 2**53, exact Python ints otherwise (never rounded).
+        Paths only.  ``False`` (default): float64, exact below ``2**53`` and
+        **rounded** beyond (like torch autograd); an ``RFGraphError`` instead of
+        ``inf``.  ``True``: exact Python ints (object array).  ``None``: float64
+        while every count is below ``2**53``, exact Python ints otherwise (never
+        rounded; the CLI and the page use it).
     method : {"auto", "separable", "general"}
         Force one of the exact algorithms (for testing); results are equal.
     weights : {"ones", "mean"} or dict of str to float

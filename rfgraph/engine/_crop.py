@@ -39,7 +39,7 @@ def _source_range(m: AxisMap, lo: int, hi: int) -> tuple[int, int] | None:
 
 
 def field_windows(plan: Plan, seeds: Sequence[Window]) -> list[Window | None]:
-    """Per tensor, the box of nodes that can reach one of the seed boxes of the output.
+    """Per tensor, the box of nodes that can reach one of the given boxes of the output (the targets).
 
     ``seeds`` are boxes of the last tensor; the result holds ``None`` for
     tensors with no node on a path.

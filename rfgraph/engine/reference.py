@@ -1,4 +1,4 @@
-"""The oracle: seed 003's algorithm taken literally on the explicit networkx graph.
+"""The oracle: the importance-profile article's algorithm taken literally on the explicit networkx graph.
 
 ``algorithm="enumerate"`` (the default): for each input node, enumerate every
 path to the target, count them, and take the union of their edges.  Exponential
@@ -73,7 +73,7 @@ def contribution_map(
 ) -> list[Any]:
     """The contribution map as nested Python lists of exact ints (slow, literal).
 
-    ``algorithm`` is ``"enumerate"`` (every path, seed 003) or ``"sets"``
+    ``algorithm`` is ``"enumerate"`` (every path, as the importance-profile article counts) or ``"sets"``
     (networkx reachability sets); see the module docstring.
     """
     metric = _check_metric(metric)

@@ -94,7 +94,7 @@ class TrainedComparison:
             corr = self.correlation.get(name, {})
             parts = [
                 f"std {' x '.join(f'{v:.2f}' for v in s.std)} px",
-                f"Gaussian fit R2 {_fmt(s.gaussian_r2)} TV {_fmt(s.gaussian_tv)}",
+                f"{_gaussian_fit(s.gaussian_r2)} TV {_fmt(s.gaussian_tv)}",
             ]
             parts += [f"corr {m} {_fmt(r)}" for m, r in corr.items()]
             if name in self.inside:
@@ -125,6 +125,16 @@ class TrainedComparison:
             "stats": {k: s.as_dict() for k, s in self.stats.items()},
             "notes": list(self.notes),
         }
+
+
+def _gaussian_fit(r2: float) -> str:
+    """How Gaussian-shaped a map is: R2 of the Gaussian with its mean and variance (1 = exactly), or
+    plainly "not Gaussian-shaped" when that Gaussian fits worse than a flat map (R2 < 0)."""
+    if r2 is None or math.isnan(r2):
+        return "Gaussian fit n/a"
+    if r2 < 0:
+        return f"not Gaussian-shaped (fit R2 {r2:.2f} < 0: worse than a flat map)"
+    return f"Gaussian fit R2 {r2:.3f} (1 = Gaussian)"
 
 
 def _fmt(x: float) -> str:

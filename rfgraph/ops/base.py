@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from ..errors import RFGraphError
 
-__all__ = ["Op", "Spatial", "Padding", "PAD_MODES", "pad_mode"]
+__all__ = ["Op", "Spatial", "Padding", "PAD_MODES", "pad_mode", "mark_rank", "stated_rank"]
 
 PAD_MODES = ("zeros", "reflect", "replicate", "circular")
 # torch.nn.functional.interpolate's modes (rfgraph.geometry.resize builds their index maps)
@@ -94,6 +94,22 @@ class Op:
         if self.name is not None:
             params.append(f"name={self.name!r}")
         return f"{type(self).__name__}({', '.join(params)})"
+
+
+def mark_rank(op: Op, ndim: int, why: str) -> Op:
+    """Record that ``op`` is made for ``ndim`` spatial axes (``why`` says so in messages); returns ``op``.
+
+    The zoo marks the networks it builds, so that ``rf.receptive_field(rf.zoo.build("resnet50"), (224,))``
+    refuses a 1-D input as the CLI does instead of computing a 1-D ResNet.  The mark is not a field:
+    it changes neither equality nor hashing, and a network built by hand carries none.
+    """
+    object.__setattr__(op, "_rank", (int(ndim), str(why)))
+    return op
+
+
+def stated_rank(op: Op) -> tuple[int, str] | None:
+    """``(ndim, why)`` when ``op`` was marked by :func:`mark_rank`, else None."""
+    return getattr(op, "__dict__", {}).get("_rank")
 
 
 def pad_mode(op: Op, mode: Any, what: str = "mode") -> str:

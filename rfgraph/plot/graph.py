@@ -78,7 +78,7 @@ def plot_graph(
     values: bool = True,
     title: str | None = None,
 ) -> Axes:
-    """Draw the unrolled graph of a small 1-D network layer by layer (seed 003's figure).
+    """Draw the unrolled graph of a small 1-D network layer by layer (the importance-profile article's figure).
 
     Layer 0 (the input) is at the bottom, the target layer on top.  Each node sits
     at the centre of its receptive field, so a layer lines up with the pixels it
@@ -127,37 +127,39 @@ def plot_graph(
     plan = build_plan(network, input_shape, endpoint)
     if plan.ndim != 1:
         raise RFGraphError(f"plot_graph draws 1-D networks; the input shape {plan.input_shape} has {plan.ndim} axes")
-    if plan.num_nodes > max_nodes:
-        raise RFGraphError(
-            f"the unrolled graph has {plan.num_nodes} nodes, more than max_nodes={max_nodes} can show "
-            "legibly; use a smaller input (e.g. --input 15) or pass max_nodes"
-        )
     _mpl()
     from matplotlib.colors import Normalize
 
     tgt = check_target(plan, target)
+    full, plan, offsets = plan, *_drawn_plan(plan, tgt, max_nodes)
+    dtgt = tuple(i - offsets[-1] for i in tgt)
     graph = plan_to_networkx(plan, max_nodes)
-    tnode = (len(plan.tensors) - 1, *tgt)
-    edges_map = plan_contribution_map(plan, "edges", tgt)
-    paths_map = plan_contribution_map(plan, "paths", tgt)
-    records = plan_receptive_field(plan)
+    tnode = (len(plan.tensors) - 1, *dtgt)
+    edges_map = plan_contribution_map(plan, "edges", dtgt)
+    paths_map = plan_contribution_map(plan, "paths", dtgt)
+    records = plan_receptive_field(full)
 
     pos: dict[Any, tuple[float, float]] = {}
     n0 = plan.input_shape[0]
     for t, rec in zip(plan.tensors, records, strict=True):
-        c, s = rec.center[0], rec.stride[0]
+        c, s, off = rec.center[0], rec.stride[0], offsets[t.index]
         for o in range(t.shape[0]):
-            x = (c + o * float(s)) if c is not None else (o + (n0 - t.shape[0]) / 2)
+            x = (c + (o + off) * float(s)) if c is not None else (o + off + (full.input_shape[0] - rec.shape[0]) / 2)
             pos[(t.index, o)] = (x, float(t.index))
 
     cone = nx.ancestors(graph, tnode) | {tnode}
     highlight: set[tuple[Any, Any]] = set()
     down: set[Any] = set()
+    outside = None
     if source is not None:
-        (s0,) = _check_source(plan.input_shape, source)
-        src = (0, s0)
-        down = nx.descendants(graph, src) | {src}
-        highlight = {(u, v) for u, v in graph.edges if u in down and v in cone}
+        (s0,) = _check_source(full.input_shape, source)
+        if offsets[0] <= s0 < offsets[0] + n0 and (0, s0 - offsets[0]) in cone:
+            src = (0, s0 - offsets[0])
+            down = nx.descendants(graph, src) | {src}
+            highlight = {(u, v) for u, v in graph.edges if u in down and v in cone}
+        else:
+            field = [i + offsets[0] for i in range(n0) if (0, i) in cone]
+            outside = f"input {s0} is outside the target's field (inputs {field[0]} to {field[-1]}): no path"
 
     ax = _new_axes(ax, figsize=(max(6.0, 0.55 * n0), 0.9 * len(plan.tensors) + 1.5))
     groups: dict[str, list[tuple[Any, Any]]] = {"out": [], "cone": [], "path": []}
@@ -234,14 +236,41 @@ def plot_graph(
         ax.spines[side].set_visible(False)
     if title is None:
         where = f"{plan.output.name}[{', '.join(map(str, tgt))}]"
-        if source is not None:
-            s0 = int(np.atleast_1d(source)[0])
-            title = f"input {s0} → {where}: {_fmt_value(float(paths_map[s0]))} paths, {len(highlight)} distinct edges"
+        if outside is not None:
+            title = f"{outside} to {where}"
+        elif source is not None:
+            s0 = int(np.atleast_1d(source)[0]) - offsets[0]
+            title = f"input {s0 + offsets[0]} → {where}: {_fmt_value(float(paths_map[s0]))} paths, "
+            title += f"{len(highlight)} distinct edges"
         else:
             n_cone = len(groups["cone"]) + len(groups["path"])
             title = f"{n_cone} edges lie on paths to {where}"
+        if plan is not full:
+            title += f"\n(the target's cone: inputs {offsets[0]} to {offsets[0] + n0 - 1} of {full.input_shape[0]})"
     ax.set_title(title)
     return ax
+
+
+def _drawn_plan(plan: Any, target: tuple[int, ...], max_nodes: int) -> tuple[Any, list[int]]:
+    """The plan to draw and, per tensor, the index of its first drawn node.
+
+    A graph too large to draw whole is cropped to the target's cone (every node that lies on a
+    path to the target, as the engine crops for the maps): ``graph "conv3*5" --input 200`` draws the
+    11 inputs that matter, not 1,170 nodes.
+    """
+    if plan.num_nodes <= max_nodes:
+        return plan, [0] * len(plan.tensors)
+    from ..engine._crop import crop_plan, field_windows
+
+    windows = field_windows(plan, [tuple((i, i + 1) for i in target)])
+    cropped = crop_plan(plan, windows)
+    if cropped.num_nodes > max_nodes:
+        raise RFGraphError(
+            f"the unrolled graph has {plan.num_nodes} nodes, and the target's cone alone {cropped.num_nodes}, more "
+            f"than max_nodes={max_nodes} can show legibly; use a smaller network or input (e.g. --input 15) or "
+            "pass max_nodes"
+        )
+    return cropped, [w[0][0] if w is not None else 0 for w in windows]
 
 
 def save_graph_figure(
@@ -268,17 +297,19 @@ def save_graph_figure(
         raise RFGraphError(
             f"rfgraph graph draws 1-D networks; give a 1-D input such as --input 15, not {plan.input_shape}"
         )
-    n0 = plan.input_shape[0]
+    tgt = check_target(plan, target)
+    drawn = _drawn_plan(plan, tgt, max_nodes)[0]
+    n0 = drawn.input_shape[0]
     fig = _bare_figure((max(6.0, min(0.55 * n0, 24.0)), 0.9 * len(plan.tensors) + 1.6))
     ax = plot_graph(
         network, input_shape, source, target=target, ax=fig.add_subplot(), endpoint=endpoint, max_nodes=max_nodes
     )
     _save(fig, path, dpi, overwrite)
-    tgt = check_target(plan, target)
     summary: dict[str, Any] = {
         "out": str(path),
         "nodes": plan.num_nodes,
         "edges": plan.num_edges,
+        "drawn_nodes": drawn.num_nodes,  # the target's cone when the whole graph is too large
         "target": list(tgt),
         "title": ax.get_title(),
     }

@@ -374,8 +374,14 @@ def plot_map(
         handles.append(patch)
     if erf_mass is not None and arr.max() > 0:
         erf = effective_rf(arr, erf_mass, erf_center)
-        patch = _rectangle(erf.box, **ERF_STYLE)
-        patch.set_label(f"effective RF ({erf_mass:.0%} of mass) {erf.size[0]}×{erf.size[1]}")
+        # The square is centred on the peak and may reach past the image: draw the part inside it.
+        inside = tuple((max(lo, 0.0), min(hi, n - 1.0)) for (lo, hi), n in zip(erf.box, arr.shape))
+        patch = _rectangle(inside, **ERF_STYLE)
+        text = f"effective RF ({erf_mass:.0%} of mass) {erf.size[0]}×{erf.size[1]}"
+        drawn = tuple(int(round(hi - lo)) + 1 for lo, hi in inside)
+        if drawn != erf.size:
+            text += f" (clipped to {drawn[0]}×{drawn[1]})"
+        patch.set_label(text)
         ax.add_patch(patch)
         handles.append(patch)
         ax.plot([erf.center[1]], [erf.center[0]], marker="+", color=ERF_STYLE["edgecolor"], markersize=8)

@@ -28,7 +28,7 @@ def plot_profile(
     ylabel: str = "contribution",
     label: str | None = None,
 ) -> Axes:
-    """A 1-D contribution profile as bars, each labelled with its value (seed 003's figure).
+    """A 1-D contribution profile as bars, each labelled with its value (the importance-profile article's figure).
 
     Parameters
     ----------

@@ -163,6 +163,7 @@ def load(net: str, shape: tuple[int, ...]) -> Op:
             return zoo.build(net, input_size=shape[0] if len(set(shape)) == 1 else shape)
         return zoo.build(net)
     _check_spec(net)
+    _refuse_near_zoo_name(net)
     return parse_spec(net)
 
 
@@ -250,7 +251,24 @@ def _input(p: dict[str, str]) -> tuple[int, ...]:
     net = p.get("net", "")
     if net in zoo.names():
         return parse_size("x".join(map(str, zoo.default_input(net))))
+    _refuse_near_zoo_name(net)
     raise ApiError("input is missing; give the input size, e.g. input=224x224 or input=15")
+
+
+def _refuse_near_zoo_name(net: str) -> None:
+    """A word that is no spec but close to a zoo name (``resnet5``) is a typo: say which names are near."""
+    import difflib
+
+    from .. import zoo
+    from ..spec import parse_spec
+
+    close = difflib.get_close_matches(net[:100], zoo.names(), n=3)
+    if not close:
+        return
+    try:
+        parse_spec(net[: LIMITS["spec_chars"]])
+    except RFGraphError:
+        raise ApiError(f"unknown network {net[:40]!r}; did you mean {' or '.join(map(repr, close))}?") from None
 
 
 def _analysed(net: str, shape: tuple[int, ...], endpoint: str | None, notes: list[str]) -> tuple[Plan, str | None]:

@@ -2,7 +2,7 @@
 
 Four families:
 
-* ``seed``: the AlexNet table of seed 001 (``alexnet_seed``, 227x227).
+* ``seed``: the AlexNet table of the receptive-field calculation guide (``alexnet_seed``, 227x227).
 * ``torchvision``: the geometry *and the tensor names* of torchvision's models
   (``alexnet``, ``vgg11`` ... ``vgg19``, ``resnet18`` ... ``resnet152``,
   ``inception_v3``, ``densenet121``, ``mobilenet_v2``), so that
@@ -21,7 +21,7 @@ Four families:
 * ``segmentation``: U-Net (valid and same padding) and DeepLab-v3 (ResNet
   backbone with dilation, ASPP head; torchvision names).
 
-The builders live in one module per architecture: :mod:`~rfgraph.zoo.classic` (seed 001,
+The builders live in one module per architecture: :mod:`~rfgraph.zoo.classic` (the guide's
 AlexNet, VGG), :mod:`~rfgraph.zoo.resnet`, :mod:`~rfgraph.zoo.inception`,
 :mod:`~rfgraph.zoo.densenet`, :mod:`~rfgraph.zoo.mobile` and :mod:`~rfgraph.zoo.segmentation`;
 each registers its networks when imported.

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import RFGraphError
 from ..ops import Op
+from ..ops.base import mark_rank
 
 __all__ = ["FAMILIES", "ZooEntry", "register", "names", "build", "describe", "default_input", "entries", "options"]
 
@@ -50,6 +51,11 @@ def register(
 
 def _entry(name: str) -> ZooEntry:
     if not isinstance(name, str) or name not in _REGISTRY:
+        import difflib
+
+        close = difflib.get_close_matches(name, names(), n=3) if isinstance(name, str) else []
+        if close:
+            raise RFGraphError(f"unknown zoo name {name!r}; did you mean {' or '.join(map(repr, close))}?")
         raise RFGraphError(f"unknown zoo name {name!r}; choose one of: {', '.join(names())}")
     return _REGISTRY[name]
 
@@ -122,4 +128,6 @@ def build(name: str, **options: Any) -> Op:
     if unknown:
         shown = ", ".join(f"{k}={v!r}" for k, v in allowed.items()) or "none"
         raise RFGraphError(f"zoo network {name!r} has no option {', '.join(map(repr, unknown))}; options: {shown}")
-    return entry.build(**options)
+    # The network knows its rank: a 1-D input for a 2-D zoo network is refused everywhere, as in the CLI.
+    ndim = len(entry.default_input)
+    return mark_rank(entry.build(**options), ndim, f"the zoo network {name!r} is {ndim}-D")

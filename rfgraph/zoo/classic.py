@@ -1,4 +1,4 @@
-"""Classic networks: seed 001's AlexNet, torchvision AlexNet and VGG, TF-Slim ``alexnet_v2`` and VGG."""
+"""Classic networks: the receptive-field calculation guide's AlexNet, torchvision AlexNet and VGG, TF-Slim ``alexnet_v2`` and VGG."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["alexnet_seed", "alexnet", "vgg", "alexnet_v2", "slim_vgg"]
 
 
 def alexnet_seed(include_top: bool = True) -> Sequential:
-    """Seed 001's AlexNet: conv1 [11,4,0] ... pool5 [3,2,0], fc6/fc7 as convolutions."""
+    """The AlexNet of the receptive-field calculation guide: conv1 [11,4,0] ... pool5 [3,2,0], fc6/fc7 as convolutions."""
     ops: list[Op] = [
         Conv(11, stride=4, name="conv1"),
         Pool(3, stride=2, name="pool1"),
@@ -127,7 +127,7 @@ def slim_vgg(config: str, include_top: bool = False) -> Sequential:
 register(
     "alexnet_seed",
     alexnet_seed,
-    "AlexNet of seed 001 (conv1 11/4 ... pool5, fc6/fc7 as convolutions)",
+    "AlexNet of the receptive-field calculation guide (conv1 11/4 ... pool5, fc6/fc7 as convolutions)",
     (227, 227),
     "seed",
 )

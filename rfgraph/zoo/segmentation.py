@@ -84,25 +84,33 @@ def _conv_out(n: int, k: int, s: int, p: int) -> int:
 
 def deeplabv3(
     depth: int = 50,
-    input_size: int | Sequence[int] = 513,
+    input_size: int | Sequence[int] | None = None,
     upsample: bool = False,
     atrous_rates: Sequence[int] = (12, 24, 36),
     aspp_pooling: bool = True,
 ) -> Sequential:
     """torchvision DeepLab-v3: dilated ResNet backbone (output stride 8) and the ASPP head.
 
-    The ASPP pooling branch (global pool, 1x1 conv, bilinear resize back to the
-    feature size) depends on ``input_size``.  ``upsample=True`` appends the final
-    bilinear x8 resize (``interpolate``), exact only when the input is a multiple of 8
-    (torchvision resizes to the input size).  The pooling branch sees the whole input,
-    so the receptive-field arithmetic stops at ``classifier.0.cat`` (the branches'
-    effective strides differ) while contribution maps stay exact;
-    ``aspp_pooling=False`` leaves the branch out.
+    The ASPP pooling branch is a global pool and a 1x1 convolution; its one value reaches
+    every position of the feature map.  By default (``input_size=None``) the 1x1 result
+    broadcasts in the concatenation, so the network works at any input; with
+    ``input_size`` it is resized back to the feature size as torchvision does (bilinear,
+    the same edges), tensor by tensor equal to ``rf.from_torch`` at that input.
+    ``upsample=True`` appends the final bilinear x8 resize (``interpolate``), exact only
+    when the input is a multiple of 8 (torchvision resizes to the input size).  The pooling
+    branch sees the whole input, so the receptive-field arithmetic stops at
+    ``classifier.0.cat`` (the branches' effective strides differ) while contribution maps
+    stay exact; ``aspp_pooling=False`` leaves the branch out.
+
+    >>> import rfgraph as rf
+    >>> net = rf.zoo.build("deeplabv3_resnet50")
+    >>> rf.build_plan(net, (224, 224)).output.shape, rf.build_plan(net, (300, 200)).output.shape
+    ((28, 28), (38, 25))
     """
     backbone = resnet(depth, include_top=False, replace_stride_with_dilation=(False, True, True))
     ops: list[Op] = [Sequential(*backbone.ops, name="backbone")]
     factors = []
-    for n in _as_pair(input_size):
+    for n in _as_pair(input_size) if input_size is not None else ():
         for k, s, p in ((7, 2, 3), (3, 2, 1), (3, 2, 1)):
             n = _conv_out(n, k, s, p)
         factors.append(n)
@@ -119,7 +127,7 @@ def deeplabv3(
             Ref(features),
             GlobalPool(name=f"{pooling}.0"),
             Conv(1, name=f"{pooling}.1"),
-            Upsample(tuple(factors), mode="linear", name=pooling),
+            Upsample(tuple(factors), mode="linear", name=pooling) if factors else _alias(pooling),
         ]
         branches.append(pooling)
     ops += [
