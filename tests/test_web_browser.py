@@ -109,7 +109,7 @@ def test_page_renders_and_a_click_moves_the_target(server, browser):
     assert "paths" in text and "edges" in text
     assert browser.find_element(By.ID, "error").get_attribute("hidden") is not None
     # The page opens on five 3-tap convolutions over 15 inputs: the importance profile.
-    bars = browser.find_elements(By.CSS_SELECTOR, "#profile text")
+    bars = browser.find_elements(By.CSS_SELECTOR, "#profile-edges text")
     labels = [b.text for b in bars]
     for value in ("5", "13", "24", "31", "36", "37"):
         assert value in labels

@@ -42,6 +42,7 @@ __all__ = [
     "LIMITS",
     "dispatch",
     "graph_payload",
+    "lengths_payload",
     "map_payload",
     "parse_position",
     "parse_size",
@@ -204,9 +205,19 @@ def _metric(text: str | None) -> str:
     return metric
 
 
-def _values(plan: Plan, metric: str, target: tuple[int, ...]) -> np.ndarray:
+def _weights(p: dict[str, str], metric: str) -> str:
+    """``weights=ones`` (default) or ``mean`` (every op averages, SPEC section 11); only for the paths metric."""
+    weights = p.get("weights") or "ones"
+    if weights not in ("ones", "mean"):
+        raise ApiError(f"weights={weights[:40]!r} is unknown; use ones or mean")
+    if weights != "ones" and metric != "paths":
+        raise ApiError(f"weights={weights} applies to the paths metric only; metric={metric} counts edges")
+    return weights
+
+
+def _values(plan: Plan, metric: str, target: tuple[int, ...], weights: str = "ones") -> np.ndarray:
     if metric == "paths":
-        return plan_contribution_map(plan, metric, target)
+        return plan_contribution_map(plan, metric, target, weights=weights)
     # edges, and reach (any path at all: exactly where the edges count is positive, as rf.reach).
     # The node-level engine's time grows with its memory: above the cap, only the fast algebra may run.
     cost = _general_cost(plan)
@@ -240,10 +251,11 @@ def map_payload(query: str) -> dict[str, Any]:
     ``values`` is the nested list of the map (``metric=reach``: booleans, equal to
     :func:`rfgraph.reach`).
     """
-    p = _params(query, ("net", "input", "target", "metric", "endpoint"))
+    p = _params(query, ("net", "input", "target", "metric", "endpoint", "weights"))
     metric = _metric(p.get("metric"))
+    weights = _weights(p, metric)
     plan = _plan(p.get("net", ""), _input(p), p.get("endpoint"))
-    values = _values(plan, metric, _target(plan, p.get("target")))
+    values = _values(plan, metric, _target(plan, p.get("target")), weights)
     return {"shape": list(values.shape), "values": _json_values(values)}
 
 
@@ -314,14 +326,15 @@ def view_payload(query: str) -> dict[str, Any]:
     """
     from ..plot import effective_rf, exact_box, theoretical_box
 
-    p = _params(query, ("net", "input", "target", "metric", "endpoint"))
+    p = _params(query, ("net", "input", "target", "metric", "endpoint", "weights"))
     metric = _metric(p.get("metric"))
+    weights = _weights(p, metric)
     shape, net = _input(p), p.get("net", "")
     notes: list[str] = []
     plan, endpoint = _analysed(net, shape, p.get("endpoint") or None, notes)
     records = _records(plan, notes)
     target = _target(plan, p.get("target"))
-    values = _values(plan, metric, target)
+    values = _values(plan, metric, target, weights)
     numeric = values.astype(np.float64)
     rec = records[-1] if records else None
     box = theoretical_box(rec, target, shape) if rec else None
@@ -406,6 +419,41 @@ def graph_payload(query: str) -> dict[str, Any]:
     return {"input": list(shape), "layers": layers, "edges": edges, "target": list(target)}
 
 
+def lengths_payload(query: str) -> dict[str, Any]:
+    """``GET /api/lengths``: path counts by length, :func:`rfgraph.path_lengths` (SPEC section 11).
+
+    ``op_graph``: over the network's op graph (Veit et al. 2016: C(n, k) for n one-conv residual
+    blocks); ``pixels``: pixel-level paths from every input pixel to the target, by length;
+    with ``per_pixel=1`` (1-D inputs only) also ``per_pixel[k][i]``, the paths of length k from pixel i.
+    """
+    from ..engine.lengths import path_lengths
+
+    p = _params(query, ("net", "input", "target", "endpoint", "per_pixel"))
+    shape, net, endpoint = _input(p), p.get("net", ""), p.get("endpoint") or None
+    plan = _plan(net, shape, endpoint)  # the page's caps, before counting
+    target = _target(plan, p.get("target"))
+    network = load(net, shape)
+    op_graph = [int(c) for c in path_lengths(network, endpoint=endpoint)]
+    # One sweep over the pixels per length: cap lengths x pixels before counting them.
+    work = len(op_graph) * math.prod(shape)
+    if work > 64 * LIMITS["pixels"]:
+        raise ApiError(
+            f"counting {len(op_graph)} path lengths over {math.prod(shape):,} pixels is more than the page computes "
+            "(use a smaller input or the library's rf.path_lengths)",
+            413,
+        )
+    out: dict[str, Any] = {
+        "op_graph": op_graph,
+        "pixels": [int(c) for c in path_lengths(network, shape, target, endpoint=endpoint)],
+        "target": list(target),
+    }
+    if p.get("per_pixel") not in (None, "", "0"):
+        if len(shape) != 1:
+            raise ApiError("per_pixel=1 is for 1-D inputs (the answer holds one map per path length)")
+        out["per_pixel"] = path_lengths(network, shape, target, per_pixel=True, endpoint=endpoint).tolist()
+    return out
+
+
 def zoo_payload(query: str) -> dict[str, Any]:
     """``GET /api/zoo``: the built-in networks with their family, default input and description."""
     from .. import zoo
@@ -429,6 +477,7 @@ ENDPOINTS: dict[str, Callable[[str], dict[str, Any]]] = {
     "/api/view": view_payload,
     "/api/graph": graph_payload,
     "/api/zoo": zoo_payload,
+    "/api/lengths": lengths_payload,
 }
 
 

@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .api import LIMITS, dispatch
+from .lessons import route as lesson_route
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "Handler", "Server", "make_server", "serve"]
 
@@ -149,6 +150,10 @@ class Handler(BaseHTTPRequestHandler):
         if url.path in STATIC:
             name, ctype = STATIC[url.path]
             self._send(200, _static(name), ctype)
+            return
+        lesson = lesson_route(url.path)  # /lessons/ and /lessons/<id> (SPEC section 10)
+        if lesson is not None:
+            self._send(lesson[0], lesson[1], lesson[2])
             return
         if not url.path.startswith("/api/"):
             self.send_json(404, {"error": f"no such page {url.path[:80]!r}; open /"})
