@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .arithmetic_flags import global_flags, wrapping_axes
+from .arithmetic_flags import cyclic_width, global_flags, reach_sets, wrapping_axes
 from .axismap import AxisMap
 from .geometry import per_axis
 from .geometry_resize import resize_axis_exact, resize_ratio, resize_taps
@@ -168,14 +168,16 @@ def _resize(rf: _AxisRF, edges: AxisMap, ratio: Fraction, mode: str, align_corne
 
 def _tabulated(rf: _AxisRF, edges: AxisMap, step: Fraction, taps: Any) -> _AxisRF:
     """Fields of the tensor's own positions, each the hull of the unbounded taps ``taps(o)``
-    and of the positions the op really reads (``edges``); irregular."""
+    and of the positions the op really reads (``edges``); irregular.  ``step``: source
+    positions per output position."""
 
     def field(o: int) -> tuple[int, int] | None:
         return _hull([rf.at(i) for i in {*taps(o), *edges.inputs_of(o).tolist()}])
 
     size = min(edges.n_out, MAX_PERIOD)
     merged = _from_function(size, 0, field, True)
-    return _AxisRF(size, max(1, round(step * size)), merged.lo, merged.hi, True)
+    # beyond the table (taps in later padding), fields move by ``step`` source positions per position
+    return _AxisRF(size, max(1, round(step * Fraction(rf.Q, rf.q) * size)), merged.lo, merged.hi, True)
 
 
 def _reads_outside_window(edges: AxisMap, s: int, pl: int, d: int, k: int) -> bool:
@@ -186,7 +188,14 @@ def _reads_outside_window(edges: AxisMap, s: int, pl: int, d: int, k: int) -> bo
     return bool(((off < 0) | (off > (k - 1) * d) | (off % d != 0)).any())
 
 
-def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
+def _wrap_translates(rf: _AxisRF, n: int, period: int | None) -> bool:
+    """Is position ``o + n`` of this axis the field of ``o`` moved by ``period`` input pixels?
+    Then reading around the end of the axis is reading ``o +- n`` on the unbounded axis,
+    measured cyclically (a regular tensor that tiles a wrapping input)."""
+    return period is not None and not rf.irregular and rf.Q * n == rf.q * period and None not in rf.lo
+
+
+def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int, period: int | None = None) -> _AxisRF:
     g = t.geometry
     assert g is not None
     n_in, n_out = g.in_shape[axis], g.out_shape[axis]
@@ -227,9 +236,12 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
         # Output o reads (o - shift) mod n.  Fields that wrap are measured cyclically (SPEC section 2):
         # every position reads o - shift on the unbounded axis, with the representative of the shift
         # nearest zero, so that a roll and the roll back (Swin) leave every field where it was.
+        # Otherwise the positions that wrap are the fields of the positions they read (tabulated).
         shift = int(-g.maps[axis].inputs_of(0)[0]) % n_in  # output 0 reads (-shift) mod n
         if shift > n_in // 2:
             shift -= n_in
+        if shift and not _wrap_translates(rf, n_in, period):
+            return _tabulated(rf, g.maps[axis], Fraction(1), lambda o: [])
         return _periodic(rf, 1, 1, lambda o: [o - shift], n_out, irregular=shift != 0)
     if isinstance(op, WindowMix):
         nd = len(g.in_shape)
@@ -242,6 +254,8 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
             base = ((o - sh) // span) * span + (o - sh) % d + sh
             return range(base, base + span, d)
 
+        if sh % span and not _wrap_translates(rf, n_in, period):
+            return _tabulated(rf, g.maps[axis], Fraction(1), lambda o: [])
         return _periodic(rf, span, span, window, n_out, irregular=sh % span != 0)
     # Conv, Pool, ConvTranspose; Crop, Pad, Slice and PixelUnshuffle are windows too.
     assert isinstance(op, _Windowed | Crop | Pad | Slice | PixelUnshuffle)
@@ -254,9 +268,12 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
 
         return _from_function(rf.q * s, rf.Q, transposed, rf.irregular)
     mode = getattr(op, "padding_mode", getattr(op, "mode", "zeros"))
+    if mode == "circular" and g.pads[axis] != (0, 0) and not _wrap_translates(rf, n_in, period):
+        return _tabulated(rf, g.maps[axis], Fraction(s), lambda o: [])
     if mode in ("reflect", "replicate") and _reads_outside_window(g.maps[axis], s, pl, d, k):
-        # A padded tap reads an image pixel off the window (a reflection): tabulate, irregular.
-        return _tabulated(rf, g.maps[axis], Fraction(s), lambda o: [o * s - pl + t * d for t in range(k)])
+        # A padded tap reads an image pixel off the window (a reflection): every tap reads a real
+        # position, so the fields are those of the positions read; tabulated, irregular.
+        return _tabulated(rf, g.maps[axis], Fraction(s), lambda o: [])
     return _periodic(rf, 1, s, lambda o: [o * s - pl + t * d for t in range(k)], n_out)
 
 
@@ -392,10 +409,12 @@ def _record(
     t: Tensor, rfs: list[_AxisRF], aligned: bool, global_context: bool, limit: tuple[int | None, ...]
 ) -> RFRecord:
     sizes, pads, centres = [], [], []
+    cut = False  # a field measured cyclically is narrower than its interval: not uniform
     for rf, n, cap in zip(rfs, t.shape, limit):
         # the largest over the tensor's own positions: phases beyond the last position don't count
         spans = [hi - lo + 1 for lo, hi in zip(rf.lo[:n], rf.hi[:n]) if lo is not None and hi is not None]
         size = max(spans) if spans else 0
+        cut = cut or (cap is not None and cap < size)
         sizes.append(size if cap is None else min(size, cap))
         first = rf.at(0)
         pads.append(None if first is None else -first[0])
@@ -409,7 +428,7 @@ def _record(
         center=tuple(centres),
         aligned=aligned,
         op="input" if t.op is None else _short(t.op),
-        uniform=all(_uniform(rf) for rf in rfs) or all(n == 1 for n in t.shape),
+        uniform=not cut and (all(_uniform(rf) for rf in rfs) or all(n == 1 for n in t.shape)),
         global_context=global_context,
     )
 
@@ -421,19 +440,37 @@ def _short(op: Op) -> str:
 
 def plan_receptive_field(plan: Plan) -> list[RFRecord]:
     """:func:`receptive_field` for an already-built plan."""
-    flags = global_flags(plan)
-    per_tensor, aligned = _fields(plan, flags)
+    sets = reach_sets(plan)
+    flags = global_flags(plan, sets)
+    local, aligned = _fields(plan, flags)
+    # A tensor downstream of a global merge need not be global itself (zero padding after a
+    # gate): its numbers then hold the context too (SPEC section 5).
+    whole, aligned_whole = _fields(plan, [False] * len(flags)) if any(flags) else (local, aligned)
     wraps = wrapping_axes(plan)
     return [
         _record(
             t,
-            per_tensor[t.index],
-            aligned[t.index],
+            (local if flags[t.index] else whole)[t.index],
+            (aligned if flags[t.index] else aligned_whole)[t.index],
             flags[t.index],
-            tuple(n if w else None for n, w in zip(plan.input_shape, wraps[t.index])),
+            _cyclic_limits(plan, t, wraps, sets),
         )
         for t in plan.tensors
     ]
+
+
+def _cyclic_limits(
+    plan: Plan, t: Tensor, wraps: list[tuple[bool, ...]], sets: list[list[np.ndarray]] | None
+) -> tuple[int | None, ...]:
+    """On an axis where some path wraps around, the widest field measured cyclically (SPEC
+    section 2): from the exact per-axis reach sets, else the input's size; None elsewhere."""
+    out: list[int | None] = []
+    for a, n in enumerate(plan.input_shape):
+        if not wraps[t.index][a]:
+            out.append(None)
+        else:
+            out.append(n if sets is None else cyclic_width(sets[t.index][a]))
+    return tuple(out)
 
 
 def _fields(plan: Plan, flags: list[bool] | None = None) -> tuple[list[list[_AxisRF]], list[bool]]:
@@ -449,7 +486,7 @@ def _fields(plan: Plan, flags: list[bool] | None = None) -> tuple[list[list[_Axi
             ok = True
         elif t.geometry is not None:
             src = t.links[0].source
-            rfs = [_leaf(t.op, t, per_tensor[src][a], a) for a in range(plan.ndim)]
+            rfs = [_leaf(t.op, t, per_tensor[src][a], a, plan.input_shape[a]) for a in range(plan.ndim)]
             ok = aligned[src]
         else:
             rfs, ok = _merge_tensor(plan, t, per_tensor, aligned, flags is None or flags[t.index])
