@@ -1,6 +1,6 @@
 """Time rfgraph's engine against its peers in one run and print ratios.
 
-Peers: the networkx reference (``rfgraph.reference``, algorithm="sets", where it
+Peers: the networkx reference (``rfgraph.engine.reference``, algorithm="sets", where it
 finishes in reasonable time) and torch autograd on the all-ones linear network
 (path counts).  Cases: the seed chain; a 10-layer 3x3 chain at 41x41; VGG-16 at
 224x224 (centre of pool5); a ResNet-50-shaped DAG at 224x224 (centre of the last
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import rfgraph as rf
-from rfgraph import reference
+from rfgraph.engine import reference
 
 
 def machine() -> str:
@@ -101,7 +101,7 @@ def main() -> None:
         ("ResNet-50, 224x224, last stage", resnet50(), (224, 224), "layer4", False),
     ]
     try:
-        from rfgraph.torch_export import paths_by_autograd
+        from rfgraph.importers.to_torch import paths_by_autograd
     except ImportError:  # pragma: no cover
         paths_by_autograd = None  # type: ignore[assignment]
     header = f"{'case':34} {'metric':6} {'first':>10} {'warm':>10} {'networkx':>10} {'torch':>10} {'vs nx':>9} {'vs torch':>9}"

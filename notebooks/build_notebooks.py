@@ -1068,6 +1068,175 @@ fig.tight_layout()""",
 ]
 
 
+# --------------------------------------------------------------------------- ERF theory (issue 26)
+
+
+NOTEBOOKS["09_erf_theory.ipynb"] = [
+    (
+        "md",
+        """\
+# ERF theory, exactly
+
+Luo et al. (2016) studied the *effective* receptive field: how strongly each input pixel moves
+one output. rfgraph computes three exact versions of it for any architecture: the path count
+(every weight one), the averaging network (`weights="mean"`: every op averages its inputs) and
+the expected squared gradient over random initialisations (`rf.erf.expected_erf`). This notebook
+reproduces Luo's findings with them, checks the random one against Monte Carlo, counts paths by
+length as Veit et al. (2016) did, and trains a small network to watch its ERF grow.
+`docs/theory.md` has the same results as a table, beside the papers' numbers.""",
+    ),
+    ("code", SETUP + "\nfrom rfgraph import erf"),
+    (
+        "md",
+        """\
+## Gaussian, and growing like the square root of the depth
+
+For n stacked 3-tap convolutions the ERF's standard deviation is exactly sqrt(2n/3), so it grows
+like sqrt(n) while the theoretical field grows like n: the ratio shrinks like 1/sqrt(n).""",
+    ),
+    (
+        "code",
+        """\
+study = erf.scaling_study(range(1, 33), ndim=1, fractions=(0.5,))
+print({k: round(v, 3) for k, v in study.exponents.items()})
+fig, ax = plt.subplots(figsize=(4.5, 3.2))
+ax.loglog(study.ns, study.span, "k-", label="theoretical RF (pixels)")
+ax.loglog(study.ns, study.std, "C0-", label="ERF std (pixels)")
+ax.set_xlabel("depth n")
+ax.legend(fontsize=8)
+fig.tight_layout()""",
+    ),
+    (
+        "md",
+        """\
+## Uniform, random and ReLU weights
+
+For a chain, E[(dy/dx)^2] over kaiming initialisations is the averaging network's map: the same
+shape as the uniform one. With ReLU the usual rule (each ReLU halves the expectation) keeps that
+shape; the Monte Carlo estimate over 1000 random torch networks shows how close the rule is.""",
+    ),
+    (
+        "code",
+        """\
+chain = rf.Sequential(*[rf.Conv(3, padding=1) for _ in range(5)])
+shape = (21,)
+uniform = rf.contribution_map(chain, shape, "paths")
+random_linear = erf.expected_erf(chain, shape)
+rule = erf.expected_erf(chain, shape, activation="relu")
+mc = erf.sampled_erf(chain, shape, activation="relu", draws=1000, channels=8)
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+for values, label, style in [
+    (uniform, "uniform weights (paths)", "k-"),
+    (random_linear, "random linear (exact)", "C0--"),
+    (rule, "random ReLU, 1/2 rule", "C1:"),
+    (mc.mean, "random ReLU, Monte Carlo", "C3o"),
+]:
+    ax.plot(values / values.sum(), style, label=label)
+ax.set_xlabel("input position")
+ax.legend(fontsize=7)
+fig.tight_layout()""",
+    ),
+    (
+        "md",
+        """\
+## Skip connections shrink the ERF, subsampling and dilation enlarge it
+
+Counting paths, a residual stack looks almost like the plain chain (every 3x3 body has 9 paths,
+the shortcut 1). Weighted as the averaging or the random network, the shortcut's single path
+weighs as much as all nine, and the ERF shrinks.""",
+    ),
+    (
+        "code",
+        """\
+plain = rf.Sequential(*[rf.Conv(3, padding=1) for _ in range(8)])
+residual = rf.Sequential(*[rf.Residual(rf.Conv(3, padding=1)) for _ in range(8)])
+shape = (33, 33)
+fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+maps = [
+    ("plain chain", erf.expected_erf(plain, shape)),
+    ("residual, paths", rf.contribution_map(residual, shape, "paths")),
+    ("residual, expected", erf.expected_erf(residual, shape)),
+]
+for ax, (title, values) in zip(axes, maps):
+    ax.imshow(values[8:25, 8:25], cmap="viridis")
+    ax.set_title(f"{title}: std {erf.erf_stats(values).std[0]:.2f}", fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+for name, net in [("strided", rf.Sequential(rf.Conv(3), rf.Conv(3, stride=2), rf.Conv(3), rf.Conv(3))),
+                  ("dilated", rf.Sequential(rf.Conv(3), rf.Conv(3, dilation=2), rf.Conv(3), rf.Conv(3))),
+                  ("plain", rf.Sequential(*[rf.Conv(3)] * 4))]:
+    n = erf.predict(net).span[0]
+    print(name, "expected-ERF std", round(erf.erf_stats(erf.expected_erf(net, (n,), target=(0,))).std[0], 3))""",
+    ),
+    (
+        "md",
+        """\
+## Paths by length (Veit et al.)
+
+n residual blocks with one-convolution bodies have C(n, k) paths through k convolutions. On
+pixels, the paths of each length carry their own field: short paths stay near the centre.""",
+    ),
+    (
+        "code",
+        """\
+blocks = rf.Sequential(*[rf.Residual(rf.Conv(3, padding=1)) for _ in range(8)])
+print(rf.path_lengths(blocks).tolist())
+fig = plot.plot_path_lengths(blocks, (33,), scale="log")""",
+    ),
+    (
+        "md",
+        """\
+## Training enlarges the ERF
+
+A small fully convolutional network (theoretical field 15 x 15) learns a dense task that needs
+more context than its untrained ERF uses: reproduce its input blurred by a Gaussian of std 6 pixels. Its gradient ERF (Luo's definition, `rf.erf.gradient_erf`) before and
+after a few hundred steps:""",
+    ),
+    (
+        "code",
+        """\
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+torch.set_num_threads(1)
+layers = []
+for i in range(6):
+    layers += [nn.Conv2d(1 if i == 0 else 8, 8, 3, padding=1), nn.ReLU()]
+model = nn.Sequential(*layers, nn.Conv2d(8, 1, 3, padding=1))
+grid = torch.arange(-12, 13, dtype=torch.float32)
+kernel = torch.exp(-(grid[:, None] ** 2 + grid[None, :] ** 2) / (2 * 6.0**2))
+kernel = (kernel / kernel.sum())[None, None]
+
+
+def batch(n=16):
+    x = torch.randn(n, 1, 32, 32)
+    return x, nn.functional.conv2d(x, kernel, padding=12)
+
+
+probe = torch.randn(16, 1, 32, 32)
+before = erf.gradient_erf(model, probe)
+opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+for step in range(300):
+    x, y = batch()
+    loss = nn.functional.mse_loss(model(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+after = erf.gradient_erf(model, probe)
+print(f"loss {loss.item():.4f}")
+std_before, std_after = np.mean(erf.erf_stats(before).std), np.mean(erf.erf_stats(after).std)
+print(f"ERF std before {std_before:.2f} px, after {std_after:.2f} px ({100 * (std_after / std_before - 1):+.0f} %)")
+fig, axes = plt.subplots(1, 2, figsize=(6, 3))
+for ax, values, title in [(axes[0], before, "before training"), (axes[1], after, "after training")]:
+    ax.imshow(values, cmap="viridis")
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])""",
+    ),
+]
+
+
 def build() -> list[Path]:
     written = []
     for name, cells in NOTEBOOKS.items():

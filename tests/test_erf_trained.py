@@ -382,6 +382,8 @@ def test_compare_trained_numbers() -> None:
     assert set(c.stats["trained"].replknet_area_ratio) == {0.2, 0.3, 0.5, 0.99}
     assert not np.allclose(c.maps["untrained"], c.maps["trained"])
     assert "corr paths" in c.summary() and c.as_dict()["inputs"] == 6
+    assert "area ratio (RepLKNet) linear" in c.summary() and "; log 0.2" in c.summary()
+    assert "Gaussian fit R2" in c.summary() and "TV" in c.summary()
 
 
 def test_compare_trained_without_exact_maps_says_why() -> None:
@@ -443,7 +445,7 @@ def test_cli_picks_the_last_spatial_tensor_and_writes_safely(tmp_path: Path, cap
     link = tmp_path / "link.png"
     link.symlink_to(tmp_path / "elsewhere.png")
     code, _, err = _cli(capsys, src, "-i", "12", "--channels", "2", "--out", str(link), "--force")
-    # --force replaces the link itself (rfgraph._io's rule); nothing is ever written through it
+    # --force replaces the link itself (rfgraph.output's rule); nothing is ever written through it
     assert code == 0 and not link.is_symlink() and not (tmp_path / "elsewhere.png").exists()
     code, _, _ = _cli(capsys, src, "-i", "12", "--channels", "2", "--output", "0", "--out", str(npy), "--force")
     assert code == 0 and not list(tmp_path.glob(".erf.npy*"))  # no temporary file left behind

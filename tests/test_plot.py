@@ -20,8 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 plt.rcParams["figure.dpi"] = 50  # small renders keep the suite fast; the checks do not need detail
 
 from rfgraph import plot  # noqa: E402
-from rfgraph.graph import to_networkx  # noqa: E402
-from rfgraph.reference import paths_and_edges  # noqa: E402
+from rfgraph.engine.graph import to_networkx  # noqa: E402
+from rfgraph.engine.reference import paths_and_edges  # noqa: E402
 
 SEED = rf.Sequential(*[rf.Conv(3)] * 5)
 SEED_EDGES = [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]
@@ -53,7 +53,7 @@ def assert_not_blank(fig, min_ink: float = 0.01) -> None:
 
 
 def test_import_rfgraph_does_not_import_matplotlib():
-    code = "import sys, rfgraph, rfgraph.plot, rfgraph.progress; print('matplotlib' in sys.modules)"
+    code = "import sys, rfgraph, rfgraph.plot, rfgraph.output; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -77,7 +77,7 @@ def test_namespace_is_clean():
     assert set(plot.__all__) >= _PLOT_API_0_1
     public = {n for n in dir(plot) if not n.startswith("__")}
     submodules = {n for n in public if isinstance(getattr(plot, n), types.ModuleType)}
-    assert submodules <= {"_common", "maps", "profiles", "surfaces", "graph", "comparison"}
+    assert submodules <= {"_common", "maps", "profiles", "surfaces", "graph", "comparison", "lengths"}
     assert public - submodules == set(plot.__all__)
     assert callable(plot.compare)  # the function, not a submodule of the same name
 
@@ -344,7 +344,7 @@ def test_save_rejects_unknown_suffix(tmp_path):
 
 
 def test_progress_prints_only_after_delay():
-    from rfgraph.progress import progress
+    from rfgraph.output import progress
 
     quiet = io.StringIO()
     with progress("fast", total=2, enabled=True, delay=5.0, stream=quiet) as bar:

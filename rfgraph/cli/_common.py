@@ -19,6 +19,7 @@ __all__ = [
     "pixel_size",
     "ascii_map",
     "compute_map",
+    "parse_weights",
     "default_endpoint",
     "dump_json",
     "expected_ndim",
@@ -152,7 +153,7 @@ def parse_target(text: str | None) -> tuple[int, ...] | str | None:
 
 def network(args: argparse.Namespace) -> Any:
     from .. import zoo
-    from ..spec import load_network
+    from ..importers.load import load_network
 
     # Zoo networks whose geometry depends on the input (U-Net, DeepLab) are built for --input.
     if args.network in zoo.names() and getattr(args, "input", None) and "input_size" in zoo.options(args.network):
@@ -219,9 +220,35 @@ def compute_map(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
     from ..engine import contribution_map
 
     exact = True if getattr(args, "exact", False) else None  # None: exact ints only where float64 would round
+    weights = parse_weights(getattr(args, "weights", "ones"))
     return contribution_map(
-        network(args), shape, args.metric, parse_target(args.target), endpoint=args.endpoint, exact=exact
+        network(args),
+        shape,
+        args.metric,
+        parse_target(args.target),
+        endpoint=args.endpoint,
+        exact=exact,
+        weights=weights,
     )
+
+
+def parse_weights(text: str) -> Any:
+    """``--weights``: 'ones', 'mean', or ``name=gain`` pairs separated by commas (SPEC section 11)."""
+    if text in ("ones", "mean"):
+        return text
+    gains: dict[str, float | int] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            gain: float | int = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        except ValueError:
+            gain = float("nan")
+        if not sep or not name.strip() or gain != gain:
+            raise RFGraphError(
+                f"--weights {text!r}: give 'ones', 'mean' or gains by op name such as 'layer1=0.5,layer2.0=2'"
+            )
+        gains[name.strip()] = gain
+    return gains
 
 
 def support(values: Any) -> tuple[int, int]:
@@ -244,7 +271,7 @@ def number(v: Any) -> Any:
 
 def progress_bar(args: argparse.Namespace, desc: str, total: int) -> Any:
     """A stage progress bar on stderr (only on a terminal, only after 1 s, never with --json)."""
-    from ..progress import progress
+    from ..output import progress
 
     quiet = args.json or getattr(args, "no_progress", False)
     if len(desc) > 32:
@@ -304,7 +331,7 @@ def add_pixel_size_arg(p: argparse.ArgumentParser) -> None:
 
 def pixel_size(args: argparse.Namespace) -> tuple[float, str] | None:
     """The parsed ``--pixel-size`` as ``(value, unit)``, or None."""
-    from ..units import parse_length
+    from ..answers.units import parse_length
 
     text = getattr(args, "pixel_size", None)
     return None if text is None else parse_length(text)

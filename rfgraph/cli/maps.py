@@ -30,7 +30,7 @@ DATA_SUFFIXES = (".npy", ".csv")
 
 def _check_out(args: argparse.Namespace, allowed: tuple[str, ...], default: str | None = None) -> None:
     """Validate ``--out`` (and the default file of --plot/graph) before any work is done."""
-    from .._io import check_destination, suffix
+    from ..output import check_destination, suffix
 
     if args.out is None:
         args.out = default
@@ -153,7 +153,7 @@ def save_map_picture(args: argparse.Namespace, values: Any, shape: tuple[int, ..
 def _save_data(args: argparse.Namespace, values: Any) -> None:
     import numpy as np
 
-    from .._io import suffix, write_file
+    from ..output import suffix, write_file
 
     if suffix(args.out) == ".csv":
         if values.ndim > 2:
@@ -263,11 +263,19 @@ def register(sub: Any) -> None:
         epilog=(
             "examples:\n  rfgraph map vgg16 --out vgg16.png\n"
             "  rfgraph map vgg16 --input 224x224 --metric paths --out vgg16.npy\n"
+            "  rfgraph map resnet18 --input 64x64 --metric paths --weights mean\n"
             "see also: rfgraph profile (1-D numbers), rfgraph graph (the unrolled graph)"
         ),
         formatter_class=fmt,
     )
     _add_map_args(p)
+    p.add_argument(
+        "--weights",
+        "-w",
+        default="ones",
+        help="paths only: 'ones' (count paths, default), 'mean' (the averaging network's gradient) or gains "
+        "by op name, e.g. 'layer1.0=0.5,layer2=2'",
+    )
     p.add_argument("--out", "-o", help="write the map: .npy or .csv data, or a .png/.svg/.pdf picture")
     p.set_defaults(handler=cmd_map)
     p = sub.add_parser(

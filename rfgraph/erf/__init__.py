@@ -20,6 +20,9 @@ package gives the tools around it, one module per question:
   strides before layer ``l``).  Merges (``Add``, ``Concat``, ``Residual``) are
   mixtures and stay exact.  :func:`scaling_study`: ERF size grows as ``sqrt(n)``
   while the theoretical RF grows as ``n`` (fitted exponents, per-``n`` table).
+* :mod:`~rfgraph.erf.expected` -- :func:`expected_erf`: ``E[(dy/dx)**2]`` over random
+  initialisations, exactly (SPEC section 11); :mod:`~rfgraph.erf.sampled` --
+  :func:`sampled_erf`: its Monte Carlo check with torch (thousands of draws at once).
 * :mod:`~rfgraph.erf.empirical` -- :func:`empirical_erf` / :func:`compare_empirical`:
   gradient maps of randomly initialised torch networks built from the same
   description (needs the ``torch`` extra; torch is imported inside those
@@ -46,7 +49,9 @@ Every name is available as ``rf.erf.<name>``; the submodules are where each live
 # tests/test_erf.py::test_namespace_is_clean.
 from ..importers.to_torch import to_torch
 from .empirical import REDUCTIONS, EmpiricalComparison, compare_empirical, empirical_erf
+from .expected import expected_erf
 from .images import IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD, load_images, noise_images
+from .sampled import SampledERF, sampled_erf
 from .side_by_side import TrainedComparison, compare_trained, plot_trained, reinitialized
 from .stats import (
     DEFAULT_FRACTIONS,
@@ -77,6 +82,9 @@ __all__ = [
     "predict",
     "chain",
     "scaling_study",
+    "expected_erf",
+    "sampled_erf",
+    "SampledERF",
     "to_torch",
     "empirical_erf",
     "compare_empirical",

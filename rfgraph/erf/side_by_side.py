@@ -73,7 +73,18 @@ class TrainedComparison:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        """A short text report: one block per map."""
+        """A short text report: one block per map.
+
+        Per map: the per-axis standard deviation; the Gaussian fit (``R2``: the share of
+        the normalised map's variation over its support's box that the discretised
+        Gaussian with the same mean and per-axis variance explains, 1 = exactly that
+        Gaussian; ``TV``: the mass the two place differently, 0 = identical); the
+        correlations; the mass inside the theoretical field; and the high-contribution
+        area ratios of Ding et al. (RepLKNet, CVPR 2022) twice: on the map itself
+        (``linear``, scale-free) and after ``log10(1 + x)`` as their script does
+        (``log``), which depends on the map's units (a map times 1000 gets other log
+        ratios), so compare log ratios only between maps in the same units.
+        """
         lines = [
             f"output {self.output!r}, target {self.target}, reduce {self.reduce!r}, {self.inputs} inputs",
             "theoretical field: "
@@ -81,12 +92,22 @@ class TrainedComparison:
         ]
         for name, s in self.stats.items():
             corr = self.correlation.get(name, {})
-            parts = [f"std {' x '.join(f'{v:.2f}' for v in s.std)} px", f"Gaussian R2 {_fmt(s.gaussian_r2)}"]
+            parts = [
+                f"std {' x '.join(f'{v:.2f}' for v in s.std)} px",
+                f"Gaussian fit R2 {_fmt(s.gaussian_r2)} TV {_fmt(s.gaussian_tv)}",
+            ]
             parts += [f"corr {m} {_fmt(r)}" for m, r in corr.items()]
             if name in self.inside:
                 parts.append(f"inside RF {self.inside[name]:.3f}")
-            ratios = ", ".join(f"{t:g}: {_fmt(sq.ratio)}" for t, sq in s.replknet_area_ratio.items())
-            lines.append(f"{name:>9}: " + ", ".join(parts) + f"; RepLKNet area ratio {ratios}")
+            lines.append(f"{name:>9}: " + ", ".join(parts))
+            linear = ", ".join(f"{t:g}: {_fmt(sq.ratio)}" for t, sq in s.area_ratio.items())
+            log = ", ".join(f"{t:g}: {_fmt(sq.ratio)}" for t, sq in s.replknet_area_ratio.items())
+            lines.append(f"{'':>9}  area ratio (RepLKNet) linear {linear}; log {log}")
+        lines.append(
+            "Gaussian fit: R2 = share of the map's variation explained by the Gaussian with its mean and "
+            "std (1 = exact), TV = mass placed differently (0 = same); area ratios: linear on the map, "
+            "log after log10(1 + x) as RepLKNet's script (depends on the map's units)"
+        )
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 

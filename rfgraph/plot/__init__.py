@@ -17,7 +17,8 @@ like an image.
 One module per kind of picture, every name also here as ``rfgraph.plot.<name>``:
 :mod:`~rfgraph.plot.maps` (heatmaps, theoretical RF box, effective-RF square),
 :mod:`~rfgraph.plot.profiles` (1-D bars), :mod:`~rfgraph.plot.surfaces` (3-D
-surface), :mod:`~rfgraph.plot.graph` (the unrolled graph) and
+surface), :mod:`~rfgraph.plot.graph` (the unrolled graph), :mod:`~rfgraph.plot.lengths`
+(paths by length, SPEC section 11) and
 :mod:`~rfgraph.plot.comparison` (:func:`compare`).
 
 >>> import numpy as np
@@ -34,6 +35,7 @@ surface), :mod:`~rfgraph.plot.graph` (the unrolled graph) and
 from ._common import IMAGE_SUFFIXES, INSTALL_HINT, Box, Scale
 from .comparison import compare
 from .graph import GRAPH_MAX_NODES, path_edges, plot_graph, save_graph_figure
+from .lengths import plot_path_lengths
 from .maps import ERF, ERF_STYLE, RF_BOX_STYLE, effective_rf, exact_box, plot_map, save_map_figure, theoretical_box
 from .profiles import plot_profile, save_profile_figure
 from .surfaces import plot_surface
@@ -47,6 +49,7 @@ __all__ = [
     "path_edges",
     "plot_graph",
     "plot_map",
+    "plot_path_lengths",
     "plot_profile",
     "plot_surface",
     "save_graph_figure",

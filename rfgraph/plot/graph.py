@@ -44,7 +44,7 @@ def path_edges(
     """
     import networkx as nx
 
-    from ..graph import plan_to_networkx
+    from ..engine.graph import plan_to_networkx
 
     plan = build_plan(network, input_shape, endpoint)
     graph = plan_to_networkx(plan, max_nodes)
@@ -122,7 +122,7 @@ def plot_graph(
     """
     import networkx as nx
 
-    from ..graph import plan_to_networkx
+    from ..engine.graph import plan_to_networkx
 
     plan = build_plan(network, input_shape, endpoint)
     if plan.ndim != 1:

@@ -307,7 +307,7 @@ def view_payload(query: str) -> dict[str, Any]:
     if not getattr(rec, "uniform", True):
         notes.append("the fields of this tensor are not uniform: the size is the largest over positions")
     if records:
-        from ..table_notes import table_notes
+        from ..arithmetic.notes import table_notes
 
         notes.extend(table_notes(plan, records))  # why token mixers' fields look as they do, as the CLI says
     return {
@@ -338,7 +338,7 @@ def graph_payload(query: str) -> dict[str, Any]:
     input pixels that reach it); ``edges``: ``[layer_u, u, layer_v, v]``; ``target``.
     The page highlights the paths from a clicked input itself.
     """
-    from ..graph import plan_to_networkx
+    from ..engine.graph import plan_to_networkx
 
     p = _params(query, ("net", "input", "target", "endpoint"))
     shape = _input(p)
