@@ -151,3 +151,16 @@ def test_bad_numpy_scalar_targets():
     for target in (np.array(2.5), np.array(True), np.array("2")):
         with pytest.raises(rf.RFGraphError):
             rf.contribution_map(rf.Conv(3), (7,), target=target)
+
+
+def test_pad_then_two_resizes_3d_is_not_uniform():
+    # item 7, the second candidate, confirmed: a zero pad, then linear x3 and x1/3 in 3-D was
+    # called uniform while position (0, 0, 0) reads pixel 0, outside its interval [-1, -1]
+    net = rf.Sequential(
+        rf.Pad(((1, 0),) * 3), rf.Resize(scale_factor=3.0, mode="linear"), rf.Resize(scale_factor=1 / 3, mode="linear")
+    )
+    shape = (2, 2, 2)
+    rec = rf.receptive_field(net, shape)[-1]
+    reach = np.stack([rf.reach(net, shape, pos).ravel() for pos in np.ndindex(*rec.shape)])
+    problems, _ = ot.record_problems(rec, reach, shape, (False,) * 3, tight=False)
+    assert not problems, problems
