@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from ..geometry import per_axis
-from ..geometry.resize import resize_ratio, resize_taps
+from ..geometry.axismap import AxisMap
+from ..geometry.resize import resize_axis_exact, resize_ratio, resize_taps
 from ..ops import (
     AdaptivePool,
     ConvTranspose,
@@ -46,6 +47,7 @@ from ..ops import (
     _Windowed,
 )
 from ..plan import Plan, Tensor, build_plan
+from .flags import cyclic_width, global_flags, reach_sets, wrapping_axes
 
 __all__ = ["RFRecord", "receptive_field", "format_table"]
 
@@ -144,14 +146,64 @@ def _hull(intervals: list[tuple[int, int] | None]) -> tuple[int, int] | None:
     return min(iv[0] for iv in present), max(iv[1] for iv in present)
 
 
-def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
+def _resize(rf: _AxisRF, edges: AxisMap, ratio: Fraction, mode: str, align_corners: bool) -> _AxisRF:
+    """A resize whose output ``o`` reads :func:`resize_taps` (exact arithmetic, unbounded input).
+
+    torch computes the source coordinates in float32: where its edges (``edges``, the op's map)
+    differ from the exact ones on the tensor's own positions (a weight of 1e-8 where the exact one
+    is 0, a scale such as 0.9 that no small fraction equals), the fields of the tensor's positions
+    are tabulated from the union of both and marked irregular.
+    """
+    n_in, n_out = edges.n_in, edges.n_out
+    if n_in == n_out and np.array_equal(edges.indices, np.arange(n_in)) and edges.nnz == n_in:
+        return rf  # torch copies when the size does not change
+    exact = resize_axis_exact(n_in, n_out, ratio, mode, align_corners)
+    if np.array_equal(exact.indptr, edges.indptr) and np.array_equal(exact.indices, edges.indices):
+        return _periodic(
+            rf, ratio.denominator, ratio.numerator, lambda o: resize_taps(o, ratio, mode, align_corners), n_out
+        )
+
+    return _tabulated(rf, edges, ratio, lambda o: resize_taps(o, ratio, mode, align_corners))
+
+
+def _tabulated(rf: _AxisRF, edges: AxisMap, step: Fraction, taps: Any) -> _AxisRF:
+    """Fields of the tensor's own positions, each the hull of the unbounded taps ``taps(o)``
+    and of the positions the op really reads (``edges``); irregular.  ``step``: source
+    positions per output position."""
+
+    def field(o: int) -> tuple[int, int] | None:
+        return _hull([rf.at(i) for i in {*taps(o), *edges.inputs_of(o).tolist()}])
+
+    size = min(edges.n_out, MAX_PERIOD)
+    merged = _from_function(size, 0, field, True)
+    # beyond the table (taps in later padding), fields move by ``step`` source positions per position
+    return _AxisRF(size, max(1, round(step * Fraction(rf.Q, rf.q) * size)), merged.lo, merged.hi, True)
+
+
+def _reads_outside_window(edges: AxisMap, s: int, pl: int, d: int, k: int) -> bool:
+    """Does some output read a position that is not one of its taps ``o*s - pl + t*d``
+    (reflect and replicate padding read the image where the window is off it)?"""
+    rows = np.repeat(np.arange(edges.n_out, dtype=np.int64), np.diff(edges.indptr))
+    off = edges.indices - (rows * s - pl)
+    return bool(((off < 0) | (off > (k - 1) * d) | (off % d != 0)).any())
+
+
+def _wrap_translates(rf: _AxisRF, n: int, period: int | None) -> bool:
+    """Is position ``o + n`` of this axis the field of ``o`` moved by ``period`` input pixels?
+    Then reading around the end of the axis is reading ``o +- n`` on the unbounded axis,
+    measured cyclically (a regular tensor that tiles a wrapping input)."""
+    return period is not None and not rf.irregular and rf.Q * n == rf.q * period and None not in rf.lo
+
+
+def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int, period: int | None = None) -> _AxisRF:
     g = t.geometry
     assert g is not None
     n_in, n_out = g.in_shape[axis], g.out_shape[axis]
     if isinstance(op, GlobalPool | GlobalMix):
         # Same as a pool whose window and stride are the whole input; a mix keeps the positions.
         whole = _whole(rf, n_in)
-        assert whole is not None
+        if whole is None:  # no position reads any input pixel (e.g. only a transposed conv's output padding)
+            return _AxisRF(1, 0, (None,), (None,))
         if isinstance(op, GlobalMix):
             return _AxisRF(1, 0, (whole[0],), (whole[1],))
         # One output position has no neighbour, so no stride of its own: the record keeps the stride
@@ -162,23 +214,13 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
     if n_in == 1 and isinstance(op, Upsample | Resize | AdaptivePool):
         return _broadcast(rf)  # e.g. a pooled context vector resized back to the feature map
     if isinstance(op, Upsample):
-        f = g.stride[axis]
-        if op.mode == "nearest":
-            return _from_function(rf.q * f, rf.Q, lambda o: rf.at(o // f), rf.irregular)
-
-        def linear(o: int) -> tuple[int, int] | None:
-            num = 2 * o + 1 - f  # source coordinate times 2f, unclamped (unbounded input)
-            i0, frac = divmod(num, 2 * f)
-            return _hull([rf.at(i0), rf.at(i0 + 1) if frac else None])
-
-        return _from_function(rf.q * f, rf.Q, linear, rf.irregular)
+        return _resize(rf, g.maps[axis], Fraction(1, g.stride[axis]), op.mode, False)
     if isinstance(op, Resize | AdaptivePool):
         if isinstance(op, Resize) and op.mode != "area":
             scales = op.scale_factor if isinstance(op.scale_factor, tuple) else (op.scale_factor,) * len(g.in_shape)
             scale = None if op.recompute_scale_factor else scales[axis]
             ratio = resize_ratio(n_in, n_out, op.mode, op.align_corners, scale)
-            mode, ac = op.mode, op.align_corners
-            return _periodic(rf, ratio.denominator, ratio.numerator, lambda o: resize_taps(o, ratio, mode, ac), n_out)
+            return _resize(rf, g.maps[axis], ratio, op.mode, op.align_corners)
         ratio = Fraction(n_in, n_out)
         return _periodic(
             rf,
@@ -195,9 +237,16 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
             return _periodic(rf, 1, -1, lambda o: [n_in - 1 - o], n_out)
         return rf
     if isinstance(op, Roll):
-        shift = int((g.maps[axis].inputs_of(0)[0] * -1) % n_in)  # output 0 reads (-shift) mod n
-        # Interior positions are shifted; those that wrap around see the other border.
-        return _periodic(rf, 1, 1, lambda o: [o - shift], n_out, irregular=shift % n_in != 0)
+        # Output o reads (o - shift) mod n.  Fields that wrap are measured cyclically (SPEC section 2):
+        # every position reads o - shift on the unbounded axis, with the representative of the shift
+        # nearest zero, so that a roll and the roll back (Swin) leave every field where it was.
+        # Otherwise the positions that wrap are the fields of the positions they read (tabulated).
+        shift = int(-g.maps[axis].inputs_of(0)[0]) % n_in  # output 0 reads (-shift) mod n
+        if shift > n_in // 2:
+            shift -= n_in
+        if shift and not _wrap_translates(rf, n_in, period):
+            return _tabulated(rf, g.maps[axis], Fraction(1), lambda o: [])
+        return _periodic(rf, 1, 1, lambda o: [o - shift], n_out, irregular=shift != 0)
     if isinstance(op, WindowMix):
         nd = len(g.in_shape)
         w, sh, d = (per_axis(getattr(op, a), nd, a, "")[axis] for a in ("window", "shift", "dilation"))
@@ -209,6 +258,8 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
             base = ((o - sh) // span) * span + (o - sh) % d + sh
             return range(base, base + span, d)
 
+        if sh % span and not _wrap_translates(rf, n_in, period):
+            return _tabulated(rf, g.maps[axis], Fraction(1), lambda o: [])
         return _periodic(rf, span, span, window, n_out, irregular=sh % span != 0)
     # Conv, Pool, ConvTranspose; Crop, Pad, Slice and PixelUnshuffle are windows too.
     assert isinstance(op, _Windowed | Crop | Pad | Slice | PixelUnshuffle)
@@ -220,18 +271,26 @@ def _leaf(op: Op, t: Tensor, rf: _AxisRF, axis: int) -> _AxisRF:
             return _hull([rf.at(i) for i in ins])
 
         return _from_function(rf.q * s, rf.Q, transposed, rf.irregular)
+    mode = getattr(op, "padding_mode", getattr(op, "mode", "zeros"))
+    if mode == "circular" and g.pads[axis] != (0, 0) and not _wrap_translates(rf, n_in, period):
+        return _tabulated(rf, g.maps[axis], Fraction(s), lambda o: [])
+    if mode in ("reflect", "replicate") and _reads_outside_window(g.maps[axis], s, pl, d, k):
+        # A padded tap reads an image pixel off the window (a reflection): every tap reads a real
+        # position, so the fields are those of the positions read; tabulated, irregular.
+        return _tabulated(rf, g.maps[axis], Fraction(s), lambda o: [])
     return _periodic(rf, 1, s, lambda o: [o * s - pl + t * d for t in range(k)], n_out)
 
 
-def _merge(rfs: list[_AxisRF], n: int) -> tuple[_AxisRF, bool]:
+def _merge(rfs: list[_AxisRF], n: int, context: bool = True) -> tuple[_AxisRF, bool]:
     """Union of the branches' fields on one axis, and whether they centre every position alike.
 
-    Branches of stride 0 (a broadcast context vector) are context: when other branches
-    are local, the numbers describe those (the exact field is in ``global_context`` and
-    :func:`rfgraph.reach`).  Local branches of different strides are tabulated over the
-    tensor's ``n`` positions and marked irregular.
+    Branches of stride 0 (a broadcast context vector) are context when ``context`` (the
+    merged tensor is global): when other branches are local, the numbers describe those
+    (the exact field is in ``global_context`` and :func:`rfgraph.reach`).  Otherwise they
+    are part of the field like any branch.  Branches of different strides are tabulated
+    over the tensor's ``n`` positions and marked irregular.
     """
-    local = [r for r in rfs if r.Q != 0] or rfs
+    local = ([r for r in rfs if r.Q != 0] if context else rfs) or rfs
     irregular = any(r.irregular for r in local)
     strides = {Fraction(r.Q, r.q) for r in local}
     if len(strides) > 1:
@@ -352,11 +411,17 @@ class RFRecord:
         }
 
 
-def _record(t: Tensor, rfs: list[_AxisRF], aligned: bool, global_context: bool) -> RFRecord:
+def _record(
+    t: Tensor, rfs: list[_AxisRF], aligned: bool, global_context: bool, limit: tuple[int | None, ...]
+) -> RFRecord:
     sizes, pads, centres = [], [], []
-    for rf in rfs:
-        spans = [hi - lo + 1 for lo, hi in zip(rf.lo, rf.hi) if lo is not None and hi is not None]
-        sizes.append(max(spans) if spans else 0)
+    cut = False  # a field measured cyclically is narrower than its interval: not uniform
+    for rf, n, cap in zip(rfs, t.shape, limit):
+        # the largest over the tensor's own positions: phases beyond the last position don't count
+        spans = [hi - lo + 1 for lo, hi in zip(rf.lo[:n], rf.hi[:n]) if lo is not None and hi is not None]
+        size = max(spans) if spans else 0
+        cut = cut or (cap is not None and cap < size)
+        sizes.append(size if cap is None else min(size, cap))
         first = rf.at(0)
         pads.append(None if first is None else -first[0])
         centres.append(None if first is None else (first[0] + first[1]) / 2)
@@ -369,7 +434,7 @@ def _record(t: Tensor, rfs: list[_AxisRF], aligned: bool, global_context: bool) 
         center=tuple(centres),
         aligned=aligned,
         op="input" if t.op is None else _short(t.op),
-        uniform=all(_uniform(rf) for rf in rfs) or all(n == 1 for n in t.shape),
+        uniform=not cut and (all(_uniform(rf) for rf in rfs) or all(n == 1 for n in t.shape)),
         global_context=global_context,
     )
 
@@ -381,13 +446,44 @@ def _short(op: Op) -> str:
 
 def plan_receptive_field(plan: Plan) -> list[RFRecord]:
     """:func:`receptive_field` for an already-built plan."""
-    per_tensor, aligned = _fields(plan)
-    flags = _global_flags(plan)
-    return [_record(t, per_tensor[t.index], aligned[t.index], flags[t.index]) for t in plan.tensors]
+    sets = reach_sets(plan)
+    flags = global_flags(plan, sets)
+    local, aligned = _fields(plan, flags)
+    # A tensor downstream of a global merge need not be global itself (zero padding after a
+    # gate): its numbers then hold the context too (SPEC section 5).
+    whole, aligned_whole = _fields(plan, [False] * len(flags)) if any(flags) else (local, aligned)
+    wraps = wrapping_axes(plan)
+    return [
+        _record(
+            t,
+            (local if flags[t.index] else whole)[t.index],
+            (aligned if flags[t.index] else aligned_whole)[t.index],
+            flags[t.index],
+            _cyclic_limits(plan, t, wraps, sets),
+        )
+        for t in plan.tensors
+    ]
 
 
-def _fields(plan: Plan) -> tuple[list[list[_AxisRF]], list[bool]]:
-    """Per tensor and axis, the periodic fields (unbounded input); and the aligned flags."""
+def _cyclic_limits(
+    plan: Plan, t: Tensor, wraps: list[tuple[bool, ...]], sets: list[list[np.ndarray]] | None
+) -> tuple[int | None, ...]:
+    """On an axis where some path wraps around, the widest field measured cyclically (SPEC
+    section 2): from the exact per-axis reach sets, else the input's size; None elsewhere."""
+    out: list[int | None] = []
+    for a, n in enumerate(plan.input_shape):
+        if not wraps[t.index][a]:
+            out.append(None)
+        else:
+            out.append(n if sets is None else cyclic_width(sets[t.index][a]))
+    return tuple(out)
+
+
+def _fields(plan: Plan, flags: list[bool] | None = None) -> tuple[list[list[_AxisRF]], list[bool]]:
+    """Per tensor and axis, the periodic fields (unbounded input); and the aligned flags.
+
+    ``flags``: the tensors' ``global_context`` flags; a merge leaves its broadcast (stride 0)
+    branches out of the numbers only when it is global (SPEC section 5)."""
     per_tensor: list[list[_AxisRF]] = []
     aligned: list[bool] = []
     for t in plan.tensors:
@@ -396,17 +492,17 @@ def _fields(plan: Plan) -> tuple[list[list[_AxisRF]], list[bool]]:
             ok = True
         elif t.geometry is not None:
             src = t.links[0].source
-            rfs = [_leaf(t.op, t, per_tensor[src][a], a) for a in range(plan.ndim)]
+            rfs = [_leaf(t.op, t, per_tensor[src][a], a, plan.input_shape[a]) for a in range(plan.ndim)]
             ok = aligned[src]
         else:
-            rfs, ok = _merge_tensor(plan, t, per_tensor, aligned)
+            rfs, ok = _merge_tensor(plan, t, per_tensor, aligned, flags is None or flags[t.index])
         per_tensor.append(rfs)
         aligned.append(ok)
     return per_tensor, aligned
 
 
 def _merge_tensor(
-    plan: Plan, t: Tensor, per_tensor: list[list[_AxisRF]], aligned: list[bool]
+    plan: Plan, t: Tensor, per_tensor: list[list[_AxisRF]], aligned: list[bool], context: bool = True
 ) -> tuple[list[_AxisRF], bool]:
     sources = [link.source for link in t.links]
     ok = all(aligned[s] for s in sources)
@@ -422,87 +518,10 @@ def _merge_tensor(
             rfs.append(_tabulate(branch, [link.maps[a] for link in t.links], t.shape[a]))
             ok = False
             continue
-        merged, same = _merge(branch, t.shape[a])
+        merged, same = _merge(branch, t.shape[a], context)
         rfs.append(merged)
         ok = ok and same
     return rfs, ok
-
-
-MAX_REACH_CELLS = 20_000_000
-"""Largest (edges x input positions) one axis may use for the exact per-axis reach sets."""
-
-
-def _global_flags(plan: Plan) -> list[bool]:
-    """Per tensor: does every position reach every input pixel (SPEC section 5)?
-
-    Per axis, the set of input positions that reach each position is kept as a bool
-    matrix (exact for the projections of the fields).  A tensor is global when on every
-    axis every position reaches every input position, and, with two or more axes, when
-    that is also true of the whole field: it comes from a global source, a global op, or
-    a chain whose fields are products of their projections.  (A union of branches that
-    only jointly covers the input, e.g. row and column gates, is not global.)
-    """
-    ndim = plan.ndim
-    cells = max(
-        (link.maps[a].nnz * plan.input_shape[a] for t in plan.tensors for link in t.links for a in range(ndim)),
-        default=0,
-    )
-    if cells > MAX_REACH_CELLS:
-        return _global_by_hulls(plan)
-    sets: list[list[np.ndarray]] = []
-    flags: list[bool] = []
-    product: list[bool] = []
-    for t in plan.tensors:
-        if t.op is None:
-            sets.append([np.eye(n, dtype=bool) for n in t.shape])
-            flags.append(False)
-            product.append(True)
-            continue
-        axes = []
-        for a, n in enumerate(t.shape):
-            acc = np.zeros((n, plan.input_shape[a]), dtype=bool)
-            for link in t.links:
-                m = link.maps[a]
-                counts = np.diff(m.indptr)
-                rows = counts > 0
-                if m.nnz:
-                    acc[rows] |= np.logical_or.reduceat(sets[link.source][a][m.indices], m.indptr[:-1][rows], axis=0)
-            axes.append(acc)
-        sets.append(axes)
-        full = all(bool(x.all()) for x in axes)
-        chain = t.geometry is not None and product[t.links[0].source]
-        product.append(chain)
-        sources = any(flags[link.source] for link in t.links)
-        flags.append(full and (ndim == 1 or chain or sources or isinstance(t.op, GlobalPool | GlobalMix)))
-    return flags
-
-
-def _global_by_hulls(plan: Plan) -> list[bool]:
-    """Like :func:`_global_flags` with per-axis hulls instead of sets (very large inputs)."""
-    big = np.iinfo(np.int64).max
-    spans: list[list[tuple[np.ndarray, np.ndarray]]] = []
-    flags: list[bool] = []
-    for t in plan.tensors:
-        if t.op is None:
-            spans.append([(np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64)) for n in t.shape])
-            flags.append(False)
-            continue
-        axes = []
-        for a, n in enumerate(t.shape):
-            lo = np.full(n, big, dtype=np.int64)
-            hi = np.full(n, -1, dtype=np.int64)
-            for link in t.links:
-                m = link.maps[a]
-                src_lo, src_hi = spans[link.source][a]
-                rows = np.repeat(np.arange(m.n_out), np.diff(m.indptr))
-                np.minimum.at(lo, rows, src_lo[m.indices])
-                np.maximum.at(hi, rows, src_hi[m.indices])
-            axes.append((lo, hi))
-        spans.append(axes)
-        full = all(bool((lo == 0).all() and (hi == n - 1).all()) for (lo, hi), n in zip(axes, plan.input_shape))
-        sources = any(flags[link.source] for link in t.links)
-        flags.append(full and (sources or isinstance(t.op, GlobalPool | GlobalMix) or t.geometry is not None))
-    return flags
 
 
 def receptive_field(network: Op, input_shape: Any, endpoint: str | None = None) -> list[RFRecord]:

@@ -133,6 +133,8 @@ def check_target(plan: Plan, target: Any) -> tuple[int, ...]:
     shape = plan.output.shape
     if target is None:
         return tuple(n // 2 for n in shape)
+    if isinstance(target, np.ndarray) and target.ndim == 0:
+        target = target.item()  # np.array(2) is the index 2
     if isinstance(target, int | np.integer) and not isinstance(target, bool):
         target = (int(target),)
     if isinstance(target, str) or not isinstance(target, Sequence | np.ndarray):

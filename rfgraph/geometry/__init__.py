@@ -235,19 +235,10 @@ def _check_map_size(where: str, axis: int, entries: int, n_out: int) -> None:
 
 
 def _upsample_map(n: int, f: int, mode: str) -> AxisMap:
-    o = np.arange(n * f, dtype=np.int64)
-    if mode == "nearest":
-        return AxisMap.from_pairs(n, n * f, o, o // f)
-    # align_corners=False: source x = (o + 0.5)/f - 0.5 = (2o + 1 - f) / (2f), clamped at 0.
-    # Integer arithmetic keeps "weight exactly zero" exact.
-    num = 2 * o + 1 - f
-    clamped = num < 0
-    i0 = np.where(clamped, 0, num // (2 * f))
-    frac = np.where(clamped, 0, num % (2 * f))
-    i1 = np.where(frac > 0, np.minimum(i0 + 1, n - 1), i0)
-    lam = frac / (2.0 * f)  # torch's interpolation weights 1 - lambda and lambda (same input: they add up)
-    weights = np.concatenate([1.0 - lam, lam])
-    return AxisMap.from_pairs(n, n * f, np.concatenate([o, o]), np.concatenate([i0, i1]), weights)
+    # nn.Upsample(scale_factor=f) is F.interpolate with that scale: torch computes the source
+    # coordinate in float32 with the scale 1/f, so with an odd f a weight that is zero in exact
+    # arithmetic comes out as 1e-8 (an edge); resize_axis does torch's arithmetic.
+    return resize_axis(n, n * f, mode, False, float(f))
 
 
 def _crop(op: Crop, shape: tuple[int, ...], where: str) -> Geometry:
@@ -326,6 +317,9 @@ def _resize(op: Resize, shape: tuple[int, ...], where: str) -> Geometry:
         window = -(-n // n_out) + 1 if op.mode == "area" else 4
         _check_map_size(where, axis, n_out * window, n_out)
         outs.append(n_out)
+    if op.mode == "cubic" and tuple(outs) == tuple(shape):
+        # torch's bicubic kernel copies the input when no axis changes size (it does not per axis)
+        return Geometry(shape, tuple(outs), tuple(AxisMap.identity(n) for n in shape))
     maps = tuple(
         resize_axis(n, m, op.mode, op.align_corners, None if op.recompute_scale_factor else sf)
         for n, m, sf in zip(shape, outs, scales)

@@ -28,7 +28,7 @@ from ..ops.base import RESIZE_MODES
 from .axismap import AxisMap
 from .index import adaptive_axis
 
-__all__ = ["resize_axis", "resize_output_size", "resize_ratio", "RESIZE_MODES"]
+__all__ = ["resize_axis", "resize_axis_exact", "resize_output_size", "resize_ratio", "RESIZE_MODES"]
 
 
 def resize_output_size(n: int, size: int | None, scale: float | None) -> int:
@@ -197,3 +197,29 @@ def resize_taps(o: int, ratio: Fraction, mode: str, align_corners: bool) -> list
     if real == i0:
         return [i0]
     return [i0, i0 + 1] if mode == "linear" else [i0 - 1, i0, i0 + 1, i0 + 2]
+
+
+def resize_axis_exact(n_in: int, n_out: int, ratio: Fraction, mode: str, align_corners: bool) -> AxisMap:
+    """:func:`resize_taps` for every output, clamped to the input, as a map (vectorised).
+
+    Equal to :func:`resize_axis` wherever torch's float32 arithmetic agrees with exact
+    arithmetic; where it does not (a weight of 1e-8 where the exact one is 0, a ratio that
+    is not a small fraction), the receptive-field tables use torch's edges instead.
+    """
+    o = np.arange(n_out, dtype=np.int64)
+    p, q = ratio.numerator, ratio.denominator
+    if mode == "nearest":
+        return AxisMap.from_pairs(n_in, n_out, o, np.clip((o * p) // q, 0, n_in - 1))
+    if mode == "nearest-exact":
+        return AxisMap.from_pairs(n_in, n_out, o, np.clip(((2 * o + 1) * p) // (2 * q), 0, n_in - 1))
+    # real = num / den
+    num, den = (o * p, q) if align_corners else ((2 * o + 1) * p - q, 2 * q)
+    i0 = num // den
+    frac = num % den != 0
+    offsets = (0, 1) if mode == "linear" else (-1, 0, 1, 2)
+    outs, ins = [o], [i0]
+    for t in offsets:
+        if t:
+            outs.append(o[frac])
+            ins.append(i0[frac] + t)
+    return AxisMap.from_pairs(n_in, n_out, np.concatenate(outs), np.clip(np.concatenate(ins), 0, n_in - 1))
