@@ -1,8 +1,11 @@
 """Import a ``torch.nn.Module`` as an rfgraph network (needs the ``torch`` extra).
 
 The module is traced with ``torch.fx`` (symbolic tracing, in eval mode, restored
-afterwards) and its tensor shapes are propagated on fake tensors, so nothing is
-computed and no weights are touched.  Every fx node then becomes
+afterwards) and its tensor shapes are propagated once on meta tensors
+(:mod:`rfgraph.importers._shapes`: no copy of the module, pointwise ops not run; sizes that
+forward computes are read as this input gives them), so nothing is computed and no weights are
+touched.  ``torch.export`` is used only when fx cannot trace the module.  Translations are
+cached within the process by module structure and input shape.  Every fx node then becomes
 
 * a leaf op: ``Conv1d/2d/3d`` (any groups), ``ConvTranspose``, ``Max/Avg/LPPool``,
   ``AdaptiveAvg/MaxPool`` (output 1 on every axis = :class:`~rfgraph.ops.GlobalPool`;
@@ -48,6 +51,7 @@ from ..errors import RFGraphError
 from ..ops import Op
 from ..plan import normalize_shape
 from . import _digits
+from ._cache import CACHE, CACHE_SIZE, cache_key, clear_cache
 from ._convert import (
     _Converter,
     _depends_on_input,
@@ -71,6 +75,7 @@ from ._names import (
     _SOFTMAX,
     POINTWISE_FUNCTIONS,
 )
+from ._shapes import MetaFailed, Traced, fake_shapes, propagate
 from ._tokens import (
     attend_query,
     class_token_concat,
@@ -81,7 +86,7 @@ from ._tokens import (
     window_attention,
 )
 
-__all__ = ["from_torch", "POINTWISE_FUNCTIONS"]
+__all__ = ["from_torch", "clear_cache", "POINTWISE_FUNCTIONS"]
 
 
 def _nodes(torch: Any, value: Any) -> Iterator[Any]:
@@ -104,8 +109,11 @@ class _ShapeDependent(RFGraphError):
 
 
 class _FxImporter(_Functions):
-    def __init__(self, conv: _Converter, gm: Any, output: Any, input_name: str | None = None) -> None:
+    def __init__(
+        self, conv: _Converter, gm: Any, output: Any, input_name: str | None = None, specialise: bool = False
+    ) -> None:
         self.c = conv
+        self.specialise = specialise  # read sizes fx keeps symbolic as the meta run computed them
         self.gm = gm
         self.output = output
         self.input_name = input_name  # torch.export lists parameters as placeholders before the input
@@ -130,11 +138,24 @@ class _FxImporter(_Functions):
     def static(self, value: Any, scopes: list[str], what: str) -> int:
         """An int argument; one that forward computed from tensor sizes is only known to torch.export."""
         if isinstance(value, self.c.torch.fx.Node):
+            known = value.meta.get("rf_value") if self.specialise else None  # the meta run's value
+            if isinstance(known, int) and not isinstance(known, bool):
+                return known
             raise _ShapeDependent(
                 f"{self.c.where(scopes, what)} is computed in forward from tensor sizes, which torch.fx keeps "
                 f"symbolic; {_OPTIONS}"
             )
         return int(value)
+
+    def concrete(self, index: Any, scopes: list[str]) -> Any:
+        """An index with every size computed in forward replaced by its int (or the fx error)."""
+        if isinstance(index, self.c.torch.fx.Node):
+            return self.static(index, scopes, "an index")
+        if isinstance(index, slice):
+            return slice(*(self.concrete(p, scopes) for p in (index.start, index.stop, index.step)))
+        if isinstance(index, list | tuple):
+            return type(index)(self.concrete(p, scopes) for p in index)
+        return index
 
     @staticmethod
     def shape(node: Any) -> tuple[int, ...] | None:
@@ -224,11 +245,12 @@ class _FxImporter(_Functions):
         if node.target is operator.getitem and isinstance(x, _Split):
             return _digits.getitem(c, x, node.args[1], scopes)
         if node.target is operator.getitem:
-            if isinstance(x, _T) and _has_node(self.c.torch, node.args[1]):
-                self.static(next(_nodes(self.c.torch, node.args[1])), scopes, "an index")
-            if isinstance(x, _T) and c.is_flattened(x) and (x.extra or node.args[1] != slice(None)):
-                return self.tokens(x, node.args[1], scopes)
-            return c.getitem(x, node.args[1], scopes)
+            index = node.args[1]
+            if isinstance(x, _T) and _has_node(self.c.torch, index):
+                index = self.concrete(index, scopes)
+            if isinstance(x, _T) and c.is_flattened(x) and (x.extra or index != slice(None)):
+                return self.tokens(x, index, scopes)
+            return c.getitem(x, index, scopes)
         if name == "shifted_window_attention":  # torchvision's Swin (fx-wrapped)
             a = _bind(
                 tuple(node.args),
@@ -433,26 +455,26 @@ def _trace(torch: Any, module: Any, leaf_modules: tuple[type, ...]) -> Any:
 
     tracer = Tracer()
     graph = tracer.trace(module)
-    return fx.GraphModule(tracer.root, graph)
+    return Traced(tracer.root, graph)
 
 
 def _from_fx(
-    torch: Any, module: Any, gm: Any, conv: _Converter, shape: tuple[int, ...], channels: int, output: Any
+    torch: Any,
+    module: Any,
+    gm: Any,
+    conv: _Converter,
+    shape: tuple[int, ...],
+    channels: int,
+    output: Any,
+    specialise: bool = True,
 ) -> int:
-    from torch.fx.passes.shape_prop import ShapeProp
-
     mode, x = _example(torch, module, shape, channels)
     try:
-        # ShapeProp prints a traceback of its own before re-raising: keep stderr clean.
-        with contextlib.redirect_stderr(io.StringIO()):
-            ShapeProp(gm, fake_mode=mode).propagate(x) if mode is not None else ShapeProp(gm).propagate(x)
-    except Exception as err:  # noqa: BLE001 - any failure of the model's own forward
-        cause = err.__cause__ or err
-        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-        raise RFGraphError(
-            f"running the traced model on a {tuple(x.shape)} input failed: {reason}; check input_shape and in_channels"
-        ) from None
-    return _FxImporter(conv, gm, output).run()
+        # Shapes on meta tensors: no deep copy of the module into fake tensors, no dispatcher per op.
+        propagate(torch, gm, x)
+    except MetaFailed:
+        fake_shapes(torch, gm.graph_module(torch), mode, x)
+    return _FxImporter(conv, gm, output, specialise=specialise).run()
 
 
 _OPTIONS = (
@@ -611,6 +633,29 @@ def from_torch(
     channels = _in_channels(torch, module) if in_channels is None else in_channels
     identity = tuple(identity)
     leaf = tuple(leaf_modules)
+    key = cache_key(torch, module, (shape, identity, method, channels, leaf, output, norm_stats))
+    if key is not None and key in CACHE:
+        CACHE.move_to_end(key)
+        return CACHE[key]
+    net = _import(torch, module, shape, identity, method, channels, leaf, output, norm_stats)
+    if key is not None:
+        CACHE[key] = net
+        while len(CACHE) > CACHE_SIZE:
+            CACHE.popitem(last=False)
+    return net
+
+
+def _import(
+    torch: Any,
+    module: Any,
+    shape: tuple[int, ...],
+    identity: tuple[Any, ...],
+    method: str,
+    channels: int,
+    leaf: tuple[type, ...],
+    output: Any,
+    norm_stats: str,
+) -> Op:
     with _eval_mode(module):
         gm = None
         # A torch.nn built-in without children is one leaf; anything else (a user's module whose
@@ -628,7 +673,11 @@ def from_torch(
                 # which records the module's own tensor graph for this input.
                 return conv.dag.network(_from_export(torch, module, conv, shape, channels, output, reason))
             try:
-                return conv.dag.network(_from_fx(torch, module, gm, conv, shape, channels, output))
+                # Sizes computed in forward are read as this input gives them (what torch.export would
+                # specialise them to) with method="auto"; method="fx" keeps fx's symbolic sizes.
+                return conv.dag.network(
+                    _from_fx(torch, module, gm, conv, shape, channels, output, specialise=method == "auto")
+                )
             except _ShapeDependent as err:
                 if method == "fx":
                     raise RFGraphError(str(err)) from None
