@@ -77,7 +77,8 @@ def crop_map(m: AxisMap, rows: tuple[int, int], cols: tuple[int, int]) -> AxisMa
     start, stop = int(m.indptr[lo]), int(m.indptr[hi])
     indptr = m.indptr[lo : hi + 1] - start
     indices = m.indices[start:stop] - cols[0]
-    return AxisMap(cols[1] - cols[0], hi - lo, indptr, indices)
+    weights = None if m.weights is None else m.weights[start:stop]
+    return AxisMap(cols[1] - cols[0], hi - lo, indptr, indices, weights)
 
 
 def crop_plan(plan: Plan, windows: Sequence[Window | None]) -> Plan:

@@ -245,3 +245,21 @@ def _pull_2d(g, indptr0, indices0, n_in0, indptr1, indices1, n_in1):  # type: ig
                 for q in range(n_in1):
                     out[b, u, q] += tmp[b, v, q]
     return out
+
+
+# --------------------------------------------------------------------------- weighted sweeps (SPEC section 11)
+
+
+@kernel
+def _pull_axis_w(g, indptr, indices, weights, n_in):  # type: ignore[no-untyped-def]
+    """:func:`_pull_axis` with a weight per edge: ``out[p, u, q] += w(u -> v) * g[p, v, q]``."""
+    pre, n_out, post = g.shape
+    out = np.zeros((pre, n_in, post), dtype=np.float64)
+    for p in range(pre):
+        for v in range(n_out):
+            for e in range(indptr[v], indptr[v + 1]):
+                u = indices[e]
+                w = weights[e]
+                for q in range(post):
+                    out[p, u, q] += w * g[p, v, q]
+    return out

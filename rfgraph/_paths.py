@@ -83,8 +83,14 @@ def _kernels():  # type: ignore[no-untyped-def]
     return _KERNELS[0]
 
 
-def _pull_link(g: np.ndarray, maps: tuple[AxisMap, ...], primes: np.ndarray | None) -> np.ndarray:
+def _pull_link(
+    g: np.ndarray, maps: tuple[AxisMap, ...], primes: np.ndarray | None, weighted: bool = False
+) -> np.ndarray:
     """Pull a dense ``g`` (rings, *shape) through every axis of a link."""
+    if weighted and any(m.weights is not None for m in maps):
+        for axis, m in enumerate(maps):
+            g = _pull(g, axis, m, primes, weighted)
+        return g
     if primes is None and len(maps) == 2:
         m0, m1 = maps
         k = _kernels()
@@ -95,14 +101,19 @@ def _pull_link(g: np.ndarray, maps: tuple[AxisMap, ...], primes: np.ndarray | No
     return g
 
 
-def _pull(g: np.ndarray, axis: int, m: AxisMap, primes: np.ndarray | None) -> np.ndarray:
-    """Pull ``g`` (rings, ...) through map ``m`` along data axis ``axis`` (0-based after rings)."""
+def _pull(g: np.ndarray, axis: int, m: AxisMap, primes: np.ndarray | None, weighted: bool = False) -> np.ndarray:
+    """Pull ``g`` (rings, ...) through map ``m`` along data axis ``axis`` (0-based after rings);
+    ``weighted``: multiplied by the map's averaging weights (float64 only)."""
     k = _kernels()
     shape = g.shape
     rings = shape[0]
     pre = math.prod(shape[1 : axis + 1])
     post = math.prod(shape[axis + 2 :])
     new_shape = shape[: axis + 1] + (m.n_in,) + shape[axis + 2 :]
+    if weighted and m.weights is not None:
+        assert primes is None
+        flat = np.ascontiguousarray(g).reshape(rings * pre, shape[axis + 1], post)
+        return k._pull_axis_w(flat, m.indptr, m.indices, m.weights, m.n_in).reshape(new_shape)  # type: ignore[no-any-return]
     if primes is None:
         flat = np.ascontiguousarray(g).reshape(rings * pre, shape[axis + 1], post)
         return k._pull_axis(flat, m.indptr, m.indices, m.n_in).reshape(new_shape)  # type: ignore[no-any-return]
@@ -141,16 +152,38 @@ def _materialise(g: _Grad, primes: np.ndarray | None) -> np.ndarray:
     return dense
 
 
+def _scaled(g: _Grad, gain: float | int, primes: np.ndarray | None) -> _Grad:
+    """``g`` times a gain (an int reduced modulo every prime in the residue rings)."""
+    if primes is None:
+        factor: float | np.ndarray = float(gain)
+    else:
+        factor = (int(gain) % primes).astype(np.int64)
+    out = _Grad(shape=g.shape)
+    if g.dense is not None:
+        f = factor if primes is None else np.asarray(factor).reshape((-1,) + (1,) * (g.dense.ndim - 1))
+        out.dense = _reduce(g.dense * f, primes)
+    if g.factors is not None:
+        first = g.factors[0]
+        f = factor if primes is None else np.asarray(factor).reshape(-1, 1, 1)
+        out.factors = [_reduce(first * f, primes)] + list(g.factors[1:])
+    return out
+
+
 def sweep(
     plan: Plan,
     seed_factors: list[np.ndarray],
     primes: np.ndarray | None = None,
     *,
     separable: bool = True,
+    weighted: bool = False,
+    gains: dict[int, float | int] | None = None,
 ) -> _Grad:
     """Backward sweep from a seed given as outer products (per axis (r, n_axis) arrays).
 
-    Returns the input's gradient, still in factored form where possible.
+    Returns the input's gradient, still in factored form where possible.  ``weighted``
+    multiplies every edge by its map's averaging weight (float64 only); ``gains``
+    (tensor index -> factor) multiplies every edge into that tensor: a weighted sum of
+    outer products is still one, so the separable sweep carries over unchanged.
     """
     rings = 1 if primes is None else len(primes)
     dtype = _ring_dtype(primes)
@@ -168,13 +201,15 @@ def sweep(
         grads[t.index] = None  # free this tensor's gradient once pulled
         if g.factors is not None and (not separable or _dense_is_cheaper(g.terms, t.shape)):
             g = _Grad(dense=_materialise(g, primes), shape=t.shape)
+        if gains and t.index in gains:
+            g = _scaled(g, gains[t.index], primes)
         for link in t.links:
             src_shape = plan.tensors[link.source].shape
             pulled = _Grad(shape=src_shape)
             if g.dense is not None:
-                pulled.dense = _pull_link(g.dense, link.maps, primes)
+                pulled.dense = _pull_link(g.dense, link.maps, primes, weighted)
             if g.factors is not None:
-                pulled.factors = [_pull(f, 1, m, primes) for f, m in zip(g.factors, link.maps)]
+                pulled.factors = [_pull(f, 1, m, primes, weighted) for f, m in zip(g.factors, link.maps)]
             src = grads[link.source]
             if src is None:
                 grads[link.source] = pulled
@@ -195,12 +230,12 @@ def dense_result(g: _Grad, primes: np.ndarray | None) -> np.ndarray:
 # --------------------------------------------------------------------------- exact integers
 
 
-def count_bound_bits(plan: Plan, seeds: int = 1) -> int:
+def count_bound_bits(plan: Plan, seeds: int = 1, gains: dict[int, float | int] | None = None) -> int:
     """An upper bound on log2 of any path count (to choose the number of primes).
 
     Per tensor ``B = max count``; pulling through a link multiplies by at most
-    the largest number of outputs one input feeds (per axis, product), and
-    several consumers add.
+    the largest number of outputs one input feeds (per axis, product) and by the
+    tensor's gain, and several consumers add.
     """
     logs: list[float | None] = [None] * len(plan.tensors)
     logs[-1] = math.log2(max(seeds, 1))
@@ -208,6 +243,8 @@ def count_bound_bits(plan: Plan, seeds: int = 1) -> int:
         b = logs[t.index]
         if b is None:
             continue
+        if gains and t.index in gains:
+            b += math.log2(max(abs(int(gains[t.index])), 1))
         for link in t.links:
             fan = sum(math.log2(max(int(np.bincount(m.indices, minlength=1).max(initial=1)), 1)) for m in link.maps)
             v = b + fan

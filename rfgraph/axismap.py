@@ -15,36 +15,76 @@ class AxisMap:
 
     Output ``o`` is fed by input positions ``indices[indptr[o]:indptr[o + 1]]``
     (sorted, distinct).  Arrays are int64 and read-only.
+
+    ``weights`` (float64, parallel to ``indices``, or ``None`` for all ones) are the
+    edge weights of the op's averaging one-channel network (SPEC section 11,
+    ``weights="mean"``): ``1/k`` per convolution tap, torch's interpolation weights for
+    resizes, and so on; taps that read the same input are summed into one edge.
+    Path counts (``weights="ones"``) never read them.
     """
 
     n_in: int
     n_out: int
     indptr: np.ndarray
     indices: np.ndarray
+    weights: np.ndarray | None = None
 
     @classmethod
-    def from_pairs(cls, n_in: int, n_out: int, outs: np.ndarray, ins: np.ndarray) -> AxisMap:
-        """Build from parallel arrays of (output, input) pairs; duplicates are dropped."""
+    def from_pairs(
+        cls, n_in: int, n_out: int, outs: np.ndarray, ins: np.ndarray, weights: np.ndarray | None = None
+    ) -> AxisMap:
+        """Build from parallel arrays of (output, input) pairs; duplicates are merged.
+
+        With ``weights`` (one per pair) the weights of duplicate pairs add up.
+        """
         keep = (ins >= 0) & (ins < n_in) & (outs >= 0) & (outs < n_out)
         outs, ins = outs[keep].astype(np.int64), ins[keep].astype(np.int64)
+        w = None if weights is None else np.broadcast_to(np.asarray(weights, dtype=np.float64), keep.shape)[keep]
         order = np.lexsort((ins, outs))
         outs, ins = outs[order], ins[order]
         if outs.size:
             distinct = np.ones(outs.size, dtype=bool)
             distinct[1:] = (outs[1:] != outs[:-1]) | (ins[1:] != ins[:-1])
+            if w is not None:
+                w = np.add.reduceat(w[order], np.flatnonzero(distinct))
             outs, ins = outs[distinct], ins[distinct]
+        elif w is not None:
+            w = w[order]
         indptr = np.zeros(n_out + 1, dtype=np.int64)
         np.cumsum(np.bincount(outs, minlength=n_out), out=indptr[1:])
         indptr.setflags(write=False)
         ins.setflags(write=False)
-        return cls(n_in, n_out, indptr, ins)
+        if w is not None:
+            w = np.ascontiguousarray(w, dtype=np.float64)
+            w.setflags(write=False)
+        return cls(n_in, n_out, indptr, ins, w)
+
+    def with_weights(self, weights: np.ndarray | None) -> AxisMap:
+        """The same edges with averaging ``weights`` (one per edge, in CSR order)."""
+        if weights is None:
+            return AxisMap(self.n_in, self.n_out, self.indptr, self.indices)
+        w = np.ascontiguousarray(np.broadcast_to(np.asarray(weights, dtype=np.float64), self.indices.shape))
+        w.setflags(write=False)
+        return AxisMap(self.n_in, self.n_out, self.indptr, self.indices, w)
+
+    def row_weights(self, per_row: np.ndarray) -> AxisMap:
+        """The same edges, every edge of output ``o`` weighing ``per_row[o]``."""
+        return self.with_weights(np.repeat(np.asarray(per_row, dtype=np.float64), np.diff(self.indptr)))
+
+    @property
+    def mean_weights(self) -> np.ndarray:
+        """The averaging weights, ones where none were set."""
+        return np.ones(self.indices.size) if self.weights is None else self.weights
 
     @classmethod
     def union(cls, maps: list[AxisMap]) -> AxisMap:
         """All edges of several maps between the same two axes."""
         outs = np.concatenate([np.repeat(np.arange(m.n_out, dtype=np.int64), np.diff(m.indptr)) for m in maps])
         ins = np.concatenate([m.indices for m in maps])
-        return cls.from_pairs(maps[0].n_in, maps[0].n_out, outs, ins)
+        weights = None
+        if any(m.weights is not None for m in maps):
+            weights = np.concatenate([m.mean_weights for m in maps])
+        return cls.from_pairs(maps[0].n_in, maps[0].n_out, outs, ins, weights)
 
     @classmethod
     def window(cls, n_in: int, n_out: int, stride: int, offset: int, taps: np.ndarray) -> AxisMap:

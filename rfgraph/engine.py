@@ -28,8 +28,11 @@ are never rounded (the CLI uses it: printed digits are never false).
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -50,6 +53,7 @@ __all__ = [
     "check_target",
     "METRICS",
     "METHODS",
+    "WEIGHTS",
 ]
 
 METRICS = ("edges", "paths")
@@ -70,6 +74,57 @@ def _check_metric(metric: Any) -> str:
     if metric not in METRICS:
         raise RFGraphError(f"metric={metric!r} is unknown; choose one of {', '.join(map(repr, METRICS))}")
     return str(metric)
+
+
+WEIGHTS = ("ones", "mean")
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """Resolved ``weights=``: averaging edge weights and/or per-tensor gains."""
+
+    mean: bool = False
+    gains: tuple[tuple[int, float | int], ...] = ()
+
+    @property
+    def ones(self) -> bool:
+        return not self.mean and not self.gains
+
+    @property
+    def integer(self) -> bool:
+        """Every weight an integer: exact counts stay possible."""
+        return not self.mean and all(isinstance(g, int) and g >= 0 for _, g in self.gains)
+
+
+def _check_weights(plan: Plan, weights: Any) -> _Weights:
+    """``weights`` as edge weights of ``plan`` (SPEC section 11), or RFGraphError."""
+    if isinstance(weights, str):
+        if weights not in WEIGHTS:
+            raise RFGraphError(f"weights={weights!r} is unknown; choose 'ones', 'mean' or a dict of gains by op name")
+        return _Weights(mean=weights == "mean")
+    if not isinstance(weights, Mapping):
+        raise RFGraphError(
+            f"weights={weights!r} must be 'ones', 'mean' or a dict of gains by op name, e.g. {{'conv1': 0.5}}"
+        )
+    gains: dict[int, float | int] = {}
+    for name, gain in weights.items():
+        if not isinstance(name, str):
+            raise RFGraphError(f"weights: key {name!r} must be an op name (a str), as in rf.receptive_field's table")
+        if isinstance(gain, bool) or not isinstance(gain, numbers.Real) or not math.isfinite(float(gain)):
+            raise RFGraphError(f"weights[{name!r}]={gain!r} must be a finite number (the gain of that op's edges)")
+        if name not in plan.endpoints:
+            shown = ", ".join(list(plan.endpoints)[:25]) + (", ..." if len(plan.endpoints) > 25 else "")
+            raise RFGraphError(f"weights: {name!r} names no op of this network; use a name from its table: {shown}")
+        index = plan.endpoints[name]
+        if not plan.tensors[index].links:
+            raise RFGraphError(
+                f"weights[{name!r}]: {name!r} names the network's input (an Identity alias), which has no edges; "
+                "name an op that computes something"
+            )
+        value: float | int = int(gain) if isinstance(gain, numbers.Integral) else float(gain)
+        old = gains.get(index)
+        gains[index] = value if old is None else old * value  # two names of one tensor: the gains multiply
+    return _Weights(gains=tuple(sorted(gains.items())))
 
 
 def check_target(plan: Plan, target: Any) -> tuple[int, ...]:
@@ -187,8 +242,9 @@ def _seed_factors(cp: Plan, target: tuple[int, ...] | None) -> list[np.ndarray]:
     return [np.ones((1, n)) for n in cp.output.shape]
 
 
-def _exact_paths(plan: Plan, cp: Plan, target: tuple[int, ...] | None) -> np.ndarray:
-    primes = _paths.primes_for_bits(_paths.count_bound_bits(cp))
+def _exact_paths(plan: Plan, cp: Plan, target: tuple[int, ...] | None, weights: _Weights = _Weights()) -> np.ndarray:
+    gains = dict(weights.gains)
+    primes = _paths.primes_for_bits(_paths.count_bound_bits(cp, gains=gains))
     rings = len(primes)
     work = rings * (_sweep_work(cp) + plan.tensors[0].size)
     if work > MAX_EXACT_WORK:
@@ -200,7 +256,7 @@ def _exact_paths(plan: Plan, cp: Plan, target: tuple[int, ...] | None) -> np.nda
     _check_memory(
         plan, plan.tensors[0].size * (48 + 8 * rings) + 32 * rings * biggest, "exact path counts (Python ints)"
     )
-    g = _paths.sweep(cp, _seed_factors(cp, target), primes)
+    g = _paths.sweep(cp, _seed_factors(cp, target), primes, gains=gains)
     values = _paths.exact_from_factors(g, primes)
     if values is None:
         values = _paths.to_python_ints(_paths.dense_result(g, primes), primes)
@@ -219,15 +275,38 @@ def _sweep_work(cp: Plan) -> int:
     return work
 
 
-def _paths_map(plan: Plan, target: tuple[int, ...] | None, exact: bool | None, method: str) -> np.ndarray:
+def _paths_map(
+    plan: Plan, target: tuple[int, ...] | None, exact: bool | None, method: str, weights: _Weights = _Weights()
+) -> np.ndarray:
     """Paths to one target (or, with ``target=None``, summed over every output position)."""
     cropped = _cropped(plan, target)
     if cropped is None:
         return _zeros(plan, object if exact else np.float64)
     cp, window = cropped
     if exact:
-        return embed(_exact_paths(plan, cp, target), window, plan.input_shape)
+        return embed(_exact_paths(plan, cp, target, weights), window, plan.input_shape)
     biggest = max(t.size for t in cp.tensors)
+    if not weights.ones:
+        # A weighted path sum: the same sweep, each edge times its weight (SPEC section 11).
+        _check_memory(plan, 16 * plan.tensors[0].size + 32 * biggest, "the weighted path sweep")
+        with np.errstate(over="ignore", invalid="ignore"):
+            g = _paths.sweep(
+                cp,
+                _seed_factors(cp, target),
+                separable=method != "dense",
+                weighted=weights.mean,
+                gains=dict(weights.gains),
+            )
+            values = _paths.dense_result(g, None)[0]
+        peak = float(np.abs(values).max(initial=0.0))
+        if peak >= FLOAT_EXACT and exact is None and weights.integer:
+            return embed(_exact_paths(plan, cp, target, weights), window, plan.input_shape)
+        if not np.isfinite(peak):
+            raise RFGraphError(
+                f"weighted path sums to {plan.output.name!r} exceed float64's range (about 1.8e308); "
+                "use smaller gains" + (" or exact=True" if weights.integer else "")
+            )
+        return embed(values, window, plan.input_shape)
     if method == "general":
         if target is None:
             raise RFGraphError("method='general' computes one target at a time; use method='auto' for target='all'")
@@ -293,11 +372,13 @@ def _legacy_map(plan: Plan, metric: str, target: tuple[int, ...]) -> np.ndarray:
         return _edges.general_map(plan, target, "edges")
 
 
-def _one_map(plan: Plan, metric: str, target: tuple[int, ...], exact: bool | None, method: str) -> np.ndarray:
+def _one_map(
+    plan: Plan, metric: str, target: tuple[int, ...], exact: bool | None, method: str, weights: _Weights = _Weights()
+) -> np.ndarray:
     if method == "legacy":
         return _legacy_map(plan, metric, target)
     if metric == "paths":
-        return _paths_map(plan, target, exact, method)
+        return _paths_map(plan, target, exact, method, weights)
     return _edges_map(plan, target, method)
 
 
@@ -317,6 +398,7 @@ def plan_contribution_map(
     *,
     exact: bool | None = False,
     method: Literal["auto", "separable", "general"] = "auto",
+    weights: Any = "ones",
 ) -> np.ndarray:
     """:func:`contribution_map` for an already-built :class:`~rfgraph.plan.Plan`."""
     metric = _check_metric(metric)
@@ -326,10 +408,21 @@ def plan_contribution_map(
         raise RFGraphError(f"exact={exact!r} must be False (float64), True (Python ints) or None (automatic)")
     if exact and metric != "paths":
         raise RFGraphError("exact=True applies to metric='paths' (edge counts are always exact int64)")
+    w = _check_weights(plan, weights)
+    if not w.ones:
+        if metric != "paths":
+            raise RFGraphError(f"weights={weights!r} applies to metric='paths' (edges are counted, not weighed)")
+        if method in ("general", "legacy"):
+            raise RFGraphError(f"method={method!r} counts unweighted paths; use method='auto' with weights=")
+        if exact and not w.integer:
+            raise RFGraphError(
+                f"exact=True keeps integer weights exact; weights={weights!r} has fractional or negative "
+                "weights: use exact=False (float64)"
+            )
     targets = _parse_targets(plan, target)
     if targets == "all":
         if metric == "paths" and method != "legacy":
-            return _paths_map(plan, None, exact, method)
+            return _paths_map(plan, None, exact, method, w)
         targets = [tuple(int(i) for i in idx) for idx in np.ndindex(*plan.output.shape)]
         _check_memory(plan, 16 * plan.tensors[0].size, "the sum of edges maps")
         total = _zeros(plan, np.int64)
@@ -338,9 +431,9 @@ def plan_contribution_map(
         return total
     if isinstance(targets, list):
         _check_memory(plan, 8 * (len(targets) + 1) * plan.tensors[0].size, f"{len(targets)} stacked maps")
-        return _stack([_one_map(plan, metric, t, exact, method) for t in targets])
+        return _stack([_one_map(plan, metric, t, exact, method, w) for t in targets])
     assert isinstance(targets, tuple)
-    return _one_map(plan, metric, targets, exact, method)
+    return _one_map(plan, metric, targets, exact, method, w)
 
 
 def contribution_map(
@@ -352,6 +445,7 @@ def contribution_map(
     endpoint: str | None = None,
     exact: bool | None = False,
     method: Literal["auto", "separable", "general"] = "auto",
+    weights: Any = "ones",
 ) -> np.ndarray:
     """Exact per-input-pixel contribution to one target neuron (or to many).
 
@@ -378,6 +472,16 @@ def contribution_map(
         every count is below 2**53, exact Python ints otherwise (never rounded).
     method : {"auto", "separable", "general"}
         Force one of the exact algorithms (for testing); results are equal.
+    weights : {"ones", "mean"} or dict of str to float
+        Paths only (SPEC section 11): a weighted path sum, the product of edge
+        weights along each path summed over paths.  ``"ones"`` (default) counts
+        paths.  ``"mean"`` is the input gradient of the one-channel linear network
+        whose ops average: convolution taps ``1/prod(kernel_size)``, pools as torch's
+        ``avg_pool``, resizes with ``F.interpolate``'s weights, global pools and
+        token mixers ``1/(positions mixed)``, index maps and merges 1; taps that read
+        the same input add up.  A dict multiplies the edges of the named ops (names
+        as in the receptive-field table; a Sequential's name means its last op).
+        ``exact=True`` needs non-negative integer gains.
 
     Returns
     -------
@@ -395,8 +499,13 @@ def contribution_map(
     [1, 6, 21, 51, 96, 146, 186, 201, 186, 146, 96, 51, 21, 6, 1]
     >>> rf.contribution_map(rf.Sequential(*[rf.Conv(3)] * 60), (121,), "paths", exact=None)[60]
     2665608276005367141972445389
+    >>> (rf.contribution_map(net, (15,), "paths", weights="mean") * 3**5).round(6).astype(int).tolist()[2:13]
+    [1, 5, 15, 30, 45, 51, 45, 30, 15, 5, 1]
+    >>> rf.contribution_map(rf.Residual(rf.Conv(3, padding=1, name="c")), (5,), "paths", weights={"res1.c": 2}).tolist()
+    [0.0, 2.0, 3.0, 2.0, 0.0]
     """
-    return plan_contribution_map(build_plan(network, input_shape, endpoint), metric, target, exact=exact, method=method)
+    plan = build_plan(network, input_shape, endpoint)
+    return plan_contribution_map(plan, metric, target, exact=exact, method=method, weights=weights)
 
 
 def plan_reach(plan: Plan, target: Any = None) -> np.ndarray:

@@ -192,19 +192,33 @@ def _windowed(op: _Windowed, shape: tuple[int, ...], where: str) -> Geometry:
                 "use a larger input, more padding or a smaller kernel"
             )
         _check_map_size(where, axis, (n if transposed else n_out) * k, n_out)
+        # Averaging weights (SPEC section 11): 1/k per tap; pools divide like torch's avg_pool.
         if transposed:
             i = np.repeat(np.arange(n, dtype=np.int64), k)
             o = i * s - pad[0] + np.tile(taps, n)
-            maps.append(AxisMap.from_pairs(n, n_out, o, i))
+            maps.append(AxisMap.from_pairs(n, n_out, o, i, np.full(o.size, 1.0 / k)))
         elif mode == "zeros":
-            maps.append(AxisMap.window(n, n_out, s, -pad[0], taps))  # sorted already: no sort needed
+            m = AxisMap.window(n, n_out, s, -pad[0], taps)  # sorted already: no sort needed
+            maps.append(
+                m.row_weights(1.0 / _pool_divisors(n, n_out, k, s, d, pad))
+                if isinstance(op, Pool)
+                else m.with_weights(1.0 / k)
+            )
         else:
             o = np.repeat(np.arange(n_out, dtype=np.int64), k)
             i = o * s - pad[0] + np.tile(taps, n_out)
             i = pad_source(i, n, mode)  # the position torch reads in the padding
-            maps.append(AxisMap.from_pairs(n, n_out, o, i))
+            maps.append(AxisMap.from_pairs(n, n_out, o, i, np.full(o.size, 1.0 / k)))  # same input: weights add
         out_shape.append(n_out)
     return Geometry(shape, tuple(out_shape), tuple(maps), tuple(ks), tuple(ss), tuple(ds), pads)
+
+
+def _pool_divisors(n: int, n_out: int, k: int, s: int, d: int, pad: tuple[int, int]) -> np.ndarray:
+    """torch's ``avg_pool`` divisor per output (``count_include_pad=True``): the taps inside
+    the padded input ``[-pad_left, n + pad_right)`` (a ``ceil_mode`` window may end beyond it)."""
+    start = np.arange(n_out, dtype=np.int64) * s - pad[0]
+    taps = start[:, None] + np.arange(k, dtype=np.int64)[None, :] * d
+    return (taps < n + pad[1]).sum(axis=1).astype(np.float64)
 
 
 MAX_MAP_ENTRIES = 50_000_000
@@ -231,7 +245,9 @@ def _upsample_map(n: int, f: int, mode: str) -> AxisMap:
     i0 = np.where(clamped, 0, num // (2 * f))
     frac = np.where(clamped, 0, num % (2 * f))
     i1 = np.where(frac > 0, np.minimum(i0 + 1, n - 1), i0)
-    return AxisMap.from_pairs(n, n * f, np.concatenate([o, o]), np.concatenate([i0, i1]))
+    lam = frac / (2.0 * f)  # torch's interpolation weights 1 - lambda and lambda (same input: they add up)
+    weights = np.concatenate([1.0 - lam, lam])
+    return AxisMap.from_pairs(n, n * f, np.concatenate([o, o]), np.concatenate([i0, i1]), weights)
 
 
 def _crop(op: Crop, shape: tuple[int, ...], where: str) -> Geometry:
@@ -416,7 +432,10 @@ def resolve(op: Op, shape: tuple[int, ...], where: str) -> Geometry:
     if isinstance(op, Crop):
         return _crop(op, shape, where)
     if isinstance(op, GlobalPool):
-        maps = tuple(AxisMap.from_pairs(n, 1, np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64)) for n in shape)
+        maps = tuple(
+            AxisMap.from_pairs(n, 1, np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64), np.full(n, 1.0 / n))
+            for n in shape
+        )
         return Geometry(
             shape,
             (1,) * len(shape),

@@ -64,7 +64,7 @@ def adaptive_axis(n: int, m: int) -> AxisMap:
     widths = end - start
     outs = np.repeat(o, widths)
     ins = np.repeat(start, widths) + (np.arange(outs.size) - np.repeat(np.cumsum(widths) - widths, widths))
-    return AxisMap.from_pairs(n, m, outs, ins)
+    return AxisMap.from_pairs(n, m, outs, ins, np.repeat(1.0 / widths, widths))  # averaging: 1/width
 
 
 def shuffle_axis(n: int, r: int) -> AxisMap:
@@ -111,7 +111,7 @@ def broadcast_axis(n_out: int) -> AxisMap:
 def all_to_all_axis(n: int) -> AxisMap:
     """Every output reads every input (global token mixing)."""
     o = np.repeat(np.arange(n, dtype=np.int64), n)
-    return AxisMap.from_pairs(n, n, o, np.tile(np.arange(n, dtype=np.int64), n))
+    return AxisMap.from_pairs(n, n, o, np.tile(np.arange(n, dtype=np.int64), n), np.full(o.size, 1.0 / n))
 
 
 def window_axis(n: int, window: int, shift: int, dilation: int = 1) -> AxisMap:
@@ -132,4 +132,5 @@ def window_axis(n: int, window: int, shift: int, dilation: int = 1) -> AxisMap:
     base = (y // span) * span + y % dilation  # the window's first position (rolled coordinate)
     outs = np.repeat(o, window)
     q = np.repeat(base, window) + np.tile(np.arange(window, dtype=np.int64) * dilation, n)
-    return AxisMap.from_pairs(n, n, outs, np.mod(q + shift, n))
+    # uniform attention: 1/window per axis
+    return AxisMap.from_pairs(n, n, outs, np.mod(q + shift, n), np.full(outs.size, 1.0 / window))

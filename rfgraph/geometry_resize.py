@@ -61,8 +61,65 @@ def resize_axis(
     """The edges of torch's resize along one axis.
 
     ``scale`` is the scale factor torch passes to its kernel (``None`` when a
-    size was given or ``recompute_scale_factor=True``).
+    size was given or ``recompute_scale_factor=True``).  The map carries torch's
+    interpolation weights (float64 arithmetic, as for a float64 tensor) as its
+    averaging weights.
     """
+    m = _resize_edges(n_in, n_out, mode, align_corners, scale)
+    if mode in ("area", "nearest", "nearest-exact") or m.nnz == 0:
+        return m  # area: adaptive_axis carries 1/width; nearest: one edge of weight 1
+    return _attach(m, *_interp_weights(n_in, n_out, mode, align_corners, scale))
+
+
+_CUBIC_A = -0.75  # torch's bicubic constant
+
+
+def _interp_weights(
+    n_in: int, n_out: int, mode: str, align_corners: bool, scale: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(outs, ins, weights) of torch's linear / cubic interpolation in float64 (UpSample.h)."""
+    s = _scale(np.float64, n_in, n_out, scale, align_corners)
+    o = np.arange(n_out, dtype=np.int64)
+    of = o.astype(np.float64)
+    if mode == "linear" and n_out == n_in:
+        return o, o, np.ones(n_out)
+    real = s * of if align_corners else s * (of + 0.5) - 0.5
+    if mode == "linear" and not align_corners:
+        real = np.where(real < 0, 0.0, real)
+    idx = np.minimum(np.floor(real).astype(np.int64), n_in - 1)
+    lam = np.clip(real - idx, 0.0, 1.0)
+    if mode == "linear":
+        nxt = np.where(idx < n_in - 1, idx + 1, idx)
+        return np.concatenate([o, o]), np.concatenate([idx, nxt]), np.concatenate([1.0 - lam, lam])
+    a = _CUBIC_A
+
+    def near(x: np.ndarray) -> np.ndarray:  # cubic_convolution1, |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: np.ndarray) -> np.ndarray:  # cubic_convolution2, 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    coeffs = [far(lam + 1), near(lam), near(1 - lam), far(2 - lam)]
+    outs = np.concatenate([o] * 4)
+    ins = np.concatenate([np.clip(idx + t, 0, n_in - 1) for t in (-1, 0, 1, 2)])  # read clamped: weights add
+    return outs, ins, np.concatenate(coeffs)
+
+
+def _attach(m: AxisMap, outs: np.ndarray, ins: np.ndarray, weights: np.ndarray) -> AxisMap:
+    """``m`` with the weights of its edges from (out, in, weight) triples (duplicates summed).
+
+    The edge set comes from torch's float32 arithmetic, the weights from float64: an edge of
+    one that the other lacks carries a weight of about 1e-16 or less, dropped (or zero)."""
+    w = AxisMap.from_pairs(m.n_in, m.n_out, outs, ins, weights)
+    assert w.weights is not None
+    key_w = np.repeat(np.arange(m.n_out, dtype=np.int64), np.diff(w.indptr)) * m.n_in + w.indices
+    key_m = np.repeat(np.arange(m.n_out, dtype=np.int64), np.diff(m.indptr)) * m.n_in + m.indices
+    pos = np.minimum(np.searchsorted(key_w, key_m), max(key_w.size - 1, 0))
+    found = key_w[pos] == key_m if key_w.size else np.zeros(key_m.size, dtype=bool)
+    return m.with_weights(np.where(found, w.weights[pos], 0.0))
+
+
+def _resize_edges(n_in: int, n_out: int, mode: str, align_corners: bool, scale: float | None) -> AxisMap:
     if mode == "area":
         return adaptive_axis(n_in, n_out)
     dtype = np.float32
