@@ -108,22 +108,25 @@ def _ratio(slow: float | None, fast: float) -> str:
 
 
 def versus_torch() -> None:
-    print("\n## paths vs torch autograd, one-channel linearised network, 1 thread (224^2)")
+    print("\n## paths vs torch autograd, one-channel linearised network, 1 thread")
     print("min (median) of interleaved repetitions; ratios of minima")
     row("case", "rfgraph", "median", "torch f64", "median", "torch f32", "vs f64", "vs f32", "previous")
-    for name, endpoint in (("vgg16", "pool5"), ("resnet50", "layer4")):
+    cases = (("vgg16", "pool5", (224, 224)), ("resnet50", "layer4", (224, 224)), ("unet_same", None, (224, 224)))
+    for name, endpoint, shape in cases + (("unet_same", None, (64, 64, 64)),):
         net = rf.zoo.build(name)
-        contenders: dict[str, Callable[[], Any]] = {"ours": new(net, (224, 224), "paths", endpoint)}
+        contenders: dict[str, Callable[[], Any]] = {"ours": new(net, shape, "paths", endpoint)}
         for dtype in ("float64", "float32"):
-            fn = torch_fn(net, (224, 224), endpoint, dtype)
+            fn = torch_fn(net, shape, endpoint, dtype)
             if fn is not None:
                 contenders[dtype] = fn
-        stats = interleaved(contenders, repeat=9)
-        old = best(legacy(net, (224, 224), "paths", endpoint))
+        stats = interleaved(contenders, repeat=9 if len(shape) == 2 else 3)
         ours = stats["ours"]
         t64, t32 = stats.get("float64"), stats.get("float32")
+        if t64 is not None:  # equal below 2**53; beyond it both round, in different orders
+            assert np.allclose(t64.result, ours.result, rtol=1e-12, atol=0), f"{name}: rfgraph and torch disagree"
+        old = best(legacy(net, shape, "paths", endpoint), repeat=3) if len(shape) == 2 else None
         row(
-            f"{name} {endpoint} paths",
+            f"{name} {endpoint or 'output'} paths {'x'.join(map(str, shape))}",
             fmt(ours.min),
             fmt(ours.median),
             fmt(t64.min if t64 else None),
