@@ -13,11 +13,8 @@ _TORCH_DOCTESTS = (
     "erf.trained",
     "erf.side_by_side",
     "levels_from_torch",
-    "torch_import",
-    "torch_export",
     "empirical_erf",
     "compare_empirical",
-    "onnx_import",
 )
 
 

@@ -1,6 +1,6 @@
 """Time rfgraph's engine against its peers in one run and print ratios.
 
-Peers: the networkx reference (``rfgraph.reference``, algorithm="sets", where it
+Peers: the networkx reference (``rfgraph.graph.reference``, algorithm="sets", where it
 finishes in reasonable time) and torch autograd on the all-ones linear network
 (path counts).  Cases: the seed chain; a 10-layer 3x3 chain at 41x41; VGG-16 at
 224x224 (centre of pool5); a ResNet-50-shaped DAG at 224x224 (centre of the last
@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 
 import rfgraph as rf  # noqa: E402
 from bench._harness import autograd_paths, fmt, interleaved, machine, ratio, single_thread  # noqa: E402
-from rfgraph import reference  # noqa: E402
+from rfgraph.graph import reference  # noqa: E402
 
 __all__ = ["machine", "fmt", "vgg16", "resnet50"]
 

@@ -4,7 +4,7 @@ Prints, with the machine:
 
 * size scaling: a 16-layer 3x3 chain (paths, edges) from 64^2 to 2048^2 and
   VGG-16 pool5 paths from 224^2 to 2048^2, new engine vs the previous algorithm
-  (``method="legacy"``: no cropping, dense sweep, kept for this comparison);
+  (``bench/legacy.py``: no cropping, dense sweep, kept for this comparison);
 * torch autograd on the one-channel linearised network (ones kernels, sum
   pooling, sum merges; built once, float64 and float32, single thread for both:
   ``torch.set_num_threads(1)``, ``numba.set_num_threads(1)``; interleaved
@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import rfgraph as rf  # noqa: E402
 from bench._harness import autograd_paths, fmt, interleaved, machine, single_thread  # noqa: E402
-from rfgraph.engine import plan_contribution_map  # noqa: E402
+from bench.legacy import legacy_map  # noqa: E402
 from rfgraph.plan import build_plan  # noqa: E402
 
 
@@ -58,7 +58,7 @@ def best(fn: Callable[[], Any], repeat: int = 11, budget: float = 2.0) -> float:
 
 def legacy(net: rf.Op, shape: tuple[int, ...], metric: str, endpoint: str | None = None) -> Callable[[], Any]:
     plan = build_plan(net, shape, endpoint)
-    return lambda: plan_contribution_map(plan, metric, method="legacy")  # type: ignore[arg-type]
+    return lambda: legacy_map(plan, metric)
 
 
 def new(net: rf.Op, shape: tuple[int, ...], metric: str, endpoint: str | None = None, **kw: Any) -> Callable[[], Any]:

@@ -96,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             budget=60,
         )
         ours, loop, th = stats["list"], stats["loop"], stats["torch"]
-        assert np.array_equal(ours.result, loop.result), f"{key}: the list differs from the loop"
+        if ours.result.max() < 2.0**53:
+            assert np.array_equal(ours.result, loop.result), f"{key}: the list differs from the loop"
+        else:  # counts beyond 2**53 round; the sweeps add in different orders
+            assert np.allclose(ours.result, loop.result, rtol=1e-12, atol=0), f"{key}: the list differs"
         assert np.allclose(ours.result, th.result, rtol=1e-9, atol=0), f"{key}: rfgraph and torch disagree"
 
         def cell(s: Any) -> str:

@@ -22,10 +22,14 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
     from typing import Any
 
     from . import erf, zoo
-    from ._coverage import coverage
+    from .answers.exposure import padding_share, valid_region
+    from .answers.sizes import min_input_shape
+    from .answers.tiling import Tile, halo, tiles
     from .arithmetic import RFRecord, format_table, receptive_field
     from .engine import contribution_map, profile, reach
+    from .engine.coverage import coverage
     from .graph import to_networkx
+    from .importers.load import load_network
     from .ops import (
         AdaptivePool,
         Add,
@@ -51,11 +55,8 @@ if TYPE_CHECKING:  # the names below are imported on first use (module __getattr
         Upsample,
         WindowMix,
     )
-    from .padding import padding_share, valid_region
     from .plan import Plan, build_plan
-    from .sizes import min_input_shape
-    from .spec import load_network, parse_spec
-    from .tiling import Tile, halo, tiles
+    from .spec import parse_spec
 
 # `import rfgraph` and `rfgraph --help` stay fast: even the ops (40 ms of dataclass creation),
 # numpy, numba, networkx, torch and matplotlib load only when a name that needs them is first used.
@@ -89,21 +90,21 @@ _LAZY = {
     "RFRecord": "arithmetic",
     "format_table": "arithmetic",
     "receptive_field": "arithmetic",
-    "coverage": "_coverage",
+    "coverage": "engine.coverage",
     "contribution_map": "engine",
     "profile": "engine",
     "reach": "engine",
     "to_networkx": "graph",
     "Plan": "plan",
     "build_plan": "plan",
-    "load_network": "spec",
+    "load_network": "importers.load",
     "parse_spec": "spec",
-    "padding_share": "padding",
-    "valid_region": "padding",
-    "min_input_shape": "sizes",
-    "Tile": "tiling",
-    "halo": "tiling",
-    "tiles": "tiling",
+    "padding_share": "answers.exposure",
+    "valid_region": "answers.exposure",
+    "min_input_shape": "answers.sizes",
+    "Tile": "answers.tiling",
+    "halo": "answers.tiling",
+    "tiles": "answers.tiling",
 }
 _SUBMODULES = ("erf", "zoo")
 

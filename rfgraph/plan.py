@@ -24,10 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from . import limits
 from .errors import RFGraphError
-from .geometry import MAX_AXIS, MAX_NDIM, AxisMap, Geometry, resolve
-from .geometry_index import broadcast_axis, offset_axis
+from .geometry import MAX_AXIS, MAX_NDIM, AxisMap, Geometry, limits, resolve
+from .geometry.index import broadcast_axis, offset_axis
 from .ops import Identity, Op, Ref, Residual, Sequential, _Merge
 
 __all__ = ["Link", "Tensor", "Plan", "build_plan", "normalize_shape", "MAX_NDIM", "MAX_AXIS"]
@@ -167,13 +166,13 @@ class _Builder:
         self.entries = 0
 
     def charge(self, entries: int, where: str) -> None:
-        """Count index pairs held by the plan's maps; refuse past :data:`rfgraph.limits.MAX_PLAN_ENTRIES`."""
+        """Count index pairs held by the plan's maps; refuse past :data:`rfgraph.geometry.limits.MAX_PLAN_ENTRIES`."""
         self.entries += entries
         if self.entries > limits.MAX_PLAN_ENTRIES:
             raise RFGraphError(
                 f"{where}: the unrolled network needs more than {limits.MAX_PLAN_ENTRIES:,} index pairs in its "
                 "per-axis maps (about 8 bytes each, several copies while building); use a smaller input or "
-                "fewer layers (or raise rfgraph.limits.MAX_PLAN_ENTRIES)"
+                "fewer layers (or raise rfgraph.geometry.limits.MAX_PLAN_ENTRIES)"
             )
 
     def add_tensor(

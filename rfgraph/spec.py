@@ -1,4 +1,4 @@
-"""Networks from text: the compact spec grammar, JSON/YAML files, zoo names.
+"""Networks from text: the compact spec grammar and JSON/YAML descriptions.
 
 The compact grammar (used by the CLI) is a comma-separated list of layers::
 
@@ -48,14 +48,12 @@ Sequential(Residual(Sequential(Conv(3, padding=1), Conv(3, padding=1))))
 
 from __future__ import annotations
 
-import json
 import re
 import reprlib
-from pathlib import Path
 from typing import Any
 
-from . import limits
 from .errors import RFGraphError
+from .geometry import limits
 from .ops import (
     AdaptivePool,
     Add,
@@ -82,7 +80,7 @@ from .ops import (
     WindowMix,
 )
 
-__all__ = ["parse_spec", "load_network", "network_from_dict", "network_to_dict", "GRAMMAR"]
+__all__ = ["parse_spec", "network_from_dict", "network_to_dict", "GRAMMAR"]
 
 GRAMMAR = __doc__.split("::", 1)[1].split("Whitespace", 1)[0] if __doc__ else ""
 
@@ -255,7 +253,7 @@ def _index_layer(word: str, token: str, spec: str, name: str | None) -> Op:
 
 
 class _Parser:
-    """Recursive descent over the compact grammar, with the caps of :mod:`rfgraph.limits`.
+    """Recursive descent over the compact grammar, with the caps of :mod:`rfgraph.geometry.limits`.
 
     Every item returns its ops and how many layers they hold once repeats are
     expanded, so that ``"(conv3*1000)*1000"`` is refused before a list of a million
@@ -366,7 +364,7 @@ class _Parser:
 def parse_spec(text: str, *, _budget: limits.Budget | None = None) -> Sequential:
     """Parse the compact text grammar (see the module docstring) into a network.
 
-    Specs longer than :data:`rfgraph.limits.MAX_SPEC_CHARS`, nested deeper than
+    Specs longer than :data:`rfgraph.geometry.limits.MAX_SPEC_CHARS`, nested deeper than
     ``MAX_DEPTH`` or holding more than ``MAX_OPS`` layers once repeats are expanded
     are refused, as is any parameter above ``MAX_PARAM``.
 
@@ -449,7 +447,7 @@ def network_from_dict(data: Any, where: str = "network") -> Op:
     parameters (the constructor's keyword names); ``layers``
     holds a Sequential's ops, ``branches`` a merge's, ``body``/``shortcut`` a
     Residual's.  A string is parsed with :func:`parse_spec`.  At most
-    :data:`rfgraph.limits.MAX_OPS` nodes are read (a YAML alias bomb is refused
+    :data:`rfgraph.geometry.limits.MAX_OPS` nodes are read (a YAML alias bomb is refused
     while it is converted) and nesting is bounded by ``MAX_DEPTH``.
 
     >>> network_from_dict([{"type": "conv", "kernel_size": 3, "stride": 2}, "pool2"])
@@ -549,76 +547,3 @@ def network_to_dict(op: Op) -> Any:
             if getattr(op, key, default) != default:
                 out[key] = getattr(op, key)
     return out
-
-
-def load_network(source: Any) -> Op:
-    """A network from an op, a zoo name, a ``.onnx``/``.json``/``.yaml`` file, or a spec string.
-
-    >>> load_network("conv3,conv3")
-    Sequential(Conv(3), Conv(3))
-    """
-    if isinstance(source, Op):
-        return source
-    if not isinstance(source, str | Path):
-        raise RFGraphError(
-            f"cannot make a network from {type(source).__name__}; give an op, a zoo name, a file or a spec"
-        )
-    text = str(source)
-    from . import zoo
-
-    if text in zoo.names():
-        return zoo.build(text)
-    path = Path(text)
-    suffix = path.suffix.lower()
-    if suffix in (".json", ".yaml", ".yml", ".onnx"):
-        if not path.exists():
-            raise RFGraphError(f"file {text!r} does not exist; give an existing .json/.yaml/.onnx file")
-        if suffix == ".onnx":
-            from .importers.onnx import from_onnx
-
-            return from_onnx(text)
-        try:
-            if path.stat().st_size > limits.MAX_FILE_BYTES:
-                raise RFGraphError(
-                    f"{text}: {path.stat().st_size:,} bytes is too large for a network description "
-                    f"(at most {limits.MAX_FILE_BYTES:,}); describe repeated layers with 'conv3*100'"
-                )
-            raw = path.read_text()
-        except (OSError, UnicodeDecodeError) as err:
-            raise RFGraphError(f"cannot read {text!r}: {err}; give a readable .json/.yaml/.onnx file") from None
-        if suffix == ".json":
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as err:
-                raise RFGraphError(f"{text}: invalid JSON ({err})") from None
-            except RecursionError:
-                raise RFGraphError(
-                    f"{text}: JSON nested too deeply; rfgraph reads at most {limits.MAX_DEPTH} levels"
-                ) from None
-        else:
-            try:
-                import yaml
-            except ImportError:  # pragma: no cover - depends on the environment
-                raise RFGraphError(f"{text}: reading YAML needs PyYAML: pip install pyyaml") from None
-            try:
-                # libyaml's loader when present: several times faster on large files.
-                data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-            except RecursionError:
-                raise RFGraphError(
-                    f"{text}: YAML nested too deeply; rfgraph reads at most {limits.MAX_DEPTH} levels"
-                ) from None
-            except yaml.YAMLError as err:
-                first = str(err).splitlines()[0] if str(err) else type(err).__name__
-                raise RFGraphError(f"{text}: invalid YAML ({first})") from None
-        if isinstance(data, dict) and "network" in data:
-            data = data["network"]
-        return network_from_dict(data, where=path.name)
-    try:
-        return parse_spec(text)
-    except RFGraphError as err:
-        import difflib
-
-        close = difflib.get_close_matches(text, zoo.names(), n=3)
-        if close:
-            raise RFGraphError(f"{err}; or did you mean the zoo network {' or '.join(map(repr, close))}?") from None
-        raise

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import rfgraph as rf
-from rfgraph import reference
+from rfgraph.graph import reference
 
 from .strategies import cases
 

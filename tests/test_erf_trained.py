@@ -443,7 +443,7 @@ def test_cli_picks_the_last_spatial_tensor_and_writes_safely(tmp_path: Path, cap
     link = tmp_path / "link.png"
     link.symlink_to(tmp_path / "elsewhere.png")
     code, _, err = _cli(capsys, src, "-i", "12", "--channels", "2", "--out", str(link), "--force")
-    # --force replaces the link itself (rfgraph._io's rule); nothing is ever written through it
+    # --force replaces the link itself (rfgraph.output's rule); nothing is ever written through it
     assert code == 0 and not link.is_symlink() and not (tmp_path / "elsewhere.png").exists()
     code, _, _ = _cli(capsys, src, "-i", "12", "--channels", "2", "--output", "0", "--out", str(npy), "--force")
     assert code == 0 and not list(tmp_path.glob(".erf.npy*"))  # no temporary file left behind

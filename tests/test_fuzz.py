@@ -3,7 +3,7 @@ and truncations.  Every input either works or raises ``RFGraphError`` (exit 2 wi
 the CLI); never another exception.
 
 Time and memory are bounded by construction, not asserted: the in-process cases stay under the
-caps of :mod:`rfgraph.limits` (small inputs), and the CLI cases run in a subprocess with an
+caps of :mod:`rfgraph.geometry.limits` (small inputs), and the CLI cases run in a subprocess with an
 address-space limit (``resource.RLIMIT_AS``); its timeout is only a guard against a hang.
 """
 

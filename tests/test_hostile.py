@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import rfgraph as rf
-from rfgraph import limits
 from rfgraph.cli import main
-from rfgraph.spec import load_network, network_from_dict, parse_spec
+from rfgraph.geometry import limits
+from rfgraph.importers.load import load_network
+from rfgraph.spec import network_from_dict, parse_spec
 
 
 def one_line_error(capsys, *argv: str) -> str:

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 import rfgraph as rf
+from rfgraph.answers.borders import axis_fields
 from rfgraph.arithmetic import _fields, plan_receptive_field
-from rfgraph.borders import axis_fields
 
 from .strategies import cases, dilated_windows, local_networks
 from .test_engine import _check_against_reference

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import rfgraph as rf
-from rfgraph import reference
+from bench.legacy import legacy_map
+from rfgraph.graph import reference
 from rfgraph.plan import build_plan
 
 from .strategies import cases
@@ -78,7 +79,7 @@ def test_cropped_equals_uncropped(case):
     for t in {(0,), (plan.output.shape[0] - 1,), (plan.output.shape[0] // 3,)}:
         for metric in ("edges", "paths"):
             fast = rf.contribution_map(net, big, metric, t)
-            old = rf.engine.plan_contribution_map(plan, metric, t, method="legacy")
+            old = legacy_map(plan, metric, t)
             assert np.array_equal(fast, old.astype(fast.dtype)), (metric, t)
 
 
@@ -90,7 +91,7 @@ def test_corner_targets_2d(target):
     target = tuple(min(i, n - 1) for i, n in zip(target, plan.output.shape))
     for metric in ("edges", "paths"):
         fast = rf.contribution_map(net, shape, metric, target)
-        old = rf.engine.plan_contribution_map(plan, metric, target, method="legacy")
+        old = legacy_map(plan, metric, target)
         assert np.array_equal(fast, old.astype(fast.dtype))
         assert np.array_equal(rf.contribution_map(net, shape, metric, target, method="general"), fast)
 
@@ -170,8 +171,8 @@ def test_import_is_lazy():
 
 
 def test_plan_budget_refuses_runaway_networks(monkeypatch):
-    from rfgraph import limits
     from rfgraph import plan as plan_module
+    from rfgraph.geometry import limits
 
     monkeypatch.setattr(limits, "MAX_PLAN_ENTRIES", 10_000)
     with pytest.raises(rf.RFGraphError, match="index pairs"):

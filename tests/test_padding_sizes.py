@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import rfgraph as rf
-from rfgraph.sizes import field_sizes, unproductive_layers
-from rfgraph.tiling import alignment
+from rfgraph.answers import borders
+from rfgraph.answers.sizes import field_sizes, unproductive_layers
+from rfgraph.answers.tiling import alignment
 
 CHAINS = [
     rf.Sequential(rf.Conv(3, padding=1), rf.Conv(5, dilation=2, padding=4)),
@@ -28,7 +29,7 @@ def _canvas(
     align = alignment(net, shape, endpoint=endpoint)
     margins = tuple(a * max(1, 256 // a) for a in align)
     canvas = tuple(n + 2 * m for n, m in zip(shape, margins))
-    fields = rf.borders.axis_fields(rf.build_plan(net, canvas, endpoint))
+    fields = borders.axis_fields(rf.build_plan(net, canvas, endpoint))
     offsets = []
     for f, m in zip(fields, margins):
         assert f.stride is not None
@@ -92,7 +93,7 @@ def test_padding_share_2d_and_plot(tmp_path) -> None:  # type: ignore[no-untyped
     import matplotlib
 
     matplotlib.use("Agg")
-    from rfgraph.padding import plot_padding_share
+    from rfgraph.answers.exposure import plot_padding_share
 
     net = rf.zoo.build("unet_same")
     share = rf.padding_share(net, (64, 48))

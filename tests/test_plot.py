@@ -21,7 +21,7 @@ plt.rcParams["figure.dpi"] = 50  # small renders keep the suite fast; the checks
 
 from rfgraph import plot  # noqa: E402
 from rfgraph.graph import to_networkx  # noqa: E402
-from rfgraph.reference import paths_and_edges  # noqa: E402
+from rfgraph.graph.reference import paths_and_edges  # noqa: E402
 
 SEED = rf.Sequential(*[rf.Conv(3)] * 5)
 SEED_EDGES = [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]
@@ -53,7 +53,7 @@ def assert_not_blank(fig, min_ink: float = 0.01) -> None:
 
 
 def test_import_rfgraph_does_not_import_matplotlib():
-    code = "import sys, rfgraph, rfgraph.plot, rfgraph.progress; print('matplotlib' in sys.modules)"
+    code = "import sys, rfgraph, rfgraph.plot, rfgraph.output; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -344,7 +344,7 @@ def test_save_rejects_unknown_suffix(tmp_path):
 
 
 def test_progress_prints_only_after_delay():
-    from rfgraph.progress import progress
+    from rfgraph.output import progress
 
     quiet = io.StringIO()
     with progress("fast", total=2, enabled=True, delay=5.0, stream=quiet) as bar:

@@ -1,4 +1,4 @@
-"""Pyramids, rfgraph.testing, units and the practitioners' CLI commands (tile, valid, sizes, pyramid, check)."""
+"""Pyramids, rfgraph.answers.testing, units and the practitioners' CLI commands (tile, valid, sizes, pyramid, check)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import rfgraph as rf
+from rfgraph.answers.pyramid import pyramid
+from rfgraph.answers.testing import assert_receptive_field
+from rfgraph.answers.units import parse_length, to_pixels
 from rfgraph.cli import build_parser, main
-from rfgraph.pyramid import pyramid
-from rfgraph.testing import assert_receptive_field
-from rfgraph.units import parse_length, to_pixels
 
 
 def run(*argv: str) -> int:
@@ -47,7 +47,7 @@ def test_pyramid_torchvision_fpn_backbone() -> None:
     pytest.importorskip("torchvision")
     from torchvision.models.detection import retinanet_resnet50_fpn
 
-    from rfgraph.pyramid import levels_from_torch
+    from rfgraph.answers.pyramid import levels_from_torch
 
     backbone = retinanet_resnet50_fpn(weights=None, weights_backbone=None).backbone
     levels = levels_from_torch(backbone, (256, 256))
@@ -62,7 +62,7 @@ def test_pyramid_torchvision_fpn_backbone() -> None:
 @pytest.mark.slow
 def test_pyramid_timm_features_only_strides() -> None:
     timm = pytest.importorskip("timm")
-    from rfgraph.pyramid import feature_info_mismatches, levels_from_torch
+    from rfgraph.answers.pyramid import feature_info_mismatches, levels_from_torch
 
     model = timm.create_model("resnet18", features_only=True, pretrained=False)
     levels = levels_from_torch(model, (128, 128))
@@ -71,7 +71,7 @@ def test_pyramid_timm_features_only_strides() -> None:
     assert [lv.stride[0] for lv in pyramid(levels, (128, 128))] == model.feature_info.reduction()
 
 
-# --------------------------------------------------------------------------- rfgraph.testing and units
+# --------------------------------------------------------------------------- rfgraph.answers.testing and units
 
 
 def test_assert_receptive_field() -> None:

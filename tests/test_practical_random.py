@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import rfgraph as rf
-from rfgraph.borders import equivariance_error
-from rfgraph.tiling import alignment
+from rfgraph.answers import borders
+from rfgraph.answers.borders import equivariance_error
+from rfgraph.answers.tiling import alignment
 from tests.strategies import networks
 
 torch = pytest.importorskip("torch")
@@ -85,7 +86,7 @@ def test_random_networks_valid_region(net: rf.Op, n: int) -> None:
     margin = a * (64 // a + 1)
     canvas_n = n + 2 * margin
     _usable(net, (canvas_n,))
-    f = rf.borders.axis_fields(rf.build_plan(net, (canvas_n,)))[0]
+    f = borders.axis_fields(rf.build_plan(net, (canvas_n,)))[0]
     assert f.stride is not None
     offset = margin * f.stride.denominator // f.stride.numerator
     run = _Runner(net)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import rfgraph as rf
-from rfgraph.tiling import alignment
+from rfgraph.answers import borders
+from rfgraph.answers.tiling import alignment
 
 
 def test_halo_examples() -> None:
@@ -32,7 +33,7 @@ def test_halo_refuses_global_context_and_small_inputs() -> None:
 def _brute_halo(net: rf.Op, n: int) -> tuple[int, int]:
     """From rf.reach on a 1-D input: the widest extent of interior fields around floor(o * S)."""
     plan = rf.build_plan(net, (n,))
-    stride = rf.borders.axis_fields(plan)[0].stride
+    stride = borders.axis_fields(plan)[0].stride
     assert stride is not None
     out_n = plan.output.shape[0]
     left = right = None
@@ -140,7 +141,7 @@ def test_halo_is_minimal_on_torch_models(name: str, shape: tuple[int, int], tile
     model = torch_models.linearize(torch_models.prepare(getattr(torch_models, name)()))
     net = rf.from_torch(model, shape)
     (left, right), _ = rf.halo(net, shape)
-    f = rf.borders.axis_fields(rf.build_plan(net, shape))[0]
+    f = borders.axis_fields(rf.build_plan(net, shape))[0]
     assert f.stride is not None
     clean = np.flatnonzero(f.clean)
     pos = clean * f.stride.numerator // f.stride.denominator

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import rfgraph as rf
-from rfgraph.torch_export import paths_by_autograd
+from rfgraph.importers.to_torch import paths_by_autograd
 
 from .nets import resnet_like, vgg16_like
 from .strategies import cases

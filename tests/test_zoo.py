@@ -304,7 +304,7 @@ def test_cli_table_uses_the_default_input_and_endpoint(capsys: pytest.CaptureFix
 )
 def test_crop_and_ref_networks_count_paths_like_autograd(name: str, options: dict, shape: tuple[int, int]) -> None:
     pytest.importorskip("torch")
-    from rfgraph.torch_export import paths_by_autograd
+    from rfgraph.importers.to_torch import paths_by_autograd
 
     net = zoo.build(name, **options)
     np.testing.assert_allclose(

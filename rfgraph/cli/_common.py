@@ -152,7 +152,7 @@ def parse_target(text: str | None) -> tuple[int, ...] | str | None:
 
 def network(args: argparse.Namespace) -> Any:
     from .. import zoo
-    from ..spec import load_network
+    from ..importers.load import load_network
 
     # Zoo networks whose geometry depends on the input (U-Net, DeepLab) are built for --input.
     if args.network in zoo.names() and getattr(args, "input", None) and "input_size" in zoo.options(args.network):
@@ -244,7 +244,7 @@ def number(v: Any) -> Any:
 
 def progress_bar(args: argparse.Namespace, desc: str, total: int) -> Any:
     """A stage progress bar on stderr (only on a terminal, only after 1 s, never with --json)."""
-    from ..progress import progress
+    from ..output import progress
 
     quiet = args.json or getattr(args, "no_progress", False)
     if len(desc) > 32:
@@ -304,7 +304,7 @@ def add_pixel_size_arg(p: argparse.ArgumentParser) -> None:
 
 def pixel_size(args: argparse.Namespace) -> tuple[float, str] | None:
     """The parsed ``--pixel-size`` as ``(value, unit)``, or None."""
-    from ..units import parse_length
+    from ..answers.units import parse_length
 
     text = getattr(args, "pixel_size", None)
     return None if text is None else parse_length(text)

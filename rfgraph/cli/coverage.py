@@ -11,7 +11,7 @@ from .maps import DATA_SUFFIXES, _add_force, _check_out, _save_data
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    from .._coverage import coverage
+    from ..engine.coverage import coverage
     from ..plot import IMAGE_SUFFIXES
 
     shape = input_shape(args)

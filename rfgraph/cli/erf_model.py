@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .._io import check_destination, suffix, write_file
 from ..errors import RFGraphError
+from ..output import check_destination, suffix, write_file
 from ._commands import about
 from ._common import dump_json, parse_size, parse_target
 

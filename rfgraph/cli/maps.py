@@ -30,7 +30,7 @@ DATA_SUFFIXES = (".npy", ".csv")
 
 def _check_out(args: argparse.Namespace, allowed: tuple[str, ...], default: str | None = None) -> None:
     """Validate ``--out`` (and the default file of --plot/graph) before any work is done."""
-    from .._io import check_destination, suffix
+    from ..output import check_destination, suffix
 
     if args.out is None:
         args.out = default
@@ -153,7 +153,7 @@ def save_map_picture(args: argparse.Namespace, values: Any, shape: tuple[int, ..
 def _save_data(args: argparse.Namespace, values: Any) -> None:
     import numpy as np
 
-    from .._io import suffix, write_file
+    from ..output import suffix, write_file
 
     if suffix(args.out) == ".csv":
         if values.ndim > 2:

@@ -15,7 +15,7 @@ __all__ = ["register", "add_pixel_size_arg", "pixel_size"]
 
 
 def _phys(pixels: Any, unit: tuple[float, str] | None) -> str:
-    from ..units import format_length
+    from ..answers.units import format_length
 
     return "" if unit is None else f" ({format_length(float(pixels), unit)})"
 
@@ -30,7 +30,7 @@ def _slices(slices: tuple[slice, ...]) -> str:
 
 
 def cmd_tile(args: argparse.Namespace) -> int:
-    from ..tiling import alignment, halo, tiles
+    from ..answers.tiling import alignment, halo, tiles
 
     shape = input_shape(args)
     net = network(args)
@@ -89,7 +89,7 @@ def _runs(mask: Any) -> str:
 
 
 def _fresh(path: str, force: bool) -> Path:
-    from .._io import check_destination
+    from ..output import check_destination
 
     return check_destination(path, overwrite=force)
 
@@ -97,7 +97,7 @@ def _fresh(path: str, force: bool) -> Path:
 def cmd_valid(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..padding import padding_share, valid_region
+    from ..answers.exposure import padding_share, valid_region
 
     shape = input_shape(args)
     net = network(args)
@@ -112,8 +112,8 @@ def cmd_valid(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from .._io import write_file
-        from ..padding import plot_padding_share
+        from ..answers.exposure import plot_padding_share
+        from ..output import write_file
 
         ax = plot_padding_share(net, shape, endpoint=args.endpoint)
         write_file(out, lambda p: ax.figure.savefig(p, dpi=120, bbox_inches="tight"), overwrite=args.force)
@@ -142,7 +142,7 @@ def cmd_valid(args: argparse.Namespace) -> int:
 
 
 def cmd_sizes(args: argparse.Namespace) -> int:
-    from ..sizes import field_sizes, min_input_shape, unproductive_layers
+    from ..answers.sizes import field_sizes, min_input_shape, unproductive_layers
 
     net = network(args)
     smallest = min_input_shape(net, None if args.input is None else len(parse_size(args.input)))
@@ -190,8 +190,8 @@ def _parse_list(text: str | None, what: str) -> list[str]:
 
 
 def cmd_pyramid(args: argparse.Namespace) -> int:
-    from ..pyramid import feature_info_mismatches, format_pyramid, levels_from_torch, pyramid
-    from ..units import to_pixels
+    from ..answers.pyramid import feature_info_mismatches, format_pyramid, levels_from_torch, pyramid
+    from ..answers.units import to_pixels
 
     unit = pixel_size(args)
     anchors = [to_pixels(a, unit) for a in _parse_list(args.anchors, "--anchors")]
@@ -223,9 +223,9 @@ def cmd_pyramid(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from ..answers.testing import check_receptive_field
+    from ..answers.units import to_pixels
     from ..arithmetic import receptive_field
-    from ..testing import check_receptive_field
-    from ..units import to_pixels
 
     unit = pixel_size(args)
     bounds = {

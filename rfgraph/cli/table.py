@@ -11,8 +11,8 @@ from ._common import add_network_args, add_pixel_size_arg, dump_json, input_shap
 
 def cmd_table(args: argparse.Namespace) -> int:
     from ..arithmetic import format_table, plan_receptive_field
+    from ..arithmetic.notes import table_notes
     from ..plan import build_plan
-    from ..table_notes import table_notes
 
     plan = build_plan(network(args), input_shape(args), args.endpoint)
     records = plan_receptive_field(plan)

@@ -11,16 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from ..errors import RFGraphError
 from ..ops import Op
 from ._common import _check_fractions
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .theory import ERFPrediction
 
 __all__ = [
     "REPLKNET_THRESHOLDS",
@@ -425,13 +422,25 @@ def network_erf_stats(
     return erf_stats(values, fractions, thresholds, rf_area=max(area, 1))
 
 
+class _Prediction(Protocol):
+    """What :func:`format_stats` reads of a :class:`~rfgraph.erf.ERFPrediction` (theory builds on
+    stats, so stats names no class of theory)."""
+
+    @property
+    def variance(self) -> Any: ...
+    @property
+    def span(self) -> Any: ...
+    @property
+    def paths(self) -> int: ...
+
+
 def _fmt_num(x: float) -> str:
     if isinstance(x, float) and math.isnan(x):
         return "-"
     return f"{x:.6g}"
 
 
-def format_stats(stats: ERFStats, prediction: ERFPrediction | None = None) -> str:
+def format_stats(stats: ERFStats, prediction: _Prediction | None = None) -> str:
     """A two-column text table of :class:`ERFStats` (and of a :class:`ERFPrediction`).
 
     >>> import rfgraph as rf

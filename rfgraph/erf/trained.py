@@ -475,7 +475,7 @@ def gradient_erf(
     """
     torch = _torch("gradient_erf")
     from ..importers.to_torch import _choice
-    from ..progress import progress as progress_bar
+    from ..output import progress as progress_bar
 
     if not isinstance(model, torch.nn.Module):
         raise RFGraphError(f"model must be a torch.nn.Module (see rf.erf.load_model), got {type(model).__name__}")

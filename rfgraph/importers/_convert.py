@@ -14,10 +14,10 @@ from typing import Any
 
 from ..errors import RFGraphError
 from ..ops import Conv, Crop, GlobalPool, Op, Pool, Upsample
-from ..ops_index import AdaptivePool, Flip, GlobalMix, Pad, PixelShuffle, PixelUnshuffle, Resize, Roll
+from ..ops.index import AdaptivePool, Flip, GlobalMix, Pad, PixelShuffle, PixelUnshuffle, Resize, Roll
 from . import _digits
 from ._dag import Dag
-from ._layout import _T, Value, _dims, _Flat, _make, _permuted, _regroup, _Same, _Scores, _Split
+from ._layout import _T, Value, _c, _dims, _Flat, _make, _permuted, _regroup, _Same, _Scores, _Split, _tuple
 from ._names import POINTWISE_FUNCTIONS
 
 __all__ = ["POINTWISE_FUNCTIONS", "NORM_STATS"]
@@ -32,20 +32,6 @@ def _torch() -> Any:
     except ImportError:  # pragma: no cover - depends on the environment
         raise RFGraphError("rf.from_torch needs PyTorch: pip install 'rfgraph[torch]'") from None
     return torch
-
-
-def _tuple(value: Any, ndim: int) -> tuple[Any, ...]:
-    if isinstance(value, int) or value is None:
-        return (value,) * ndim
-    out = tuple(value)
-    return (out[0],) * ndim if len(out) == 1 else out
-
-
-def _c(value: Any) -> Any:
-    """Per-axis values that agree become one int (nicer reprs; the same graph)."""
-    if isinstance(value, tuple) and value and all(v == value[0] for v in value) and isinstance(value[0], int):
-        return value[0]
-    return value
 
 
 def _func_name(target: Any) -> str:
@@ -100,7 +86,7 @@ class _Converter:
             )
 
     def plain(self, x: _T, scopes: list[str], what: str) -> _T:
-        """``x`` with its pending zero padding made a :class:`~rfgraph.ops_index.Pad` layer (a convolution
+        """``x`` with its pending zero padding made a :class:`~rfgraph.ops.index.Pad` layer (a convolution
         or pooling folds it into its own padding instead)."""
         if not x.pad:
             return x
@@ -381,7 +367,7 @@ class _Converter:
         recompute_scale_factor: Any = None,
     ) -> _T:
         """``F.interpolate`` / ONNX Resize: integer enlargement as :class:`~rfgraph.ops.Upsample`, anything
-        else as :class:`~rfgraph.ops_index.Resize` (by ``scale_factor`` when torch maps indices with it)."""
+        else as :class:`~rfgraph.ops.index.Resize` (by ``scale_factor`` when torch maps indices with it)."""
         if out_shape is None:
             raise RFGraphError(f"{self.where(scopes, 'resize')}: the output size is unknown")
         self.channels_first(x, base, scopes)
@@ -456,7 +442,7 @@ class _Converter:
 
     def pad(self, x: _T, pairs: list[tuple[int, int]], mode: str, scopes: list[str], base: str) -> _T:
         """``F.pad`` / ONNX Pad: zero padding is kept pending (folded into the next window op, else a
-        :class:`~rfgraph.ops_index.Pad`); reflect/replicate/circular padding reads pixels: a Pad layer."""
+        :class:`~rfgraph.ops.index.Pad`); reflect/replicate/circular padding reads pixels: a Pad layer."""
         if mode in ("reflect", "replicate", "circular"):
             if not any(a or b for a, b in pairs):
                 return x

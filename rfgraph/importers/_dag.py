@@ -33,9 +33,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .. import limits
 from ..errors import RFGraphError
-from ..geometry import resolve
+from ..geometry import limits, resolve
 from ..ops import Add, Concat, Identity, Op, Ref, Sequential, Upsample
 
 __all__ = ["Dag", "DagNode"]
@@ -78,7 +77,7 @@ class Dag:
         """Apply leaf ``op`` to tensor ``source``; ``scopes`` lists the enclosing modules, outermost first."""
         scope = scopes[-1] if scopes else ""
         where = f"{type(op).__name__} made by {base!r} in {scope or 'the top-level module'!r}"
-        # The caps of rfgraph.limits, before resolve allocates arrays proportional to kernel and input.
+        # The caps of rfgraph.geometry.limits, before resolve allocates arrays proportional to kernel and input.
         limits.check_op_params(op, where)
         limits.check_pairs(op, self.nodes[source].shape, where)
         geometry = resolve(op, self.nodes[source].shape, where)

@@ -7,8 +7,8 @@ attend along one of them.  :class:`~rfgraph.importers._layout._Split` follows ev
 ("digit") of every spatial axis through reshapes and permutes.  Attention, a softmax, a
 normalisation or a reduction along tensor axes then couples exactly the positions that differ
 only in those axes' digits: per spatial axis a run of digits, i.e. windows of ``window``
-positions spaced ``dilation`` apart -- :class:`~rfgraph.ops_index.WindowMix` (inner digits:
-windows; outer digits: a dilated grid), or :class:`~rfgraph.ops_index.GlobalMix` when every
+positions spaced ``dilation`` apart -- :class:`~rfgraph.ops.index.WindowMix` (inner digits:
+windows; outer digits: a dilated grid), or :class:`~rfgraph.ops.index.GlobalMix` when every
 digit is mixed.  When the digits come back together the value is a plain
 :class:`~rfgraph.importers._layout._T` again.
 
@@ -173,7 +173,7 @@ def window_of(chain: Sequence[tuple[int, int]], mixed: set[int]) -> tuple[int, i
 
 def mixing_op(x: _Split, mixed: Iterable[Atom], shape: Sequence[int], where: str) -> Any:
     """The op that couples the positions differing only in the digits ``mixed``; None when none are."""
-    from ..ops_index import GlobalMix, WindowMix
+    from ..ops.index import GlobalMix, WindowMix
 
     mixed = set(mixed)
     windows, dilations = [], []
@@ -288,7 +288,7 @@ def reduce(c: Any, x: _Split, dims: Any, keepdim: bool, scopes: list[str], base:
 
 def pointwise_conv(c: Any, x: _Split, kernel: Any, stride: Any, padding: Any, scopes: list[str], base: str) -> Value:
     """A 1x1 convolution on unfolded patches (MobileViT v2's projections) mixes channels only."""
-    from ._convert import _tuple
+    from ._layout import _tuple
 
     ones = all(v == 1 for v in _tuple(kernel, c.ndim) + _tuple(stride, c.ndim))
     unpadded = padding == "valid" if isinstance(padding, str) else not any(_tuple(padding, c.ndim))
@@ -356,7 +356,7 @@ def consume(
     its block -- a convolution with kernel = stride = block.  ``axis`` (if not None) is the tensor axis that
     held them; it keeps its non-spatial factors, or is dropped when ``axis`` is None (a reduction)."""
     from ..ops import Conv
-    from ._convert import _c
+    from ._layout import _c
 
     shape = c.dag.shape(x.index)
     blocks = []

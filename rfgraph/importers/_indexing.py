@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import RFGraphError
-from ..ops_index import Slice
+from ..ops.index import Slice
 from ._layout import _T, Value, _make, _Same
 
 __all__: list[str] = []
@@ -61,7 +61,7 @@ def getitem(c: Any, x: Value, index: Any, scopes: list[str]) -> Value:
     if any(step != 1 for _, _, step in bounds):  # strided: YOLOv5's Focus, x[..., ::2, 1::2]
         x = c.plain(x, scopes, "getitem")
         starts, stops, steps = zip(*bounds, strict=True)
-        from ._convert import _c
+        from ._layout import _c
 
         out = c.leaf(Slice(start=_c(starts), stop=_c(stops), step=_c(steps)), x, scopes, "getitem")
     else:

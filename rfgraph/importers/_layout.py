@@ -177,3 +177,17 @@ def _regroup(
         if qs[b] <= bounds[first] and qs[b + 1] == bounds[last + 1] and bounds[first] % qs[b] == 0:
             return (b,) * len(spatial)
     return None
+
+
+def _tuple(value: Any, ndim: int) -> tuple[Any, ...]:
+    if isinstance(value, int) or value is None:
+        return (value,) * ndim
+    out = tuple(value)
+    return (out[0],) * ndim if len(out) == 1 else out
+
+
+def _c(value: Any) -> Any:
+    """Per-axis values that agree become one int (nicer reprs; the same graph)."""
+    if isinstance(value, tuple) and value and all(v == value[0] for v in value) and isinstance(value[0], int):
+        return value[0]
+    return value

@@ -13,8 +13,8 @@ from typing import Any
 from ..errors import RFGraphError
 from ..ops import ConvTranspose
 from . import _digits
-from ._convert import _c, _Converter, _tuple
-from ._layout import _T, Value, _Flat, _Scores, _Split
+from ._convert import _Converter
+from ._layout import _T, Value, _c, _Flat, _Scores, _Split, _tuple
 
 __all__: list[str] = []
 

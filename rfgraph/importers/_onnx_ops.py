@@ -2,7 +2,7 @@
 
 Resize follows torch's ``F.interpolate`` mode by mode (coordinate transformation -> mode and
 ``align_corners``); Pad keeps zero padding pending for the next window op and makes
-reflect/edge/wrap padding a :class:`~rfgraph.ops_index.Pad`; Slice goes through the shared
+reflect/edge/wrap padding a :class:`~rfgraph.ops.index.Pad`; Slice goes through the shared
 indexing (crops and strided slices); Reshape follows the spatial axes (tokens included).
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import limits
 from ..errors import RFGraphError
+from ..geometry import limits
 from ._convert import _Converter
 from ._layout import _T, _Flat
 from ._onnx_schema import _text

@@ -2,7 +2,7 @@
 
 Op-type tables (pointwise, merges, shape computations, reductions), the loader that
 wraps every decoding error, the checked readers of ints/text attributes (type,
-length -- never coerced -- and range against :data:`rfgraph.limits.MAX_PARAM`), and the
+length -- never coerced -- and range against :data:`rfgraph.geometry.limits.MAX_PARAM`), and the
 module scopes recorded by exporters.
 
 >>> _int_list([3, 3], "kernel_shape", 2, 1, "Conv")
@@ -19,8 +19,8 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from .. import limits
 from ..errors import RFGraphError
+from ..geometry import limits
 
 __all__ = ["POINTWISE_OPS"]
 

@@ -118,8 +118,8 @@ class _OnnxTokens:
         """``torch.roll`` as exported: ``Concat(x[n-s:], x[:n-s])`` along a spatial axis is ``Roll(s)``
         (the graph ``from_torch`` builds), else None."""
         from ..ops import Crop
-        from ..ops_index import Roll
-        from ._convert import _tuple
+        from ..ops.index import Roll
+        from ._layout import _tuple
 
         c = self.conv
         if len(parts) != 2 or not all(isinstance(p, _T) and not p.pad and p.rank == parts[0].rank for p in parts):

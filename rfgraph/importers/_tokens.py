@@ -1,6 +1,6 @@
 """Token mixers in the shared translation table (issue 15): attention and class tokens.
 
-Self-attention connects every token with every token: :class:`~rfgraph.ops_index.GlobalMix`
+Self-attention connects every token with every token: :class:`~rfgraph.ops.index.GlobalMix`
 on the DAG tensor of the tokens.  Three spellings are recognised, all on token tensors whose
 spatial axes were flattened (``(N, H*W, C)``, heads or not):
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import RFGraphError
 from ..ops import GlobalPool
-from ..ops_index import GlobalMix
+from ..ops.index import GlobalMix
 from . import _digits
 from ._convert import _Converter
 from ._layout import _T, Atom, Value, _Flat, _Scores, _Split
@@ -324,7 +324,7 @@ def window_attention(c: _Converter, x: Value, window: Any, shift: Any, scopes: l
     gradient sees them), as in timm's Swin, whose roll and partition are imported as written.
     """
     from ..ops import Crop
-    from ..ops_index import Pad, WindowMix
+    from ..ops.index import Pad, WindowMix
     from ._convert import _c, _tuple
 
     if not isinstance(x, _T):

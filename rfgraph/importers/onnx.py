@@ -42,13 +42,13 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from .. import limits
 from ..errors import RFGraphError
+from ..geometry import limits
 from ..ops import Conv, ConvTranspose, Op
 from ..plan import normalize_shape
 from . import _digits
-from ._convert import _c, _Converter, _pick_output
-from ._layout import _T, _Flat, _Same, _Scores, _Split
+from ._convert import _Converter, _pick_output
+from ._layout import _T, _c, _Flat, _Same, _Scores, _Split
 from ._onnx_ops import _IndexMaps
 from ._onnx_schema import (
     _AUTO_PADS,

@@ -275,7 +275,7 @@ def paths_by_autograd(network: Op, input_shape: Any, target: Any = None, *, endp
         if isinstance(t.op, Upsample) and t.op.mode != "nearest":
             raise RFGraphError(
                 f"Upsample {t.name!r}: linear interpolation has fractional weights, so it has no all-ones "
-                "torch equivalent; use mode='nearest' here or compare with rfgraph.reference"
+                "torch equivalent; use mode='nearest' here or compare with rfgraph.graph.reference"
             )
     tgt = check_target(plan, target)
     model = to_torch(network, input_shape, channels=1, weights="ones", endpoint=endpoint)

@@ -62,6 +62,8 @@ from ._convert import (
     _torch,
 )
 from ._fx_functions import _bind, _Functions, reduction_args
+from ._hooks import eval_mode, example, from_hooks
+from ._hooks import in_channels as _in_channels
 from ._layout import _T, Value, _Flat, _Same, _Scores, _Split
 from ._modules import convert_module, is_same_padding_module
 from ._names import (
@@ -409,41 +411,6 @@ class _FxImporter(_Functions):
         return c.swap(x, a, b, scopes, name)
 
 
-@contextlib.contextmanager
-def _eval_mode(module: Any) -> Iterator[None]:
-    modes = [(m, m.training) for m in module.modules()]
-    module.eval()
-    try:
-        yield
-    finally:
-        for m, training in modes:
-            m.training = training
-
-
-def _example(torch: Any, module: Any, shape: tuple[int, ...], channels: int) -> tuple[Any, Any]:
-    """(fake mode or None, input tensor) matching the module's device and dtype."""
-    params = list(module.parameters()) + list(module.buffers())
-    dtype = next((p.dtype for p in params if p.is_floating_point()), torch.float32)
-    size = (1, channels, *shape)
-    if any(p.device.type == "meta" for p in params):
-        return None, torch.empty(size, dtype=dtype, device="meta")
-    from torch._subclasses.fake_tensor import FakeTensorMode
-
-    mode = FakeTensorMode(allow_non_fake_inputs=True)
-    device = params[0].device if params else "cpu"
-    return mode, mode.from_tensor(torch.empty(size, dtype=dtype, device=device))
-
-
-def _in_channels(torch: Any, module: Any) -> int:
-    for m in module.modules():
-        channels = getattr(m, "in_channels", None)
-        if isinstance(channels, int) and channels > 0:
-            return channels
-        if isinstance(m, torch.nn.Linear):
-            break
-    return 3
-
-
 def _trace(torch: Any, module: Any, leaf_modules: tuple[type, ...]) -> Any:
     fx = torch.fx
 
@@ -468,7 +435,7 @@ def _from_fx(
     output: Any,
     specialise: bool = True,
 ) -> int:
-    mode, x = _example(torch, module, shape, channels)
+    mode, x = example(torch, module, shape, channels)
     try:
         # Shapes on meta tensors: no deep copy of the module into fake tensors, no dispatcher per op.
         propagate(torch, gm, x)
@@ -493,7 +460,7 @@ def _from_export(
     torch: Any, module: Any, conv: _Converter, shape: tuple[int, ...], channels: int, output: Any, fx_error: str
 ) -> int:
     """Import through ``torch.export`` (the model's own graph for this input), when fx cannot trace it."""
-    mode, fake = _example(torch, module, shape, channels)
+    mode, fake = example(torch, module, shape, channels)
     x = torch.zeros(tuple(fake.shape), dtype=fake.dtype, device=fake.device)
     try:
         with contextlib.redirect_stderr(io.StringIO()):
@@ -506,65 +473,6 @@ def _from_export(
     user_inputs = list(program.graph_signature.user_inputs)
     importer = _FxImporter(conv, program.graph_module, output, input_name=user_inputs[0] if user_inputs else None)
     return importer.run()
-
-
-def _from_hooks(torch: Any, module: Any, conv: _Converter, shape: tuple[int, ...], channels: int) -> int:
-    calls: list[tuple[str, Any, Any, Any]] = []
-    handles = []
-    for path, m in module.named_modules():
-        if not any(True for _ in m.children()):
-            path = path or type(m).__name__.lower()  # a lone leaf module is its own network
-
-            def hook(mod: Any, inputs: Any, out: Any, path: str = path) -> None:
-                first = inputs[0] if inputs else None
-                calls.append(
-                    (
-                        path,
-                        mod,
-                        tuple(getattr(first, "shape", ())) or None,
-                        tuple(out.shape) if hasattr(out, "shape") else None,
-                    )
-                )
-
-            handles.append(m.register_forward_hook(hook))
-    mode, x = _example(torch, module, shape, channels)
-    try:
-        try:
-            with mode if mode is not None else contextlib.nullcontext():
-                module(x)
-        except Exception:  # noqa: BLE001 - e.g. data-dependent control flow needs real values
-            if mode is None:
-                raise
-            calls.clear()
-            with torch.no_grad():
-                module(torch.zeros(tuple(x.shape), dtype=x.dtype, device=x.device))
-    except Exception as err:  # noqa: BLE001 - any failure of the model's own forward
-        raise RFGraphError(f"running the model on a {tuple(x.shape)} input failed: {err}") from None
-    finally:
-        for h in handles:
-            h.remove()
-    value: Value = _T(0, conv.ndim + 2)
-    for path, mod, in_shape, out_shape in calls:
-        scopes = [".".join(path.split(".")[: k + 1]) for k in range(path.count(".") + 1)]
-        if isinstance(value, _T) and in_shape is not None and len(in_shape) == 2 and math.prod(conv.spatial(value)) > 1:
-            value = _Flat(value.index)  # flattened in forward() between two modules
-        if (
-            isinstance(value, _T)
-            and in_shape is not None
-            and len(in_shape) >= conv.ndim + 1
-            and tuple(in_shape[-conv.ndim :]) != conv.spatial(value)
-        ):
-            raise RFGraphError(
-                f"module {path!r} ({type(mod).__name__}) reads a {in_shape} tensor, not the previous module's "
-                f"output (spatial {conv.spatial(value)}): the model is not sequential, and fx could not trace it; "
-                "make it traceable (torch.fx) or describe it with rfgraph ops"
-            )
-        before = _first_index(value)
-        value = convert_module(conv, mod, path, value, in_shape, out_shape, scopes)
-        index = _first_index(value)
-        if index is not None:
-            conv.dag.note(scopes[:-1] if index == before else scopes, index)
-    return _pick_output(value, None)
 
 
 def from_torch(
@@ -656,7 +564,7 @@ def _import(
     output: Any,
     norm_stats: str,
 ) -> Op:
-    with _eval_mode(module):
+    with eval_mode(module):
         gm = None
         # A torch.nn built-in without children is one leaf; anything else (a user's module whose
         # forward calls torch functions) is traced.
@@ -683,5 +591,5 @@ def _import(
                     raise RFGraphError(str(err)) from None
                 conv = _Converter(torch, shape, identity, norm_stats)  # start again from torch.export's graph
                 return conv.dag.network(_from_export(torch, module, conv, shape, channels, output, str(err)))
-        out = _from_hooks(torch, module, conv, shape, channels)
+        out = from_hooks(torch, module, conv, shape, channels)
         return conv.dag.network(out)

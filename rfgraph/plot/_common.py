@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .._io import check_destination, write_file
 from ..errors import RFGraphError
+from ..output import check_destination, write_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -120,7 +120,7 @@ def _check_suffix(path: Path, overwrite: bool = False) -> None:
 
 
 def _save(fig: Figure, path: Path, dpi: float, overwrite: bool = False) -> Path:
-    # Temporary file beside the destination, then link/rename (rfgraph._io): never through a symlink.
+    # Temporary file beside the destination, then link/rename (rfgraph.output): never through a symlink.
     fmt = path.suffix.lower()[1:]
     return write_file(
         path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt), overwrite=overwrite, what="picture", make_parents=True

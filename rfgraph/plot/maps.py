@@ -15,7 +15,7 @@ import numpy as np
 
 from ..arithmetic import RFRecord
 from ..errors import RFGraphError
-from ..limits import as_position
+from ..geometry.limits import as_position
 from ._common import (
     Box,
     Scale,

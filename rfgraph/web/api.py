@@ -363,7 +363,7 @@ def view_payload(query: str) -> dict[str, Any]:
     if not getattr(rec, "uniform", True):
         notes.append("the fields of this tensor are not uniform: the size is the largest over positions")
     if records:
-        from ..table_notes import table_notes
+        from ..arithmetic.notes import table_notes
 
         notes.extend(table_notes(plan, records))  # why token mixers' fields look as they do, as the CLI says
     return {

@@ -41,7 +41,7 @@ True
 # The registry lives in ``_registry``; each family module registers its networks when it is
 # imported, so importing the families here fills the registry (``names()`` is sorted, so the
 # import order does not show).  Only ``rfgraph.ops``/``rfgraph.errors`` are imported: cheap.
-from . import classic, densenet, inception, mobile, resnet, segmentation  # noqa: F401 (they register)
+from . import classic, densenet, inception, mobile, resnet, segmentation  # noqa: F401 (they register
 from ._registry import FAMILIES as FAMILIES
 from ._registry import ZooEntry, build, default_input, describe, entries, names, options
 

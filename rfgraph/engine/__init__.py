@@ -1,0 +1,601 @@
+"""The engine: exact contribution maps and reach (SPEC section 4).
+
+For a target node ``t`` and every input pixel ``x``:
+
+* ``paths(x)``: number of directed paths ``x -> t`` (one backward sweep,
+  :mod:`rfgraph.engine._paths`);
+* ``edges(x)``: number of distinct edges on those paths.  An edge ``(u, v)`` is on
+  such a path iff ``x`` reaches ``u`` and ``v`` reaches ``t``, so
+  ``edges(x) = sum_u [x reaches u] * outdeg_cone(u)`` (:mod:`rfgraph.engine._edges`).
+
+Cost follows the field, not the image: the plan is first cropped to the box of
+nodes that can lie on a path to the target (:mod:`rfgraph.engine._crop`), and path
+counts stay a sum of outer products of 1-D sweeps as long as that is cheaper
+than a dense array.  Exact counts use residues modulo several primes and the
+Chinese remainder theorem.  Every fast path is checked against
+:mod:`rfgraph.graph.reference` in the tests.
+
+Path counts and float64
+-----------------------
+``exact=False`` (the default, SPEC section 6) returns float64: exact below
+2**53 and rounded beyond, exactly as torch autograd on the all-ones network;
+counts beyond float64's range raise :class:`~rfgraph.RFGraphError` (suggesting
+``exact=True``) instead of returning ``inf``.  ``exact=True`` always returns
+exact Python ints (an object array).  ``exact=None`` picks per call: float64
+when every count is below 2**53, exact Python ints otherwise, so the numbers
+are never rounded (the CLI uses it: printed digits are never false).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import RFGraphError
+from ..ops import Op
+from ..plan import Plan, build_plan
+from . import _edges, _paths, _sweep
+from ._crop import Window, crop_plan, embed, field_windows
+
+__all__ = [
+    "contribution_map",
+    "profile",
+    "reach",
+    "plan_contribution_map",
+    "plan_reach",
+    "check_target",
+    "METRICS",
+    "METHODS",
+    "WEIGHTS",
+]
+
+METRICS = ("edges", "paths")
+METHODS = ("auto", "separable", "general")
+# "dense" (no outer products) is for comparisons; the previous algorithm lives in bench/legacy.py.
+_PRIVATE_METHODS = ("dense",)
+INT64_MAX = np.iinfo(np.int64).max
+# Residue operations (element additions x primes) that exact counts may do before refusing.
+MAX_EXACT_WORK = 20_000_000_000
+# float64 holds every integer below this exactly.
+FLOAT_EXACT = 2.0**53
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_metric(metric: Any) -> str:
+    if metric not in METRICS:
+        raise RFGraphError(f"metric={metric!r} is unknown; choose one of {', '.join(map(repr, METRICS))}")
+    return str(metric)
+
+
+WEIGHTS = ("ones", "mean")
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """Resolved ``weights=``: averaging edge weights and/or per-tensor gains."""
+
+    mean: bool = False
+    gains: tuple[tuple[int, float | int], ...] = ()
+
+    @property
+    def ones(self) -> bool:
+        return not self.mean and not self.gains
+
+    @property
+    def integer(self) -> bool:
+        """Every weight an integer: exact counts stay possible."""
+        return not self.mean and all(isinstance(g, int) and g >= 0 for _, g in self.gains)
+
+
+def _check_weights(plan: Plan, weights: Any) -> _Weights:
+    """``weights`` as edge weights of ``plan`` (SPEC section 11), or RFGraphError."""
+    if isinstance(weights, str):
+        if weights not in WEIGHTS:
+            raise RFGraphError(f"weights={weights!r} is unknown; choose 'ones', 'mean' or a dict of gains by op name")
+        return _Weights(mean=weights == "mean")
+    if not isinstance(weights, Mapping):
+        raise RFGraphError(
+            f"weights={weights!r} must be 'ones', 'mean' or a dict of gains by op name, e.g. {{'conv1': 0.5}}"
+        )
+    gains: dict[int, float | int] = {}
+    for name, gain in weights.items():
+        if not isinstance(name, str):
+            raise RFGraphError(f"weights: key {name!r} must be an op name (a str), as in rf.receptive_field's table")
+        if isinstance(gain, bool) or not isinstance(gain, numbers.Real) or not math.isfinite(float(gain)):
+            raise RFGraphError(f"weights[{name!r}]={gain!r} must be a finite number (the gain of that op's edges)")
+        if name not in plan.endpoints:
+            shown = ", ".join(list(plan.endpoints)[:25]) + (", ..." if len(plan.endpoints) > 25 else "")
+            raise RFGraphError(f"weights: {name!r} names no op of this network; use a name from its table: {shown}")
+        index = plan.endpoints[name]
+        if not plan.tensors[index].links:
+            raise RFGraphError(
+                f"weights[{name!r}]: {name!r} names the network's input (an Identity alias), which has no edges; "
+                "name an op that computes something"
+            )
+        value: float | int = int(gain) if isinstance(gain, numbers.Integral) else float(gain)
+        old = gains.get(index)
+        gains[index] = value if old is None else old * value  # two names of one tensor: the gains multiply
+    return _Weights(gains=tuple(sorted(gains.items())))
+
+
+def check_target(plan: Plan, target: Any) -> tuple[int, ...]:
+    """``target`` (None = the centre) as a tuple of indices into ``plan``'s output, or RFGraphError."""
+    shape = plan.output.shape
+    if target is None:
+        return tuple(n // 2 for n in shape)
+    if isinstance(target, int | np.integer) and not isinstance(target, bool):
+        target = (int(target),)
+    if isinstance(target, str) or not isinstance(target, Sequence | np.ndarray):
+        raise RFGraphError(f"target={target!r} must be a tuple of {len(shape)} integer indices into {shape}")
+    if not all(isinstance(i, int | np.integer) and not isinstance(i, bool) for i in target):
+        raise RFGraphError(
+            f"target={target!r} must hold integer indices into {shape}, e.g. {tuple(n // 2 for n in shape)}"
+        )
+    t = tuple(int(i) for i in target)
+    if len(t) != len(shape) or any(not 0 <= i < n for i, n in zip(t, shape)):
+        raise RFGraphError(
+            f"target={target!r} is outside the output of {plan.output.name!r}, whose shape is {shape}; "
+            f"use indices 0 <= i < n on each axis, e.g. the centre {tuple(n // 2 for n in shape)}"
+        )
+    return t
+
+
+_MEMINFO: list[float] = [-1.0, 0.0]  # (time read, bytes): /proc/meminfo is read at most every 0.1 s
+
+
+def _available_memory() -> int:
+    """Memory the kernel says can be used without swapping (MemAvailable), else free pages."""
+    now = time.monotonic()
+    if now - _MEMINFO[0] < 0.1:
+        return int(_MEMINFO[1])
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    _MEMINFO[:] = [now, int(line.split()[1]) * 1024]
+                    return int(_MEMINFO[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    try:  # pragma: no cover - not Linux
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 << 30
+
+
+def _check_memory(plan: Plan, needed: int, what: str, power: int = 1) -> None:
+    """Refuse before allocating; ``needed`` grows like (input pixels) ** ``power``."""
+    limit = _available_memory() // 2
+    if needed <= limit:
+        return
+    scale = (limit / needed) ** (1 / (power * plan.ndim))
+    smaller = tuple(max(1, int(n * scale * 0.9)) for n in plan.input_shape)
+    raise RFGraphError(
+        f"{what} would need about {needed / 2**30:.1f} GiB but only {limit / 2**30:.1f} GiB may be used; "
+        f"try a smaller input such as {smaller}"
+    )
+
+
+def _general_cost(plan: Plan) -> int:
+    """Bytes of the node-level edges engine on the whole (uncropped) plan: an upper bound (rfgraph.web)."""
+    return _edges.general_cost(plan)
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def _parse_targets(plan: Plan, target: Any) -> tuple[int, ...] | str | list[tuple[int, ...]]:
+    """One target (tuple), ``"all"``, or a list of targets (each checked)."""
+    if isinstance(target, str):
+        if target == "all":
+            return "all"
+        raise RFGraphError(
+            f"target={target!r} must be a tuple of integer indices, 'all', or a list of tuples; "
+            f"e.g. {tuple(n // 2 for n in plan.output.shape)}"
+        )
+    if isinstance(target, np.ndarray) and target.ndim == 2:
+        target = target.tolist()
+    if (
+        isinstance(target, list | tuple)
+        and target
+        and all(isinstance(t, Sequence | np.ndarray) and not isinstance(t, str) for t in target)
+    ):
+        return [check_target(plan, t) for t in target]
+    if isinstance(target, list | tuple) and not target:
+        raise RFGraphError("target=[] holds no target; give a tuple of indices, 'all', or a non-empty list")
+    return check_target(plan, target)
+
+
+def _box(plan: Plan, target: tuple[int, ...] | None) -> Window:
+    if target is None:
+        return tuple((0, n) for n in plan.output.shape)
+    return tuple((i, i + 1) for i in target)
+
+
+def _cropped(plan: Plan, target: tuple[int, ...] | None) -> tuple[Plan, Window] | None:
+    """The plan cropped to the target's field (``None`` target: every output), or None if no input reaches it."""
+    return _crop_cached(plan, _box(plan, target))
+
+
+@lru_cache(maxsize=32)  # small: an entry keeps its plan alive past the plan cache
+def _crop_cached(plan: Plan, box: Window) -> tuple[Plan, Window] | None:
+    # Plans are cached too; repeated maps of one target (CLI, serve, plots) crop once.
+    windows = field_windows(plan, [box])
+    if windows[0] is None:
+        return None
+    return crop_plan(plan, windows), windows[0]
+
+
+def _zeros(plan: Plan, dtype: Any) -> np.ndarray:
+    out = np.zeros(plan.input_shape, dtype=dtype)
+    if dtype is object:
+        out[...] = 0
+    return out
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _seed_factors(cp: Plan, target: tuple[int, ...] | None) -> list[np.ndarray]:
+    # After cropping a single target is the only node of the last tensor: a 1 on every axis.
+    return [np.ones((1, n)) for n in cp.output.shape]
+
+
+def _exact_paths(plan: Plan, cp: Plan, target: tuple[int, ...] | None, weights: _Weights = _Weights()) -> np.ndarray:
+    gains = dict(weights.gains)
+    primes = _paths.primes_for_bits(_paths.count_bound_bits(cp, gains=gains))
+    rings = len(primes)
+    work = rings * (_sweep_work(cp) + plan.tensors[0].size)
+    if work > MAX_EXACT_WORK:
+        raise RFGraphError(
+            f"exact path counts for this network need about {work:,} residue operations "
+            f"(limit {MAX_EXACT_WORK:,}); use exact=False for float64 counts or a smaller input"
+        )
+    biggest = max(t.size for t in cp.tensors)
+    _check_memory(
+        plan, plan.tensors[0].size * (48 + 8 * rings) + 32 * rings * biggest, "exact path counts (Python ints)"
+    )
+    g = _paths.sweep(cp, _seed_factors(cp, target), primes, gains=gains)
+    values = _paths.exact_from_factors(g, primes)
+    if values is None:
+        values = _paths.to_python_ints(_paths.dense_result(g, primes), primes)
+    return values
+
+
+def _sweep_work(cp: Plan) -> int:
+    """Element operations of a dense sweep (an upper bound of the factored one)."""
+    work = 0
+    for t in cp.tensors:
+        for link in t.links:
+            size = t.size
+            for m in link.maps:
+                size = size // max(m.n_out, 1) * max(m.nnz, 1)
+                work += size
+    return work
+
+
+def _paths_map(
+    plan: Plan, target: tuple[int, ...] | None, exact: bool | None, method: str, weights: _Weights = _Weights()
+) -> np.ndarray:
+    """Paths to one target (or, with ``target=None``, summed over every output position)."""
+    cropped = _cropped(plan, target)
+    if cropped is None:
+        return _zeros(plan, object if exact else np.float64)
+    cp, window = cropped
+    if exact:
+        return embed(_exact_paths(plan, cp, target, weights), window, plan.input_shape)
+    biggest = _sweep.biggest(cp)
+    if not weights.ones:
+        # A weighted path sum: the same sweep, each edge times its weight (SPEC section 11).
+        _check_memory(plan, 16 * plan.tensors[0].size + 32 * biggest, "the weighted path sweep")
+        with np.errstate(over="ignore", invalid="ignore"):
+            if method == "auto":
+                values, peak = _sweep.float_paths(
+                    cp, window, plan.input_shape, weighted=weights.mean, gains=dict(weights.gains)
+                )
+            else:
+                g = _paths.sweep(
+                    cp,
+                    _seed_factors(cp, target),
+                    separable=method != "dense",
+                    weighted=weights.mean,
+                    gains=dict(weights.gains),
+                )
+                values = _paths.dense_result(g, None)[0]
+                peak = float(np.abs(values).max(initial=0.0))
+        if peak >= FLOAT_EXACT and exact is None and weights.integer:
+            return embed(_exact_paths(plan, cp, target, weights), window, plan.input_shape)
+        if not np.isfinite(peak):
+            raise RFGraphError(
+                f"weighted path sums to {plan.output.name!r} exceed float64's range (about 1.8e308); "
+                "use smaller gains" + (" or exact=True" if weights.integer else "")
+            )
+        return embed(values, window, plan.input_shape)
+    if method == "general":
+        if target is None:
+            raise RFGraphError("method='general' computes one target at a time; use method='auto' for target='all'")
+        _check_memory(plan, 8 * plan.tensors[0].size + _edges.general_paths_cost(cp), "the node-level path count")
+        values = _edges.general_map(cp, tuple(0 for _ in cp.output.shape), "paths")
+        peak = float(values.max(initial=0.0))
+    else:
+        _check_memory(plan, 16 * plan.tensors[0].size + 32 * biggest, "the path-count sweep")
+        with np.errstate(over="ignore", invalid="ignore"):  # inf is detected below
+            if method == "auto":  # the compiled sweep (rfgraph._sweep); "separable"/"dense" keep the Python one
+                values, peak = _sweep.float_paths(cp, window, plan.input_shape)
+            else:
+                g = _paths.sweep(cp, _seed_factors(cp, target), separable=method != "dense")
+                values = _paths.dense_result(g, None)[0]
+                peak = float(values.max(initial=0.0))
+    if peak >= FLOAT_EXACT:
+        if exact is None:
+            return embed(_exact_paths(plan, cp, target), window, plan.input_shape)
+        if not np.isfinite(peak):
+            raise RFGraphError(
+                f"path counts to {plan.output.name!r} exceed float64's range (about 1.8e308); "
+                "use exact=True (or exact=None) for exact Python ints"
+            )
+    return embed(values, window, plan.input_shape)
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def _edges_map(plan: Plan, target: tuple[int, ...], method: str) -> np.ndarray:
+    cropped = _cropped(plan, target)
+    if cropped is None:
+        return _zeros(plan, np.int64)
+    cp, window = cropped
+    tgt = tuple(0 for _ in cp.output.shape)
+    out_bytes = 8 * plan.tensors[0].size
+    if method in ("separable", "auto"):
+        cost = _edges.separable_cost(cp)
+        if method == "separable" or cost + out_bytes <= _available_memory() // 2:
+            _check_memory(plan, out_bytes + cost, "this edges map (separable algebra)")
+            try:
+                return embed(_edges.separable_edges(cp, tgt, INT64_MAX), window, plan.input_shape)
+            except _edges.TooManyTerms:
+                if method == "separable":
+                    raise RFGraphError(
+                        f"the separable algebra needs more than {_edges.MAX_SEPARABLE_TERMS} terms for this "
+                        "network; use method='general' or 'auto'"
+                    ) from None
+    general = _edges.general_cost(cp)
+    if method == "auto" and out_bytes + general > _available_memory() // 2:
+        # Neither fits: refuse with the cheaper one (output-dominated costs grow like the input).
+        cost = min(general, _edges.separable_cost(cp))
+        _check_memory(plan, out_bytes + cost, "this edges map", power=2 if cost > out_bytes else 1)
+    _check_memory(
+        plan, out_bytes + general, "this edges map (node-level engine)", power=2 if general > out_bytes else 1
+    )
+    return embed(_edges.general_map(cp, tgt, "edges"), window, plan.input_shape)
+
+
+def _one_map(
+    plan: Plan, metric: str, target: tuple[int, ...], exact: bool | None, method: str, weights: _Weights = _Weights()
+) -> np.ndarray:
+    if metric == "paths":
+        return _paths_map(plan, target, exact, method, weights)
+    return _edges_map(plan, target, method)
+
+
+def _many_paths(plan: Plan, targets: list[tuple[int, ...]], weights: _Weights, exact: bool | None) -> np.ndarray | None:
+    """float64 maps of many targets in batched sweeps (one crop); None where one sweep each is better,
+    or where the per-target path must decide (a count reaching 2**53 with ``exact=None``: exact
+    ints; beyond float64's range: an error)."""
+    budget = min(_available_memory() // 4, 1 << 30)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = _sweep.batched_paths(plan, targets, budget, weighted=weights.mean, gains=dict(weights.gains))
+    if values is None:
+        return None
+    peak = float(np.abs(values).max(initial=0.0))
+    if not np.isfinite(peak) or (peak >= FLOAT_EXACT and exact is None):
+        return None
+    return values
+
+
+def _stack(maps: list[np.ndarray]) -> np.ndarray:
+    if any(m.dtype == object for m in maps):
+        maps = [m.astype(object) for m in maps]
+    return np.stack(maps)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def plan_contribution_map(
+    plan: Plan,
+    metric: str = "edges",
+    target: Any = None,
+    *,
+    exact: bool | None = False,
+    method: Literal["auto", "separable", "general"] = "auto",
+    weights: Any = "ones",
+) -> np.ndarray:
+    """:func:`contribution_map` for an already-built :class:`~rfgraph.plan.Plan`."""
+    metric = _check_metric(metric)
+    if method not in METHODS and method not in _PRIVATE_METHODS:
+        raise RFGraphError(f"method={method!r} is unknown; choose one of {', '.join(map(repr, METHODS))}")
+    if exact not in (None, True, False):
+        raise RFGraphError(f"exact={exact!r} must be False (float64), True (Python ints) or None (automatic)")
+    if exact and metric != "paths":
+        raise RFGraphError("exact=True applies to metric='paths' (edge counts are always exact int64)")
+    w = _check_weights(plan, weights)
+    if not w.ones:
+        if metric != "paths":
+            raise RFGraphError(f"weights={weights!r} applies to metric='paths' (edges are counted, not weighed)")
+        if method == "general":
+            raise RFGraphError(f"method={method!r} counts unweighted paths; use method='auto' with weights=")
+        if exact and not w.integer:
+            raise RFGraphError(
+                f"exact=True keeps integer weights exact; weights={weights!r} has fractional or negative "
+                "weights: use exact=False (float64)"
+            )
+    targets = _parse_targets(plan, target)
+    if targets == "all":
+        if metric == "paths":
+            return _paths_map(plan, None, exact, method, w)
+        targets = [tuple(int(i) for i in idx) for idx in np.ndindex(*plan.output.shape)]
+        _check_memory(plan, 16 * plan.tensors[0].size, "the sum of edges maps")
+        total = _zeros(plan, np.int64)
+        for t in targets:
+            total += _one_map(plan, metric, t, exact, method)
+        return total
+    if isinstance(targets, list):
+        _check_memory(plan, 8 * (len(targets) + 1) * plan.tensors[0].size, f"{len(targets)} stacked maps")
+        if metric == "paths" and method == "auto" and not exact and len(targets) > 1:
+            many = _many_paths(plan, targets, w, exact)
+            if many is not None:
+                return many
+        return _stack([_one_map(plan, metric, t, exact, method, w) for t in targets])
+    assert isinstance(targets, tuple)
+    return _one_map(plan, metric, targets, exact, method, w)
+
+
+def contribution_map(
+    network: Op,
+    input_shape: Any,
+    metric: str = "edges",
+    target: Any = None,
+    *,
+    endpoint: str | None = None,
+    exact: bool | None = False,
+    method: Literal["auto", "separable", "general"] = "auto",
+    weights: Any = "ones",
+) -> np.ndarray:
+    """Exact per-input-pixel contribution to one target neuron (or to many).
+
+    Parameters
+    ----------
+    network : Op
+        The network description.
+    input_shape : tuple of int
+        Spatial input size (1 to 3 axes).
+    metric : {"edges", "paths"}
+        ``"edges"``: distinct edges on all paths from the pixel to the target
+        (seed 003's importance), int64.  ``"paths"``: number of paths.
+    target : tuple of int, "all", or list of tuples, optional
+        Position in the output (or end-point) tensor; default the centre ``n // 2``.
+        ``"all"``: the sum of the maps of every output position (for paths one
+        sweep seeded with ones; for edges one map per output).  A list of
+        targets returns the maps stacked along a new first axis.
+    endpoint : str, optional
+        Name of the tensor that holds the target instead of the network output.
+    exact : bool or None
+        Paths only.  ``False`` (default): float64, exact below 2**53 and rounded
+        beyond (like torch autograd); an ``RFGraphError`` instead of ``inf``.
+        ``True``: exact Python ints (object array).  ``None``: float64 while
+        every count is below 2**53, exact Python ints otherwise (never rounded).
+    method : {"auto", "separable", "general"}
+        Force one of the exact algorithms (for testing); results are equal.
+    weights : {"ones", "mean"} or dict of str to float
+        Paths only (SPEC section 11): a weighted path sum, the product of edge
+        weights along each path summed over paths.  ``"ones"`` (default) counts
+        paths.  ``"mean"`` is the input gradient of the one-channel linear network
+        whose ops average: convolution taps ``1/prod(kernel_size)``, pools as torch's
+        ``avg_pool``, resizes with ``F.interpolate``'s weights, global pools and
+        token mixers ``1/(positions mixed)``, index maps and merges 1; taps that read
+        the same input add up.  A dict multiplies the edges of the named ops (names
+        as in the receptive-field table; a Sequential's name means its last op).
+        ``exact=True`` needs non-negative integer gains.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``input_shape`` (``(len(target), *input_shape)`` for a list);
+        zero where no path reaches the target.
+
+    Examples
+    --------
+    >>> import rfgraph as rf
+    >>> net = rf.Sequential(*[rf.Conv(3) for _ in range(5)])
+    >>> rf.contribution_map(net, (15,), "paths").astype(int).tolist()
+    [0, 0, 1, 5, 15, 30, 45, 51, 45, 30, 15, 5, 1, 0, 0]
+    >>> rf.contribution_map(net, (15,), "paths", target="all").astype(int).tolist()
+    [1, 6, 21, 51, 96, 146, 186, 201, 186, 146, 96, 51, 21, 6, 1]
+    >>> rf.contribution_map(rf.Sequential(*[rf.Conv(3)] * 60), (121,), "paths", exact=None)[60]
+    2665608276005367141972445389
+    >>> (rf.contribution_map(net, (15,), "paths", weights="mean") * 3**5).round(6).astype(int).tolist()[2:13]
+    [1, 5, 15, 30, 45, 51, 45, 30, 15, 5, 1]
+    >>> rf.contribution_map(rf.Residual(rf.Conv(3, padding=1, name="c")), (5,), "paths", weights={"res1.c": 2}).tolist()
+    [0.0, 2.0, 3.0, 2.0, 0.0]
+    """
+    plan = build_plan(network, input_shape, endpoint)
+    return plan_contribution_map(plan, metric, target, exact=exact, method=method, weights=weights)
+
+
+def plan_reach(plan: Plan, target: Any = None) -> np.ndarray:
+    """:func:`reach` for an already-built plan."""
+    targets = _parse_targets(plan, target)
+    if targets == "all":
+        raise RFGraphError("reach(target='all') is every pixel some output sees; use rf.coverage(...) > 0")
+    if isinstance(targets, list):
+        _check_memory(plan, (len(targets) + 1) * plan.tensors[0].size, f"{len(targets)} stacked masks")
+        return np.stack([plan_reach(plan, t) for t in targets])
+    assert isinstance(targets, tuple)
+    _check_memory(plan, 2 * plan.tensors[0].size, "the reach mask")
+    cropped = _cropped(plan, targets)
+    if cropped is None:
+        return np.zeros(plan.input_shape, dtype=bool)
+    cp, window = cropped
+    cone = _edges.cone_unions(cp, tuple(0 for _ in cp.output.shape))[0]
+    mask = np.zeros(cp.input_shape, dtype=bool)
+    for term in cone.terms:
+        outer = term[0]
+        for v in term[1:]:
+            outer = np.logical_and.outer(outer, v)
+        mask |= outer
+    return embed(mask, window, plan.input_shape)
+
+
+def reach(network: Op, input_shape: Any, target: Any = None, *, endpoint: str | None = None) -> np.ndarray:
+    """The true receptive field: boolean mask of input pixels with a path to the target.
+
+    Unlike the size from :func:`rfgraph.receptive_field`, holes (e.g. from
+    dilation) and clipping at the image border are exact.  A list of targets
+    gives the masks stacked along a new first axis.
+
+    >>> import rfgraph as rf
+    >>> rf.reach(rf.Sequential(rf.Conv(3), rf.Conv(3, dilation=4)), (11,)).astype(int).tolist()
+    [1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1]
+    """
+    return plan_reach(build_plan(network, input_shape, endpoint), target)
+
+
+def profile(
+    network: Op,
+    input_shape: Any,
+    metric: str = "edges",
+    target: Any = None,
+    *,
+    axis: int = 0,
+    endpoint: str | None = None,
+    exact: bool | None = False,
+) -> np.ndarray:
+    """A 1-D profile of the contribution map (``exact`` as in :func:`contribution_map`).
+
+    For a 1-D network this is the map itself.  For 2-D/3-D networks it is the
+    line of the map along ``axis`` through the pixel with the largest value.
+
+    >>> import rfgraph as rf
+    >>> rf.profile(rf.Sequential(*[rf.Conv(3)] * 5), (15,))[2:13].tolist()
+    [5, 13, 24, 31, 36, 37, 36, 31, 24, 13, 5]
+    """
+    values = contribution_map(network, input_shape, metric, target, endpoint=endpoint, exact=exact)
+    if isinstance(target, list) or (isinstance(target, np.ndarray) and target.ndim == 2):
+        raise RFGraphError("profile takes one target (or 'all'); call it once per target")
+    if values.ndim == 1:
+        return values
+    if not isinstance(axis, int | np.integer) or isinstance(axis, bool) or not -values.ndim <= axis < values.ndim:
+        raise RFGraphError(f"axis={axis!r} is out of range for a {values.ndim}-D map; use an int 0..{values.ndim - 1}")
+    peak = list(np.unravel_index(int(np.argmax(values)), values.shape))
+    peak[axis] = slice(None)  # type: ignore[call-overload]
+    return values[tuple(peak)]
