@@ -92,7 +92,9 @@ class Stats:
 def interleaved(contenders: dict[str, Callable[[], Any]], repeat: int = 7, budget: float = 20.0) -> dict[str, Stats]:
     """Time every contender once cold, then ``repeat`` rounds taking each in turn.
 
-    Stops early (after at least 3 rounds) once ``budget`` seconds are spent.
+    Stops early (after at least 3 rounds) once ``budget`` seconds are spent; fast contenders
+    get more rounds (up to 100, while the rounds so far took under a second), so that a
+    minimum of microseconds is not one noisy sample.
     """
     stats: dict[str, Stats] = {}
     for name, fn in contenders.items():
@@ -100,14 +102,16 @@ def interleaved(contenders: dict[str, Callable[[], Any]], repeat: int = 7, budge
         result = fn()
         stats[name] = Stats(time.perf_counter() - start, [], result)
     spent = 0.0
-    for rnd in range(repeat):
+    rnd = 0
+    while rnd < repeat or (spent < 1.0 and rnd < 100):
         for name, fn in contenders.items():
             start = time.perf_counter()
             fn()
             took = time.perf_counter() - start
             stats[name].times.append(took)
             spent += took
-        if rnd >= 2 and spent > budget:
+        rnd += 1
+        if rnd >= 3 and spent > budget:
             break
     return stats
 

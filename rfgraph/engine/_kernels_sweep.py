@@ -1,4 +1,8 @@
-"""Numba kernels of the compiled path sweep (:mod:`rfgraph.engine._sweep`).  Arrays and ints only."""
+"""Numba kernels of the compiled path sweep (:mod:`rfgraph.engine._sweep`).  Arrays and ints only.
+
+Buffers are flat: node ``i`` of a tensor holds its ``batch`` seed columns at ``i * batch ..``,
+so the rows one edge moves are one contiguous run (``post * batch`` values).
+"""
 
 from __future__ import annotations
 
@@ -8,45 +12,26 @@ from ._numba import kernel
 
 
 @kernel
-def _pull_rows(cur, out, pre, n_out, post, indptr, indices, weights, accumulate):  # type: ignore[no-untyped-def]
-    """``out[(p, u, q), b] (+)= w(u -> v) * cur[(p, v, q), b]`` for rows laid out as (pre, n, post).
-
-    ``out`` holds ``pre * n_in * post`` rows; with ``accumulate`` false they are zeroed first.
-    """
-    batch = cur.shape[1]
-    if not accumulate:
-        out[:] = 0.0
-    n_in_rows = out.shape[0] // max(pre * post, 1)
-    if batch == 1:  # one seed: flat rows, the innermost loop runs along post
-        c = cur[:, 0]
-        o = out[:, 0]
-        for p in range(pre):
-            for v in range(n_out):
-                src = (p * n_out + v) * post
-                for e in range(indptr[v], indptr[v + 1]):
-                    w = weights[e]
-                    dst = (p * n_in_rows + indices[e]) * post
-                    if w == 1.0:
-                        for q in range(post):
-                            o[dst + q] += c[src + q]
-                    else:
-                        for q in range(post):
-                            o[dst + q] += w * c[src + q]
-        return
+def _pull_rows(c, c_off, o, o_off, pre, n_out, n_in, run, indptr, indices, weights):  # type: ignore[no-untyped-def]
+    """``o[(p, u, :)] += w(u -> v) * c[(p, v, :)]`` for rows laid out as (pre, n, run), runs contiguous."""
     for p in range(pre):
         for v in range(n_out):
-            src = (p * n_out + v) * post
+            src = c_off + (p * n_out + v) * run
             for e in range(indptr[v], indptr[v + 1]):
                 w = weights[e]
-                dst = (p * n_in_rows + indices[e]) * post
-                for q in range(post):
-                    for b in range(batch):
-                        out[dst + q, b] += w * cur[src + q, b]
+                dst = o_off + (p * n_in + indices[e]) * run
+                if w == 1.0:
+                    for k in range(run):
+                        o[dst + k] += c[src + k]
+                else:
+                    for k in range(run):
+                        o[dst + k] += w * c[src + k]
 
 
 @kernel
 def _dense_sweep(  # type: ignore[no-untyped-def]
     buf,
+    batch,
     offsets,
     shapes,
     first_link,
@@ -63,19 +48,16 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
     s1,
     s2,
 ):
-    """The backward sweep of every tensor ``top .. 1`` into ``buf`` (rows = nodes, columns = seeds)."""
-    batch = buf.shape[1]
+    """The backward sweep of every tensor ``top .. 1`` into the flat ``buf`` (nodes x seed columns)."""
     for t in range(top, 0, -1):
-        lo = offsets[t]
-        hi = offsets[t + 1]
+        lo = offsets[t] * batch
+        hi = offsets[t + 1] * batch
         g = gains[t]
         if g != 1.0:
             for i in range(lo, hi):
-                for b in range(batch):
-                    buf[i, b] *= g
+                buf[i] *= g
         for li in range(first_link[t], first_link[t + 1]):
-            s = link_src[li]
-            slo = offsets[s]
+            slo = offsets[link_src[li]] * batch
             last = -1  # the lowest non-identity axis is pulled last, straight into the source
             for a in range(3):
                 if link_maps[li, a] >= 0:
@@ -83,13 +65,13 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                     break
             if last < 0:  # identity on every axis: add in place
                 for i in range(hi - lo):
-                    for b in range(batch):
-                        buf[slo + i, b] += buf[lo + i, b]
+                    buf[slo + i] += buf[lo + i]
                 continue
             c0 = shapes[t, 0]
             c1 = shapes[t, 1]
             c2 = shapes[t, 2]
-            cur = buf[lo:hi]
+            cur = buf
+            cur_off = lo
             flip = 0
             for a in range(2, -1, -1):
                 m = link_maps[li, a]
@@ -100,22 +82,21 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                 indices = indices_all[idx_ptr[m] : idx_ptr[m + 1]]
                 weights = weights_all[idx_ptr[m] : idx_ptr[m + 1]]
                 if a == 0:
-                    pre, n_out, post = 1, c0, c1 * c2
-                    rows = nin * c1 * c2
+                    pre, n_out, run = 1, c0, c1 * c2 * batch
                 elif a == 1:
-                    pre, n_out, post = c0, c1, c2
-                    rows = c0 * nin * c2
+                    pre, n_out, run = c0, c1, c2 * batch
                 else:
-                    pre, n_out, post = c0 * c1, c2, 1
-                    rows = c0 * c1 * nin
+                    pre, n_out, run = c0 * c1, c2, batch
                 if a == last:
-                    out = buf[slo : slo + rows]
-                    _pull_rows(cur, out, pre, n_out, post, indptr, indices, weights, True)
+                    _pull_rows(cur, cur_off, buf, slo, pre, n_out, nin, run, indptr, indices, weights)
                 else:
-                    out = s1[:rows] if flip == 0 else s2[:rows]
+                    out = s1 if flip == 0 else s2
                     flip = 1 - flip
-                    _pull_rows(cur, out, pre, n_out, post, indptr, indices, weights, False)
+                    size = pre * nin * run
+                    out[:size] = 0.0
+                    _pull_rows(cur, cur_off, out, 0, pre, n_out, nin, run, indptr, indices, weights)
                     cur = out
+                    cur_off = 0
                 if a == 0:
                     c0 = nin
                 elif a == 1:

@@ -10,7 +10,7 @@ with the plan):
 * every link is a row of a table: source, destination and per axis the id of a CSR map
   (``-1`` where the link is the identity on that axis), with the edge weights of SPEC
   section 11 alongside (ones for path counts);
-* :func:`_dense_sweep` (numba) walks the table once from the output to the input: identity
+* ``_dense_sweep`` (numba, :mod:`rfgraph.engine._kernels_sweep`) walks the table once from the output to the input: identity
   links are in-place adds, others pull axis by axis through two scratch buffers, per-tensor
   gains scale a tensor before its links are pulled.
 
@@ -78,7 +78,8 @@ def _is_identity(m: AxisMap, weighted: bool) -> bool:
         return False
     if weighted and m.weights is not None and not np.all(m.weights == 1.0):
         return False
-    return bool(np.array_equal(m.indices, np.arange(m.n_out)))
+    every = np.arange(m.n_out + 1)
+    return bool(np.array_equal(m.indptr, every) and np.array_equal(m.indices, every[:-1]))
 
 
 def link_table(plan: Plan, weighted: bool = False) -> LinkTable:
@@ -183,10 +184,11 @@ def dense_paths(
     buf = np.zeros((table.rows, batch), dtype=np.float64)
     top = len(plan.tensors) - 1
     buf[table.offsets[top] : table.offsets[top + 1]] = seeds
-    s1 = np.empty((table.scratch_rows, batch), dtype=np.float64)
-    s2 = np.empty((table.scratch_rows, batch), dtype=np.float64)
+    s1 = np.empty(table.scratch_rows * batch, dtype=np.float64)
+    s2 = np.empty(table.scratch_rows * batch, dtype=np.float64)
     _dense_sweep(
-        buf,
+        buf.reshape(-1),
+        batch,
         table.offsets,
         table.shapes,
         table.first_link,
