@@ -148,6 +148,12 @@ def _run(torch: Any, gm: Any, node: Any, args: Any, kwargs: Any, meta_of: Any) -
             out = _conv_shape(mod, tuple(first.shape))
             if out is not None:
                 return _empty(torch, out, first)
+        adaptive = {nn.AdaptiveAvgPool1d: 1, nn.AdaptiveAvgPool2d: 2, nn.AdaptiveAvgPool3d: 3}
+        adaptive.update({nn.AdaptiveMaxPool1d: 1, nn.AdaptiveMaxPool2d: 2, nn.AdaptiveMaxPool3d: 3})
+        if plain and type(mod) in adaptive and not getattr(mod, "return_indices", False):
+            out = _adaptive_shape(mod.output_size, adaptive[type(mod)], tuple(first.shape))
+            if out is not None:
+                return _empty(torch, out, first)
         if plain and type(mod) is nn.Linear and first.shape and first.shape[-1] == mod.in_features:
             return _empty(torch, tuple(first.shape[:-1]) + (mod.out_features,), first)
         state = {k: meta_of(v) for k, v in mod.state_dict(keep_vars=True).items()}
@@ -162,7 +168,7 @@ def _run(torch: Any, gm: Any, node: Any, args: Any, kwargs: Any, meta_of: Any) -
     if binary and len(args) == 2 and not kwargs:
         tensors = [a for a in args if isinstance(a, tensor)]
         if tensors and all(isinstance(a, tensor | int | float | bool) for a in args):
-            shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+            shape = _broadcast(*(tuple(t.shape) for t in tensors))
             dtype = torch.result_type(args[0], args[1])
             return torch.empty(shape, dtype=dtype, device="meta")
     if name in ("cat", "concat", "concatenate") and not kwargs.keys() - {"dim", "axis"}:
@@ -173,6 +179,27 @@ def _run(torch: Any, gm: Any, node: Any, args: Any, kwargs: Any, meta_of: Any) -
         if node.op == "call_method":
             return getattr(first, node.target)(*args[1:], **kwargs)
         return node.target(*args, **kwargs)
+
+
+def _broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """NumPy broadcasting of shapes (ValueError when they do not broadcast), without torch's refs."""
+    rank = max(len(s) for s in shapes)
+    out = []
+    for axis in range(rank):
+        sizes = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0} - {1}
+        if len(sizes) > 1:
+            raise ValueError(f"shapes {shapes} do not broadcast")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+def _adaptive_shape(size: Any, k: int, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Output shape of a ``k``-axis adaptive pool to ``size`` (None: leave it to torch)."""
+    sizes = (size,) * k if isinstance(size, int) else tuple(size)
+    if len(sizes) != k or len(shape) < k + 1 or not all(n is None or (isinstance(n, int) and n > 0) for n in sizes):
+        return None
+    spatial = shape[-k:]
+    return shape[:-k] + tuple(s if n is None else n for n, s in zip(sizes, spatial))
 
 
 def _cat_shape(parts: Any, dim: Any, tensor: Any) -> list[int] | None:
