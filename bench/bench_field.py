@@ -6,8 +6,9 @@ Prints, with the machine:
   VGG-16 pool5 paths from 224^2 to 2048^2, new engine vs the previous algorithm
   (``bench/legacy.py``: no cropping, dense sweep, kept for this comparison);
 * torch autograd on the one-channel linearised network (ones kernels, sum
-  pooling, sum merges; built once, float64 and float32, single thread:
-  ``torch.set_num_threads(1)``) for VGG-16 pool5 and ResNet-50 layer4 at 224^2;
+  pooling, sum merges; built once, float64 and float32, single thread for both:
+  ``torch.set_num_threads(1)``, ``numba.set_num_threads(1)``; interleaved
+  repetitions, min and median) for VGG-16 pool5 and ResNet-50 layer4 at 224^2;
 * 3-D: 10 conv3d layers at 32^3 and 128^3;
 * 1-D edges of a 50-layer chain over 10^5 samples; exact paths of a 50-layer
   chain at 224^2 against float64;
@@ -16,7 +17,7 @@ Prints, with the machine:
   against the loops over all 3,136 outputs);
 * ``rfgraph --help`` and ``import rfgraph`` against a bare ``python -c pass``.
 
-Times are the best of several warm calls (numba compiled, plans cached).
+Other times are the best of several warm calls (numba compiled, plans cached).
 Run: ``python bench/bench_field.py`` (``--quick`` skips the loops and the slowest sizes).
 """
 
@@ -30,12 +31,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # before numba loads
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import rfgraph as rf  # noqa: E402
-from bench.bench_engine import fmt, machine  # noqa: E402
+from bench._harness import autograd_paths, fmt, interleaved, machine, single_thread  # noqa: E402
 from bench.legacy import legacy_map  # noqa: E402
 from rfgraph.plan import build_plan  # noqa: E402
 
@@ -63,25 +66,11 @@ def new(net: rf.Op, shape: tuple[int, ...], metric: str, endpoint: str | None = 
 
 
 def torch_fn(net: rf.Op, shape: tuple[int, ...], endpoint: str | None, dtype: str) -> Callable[[], Any] | None:
+    """Torch autograd of the one-channel all-ones network, module built once (None without torch)."""
     try:
-        import torch
-
-        from rfgraph.importers.to_torch import to_torch
+        return autograd_paths(net, shape, endpoint, dtype)
     except ImportError:
         return None
-    torch.set_num_threads(1)
-    plan = build_plan(net, shape, endpoint)
-    tgt = tuple(n // 2 for n in plan.output.shape)
-    model = to_torch(net, shape, channels=1, weights="ones", endpoint=endpoint)
-    tdtype = getattr(torch, dtype)
-    model = model.to(tdtype)
-
-    def run() -> Any:
-        x = torch.zeros((1, 1) + shape, dtype=tdtype, requires_grad=True)
-        model(x)[(0, slice(None)) + tgt].sum().backward()
-        return x.grad
-
-    return run
 
 
 def row(label: str, *cells: str) -> None:
@@ -119,23 +108,32 @@ def _ratio(slow: float | None, fast: float) -> str:
 
 
 def versus_torch() -> None:
-    print("\n## paths vs torch autograd, one-channel linearised network, 1 thread (224^2)")
-    row("case", "rfgraph", "torch f64", "torch f32", "vs f64", "vs f32", "previous")
-    for name, endpoint in (("vgg16", "pool5"), ("resnet50", "layer4")):
+    print("\n## paths vs torch autograd, one-channel linearised network, 1 thread")
+    print("min (median) of interleaved repetitions; ratios of minima")
+    row("case", "rfgraph", "median", "torch f64", "median", "torch f32", "vs f64", "vs f32", "previous")
+    cases = (("vgg16", "pool5", (224, 224)), ("resnet50", "layer4", (224, 224)), ("unet_same", None, (224, 224)))
+    for name, endpoint, shape in cases + (("unet_same", None, (64, 64, 64)),):
         net = rf.zoo.build(name)
-        ours = best(new(net, (224, 224), "paths", endpoint), repeat=7)
-        old = best(legacy(net, (224, 224), "paths", endpoint))
-        f64 = torch_fn(net, (224, 224), endpoint, "float64")
-        f32 = torch_fn(net, (224, 224), endpoint, "float32")
-        t64 = best(f64) if f64 else None
-        t32 = best(f32) if f32 else None
+        contenders: dict[str, Callable[[], Any]] = {"ours": new(net, shape, "paths", endpoint)}
+        for dtype in ("float64", "float32"):
+            fn = torch_fn(net, shape, endpoint, dtype)
+            if fn is not None:
+                contenders[dtype] = fn
+        stats = interleaved(contenders, repeat=9 if len(shape) == 2 else 3)
+        ours = stats["ours"]
+        t64, t32 = stats.get("float64"), stats.get("float32")
+        if t64 is not None:  # equal below 2**53; beyond it both round, in different orders
+            assert np.allclose(t64.result, ours.result, rtol=1e-12, atol=0), f"{name}: rfgraph and torch disagree"
+        old = best(legacy(net, shape, "paths", endpoint), repeat=3) if len(shape) == 2 else None
         row(
-            f"{name} {endpoint} paths",
-            fmt(ours),
-            fmt(t64),
-            fmt(t32),
-            _ratio(t64, ours),
-            _ratio(t32, ours),
+            f"{name} {endpoint or 'output'} paths {'x'.join(map(str, shape))}",
+            fmt(ours.min),
+            fmt(ours.median),
+            fmt(t64.min if t64 else None),
+            fmt(t64.median if t64 else None),
+            fmt(t32.min if t32 else None),
+            _ratio(t64.min if t64 else None, ours.min),
+            _ratio(t32.min if t32 else None, ours.min),
             fmt(old),
         )
 
@@ -199,6 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="skip the loops over every output and 2048^2 baselines")
     args = parser.parse_args()
+    single_thread()
     print(f"machine: {machine()}")
     scaling(args.quick)
     versus_torch()

@@ -8,26 +8,23 @@ classifier head would reach everything).  Columns:
 
 * ``import``: ``rf.from_torch`` (fx tracing and shape propagation on fake tensors);
 * ``first``: the first ``contribution_map(metric="paths")`` in this process (plan, numba load);
-* ``warm``: the best of later calls;
+* ``warm``: min (median) of later calls, interleaved with torch's;
 * ``torch``: the same path counts as the input gradient of the one-channel all-ones linear
-  network (``rfgraph.importers.to_torch.paths_by_autograd``, float64), best of three; the
-  maps are checked equal;
-* ``vs torch``: torch time / warm time.
+  network (float64, module built once: ``bench._harness.autograd_paths``), min (median);
+  the maps are checked equal;
+* ``vs torch``: torch time / warm time (minima; medians in brackets).
 
-Single thread (``torch.set_num_threads(1)``, ``NUMBA_NUM_THREADS=1``).  Run:
+Single thread for both (``torch.set_num_threads(1)``, ``numba.set_num_threads(1)``).  Run:
 ``python bench/bench_models.py`` (about a minute); ``--models vgg16 resnet50`` for some.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 import time
 import warnings
-from collections.abc import Callable
-from typing import Any
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
@@ -36,6 +33,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import rfgraph as rf  # noqa: E402
+from bench._harness import autograd_paths, fmt, interleaved, machine, ratio, single_thread  # noqa: E402
 
 MODELS = {
     "vgg16": "VGG-16",
@@ -43,27 +41,8 @@ MODELS = {
     "mobilenet_v3_large": "MobileNetV3-L",
     "efficientnet_b0": "EfficientNet-B0",
     "convnext_tiny": "ConvNeXt-T",
+    "densenet121": "DenseNet-121",
 }
-
-
-def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def machine() -> str:
-    try:
-        from bench.bench_engine import machine as describe
-
-        return str(describe())
-    except Exception:  # noqa: BLE001 - the engine bench may be mid-rewrite; this is decoration
-        import platform
-
-        return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,19 +50,21 @@ def main(argv: list[str] | None = None) -> int:
     import torchvision.models as tvm
 
     from rfgraph.importers._support import _spatial_endpoint
-    from rfgraph.importers.to_torch import paths_by_autograd
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    single_thread()
     warnings.simplefilter("ignore")
     shape = (args.size, args.size)
     print(machine())
     print(f"input {shape}, metric paths, target: centre of the last spatial module output")
+    print("warm and torch: min (median) of interleaved repetitions; vs torch: ratio of minima (of medians)")
     header = (
-        f"{'model':16} {'tensor':22} {'nodes':>10} {'import':>8} {'first':>8} {'warm':>8} {'torch':>8} {'vs torch':>9}"
+        f"{'model':16} {'tensor':22} {'nodes':>10} {'import':>8} {'first':>8} {'warm':>18} "
+        f"{'torch':>18} {'vs torch':>14}"
     )
     print(header)
     print("-" * len(header))
@@ -95,21 +76,23 @@ def main(argv: list[str] | None = None) -> int:
         t_import = time.perf_counter() - start
         endpoint = _spatial_endpoint(torch, model, net, shape)
         plan = rf.build_plan(net, shape, endpoint)
-        start = time.perf_counter()
-        ours = rf.contribution_map(net, shape, metric="paths", endpoint=endpoint)
-        first = time.perf_counter() - start
-        warm, _ = best_of(functools.partial(rf.contribution_map, net, shape, metric="paths", endpoint=endpoint), 5)
+        contenders = {"ours": lambda n=net, e=endpoint: rf.contribution_map(n, shape, metric="paths", endpoint=e)}
+        note = ""
         try:
-            t_torch, grad = best_of(functools.partial(paths_by_autograd, net, shape, endpoint=endpoint), 3)
-            assert np.allclose(grad, ours, rtol=1e-9, atol=0), f"{key}: engine and torch autograd disagree"
-            torch_col, ratio = f"{t_torch:8.3f}", f"{t_torch / warm:8.1f}x"
+            contenders["torch"] = autograd_paths(net, shape, endpoint)
         except rf.RFGraphError as err:  # an op without an all-ones torch equivalent
-            torch_col, ratio = "       —", "       —"
-            print(f"  ({key}: {err})")
+            note = f"  ({key}: {err})"
+        stats = interleaved(contenders, repeat=args.repeat)
+        ours, th = stats["ours"], stats.get("torch")
+        if th is not None:
+            assert np.allclose(th.result, ours.result, rtol=1e-9, atol=0), f"{key}: engine and torch autograd disagree"
+        warm = f"{fmt(ours.min)} ({fmt(ours.median)})"
+        torch_col = f"{fmt(th.min)} ({fmt(th.median)})" if th else "—"
+        vs = f"{ratio(th.min, ours.min)} ({ratio(th.median, ours.median)})" if th else "—"
         nodes = sum(t.size for t in plan.tensors)
         print(
-            f"{MODELS[key]:16} {str(endpoint)[:22]:22} {nodes:>10,} {t_import:8.2f} {first:8.3f} {warm:8.3f} "
-            f"{torch_col} {ratio:>9}",
+            f"{MODELS[key]:16} {str(endpoint)[:22]:22} {nodes:>10,} {fmt(t_import):>8} {fmt(ours.first):>8} "
+            f"{warm:>18} {torch_col:>18} {vs:>14}{note}",
             flush=True,
         )
     return 0

@@ -15,6 +15,7 @@ the receptive-field table, the engine and the graph export share one resolution.
 from __future__ import annotations
 
 import numbers
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -392,9 +393,19 @@ def build_plan(network: Op, input_shape: Any, endpoint: str | None = None) -> Pl
         )
     if endpoint is not None and not isinstance(endpoint, str):
         raise RFGraphError(f"endpoint={endpoint!r} must be a tensor name (a str) or None")
+    # The same network object again (a loop of maps, the page): no walk, no hash of the tree.
+    raw = input_shape if type(input_shape) is tuple and all(type(n) is int for n in input_shape) else None
+    if raw is not None:
+        hit = _BY_ID.get((id(network), raw, endpoint, limits.MAX_OPS, limits.MAX_DEPTH, limits.MAX_PLAN_ENTRIES))
+        if hit is not None and hit[0]() is network:
+            return hit[1]
+    shape = normalize_shape(input_shape)
+    key = (id(network), shape, endpoint, limits.MAX_OPS, limits.MAX_DEPTH, limits.MAX_PLAN_ENTRIES)
+    hit = _BY_ID.get(key)
+    if hit is not None and hit[0]() is network:
+        return hit[1]
     # Bounded walk before _build hashes the network (hashing a deep or alias-shared tree recurses).
     limits.check_network(network)
-    shape = normalize_shape(input_shape)
     rank = stated_rank(network)
     if rank is not None and rank[0] != len(shape):
         ndim, why = rank
@@ -403,4 +414,16 @@ def build_plan(network: Op, input_shape: Any, endpoint: str | None = None) -> Pl
             f"input_shape {shape} has {len(shape)} size{'s' if len(shape) > 1 else ''}, but {why}: "
             f"give one spatial size per axis, e.g. {example}"
         )
-    return _build(network, shape, endpoint)
+    plan = _build(network, shape, endpoint)
+    try:
+        ref = weakref.ref(network)
+    except TypeError:  # pragma: no cover - every Op supports weak references
+        return plan
+    if len(_BY_ID) >= 64:
+        _BY_ID.pop(next(iter(_BY_ID)))
+    _BY_ID[key] = (ref, plan)
+    return plan
+
+
+# Plans by network identity (checked through a weak reference): the front of the plan cache.
+_BY_ID: dict[tuple[Any, ...], tuple[weakref.ref[Op], Plan]] = {}

@@ -173,3 +173,26 @@ def test_memory_refusal_suggests_a_feasible_input(monkeypatch):
         rf.contribution_map(SEED, (3000, 3000))
     suggested = eval(str(info.value).rsplit("such as ", 1)[1])
     assert rf.contribution_map(SEED, suggested).max() == 349
+
+
+def test_cropped_map_with_an_empty_row_is_no_identity() -> None:
+    """Issue 28's compiled sweep skips identity maps: a cropped map with as many edges as rows, one
+    row empty and one with two inputs (indices 0, 1 like an identity's), must still be pulled."""
+    net = rf.Sequential(
+        rf.Conv(2, stride=2, padding=2),
+        rf.Sequential(
+            rf.Conv(1, padding="same", name="r0"),
+            rf.Pool(3, stride=1, padding=1),
+            rf.Add(rf.Identity(), rf.Ref("r0")),
+            name="d1",
+        ),
+    )
+    for target in [(0,), (4,), "all"]:
+        expected = (
+            sum(np.array(reference.contribution_map(net, (15,), "paths", (t,)), dtype=float) for t in range(9))
+            if target == "all"
+            else np.array(reference.contribution_map(net, (15,), "paths", target), dtype=float)
+        )
+        assert np.array_equal(rf.contribution_map(net, (15,), "paths", target), expected), target
+    every = rf.contribution_map(net, (15,), "paths", [(t,) for t in range(9)])
+    assert np.array_equal(every.sum(axis=0), rf.contribution_map(net, (15,), "paths", "all"))

@@ -50,6 +50,9 @@ def _check_many(net, shape, target):
         rf.contribution_map(net, shape, "edges", "all"),
         sum(rf.contribution_map(net, shape, "edges", t) for t in targets),
     )
+    # every output at once: batched sweeps over one crop (issue 28), equal to the reference
+    every = rf.contribution_map(net, shape, "paths", targets)
+    assert np.array_equal(every, np.stack(paths).astype(np.float64))
     masks = rf.reach(net, shape, chosen)
     assert np.array_equal(masks, np.stack([rf.reach(net, shape, t) for t in chosen]))
 

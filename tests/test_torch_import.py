@@ -390,3 +390,32 @@ def test_childless_user_module_is_traced_and_shape_errors_name_the_cause():
     assert [type(op).__name__ for op in net.ops] == ["Pool", "Upsample"]
     with pytest.raises(rf.RFGraphError, match="expected input.*to have 2 channels"):
         rf.from_torch(nn.Sequential(nn.Conv2d(2, 2, 3)), (8, 8), in_channels=3)
+
+
+def test_translation_cached_by_module_structure() -> None:
+    """A repeated import is the same object; a changed setting, shape or submodule is imported again."""
+    from rfgraph.importers.torch import clear_cache
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))
+    first = rf.from_torch(model, (16, 16))
+    assert rf.from_torch(model, (16, 16)) is first
+    assert rf.from_torch(model, (17, 16)) is not first  # another input shape
+    model[2].stride = (2, 2)
+    strided = rf.from_torch(model, (16, 16))
+    assert strided != first and strided.ops[1] == rf.Conv(3, stride=2, name="2")
+    model[1] = nn.MaxPool2d(2)
+    pooled = rf.from_torch(model, (16, 16))
+    assert pooled.ops[1] == rf.Pool(2, name="1")
+    clear_cache()
+    assert rf.from_torch(model, (16, 16)) == pooled
+
+
+def test_sizes_computed_in_forward_read_as_this_input_gives_them() -> None:
+    """fx traces the sizes symbolically; the meta run gives their values (as torch.export would)."""
+    net = rf.from_torch(_SizePad(), (13, 7))
+    assert net.ops[0] == rf.Conv(4, stride=4, padding=((0, 3), (0, 1)), name="c")
+    shape = (13, 7)
+    x = torch.zeros((1, 1) + shape, requires_grad=True)
+    _SizePad()(x)[0, 0, 1, 0].backward()
+    assert x.grad is not None
+    np.testing.assert_array_equal(rf.reach(net, shape, (1, 0)), x.grad[0, 0].numpy() != 0)

@@ -71,6 +71,51 @@ def test_api_map_equals_contribution_map(server, net, size, target, metric):
     assert np.array_equal(got, expected)
 
 
+def _decode(values):
+    import base64
+
+    dtype = {"uint8": np.uint8, "int32": "<i4", "float32": "<f4", "float64": "<f8"}[values["dtype"]]
+    return np.frombuffer(base64.b64decode(values["data"]), dtype=dtype).reshape(values["shape"])
+
+
+@pytest.mark.parametrize(
+    ("net", "size", "metric"),
+    [
+        ("conv3*5", "15", "edges"),
+        ("conv3d2*3", "21", "reach"),
+        ("conv3p1*2,pool2,res(conv3p1,conv3p1)", "24x20", "paths"),
+        ("vgg16", "224x224", "paths"),  # counts beyond float32's 24 bits
+    ],
+)
+def test_api_map_base64_is_the_map(server, net, size, metric):
+    """encoding=base64: compact; exact=1 gives every value exactly, the default float32 as rounded."""
+    shape = tuple(int(n) for n in size.split("x"))
+    network = rf.zoo.build(net) if net in rf.zoo.names() else rf.parse_spec(net)
+    expected = rf.reach(network, shape) if metric == "reach" else rf.contribution_map(network, shape, metric)
+    for exact in ("0", "1"):
+        status, body, _ = get(
+            server, "/api/map", {"net": net, "input": size, "metric": metric, "encoding": "base64", "exact": exact}
+        )
+        assert status == 200, body
+        got = _decode(body["values"])
+        assert body["shape"] == list(expected.shape) == list(got.shape)
+        if exact == "1" or expected.dtype != np.float64:
+            assert np.array_equal(got.astype(expected.dtype), expected)
+        else:
+            assert np.array_equal(got, expected.astype(np.float32))
+    if net == "vgg16":
+        assert body["values"]["dtype"] == "float64"  # float32 would round these counts
+    status, view = api.dispatch("/api/view", f"net={net}&input={size}&metric={metric}&encoding=base64")
+    assert status == 200 and view["values"]["shape"] == list(expected.shape[-2:] if len(shape) == 3 else expected.shape)
+
+
+def test_api_map_bad_encoding():
+    status, body = api.dispatch("/api/map", "net=conv3*5&input=15&encoding=png")
+    assert status == 400 and "encoding" in body["error"]
+    status, body = api.dispatch("/api/map", "net=conv3*5&input=15&encoding=base64&exact=yes")
+    assert status == 400 and "exact" in body["error"]
+
+
 def test_api_map_zoo_default_input():
     status, body = api.dispatch("/api/map", "net=alexnet_seed")
     assert status == 200 and body["shape"] == [227, 227]

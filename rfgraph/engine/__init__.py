@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,7 +43,7 @@ from ..errors import RFGraphError
 from ..geometry import limits
 from ..ops import Op
 from ..plan import Plan, build_plan
-from . import _edges, _paths
+from . import _edges, _paths, _sweep
 from ._crop import Window, crop_plan, embed, field_windows
 
 __all__ = [
@@ -159,6 +160,9 @@ def check_target(plan: Plan, target: Any) -> tuple[int, ...]:
     return t
 
 
+_MEMINFO: list[float] = [-1.0, 0.0]  # (time read, bytes): /proc/meminfo is read at most every 0.1 s
+
+
 def _available_memory() -> int:
     """Memory the kernel says can be used without swapping (MemAvailable), else free pages; never more
     than the address space a limit leaves (``ulimit -v``, ``prlimit --as``) beyond what is mapped now."""
@@ -183,11 +187,16 @@ def _available_memory() -> int:
 
 
 def _free_memory() -> int:
+    """MemAvailable (else free pages), read from /proc/meminfo at most every 0.1 s."""
+    now = time.monotonic()
+    if now - _MEMINFO[0] < 0.1:
+        return int(_MEMINFO[1])
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    _MEMINFO[:] = [now, int(line.split()[1]) * 1024]
+                    return int(_MEMINFO[1])
     except (OSError, ValueError, IndexError):
         pass
     try:  # pragma: no cover - not Linux
@@ -317,20 +326,25 @@ def _paths_map(
     cp, window = cropped
     if exact:
         return embed(_exact_paths(plan, cp, target, weights), window, plan.input_shape)
-    biggest = max(t.size for t in cp.tensors)
+    biggest = _sweep.biggest(cp)
     if not weights.ones:
         # A weighted path sum: the same sweep, each edge times its weight (SPEC section 11).
         _check_memory(plan, 16 * plan.tensors[0].size + 32 * biggest, "the weighted path sweep")
         with np.errstate(over="ignore", invalid="ignore"):
-            g = _paths.sweep(
-                cp,
-                _seed_factors(cp, target),
-                separable=method != "dense",
-                weighted=weights.mean,
-                gains=dict(weights.gains),
-            )
-            values = _paths.dense_result(g, None)[0]
-        peak = float(np.abs(values).max(initial=0.0))
+            if method == "auto":
+                values, peak = _sweep.float_paths(
+                    cp, window, plan.input_shape, weighted=weights.mean, gains=dict(weights.gains)
+                )
+            else:
+                g = _paths.sweep(
+                    cp,
+                    _seed_factors(cp, target),
+                    separable=method != "dense",
+                    weighted=weights.mean,
+                    gains=dict(weights.gains),
+                )
+                values = _paths.dense_result(g, None)[0]
+                peak = float(np.abs(values).max(initial=0.0))
         if peak >= FLOAT_EXACT and exact is None and weights.integer:
             return embed(_exact_paths(plan, cp, target, weights), window, plan.input_shape)
         if not np.isfinite(peak):
@@ -344,12 +358,16 @@ def _paths_map(
             raise RFGraphError("method='general' computes one target at a time; use method='auto' for target='all'")
         _check_memory(plan, 8 * plan.tensors[0].size + _edges.general_paths_cost(cp), "the node-level path count")
         values = _edges.general_map(cp, tuple(0 for _ in cp.output.shape), "paths")
+        peak = float(values.max(initial=0.0))
     else:
         _check_memory(plan, 16 * plan.tensors[0].size + 32 * biggest, "the path-count sweep")
         with np.errstate(over="ignore", invalid="ignore"):  # inf is detected below
-            g = _paths.sweep(cp, _seed_factors(cp, target), separable=method != "dense")
-            values = _paths.dense_result(g, None)[0]
-    peak = float(values.max(initial=0.0))
+            if method == "auto":  # the compiled sweep (rfgraph._sweep); "separable"/"dense" keep the Python one
+                values, peak = _sweep.float_paths(cp, window, plan.input_shape)
+            else:
+                g = _paths.sweep(cp, _seed_factors(cp, target), separable=method != "dense")
+                values = _paths.dense_result(g, None)[0]
+                peak = float(values.max(initial=0.0))
     if peak >= FLOAT_EXACT:
         if exact is None:
             return embed(_exact_paths(plan, cp, target), window, plan.input_shape)
@@ -400,6 +418,21 @@ def _one_map(
     if metric == "paths":
         return _paths_map(plan, target, exact, method, weights)
     return _edges_map(plan, target, method)
+
+
+def _many_paths(plan: Plan, targets: list[tuple[int, ...]], weights: _Weights, exact: bool | None) -> np.ndarray | None:
+    """float64 maps of many targets in batched sweeps (one crop); None where one sweep each is better,
+    or where the per-target path must decide (a count reaching 2**53 with ``exact=None``: exact
+    ints; beyond float64's range: an error)."""
+    budget = min(_available_memory() // 4, 1 << 30)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = _sweep.batched_paths(plan, targets, budget, weighted=weights.mean, gains=dict(weights.gains))
+    if values is None:
+        return None
+    peak = float(np.abs(values).max(initial=0.0))
+    if not np.isfinite(peak) or (peak >= FLOAT_EXACT and exact is None):
+        return None
+    return values
 
 
 def _stack(maps: list[np.ndarray]) -> np.ndarray:
@@ -458,6 +491,10 @@ def plan_contribution_map(
         return total
     if isinstance(targets, list):
         _check_memory(plan, 8 * (len(targets) + 1) * plan.tensors[0].size, f"{len(targets)} stacked maps")
+        if metric == "paths" and method == "auto" and not exact and len(targets) > 1:
+            many = _many_paths(plan, targets, w, exact)
+            if many is not None:
+                return many
         return _stack([_one_map(plan, metric, t, exact, method, w) for t in targets])
     assert isinstance(targets, tuple)
     return _one_map(plan, metric, targets, exact, method, w)

@@ -1,8 +1,11 @@
 """Import a ``torch.nn.Module`` as an rfgraph network (needs the ``torch`` extra).
 
 The module is traced with ``torch.fx`` (symbolic tracing, in eval mode, restored
-afterwards) and its tensor shapes are propagated on fake tensors, so nothing is
-computed and no weights are touched.  Every fx node then becomes
+afterwards) and its tensor shapes are propagated once on meta tensors
+(:mod:`rfgraph.importers._shapes`: no copy of the module, pointwise ops not run; sizes that
+forward computes are read as this input gives them), so nothing is computed and no weights are
+touched.  ``torch.export`` is used only when fx cannot trace the module.  Translations are
+cached within the process by module structure and input shape.  Every fx node then becomes
 
 * a leaf op: ``Conv1d/2d/3d`` (any groups), ``ConvTranspose``, ``Max/Avg/LPPool``,
   ``AdaptiveAvg/MaxPool`` (output 1 on every axis = :class:`~rfgraph.ops.GlobalPool`;
@@ -48,6 +51,7 @@ from ..errors import RFGraphError
 from ..ops import Op
 from ..plan import normalize_shape
 from . import _digits, _fx_masks
+from ._cache import CACHE, CACHE_SIZE, cache_key, clear_cache
 from ._convert import (
     _Converter,
     _depends_on_input,
@@ -59,6 +63,7 @@ from ._convert import (
 )
 from ._fx_errors import _channels_hint, _first_conv_channels, _in_channels, _plain_reason
 from ._fx_functions import _bind, _Functions, reduction_args
+from ._hooks import eval_mode, example, from_hooks
 from ._layout import _T, Value, _Flat, _Same, _Scores, _Split
 from ._modules import convert_module, is_same_padding_module
 from ._names import (
@@ -72,6 +77,7 @@ from ._names import (
     _SOFTMAX,
     POINTWISE_FUNCTIONS,
 )
+from ._shapes import MetaFailed, Traced, fake_shapes, propagate
 from ._tokens import (
     attend_query,
     class_token_concat,
@@ -82,7 +88,7 @@ from ._tokens import (
     window_attention,
 )
 
-__all__ = ["from_torch", "POINTWISE_FUNCTIONS"]
+__all__ = ["from_torch", "clear_cache", "POINTWISE_FUNCTIONS"]
 
 
 def _nodes(torch: Any, value: Any) -> Iterator[Any]:
@@ -105,8 +111,11 @@ class _ShapeDependent(RFGraphError):
 
 
 class _FxImporter(_Functions):
-    def __init__(self, conv: _Converter, gm: Any, output: Any, input_name: str | None = None) -> None:
+    def __init__(
+        self, conv: _Converter, gm: Any, output: Any, input_name: str | None = None, specialise: bool = False
+    ) -> None:
         self.c = conv
+        self.specialise = specialise  # read sizes fx keeps symbolic as the meta run computed them
         self.gm = gm
         self.output = output
         self.input_name = input_name  # torch.export lists parameters as placeholders before the input
@@ -131,11 +140,24 @@ class _FxImporter(_Functions):
     def static(self, value: Any, scopes: list[str], what: str) -> int:
         """An int argument; one that forward computed from tensor sizes is only known to torch.export."""
         if isinstance(value, self.c.torch.fx.Node):
+            known = value.meta.get("rf_value") if self.specialise else None  # the meta run's value
+            if isinstance(known, int) and not isinstance(known, bool):
+                return known
             raise _ShapeDependent(
                 f"{self.c.where(scopes, what)} is computed in forward from tensor sizes, which torch.fx keeps "
                 f"symbolic; {_OPTIONS}"
             )
         return int(value)
+
+    def concrete(self, index: Any, scopes: list[str]) -> Any:
+        """An index with every size computed in forward replaced by its int (or the fx error)."""
+        if isinstance(index, self.c.torch.fx.Node):
+            return self.static(index, scopes, "an index")
+        if isinstance(index, slice):
+            return slice(*(self.concrete(p, scopes) for p in (index.start, index.stop, index.step)))
+        if isinstance(index, list | tuple):
+            return type(index)(self.concrete(p, scopes) for p in index)
+        return index
 
     @staticmethod
     def shape(node: Any) -> tuple[int, ...] | None:
@@ -226,11 +248,12 @@ class _FxImporter(_Functions):
         if node.target is operator.getitem and isinstance(x, _Split):
             return _digits.getitem(c, x, node.args[1], scopes)
         if node.target is operator.getitem:
-            if isinstance(x, _T) and _has_node(self.c.torch, node.args[1]):
-                self.static(next(_nodes(self.c.torch, node.args[1])), scopes, "an index")
-            if isinstance(x, _T) and c.is_flattened(x) and (x.extra or node.args[1] != slice(None)):
-                return self.tokens(x, node.args[1], scopes)
-            return c.getitem(x, node.args[1], scopes)
+            index = node.args[1]
+            if isinstance(x, _T) and _has_node(self.c.torch, index):
+                index = self.concrete(index, scopes)
+            if isinstance(x, _T) and c.is_flattened(x) and (x.extra or index != slice(None)):
+                return self.tokens(x, index, scopes)
+            return c.getitem(x, index, scopes)
         if name == "shifted_window_attention":  # torchvision's Swin (fx-wrapped)
             a = _bind(
                 tuple(node.args),
@@ -394,32 +417,6 @@ class _FxImporter(_Functions):
         return c.swap(x, a, b, scopes, name)
 
 
-@contextlib.contextmanager
-def _eval_mode(module: Any) -> Iterator[None]:
-    modes = [(m, m.training) for m in module.modules()]
-    with contextlib.suppress(NotImplementedError):  # a torch.export module: its mode was fixed at export
-        module.eval()
-    try:
-        yield
-    finally:
-        for m, training in modes:
-            m.training = training
-
-
-def _example(torch: Any, module: Any, shape: tuple[int, ...], channels: int) -> tuple[Any, Any]:
-    """(fake mode or None, input tensor) matching the module's device and dtype."""
-    params = list(module.parameters()) + list(module.buffers())
-    dtype = next((p.dtype for p in params if p.is_floating_point()), torch.float32)
-    size = (1, channels, *shape)
-    if any(p.device.type == "meta" for p in params):
-        return None, torch.empty(size, dtype=dtype, device="meta")
-    from torch._subclasses.fake_tensor import FakeTensorMode
-
-    mode = FakeTensorMode(allow_non_fake_inputs=True)
-    device = params[0].device if params else "cpu"
-    return mode, mode.from_tensor(torch.empty(size, dtype=dtype, device=device))
-
-
 def _trace(torch: Any, module: Any, leaf_modules: tuple[type, ...]) -> Any:
     fx = torch.fx
 
@@ -431,7 +428,7 @@ def _trace(torch: Any, module: Any, leaf_modules: tuple[type, ...]) -> Any:
 
     tracer = Tracer()
     graph = tracer.trace(module)
-    return fx.GraphModule(tracer.root, graph)
+    return Traced(tracer.root, graph)
 
 
 def _from_fx(
@@ -443,21 +440,26 @@ def _from_fx(
     channels: int,
     output: Any,
     guessed: bool = False,
+    specialise: bool = True,
 ) -> int:
-    from torch.fx.passes.shape_prop import ShapeProp
-
-    mode, x = _example(torch, module, shape, channels)
+    mode, x = example(torch, module, shape, channels)
     try:
-        # ShapeProp prints a traceback of its own before re-raising: keep stderr clean.
-        with contextlib.redirect_stderr(io.StringIO()):
-            ShapeProp(gm, fake_mode=mode).propagate(x) if mode is not None else ShapeProp(gm).propagate(x)
+        # Shapes on meta tensors: no deep copy of the module into fake tensors, no dispatcher per op.
+        try:
+            propagate(torch, gm, x)
+        except MetaFailed:
+            # ShapeProp prints a traceback of its own before re-raising: keep stderr clean.
+            with contextlib.redirect_stderr(io.StringIO()):
+                fake_shapes(torch, gm.graph_module(torch), mode, x)
+    except RFGraphError:
+        raise
     except Exception as err:  # noqa: BLE001 - any failure of the model's own forward
         cause = err.__cause__ or err
         raise RFGraphError(
             f"running the traced model on a {tuple(x.shape)} input failed: {_first_line(cause)}"
             + ("" if _plain_reason(str(cause)) != str(cause) else "; " + _channels_hint(channels, guessed))
         ) from None
-    return _FxImporter(conv, gm, output).run()
+    return _FxImporter(conv, gm, output, specialise=specialise).run()
 
 
 _OPTIONS = (
@@ -476,7 +478,7 @@ def _from_export(
     torch: Any, module: Any, conv: _Converter, shape: tuple[int, ...], channels: int, output: Any, fx_error: str
 ) -> int:
     """Import through ``torch.export`` (the model's own graph for this input), when fx cannot trace it."""
-    mode, fake = _example(torch, module, shape, channels)
+    mode, fake = example(torch, module, shape, channels)
     x = torch.zeros(tuple(fake.shape), dtype=fake.dtype, device=fake.device)
     try:
         with contextlib.redirect_stderr(io.StringIO()):
@@ -495,65 +497,6 @@ def _from_export(
             f"{fx_error.rstrip('; ')} -- so rfgraph read torch.export's graph instead, which it cannot import "
             f"either: {err}"
         ) from None
-
-
-def _from_hooks(torch: Any, module: Any, conv: _Converter, shape: tuple[int, ...], channels: int) -> int:
-    calls: list[tuple[str, Any, Any, Any]] = []
-    handles = []
-    for path, m in module.named_modules():
-        if not any(True for _ in m.children()):
-            path = path or type(m).__name__.lower()  # a lone leaf module is its own network
-
-            def hook(mod: Any, inputs: Any, out: Any, path: str = path) -> None:
-                first = inputs[0] if inputs else None
-                calls.append(
-                    (
-                        path,
-                        mod,
-                        tuple(getattr(first, "shape", ())) or None,
-                        tuple(out.shape) if hasattr(out, "shape") else None,
-                    )
-                )
-
-            handles.append(m.register_forward_hook(hook))
-    mode, x = _example(torch, module, shape, channels)
-    try:
-        try:
-            with mode if mode is not None else contextlib.nullcontext():
-                module(x)
-        except Exception:  # noqa: BLE001 - e.g. data-dependent control flow needs real values
-            if mode is None:
-                raise
-            calls.clear()
-            with torch.no_grad():
-                module(torch.zeros(tuple(x.shape), dtype=x.dtype, device=x.device))
-    except Exception as err:  # noqa: BLE001 - any failure of the model's own forward
-        raise RFGraphError(f"running the model on a {tuple(x.shape)} input failed: {err}") from None
-    finally:
-        for h in handles:
-            h.remove()
-    value: Value = _T(0, conv.ndim + 2)
-    for path, mod, in_shape, out_shape in calls:
-        scopes = [".".join(path.split(".")[: k + 1]) for k in range(path.count(".") + 1)]
-        if isinstance(value, _T) and in_shape is not None and len(in_shape) == 2 and math.prod(conv.spatial(value)) > 1:
-            value = _Flat(value.index)  # flattened in forward() between two modules
-        if (
-            isinstance(value, _T)
-            and in_shape is not None
-            and len(in_shape) >= conv.ndim + 1
-            and tuple(in_shape[-conv.ndim :]) != conv.spatial(value)
-        ):
-            raise RFGraphError(
-                f"module {path!r} ({type(mod).__name__}) reads a {in_shape} tensor, not the previous module's "
-                f"output (spatial {conv.spatial(value)}): the model is not sequential, and fx could not trace it; "
-                "make it traceable (torch.fx) or describe it with rfgraph ops"
-            )
-        before = _first_index(value)
-        value = convert_module(conv, mod, path, value, in_shape, out_shape, scopes)
-        index = _first_index(value)
-        if index is not None:
-            conv.dag.note(scopes[:-1] if index == before else scopes, index)
-    return _pick_output(value, None)
 
 
 def from_torch(
@@ -622,7 +565,32 @@ def from_torch(
     channels = _in_channels(torch, module) if in_channels is None else in_channels
     identity = tuple(identity)
     leaf = tuple(leaf_modules)
-    with _eval_mode(module):
+    key = cache_key(torch, module, (shape, identity, method, channels, leaf, output, norm_stats))
+    if key is not None and key in CACHE:
+        CACHE.move_to_end(key)
+        return CACHE[key]
+    guessed = in_channels is None and _first_conv_channels(torch, module) is None
+    net = _import(torch, module, shape, identity, method, channels, leaf, output, norm_stats, guessed)
+    if key is not None:
+        CACHE[key] = net
+        while len(CACHE) > CACHE_SIZE:
+            CACHE.popitem(last=False)
+    return net
+
+
+def _import(
+    torch: Any,
+    module: Any,
+    shape: tuple[int, ...],
+    identity: tuple[Any, ...],
+    method: str,
+    channels: int,
+    leaf: tuple[type, ...],
+    output: Any,
+    norm_stats: str,
+    guessed: bool = False,
+) -> Op:
+    with eval_mode(module):
         gm = None
         # A torch.nn built-in without children is one leaf; anything else (a user's module whose
         # forward calls torch functions) is traced.
@@ -639,12 +607,15 @@ def from_torch(
                 # which records the module's own tensor graph for this input.
                 return conv.dag.network(_from_export(torch, module, conv, shape, channels, output, reason))
             try:
-                guessed = in_channels is None and _first_conv_channels(torch, module) is None
-                return conv.dag.network(_from_fx(torch, module, gm, conv, shape, channels, output, guessed))
+                # Sizes computed in forward are read as this input gives them (what torch.export would
+                # specialise them to) with method="auto"; method="fx" keeps fx's symbolic sizes.
+                return conv.dag.network(
+                    _from_fx(torch, module, gm, conv, shape, channels, output, guessed, specialise=method == "auto")
+                )
             except _ShapeDependent as err:
                 if method == "fx":
                     raise RFGraphError(str(err)) from None
                 conv = _Converter(torch, shape, identity, norm_stats)  # start again from torch.export's graph
                 return conv.dag.network(_from_export(torch, module, conv, shape, channels, output, str(err)))
-        out = _from_hooks(torch, module, conv, shape, channels)
+        out = from_hooks(torch, module, conv, shape, channels)
         return conv.dag.network(out)

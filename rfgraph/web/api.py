@@ -41,6 +41,7 @@ __all__ = [
     "ApiError",
     "LIMITS",
     "dispatch",
+    "encode_values",
     "graph_payload",
     "lengths_payload",
     "map_payload",
@@ -242,6 +243,54 @@ def _json_values(values: np.ndarray) -> list[Any]:
     return values.tolist()
 
 
+ENCODINGS = ("json", "base64")
+
+
+def _encoded(values: np.ndarray, p: dict[str, str]) -> Any:
+    """The map as ``encoding`` asks: a JSON list (default, SPEC section 10) or base64."""
+    encoding = p.get("encoding") or "json"
+    if encoding not in ENCODINGS:
+        raise ApiError(f"encoding={encoding[:40]!r} is unknown; use json (the default) or base64")
+    exact = p.get("exact", "0")
+    if exact not in ("0", "1"):
+        raise ApiError(f"exact={exact[:40]!r} must be 0 or 1")
+    if encoding == "json":
+        return _json_values(values)
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise ApiError("the path counts overflow float64 for this network; use the edges metric or fewer layers")
+    return encode_values(values, exact == "1")
+
+
+def encode_values(values: np.ndarray, exact: bool = False) -> dict[str, Any]:
+    """A map as little-endian bytes in base64: ``{"dtype", "shape", "data"}``.
+
+    Booleans are ``uint8``; integers ``int32`` when they fit (else like floats); floats
+    ``float32``, or with ``exact`` ``float32`` only where every value survives it and ``float64``
+    otherwise (path counts are float64 already, so the float64 bytes are the values).  In the
+    page, ``new Float32Array(bytes.buffer)`` and friends read them back.
+
+    >>> encode_values(np.array([1.0, 2.0**30 + 1]), exact=True)["dtype"]
+    'float64'
+    >>> encode_values(np.array([[True, False]]))
+    {'dtype': 'uint8', 'shape': [1, 2], 'data': 'AQA='}
+    """
+    import base64
+
+    if values.dtype == bool:
+        out = values.astype(np.uint8)
+    elif values.dtype.kind in "iu" and (values.size == 0 or (values.min() >= -(2**31) and values.max() < 2**31)):
+        out = values.astype("<i4")
+    else:
+        floats = values.astype(np.float64)
+        out = floats.astype("<f4")
+        if exact and not np.array_equal(out, floats):
+            out = floats.astype("<f8")
+    names = {"u1": "uint8", "i4": "int32", "f4": "float32", "f8": "float64"}
+    dtype = names[out.dtype.str[1:]]
+    data = base64.b64encode(np.ascontiguousarray(out).tobytes()).decode("ascii")
+    return {"dtype": dtype, "shape": list(values.shape), "data": data}
+
+
 # --------------------------------------------------------------------------- endpoints
 
 
@@ -249,14 +298,20 @@ def map_payload(query: str) -> dict[str, Any]:
     """``GET /api/map``: ``{"shape": [...], "values": [...]}`` equal to :func:`rfgraph.contribution_map`.
 
     ``values`` is the nested list of the map (``metric=reach``: booleans, equal to
-    :func:`rfgraph.reach`).
+    :func:`rfgraph.reach`).  With ``encoding=base64`` it is compact instead (see
+    :func:`encode_values`): ``{"dtype": ..., "shape": [...], "data": "<base64>"}``, float32 or
+    int32 (``exact=1``: every value exact, float64 where float32 would round).
+
+    >>> status, body = dispatch("/api/map", "net=conv3*2&input=5&encoding=base64")
+    >>> body["values"]
+    {'dtype': 'int32', 'shape': [5], 'data': 'AgAAAAQAAAAGAAAABAAAAAIAAAA='}
     """
-    p = _params(query, ("net", "input", "target", "metric", "endpoint", "weights"))
+    p = _params(query, ("net", "input", "target", "metric", "endpoint", "weights", "encoding", "exact"))
     metric = _metric(p.get("metric"))
     weights = _weights(p, metric)
     plan = _plan(p.get("net", ""), _input(p), p.get("endpoint"))
     values = _values(plan, metric, _target(plan, p.get("target")), weights)
-    return {"shape": list(values.shape), "values": _json_values(values)}
+    return {"shape": list(values.shape), "values": _encoded(values, p)}
 
 
 def _input(p: dict[str, str]) -> tuple[int, ...]:
@@ -320,13 +375,14 @@ def view_payload(query: str) -> dict[str, Any]:
     """``GET /api/view``: everything the page draws for one network, input, target and metric.
 
     Keys: ``input``, ``output`` (shape of the analysed tensor), ``endpoint``, ``target``,
-    ``metric``, ``values`` (the map; for 3-D inputs the slice through the peak on axis 0),
+    ``metric``, ``values`` (the map; for 3-D inputs the slice through the peak on axis 0;
+    ``encoding=base64``: compact, as for ``/api/map``),
     ``max``, ``total``, ``nonzero``, ``box`` (theoretical field, clipped), ``rf_size``,
     ``erf`` (95% square), ``columns``/``rows`` (receptive-field table), ``notes``.
     """
     from ..plot import effective_rf, exact_box, theoretical_box
 
-    p = _params(query, ("net", "input", "target", "metric", "endpoint", "weights"))
+    p = _params(query, ("net", "input", "target", "metric", "endpoint", "weights", "encoding", "exact"))
     metric = _metric(p.get("metric"))
     weights = _weights(p, metric)
     shape, net = _input(p), p.get("net", "")
@@ -364,7 +420,7 @@ def view_payload(query: str) -> dict[str, Any]:
         "endpoint": endpoint,
         "target": list(target),
         "metric": metric,
-        "values": _json_values(shown),
+        "values": _encoded(shown, p),
         "max": _number(numeric.max()),
         "total": _number(numeric.sum()),
         "nonzero": int(np.count_nonzero(values)),

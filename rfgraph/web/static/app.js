@@ -88,11 +88,27 @@ function pageMessage(message) {
     .replace(/`rfgraph spec-help`/g, "the layer list below");
 }
 async function api(path, params, signal) {
-  const r = await fetch(`${path}?${new URLSearchParams(params)}`, { signal });
+  // Maps travel as base64 (float32/int32/uint8): a JSON list of a 224x224 map is most of an answer.
+  const maps = path === "/api/view" || path === "/api/map";
+  const r = await fetch(`${path}?${new URLSearchParams(maps ? { ...params, encoding: "base64" } : params)}`, { signal });
   let body;
   try { body = await r.json(); } catch (err) { throw new Error(`the server answered ${r.status} without JSON`); }
   if (!r.ok || body.error) throw new Error(body.error || `HTTP ${r.status}`);
+  if (maps && body.values && body.values.data !== undefined) body.values = decodeMap(body.values);
   return body;
+}
+
+// {dtype, shape, data: base64} -> nested arrays of numbers (booleans for uint8), as the JSON form.
+function decodeMap(m) {
+  const bytes = Uint8Array.from(atob(m.data), (c) => c.charCodeAt(0));
+  const Typed = { float32: Float32Array, float64: Float64Array, int32: Int32Array, uint8: Uint8Array }[m.dtype];
+  const flat = Array.from(new Typed(bytes.buffer), m.dtype === "uint8" ? (x) => x !== 0 : (x) => x);
+  const nest = (offset, axes) => {
+    if (axes.length <= 1) return flat.slice(offset, offset + (axes[0] ?? 1));
+    const step = axes.slice(1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: axes[0] }, (_, i) => nest(offset + i * step, axes.slice(1)));
+  };
+  return m.shape.length === 0 ? flat[0] : nest(0, m.shape);
 }
 
 async function update() {
