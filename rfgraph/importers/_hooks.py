@@ -16,7 +16,7 @@ from ._convert import _Converter, _first_index, _pick_output
 from ._layout import _T, Value, _Flat
 from ._modules import convert_module
 
-__all__ = ["eval_mode", "example", "in_channels", "from_hooks"]
+__all__ = ["eval_mode", "example", "from_hooks"]
 
 
 @contextlib.contextmanager
