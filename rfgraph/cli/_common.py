@@ -104,27 +104,6 @@ def parse_size(text: str) -> tuple[int, ...]:
     return shape
 
 
-def _per_axis_lengths(net: Any) -> set[int]:
-    """Lengths of the per-axis tuples in a network's parameters (``conv3x3`` says 2-D)."""
-    lengths: set[int] = set()
-    stack = [net]
-    seen: set[int] = set()
-    while stack:
-        op = stack.pop()
-        if id(op) in seen:
-            continue
-        seen.add(id(op))
-        for attr in ("ops", "branches"):
-            children = getattr(op, attr, None)
-            if isinstance(children, tuple):
-                stack.extend(children)
-        for attr in ("kernel_size", "stride", "dilation", "padding", "output_padding", "scale_factor", "crop"):
-            value = getattr(op, attr, None)
-            if isinstance(value, tuple) and value:
-                lengths.add(len(value))
-    return lengths
-
-
 def _is_torch(args: argparse.Namespace) -> bool:
     from ..importers.load import is_torch_source
 
@@ -140,7 +119,9 @@ def expected_ndim(args: argparse.Namespace) -> tuple[int | None, str]:
         return len(zoo.default_input(name)), f"the zoo network {name!r} is {len(zoo.default_input(name))}-D"
     if name.lower().endswith(".onnx") or _is_torch(args):
         return None, ""  # the importer names the input's rank itself
-    lengths = _per_axis_lengths(network(args))
+    from ..ops.base import per_axis_lengths
+
+    lengths = per_axis_lengths(network(args))
     if len(lengths) == 1:
         n = lengths.pop()
         return n, f"its layers give {n} values per axis, as conv3x3 does"

@@ -121,3 +121,24 @@ def pad_mode(op: Op, mode: Any, what: str = "mode") -> str:
     if out is None:
         raise RFGraphError(f"{op.label()}: {what}={mode!r} is unknown; use one of {', '.join(map(repr, PAD_MODES))}")
     return out
+
+
+def per_axis_lengths(net: Any) -> set[int]:
+    """Lengths of the per-axis tuples in a network's parameters (``conv3x3`` says 2-D)."""
+    lengths: set[int] = set()
+    stack = [net]
+    seen: set[int] = set()
+    while stack:
+        op = stack.pop()
+        if id(op) in seen:
+            continue
+        seen.add(id(op))
+        for attr in ("ops", "branches"):
+            children = getattr(op, attr, None)
+            if isinstance(children, tuple):
+                stack.extend(children)
+        for attr in ("kernel_size", "stride", "dilation", "padding", "output_padding", "scale_factor", "crop"):
+            value = getattr(op, attr, None)
+            if isinstance(value, tuple) and value:
+                lengths.add(len(value))
+    return lengths

@@ -195,21 +195,9 @@ def _spatial_dims(model: Any, array: Any, net: Any, spatial_dims: int | None) ->
 
 def _net_ndim(net: Any) -> int | None:
     """The number of spatial axes an rfgraph network's parameters fix (``Conv((3, 3))``: 2), if they agree."""
-    lengths: set[int] = set()
-    stack, seen = [net], set()
-    while stack:
-        op = stack.pop()
-        if id(op) in seen:
-            continue
-        seen.add(id(op))
-        for attr in ("ops", "branches"):
-            children = getattr(op, attr, None)
-            if isinstance(children, tuple):
-                stack.extend(children)
-        for attr in ("kernel_size", "stride", "dilation", "padding"):
-            value = getattr(op, attr, None)
-            if isinstance(value, tuple) and value:
-                lengths.add(len(value))
+    from ...ops.base import per_axis_lengths
+
+    lengths = per_axis_lengths(net)
     return lengths.pop() if len(lengths) == 1 else None
 
 
