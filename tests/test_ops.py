@@ -93,12 +93,17 @@ def test_invalid_ops(make, message):
         (rf.ConvTranspose(3, stride=2, output_padding=2), (4,), "output_padding=2 on axis 0 must be smaller"),
         (rf.Conv(3), (0,), "must hold 1 to 3 positive ints"),
         (rf.Conv(3), (4, 4, 4, 4), "must hold 1 to 3 positive ints"),
-        ("conv3", (9,), "network must be an rfgraph op"),
+        ([rf.Conv(3)], (9,), "network must be an rfgraph op"),
     ],
 )
 def test_invalid_networks(net, shape, message):
     with pytest.raises(rf.RFGraphError, match=message):
         rf.build_plan(net, shape)
+
+
+def test_build_plan_reads_a_spec_like_every_rf_function():
+    # Issue 25: every rf. function that takes a network also takes its text (a spec, a zoo name, a file).
+    assert rf.build_plan("conv3", (9,)).output.shape == rf.build_plan(rf.Conv(3), (9,)).output.shape == (7,)
 
 
 def test_to_networkx_and_limit():

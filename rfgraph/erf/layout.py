@@ -131,7 +131,9 @@ def guess_layout(
                 return Layout(k, grid)
         elif k == "channels_last" and len(shape) == d + 2:
             grid = tuple(shape[1:-1])
-            if kind or (_consistent(grid, input_spatial) and math.prod(grid) > 1):
+            # (N, C, 1, 1) is a pooled vector, not a channels-last (N, H, W, 1) of another stride.
+            pooled = kind is None and math.prod(shape[2:]) == 1
+            if kind or (not pooled and _consistent(grid, input_spatial) and math.prod(grid) > 1):
                 return Layout(k, grid)
         elif k == "tokens" and len(shape) == 3 and (d > 1 or kind):
             found = _token_grid(int(shape[1]), input_spatial, grid_hint, prefix_hint)

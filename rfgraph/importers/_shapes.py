@@ -25,7 +25,6 @@ import io
 import operator
 from typing import Any
 
-from ..errors import RFGraphError
 from ._modules import is_pointwise_module
 from ._names import _ARITHMETIC, POINTWISE_FUNCTIONS
 
@@ -241,16 +240,11 @@ class Traced:
 
 
 def fake_shapes(torch: Any, gm: Any, mode: Any, x: Any) -> None:
-    """``ShapeProp`` on fake tensors: for forward code that meta tensors do not serve (values needed)."""
+    """``ShapeProp`` on fake tensors: for forward code that meta tensors do not serve (values needed).
+
+    A failure of the model's own forward propagates; the importer words it (``_fx_errors``)."""
     from torch.fx.passes.shape_prop import ShapeProp
 
-    try:
-        # ShapeProp prints a traceback of its own before re-raising: keep stderr clean.
-        with contextlib.redirect_stderr(io.StringIO()):
-            ShapeProp(gm, fake_mode=mode).propagate(x) if mode is not None else ShapeProp(gm).propagate(x)
-    except Exception as err:  # noqa: BLE001 - any failure of the model's own forward
-        cause = err.__cause__ or err
-        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-        raise RFGraphError(
-            f"running the traced model on a {tuple(x.shape)} input failed: {reason}; check input_shape and in_channels"
-        ) from None
+    # ShapeProp prints a traceback of its own before re-raising: keep stderr clean.
+    with contextlib.redirect_stderr(io.StringIO()):
+        ShapeProp(gm, fake_mode=mode).propagate(x) if mode is not None else ShapeProp(gm).propagate(x)

@@ -448,9 +448,7 @@ def _from_fx(
         try:
             propagate(torch, gm, x)
         except MetaFailed:
-            # ShapeProp prints a traceback of its own before re-raising: keep stderr clean.
-            with contextlib.redirect_stderr(io.StringIO()):
-                fake_shapes(torch, gm.graph_module(torch), mode, x)
+            fake_shapes(torch, gm.graph_module(torch), mode, x)
     except RFGraphError:
         raise
     except Exception as err:  # noqa: BLE001 - any failure of the model's own forward
