@@ -15,26 +15,23 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+from .browser import have_chromium, serve_page, start_chromium
+
 ARTIFACTS = Path(os.environ.get("RFGRAPH_ARTIFACTS") or Path(tempfile.gettempdir()) / "rfgraph-artifacts")
 
-if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+if not have_chromium():
     pytest.skip("needs Debian's chromium and chromium-driver", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from rfgraph.web.lessons import LESSONS  # noqa: E402
-from rfgraph.web.server import make_server  # noqa: E402
 
 STEPS = {
     "paths-and-edges": 6,
@@ -73,38 +70,13 @@ return out;
 
 @pytest.fixture(scope="module")
 def server():
-    srv = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    yield from serve_page()
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    os.environ["SE_OFFLINE"] = "true"  # selenium-manager must never fetch a driver or a browser
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-lessons')}",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield driver
-    driver.quit()
+    yield from start_chromium(tmp_path_factory.mktemp("chromium-lessons"), "1400,1000", console_logs=True)
 
 
 def _ready(driver, step=None, timeout=120):
