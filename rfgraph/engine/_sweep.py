@@ -54,6 +54,7 @@ class LinkTable:
     indices_all: np.ndarray
     weights_all: np.ndarray
     map_nin: np.ndarray
+    map_window: np.ndarray  # (maps, 4) stride, dilation, offset, taps of window maps (taps 0: CSR)
     scratch_rows: int  # rows one scratch buffer needs per batch column
     ndim: int
 
@@ -80,6 +81,37 @@ def _is_identity(m: AxisMap, weighted: bool) -> bool:
         return False
     every = np.arange(m.n_out + 1)
     return bool(np.array_equal(m.indptr, every) and np.array_equal(m.indices, every[:-1]))
+
+
+def _window(m: AxisMap, weighted: bool) -> tuple[int, int, int, int]:
+    """``(stride, dilation, offset, taps)`` when output ``v`` of ``m`` reads exactly the inputs
+    ``v * stride + offset + j * dilation`` (``j < taps``) inside the input, with weight one;
+    ``taps = 0`` otherwise (the kernel then reads the CSR arrays)."""
+    if weighted and m.weights is not None and not np.all(m.weights == 1.0):
+        return (0, 0, 0, 0)
+    counts = np.diff(m.indptr)
+    taps = int(counts.max(initial=0))
+    if taps == 0:
+        return (0, 0, 0, 0)
+    full = np.flatnonzero(counts == taps)
+    v0 = int(full[0])
+    first0 = int(m.indices[m.indptr[v0]])
+    dilation = int(m.indices[m.indptr[v0] + 1]) - first0 if taps > 1 else 1
+    if len(full) > 1:
+        v1 = int(full[-1])
+        step, rem = divmod(int(m.indices[m.indptr[v1]]) - first0, v1 - v0)
+        if rem or step < 0:
+            return (0, 0, 0, 0)
+    else:
+        step = 1
+    if dilation < 1:
+        return (0, 0, 0, 0)
+    offset = first0 - v0 * step
+    ins = np.arange(m.n_out)[:, None] * step + offset + np.arange(taps)[None, :] * dilation
+    keep = (ins >= 0) & (ins < m.n_in)
+    if not np.array_equal(np.diff(m.indptr), keep.sum(axis=1)) or not np.array_equal(m.indices, ins[keep]):
+        return (0, 0, 0, 0)
+    return (step, dilation, offset, taps)
 
 
 def link_table(plan: Plan, weighted: bool = False) -> LinkTable:
@@ -153,6 +185,7 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
         indices_all=np.ascontiguousarray(indices_all, dtype=np.int64),
         weights_all=np.ascontiguousarray(weights_all, dtype=np.float64),
         map_nin=np.array([m.n_in for m in maps], dtype=np.int64),
+        map_window=np.array([_window(m, weighted) for m in maps], dtype=np.int64).reshape(-1, 4),
         scratch_rows=max(scratch, 1),
         ndim=ndim,
     )
@@ -200,6 +233,7 @@ def dense_paths(
         table.indices_all,
         table.weights_all,
         table.map_nin,
+        table.map_window,
         _gain_array(plan, gains),
         top,
         s1,
