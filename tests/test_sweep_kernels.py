@@ -1,0 +1,79 @@
+"""The compiled sweep's window kernel against its CSR kernel (issue 28).
+
+A window map (output ``v`` reads ``v * stride + offset + j * dilation``, ``j < taps``, inside
+the input) is pulled by ``_pull_window`` without reading the CSR arrays; every map it accepts
+must give the same rows as ``_pull_rows`` (which reads them), for runs of one (the last axis)
+and longer runs, and maps it does not accept must be refused (``taps == 0``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rfgraph.engine._kernels_sweep import _pull_rows, _pull_window
+from rfgraph.engine._sweep import _window
+from rfgraph.geometry import AxisMap
+
+
+def _conv_map(n_in: int, n_out: int, stride: int, dilation: int, offset: int, taps: int) -> AxisMap:
+    outs = np.repeat(np.arange(n_out), taps)
+    ins = (np.arange(n_out)[:, None] * stride + offset + np.arange(taps)[None, :] * dilation).ravel()
+    return AxisMap.from_pairs(n_in, n_out, outs, ins)
+
+
+def _pull_both(m: AxisMap, params: tuple[int, int, int, int], pre: int, run: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    c = rng.integers(0, 7, size=pre * m.n_out * run).astype(np.float64)
+    base = rng.integers(0, 3, size=pre * m.n_in * run).astype(np.float64)  # pulls add into what is there
+    want = base.copy()
+    got = base.copy()
+    _pull_rows(c, 0, want, 0, pre, m.n_out, m.n_in, run, m.indptr, m.indices, np.ones(m.nnz))
+    _pull_window(c, 0, got, 0, pre, m.n_out, m.n_in, run, *params)
+    np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    n_in=st.integers(1, 20),
+    n_out=st.integers(1, 12),
+    stride=st.integers(0, 4),
+    dilation=st.integers(1, 3),
+    offset=st.integers(-6, 6),
+    taps=st.integers(1, 7),
+    pre=st.integers(1, 3),
+    run=st.sampled_from([1, 2, 5]),
+    seed=st.integers(0, 2**16),
+)
+def test_window_kernel_equals_csr_kernel(n_in, n_out, stride, dilation, offset, taps, pre, run, seed):
+    m = _conv_map(n_in, n_out, stride, dilation, offset, taps)
+    params = _window(m, weighted=False)
+    inside = offset >= 0 and (n_out - 1) * stride + offset + (taps - 1) * dilation < n_in
+    if params[3] == 0:
+        # Clipping can hide the window (every row cut to one tap); an unclipped one is always found.
+        assert not inside
+        return
+    _pull_both(m, params, pre, run, seed)
+
+
+@pytest.mark.parametrize(
+    "ins",
+    [
+        [[1, 0], [0], [0, 1]],  # reflect-padded taps: not ascending windows
+        [[0], [0], [1], [1]],  # nearest up-sampling by 2: half-integer stride
+        [[0, 2], [1, 2]],  # no common step
+    ],
+)
+def test_other_maps_are_refused(ins):
+    outs = np.concatenate([[v] * len(row) for v, row in enumerate(ins)])
+    flat = np.concatenate([np.asarray(row) for row in ins])
+    m = AxisMap.from_pairs(3, len(ins), outs, flat)
+    assert _window(m, weighted=False)[3] == 0
+
+
+def test_weighted_maps_keep_the_csr_kernel():
+    m = _conv_map(8, 8, 1, 1, -1, 3).with_weights(np.full(22, 1 / 3))
+    assert _window(m, weighted=True)[3] == 0
+    assert _window(m, weighted=False)[3] == 3
