@@ -32,7 +32,8 @@ import math
 import numbers
 import os
 import time
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -441,6 +442,78 @@ def _stack(maps: list[np.ndarray]) -> np.ndarray:
     return np.stack(maps)
 
 
+# --------------------------------------------------------------------------- programs
+
+# A float64 paths map of one target (or "all") asked again of the same plan: the cropped plan's
+# compiled sweep with every array bound (rfgraph.engine._sweep.paths_program), reached through
+# one dict lookup instead of the validation and cropping layers (they ran the first time; the
+# same arguments give the same answer).  Keys are plain values only, so that True never stands
+# for 1 nor a float for an int.
+_PROGRAMS: weakref.WeakKeyDictionary[Plan, dict[tuple[Any, ...], Callable[[], np.ndarray | None]]] = (
+    weakref.WeakKeyDictionary()
+)
+_PROGRAMS_PER_PLAN = 32
+
+
+def _program_key(metric: Any, target: Any, exact: Any, method: Any, weights: Any) -> tuple[Any, ...] | None:
+    if metric != "paths" or type(metric) is not str or method != "auto" or type(method) is not str:
+        return None
+    if exact is not False and exact is not None:
+        return None
+    if weights not in WEIGHTS or type(weights) is not str:
+        return None
+    if type(target) is str:
+        if target != "all":
+            return None
+    elif target is not None and (type(target) is not tuple or not all(type(i) is int for i in target)):
+        return None
+    return (target, exact, weights)
+
+
+def _program(
+    plan: Plan, metric: Any, target: Any, exact: Any, method: Any, weights: Any
+) -> Callable[[], np.ndarray | None] | None:
+    """The bound program of this question (built on its first asking), or None."""
+    key = _program_key(metric, target, exact, method, weights)
+    if key is None:
+        return None
+    per_plan = _PROGRAMS.get(plan)
+    if per_plan is None:
+        per_plan = _PROGRAMS.setdefault(plan, {})
+    program = per_plan.get(key)
+    if program is None:
+        try:
+            tgt = None if target == "all" else check_target(plan, target)
+        except RFGraphError:
+            return None  # the full path raises it with its context
+        program = _build_program(plan, tgt, weights == "mean")
+        if program is None:
+            return None
+        if len(per_plan) >= _PROGRAMS_PER_PLAN:
+            per_plan.pop(next(iter(per_plan)))
+        per_plan[key] = program
+    return program
+
+
+def _build_program(plan: Plan, target: tuple[int, ...] | None, mean: bool) -> Callable[[], np.ndarray | None] | None:
+    cropped = _cropped(plan, target)
+    if cropped is None:
+        return None
+    cp, window = cropped
+    run = _sweep.paths_program(cp, window, plan.input_shape, weighted=mean)
+    needed = 16 * plan.tensors[0].size + 32 * _sweep.biggest(cp)
+
+    def program() -> np.ndarray | None:
+        # None hands the question back to the full path: too little memory now (it refuses), or
+        # counts at or beyond 2**53 (rounded, exact ints or an error, as exact= asks).
+        if needed > _available_memory() // 2:
+            return None
+        values, peak = run()
+        return values if peak < FLOAT_EXACT else None
+
+    return program
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -454,6 +527,11 @@ def plan_contribution_map(
     weights: Any = "ones",
 ) -> np.ndarray:
     """:func:`contribution_map` for an already-built :class:`~rfgraph.plan.Plan`."""
+    program = _program(plan, metric, target, exact, method, weights)
+    if program is not None:
+        values = program()
+        if values is not None:
+            return values
     metric = _check_metric(metric)
     if method not in METHODS and method not in _PRIVATE_METHODS:
         raise RFGraphError(f"method={method!r} is unknown; choose one of {', '.join(map(repr, METHODS))}")

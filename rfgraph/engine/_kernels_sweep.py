@@ -95,8 +95,12 @@ def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
                         o[d + np.uint64(1)] += x
                 else:
                     lo = hi = max(lo_a, lo_b)
-                for v_lo, v_hi, shift in ((lo_a, min(lo, hi_a), sh), (max(hi, lo_a), hi_a, sh),
-                                          (lo_b, min(lo, hi_b), sh + 1), (max(hi, lo_b), hi_b, sh + 1)):
+                for v_lo, v_hi, shift in (
+                    (lo_a, min(lo, hi_a), sh),
+                    (max(hi, lo_a), hi_a, sh),
+                    (lo_b, min(lo, hi_b), sh + 1),
+                    (max(hi, lo_b), hi_b, sh + 1),
+                ):
                     if v_hi > v_lo:
                         _tap_range(c, np.uint64(cb + v_lo), o, np.uint64(ob + 2 * v_lo + shift), v_hi - v_lo, 2)
                 j += 2
@@ -124,10 +128,15 @@ def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
 
 @kernel
 def _dense_sweep(  # type: ignore[no-untyped-def]
-    buf,
+    pool,
+    out,
     batch,
     offsets,
     shapes,
+    born_ptr,
+    born,
+    sizes,
+    live,
     first_link,
     link_src,
     link_maps,
@@ -143,29 +152,40 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
     s1,
     s2,
 ):
-    """The backward sweep of every tensor ``top .. 1`` into the flat ``buf`` (nodes x seed columns)."""
+    """The backward sweep of every tensor ``top .. 1``: tensors live in ``pool`` (nodes x seed
+    columns, rows shared by tensors not alive at once), the input in ``out``."""
     for t in range(top, 0, -1):
+        if live[t] == 0:
+            continue
+        for b in range(born_ptr[t], born_ptr[t + 1]):  # first written now: zero their rows
+            s = born[b]
+            pool[offsets[s] * batch : (offsets[s] + sizes[s]) * batch] = 0.0
         lo = offsets[t] * batch
-        hi = offsets[t + 1] * batch
+        hi = lo + sizes[t] * batch
         g = gains[t]
         if g != 1.0:
             for i in range(lo, hi):
-                buf[i] *= g
+                pool[i] *= g
         for li in range(first_link[t], first_link[t + 1]):
-            slo = offsets[link_src[li]] * batch
+            src_t = link_src[li]
+            dst_buf = out if src_t == 0 else pool
+            slo = 0 if src_t == 0 else offsets[src_t] * batch
             last = -1  # the lowest non-identity axis is pulled last, straight into the source
             for a in range(3):
                 if link_maps[li, a] >= 0:
                     last = a
                     break
             if last < 0:  # identity on every axis: add in place
-                for i in range(hi - lo):
-                    buf[slo + i] += buf[lo + i]
+                n = np.uint64(hi - lo)
+                ulo = np.uint64(lo)
+                uslo = np.uint64(slo)
+                for i in range(n):
+                    dst_buf[uslo + i] += pool[ulo + i]
                 continue
             c0 = shapes[t, 0]
             c1 = shapes[t, 1]
             c2 = shapes[t, 2]
-            cur = buf
+            cur = pool
             cur_off = lo
             flip = 0
             for a in range(2, -1, -1):
@@ -173,9 +193,6 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                 if m < 0:
                     continue
                 nin = map_nin[m]
-                indptr = indptr_all[map_ptr[m] : map_ptr[m + 1]]
-                indices = indices_all[idx_ptr[m] : idx_ptr[m + 1]]
-                weights = weights_all[idx_ptr[m] : idx_ptr[m + 1]]
                 if a == 0:
                     pre, n_out, run = 1, c0, c1 * c2 * batch
                 elif a == 1:
@@ -183,7 +200,7 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                 else:
                     pre, n_out, run = c0 * c1, c2, batch
                 if a == last:
-                    dest = buf
+                    dest = dst_buf
                     dest_off = slo
                 else:
                     dest = s1 if flip == 0 else s2
@@ -193,10 +210,23 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                 taps = map_window[m, 3]
                 if taps > 0:
                     _pull_window(
-                        cur, cur_off, dest, dest_off, pre, n_out, nin, run,
-                        map_window[m, 0], map_window[m, 1], map_window[m, 2], taps,
+                        cur,
+                        cur_off,
+                        dest,
+                        dest_off,
+                        pre,
+                        n_out,
+                        nin,
+                        run,
+                        map_window[m, 0],
+                        map_window[m, 1],
+                        map_window[m, 2],
+                        taps,
                     )
                 else:
+                    indptr = indptr_all[map_ptr[m] : map_ptr[m + 1]]
+                    indices = indices_all[idx_ptr[m] : idx_ptr[m + 1]]
+                    weights = weights_all[idx_ptr[m] : idx_ptr[m + 1]]
                     _pull_rows(cur, cur_off, dest, dest_off, pre, n_out, nin, run, indptr, indices, weights)
                 cur = dest
                 cur_off = dest_off
@@ -209,12 +239,11 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
 
 
 @kernel
-def _chain_sweep(  # type: ignore[no-untyped-def]
-    start, axis, shapes, first_link, link_maps, map_ptr, idx_ptr, indptr_all, indices_all, weights_all, top
-):
-    """One axis of a chain: the vector ``start`` (padded) pulled through every link ``top .. 1``."""
-    cur = start.copy()
-    nxt = np.zeros_like(start)
+def _chain_vector(
+    cur, nxt, axis, shapes, first_link, link_maps, map_ptr, idx_ptr, indptr_all, indices_all, weights_all, top
+):  # type: ignore[no-untyped-def]
+    """One axis of a chain: ``cur`` (ones on the output) pulled through every link ``top .. 1``;
+    returns the buffer that holds the input's vector."""
     for t in range(top, 0, -1):
         m = link_maps[first_link[t], axis]
         if m < 0:
@@ -231,3 +260,66 @@ def _chain_sweep(  # type: ignore[no-untyped-def]
                     nxt[indices_all[q + e]] += weights_all[q + e] * x
         cur, nxt = nxt, cur
     return cur
+
+
+@kernel
+def _chain_map(  # type: ignore[no-untyped-def]
+    out,
+    full,
+    lo,
+    ndim,
+    gain,
+    shapes,
+    first_link,
+    link_maps,
+    map_ptr,
+    idx_ptr,
+    indptr_all,
+    indices_all,
+    weights_all,
+    top,
+):
+    """A chain's whole map in one call: one vector per axis pulled from the output's single node,
+    their outer product (times ``gain``) written into ``out`` (flat, zeros, the uncropped input of
+    shape ``full[:ndim]``) at the window starting at ``lo``; returns the peak |value|."""
+    longest = 1
+    for t in range(top + 1):
+        for a in range(3):
+            longest = max(longest, shapes[t, a])
+    vecs = np.zeros((3, longest))
+    peak = abs(gain)
+    for a in range(3):
+        if a >= ndim:
+            vecs[a, 0] = 1.0
+            continue
+        cur = np.zeros(longest)
+        nxt = np.zeros(longest)
+        cur[: shapes[top, a]] = 1.0
+        vec = _chain_vector(
+            cur, nxt, a, shapes, first_link, link_maps, map_ptr, idx_ptr, indptr_all, indices_all, weights_all, top
+        )
+        top_abs = 0.0
+        for i in range(shapes[0, a]):
+            vecs[a, i] = vec[i]
+            top_abs = max(top_abs, abs(vec[i]))
+        peak *= top_abs
+    # The last real axis innermost: one contiguous run per row of the map.
+    if ndim == 1:
+        base = np.uint64(lo[0])
+        for k in range(np.uint64(shapes[0, 0])):
+            out[base + k] = gain * vecs[0, k]
+    elif ndim == 2:
+        for i in range(shapes[0, 0]):
+            x = gain * vecs[0, i]
+            base = np.uint64((lo[0] + i) * full[1] + lo[1])
+            for k in range(np.uint64(shapes[0, 1])):
+                out[base + k] = x * vecs[1, k]
+    else:
+        for i in range(shapes[0, 0]):
+            x = gain * vecs[0, i]
+            for j in range(shapes[0, 1]):
+                y = x * vecs[1, j]
+                base = np.uint64(((lo[0] + i) * full[1] + lo[1] + j) * full[2] + lo[2])
+                for k in range(np.uint64(shapes[0, 2])):
+                    out[base + k] = y * vecs[2, k]
+    return peak

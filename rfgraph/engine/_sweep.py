@@ -15,8 +15,8 @@ with the plan):
   gains scale a tensor before its links are pulled.
 
 A chain (each tensor one link and one consumer, as VGG) needs no dense array at all: its map
-is the outer product of one vector per axis, and :func:`_chain_sweep` pulls those vectors
-through the whole table in one call.
+is the outer product of one vector per axis, and ``_chain_map`` pulls those vectors through
+the whole table and writes their product into the map in one call.
 
 Every count is a sum of products of the same edges as the reference's, in float64: exact
 below 2**53 (tests/test_engine.py and tests/test_many_targets.py compare with
@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..geometry import AxisMap
 from ..plan import Plan
 
-__all__ = ["LinkTable", "link_table", "dense_paths", "chain_paths", "is_chain"]
+__all__ = ["LinkTable", "link_table", "dense_paths", "paths_program", "float_paths", "is_chain"]
 
 NDIM = 3  # plans have 1 to 3 axes; shorter ones are padded with size-1 axes (identity maps)
 
@@ -43,7 +45,12 @@ NDIM = 3  # plans have 1 to 3 axes; shorter ones are padded with size-1 axes (id
 class LinkTable:
     """A cropped plan as arrays (see the module docstring)."""
 
-    offsets: np.ndarray  # (tensors + 1,) first row of each tensor in the buffer
+    offsets: np.ndarray  # (tensors,) first row of each tensor in the pool (the input: in its own array)
+    sizes: np.ndarray  # (tensors,) rows of each tensor
+    born_ptr: np.ndarray  # (tensors + 1,) tensors first written while tensor t is pulled:
+    born: np.ndarray  # born[born_ptr[t] .. born_ptr[t + 1]], zeroed just before (lifetimes share rows)
+    live: np.ndarray  # (tensors,) 1 where some link reaches the tensor from the output
+    pool_rows: int  # rows of the pool every tensor but the input lives in
     shapes: np.ndarray  # (tensors, 3)
     first_link: np.ndarray  # (tensors + 1,) links of tensor t: first_link[t] .. first_link[t + 1]
     link_src: np.ndarray  # (links,)
@@ -59,16 +66,12 @@ class LinkTable:
     ndim: int
 
     @property
-    def rows(self) -> int:
-        return int(self.offsets[-1])
-
-    @property
     def longest(self) -> int:
         return int(self.shapes.max())
 
     @property
     def biggest(self) -> int:
-        return int(np.diff(self.offsets).max(initial=1))
+        return int(self.sizes.max(initial=1))
 
 
 _TABLES: weakref.WeakKeyDictionary[Plan, dict[bool, LinkTable]] = weakref.WeakKeyDictionary()
@@ -130,8 +133,6 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
     for t in plan.tensors:
         shapes[t.index, :ndim] = t.shape
     sizes = shapes.prod(axis=1)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
     first_link = np.zeros(n + 1, dtype=np.int64)
     srcs: list[int] = []
     link_maps: list[list[int]] = []
@@ -173,8 +174,14 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
         if maps
         else np.zeros(0)
     )
+    offsets, born_ptr, born, live, pool_rows = _lifetimes(plan, sizes)
     return LinkTable(
         offsets=offsets,
+        sizes=sizes,
+        born_ptr=born_ptr,
+        born=born,
+        live=live,
+        pool_rows=pool_rows,
         shapes=shapes,
         first_link=first_link,
         link_src=np.array(srcs, dtype=np.int64),
@@ -191,7 +198,78 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
     )
 
 
+def _lifetimes(plan: Plan, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Rows of a pool shared by tensors whose gradients are not alive at once.
+
+    Sweeping from the output down, tensor ``s`` is first written while its highest consumer is
+    pulled and is dead once ``s`` itself is pulled; first-fit over a free list keeps the pool
+    near the largest live set (ResNet-50: a tenth of all the tensors), so the sweep touches
+    less memory.  The input is not in the pool: the kernel writes it into the returned map.
+    """
+    n = len(plan.tensors)
+    top = n - 1
+    birth = np.full(n, -1, dtype=np.int64)
+    birth[top] = top
+    for t in reversed(plan.tensors):
+        if birth[t.index] < 0:
+            continue  # never reached from the output: never written, never pulled
+        for link in t.links:
+            birth[link.source] = max(birth[link.source], t.index)
+    free: list[list[int]] = []  # [start, length], sorted by start
+    end = 0
+    offsets = np.zeros(n, dtype=np.int64)
+
+    def take(size: int) -> int:
+        nonlocal end
+        for i, (start, length) in enumerate(free):
+            if length >= size:
+                if length == size:
+                    free.pop(i)
+                else:
+                    free[i] = [start + size, length - size]
+                return start
+        # Nothing fits: grow the last free block if it ends the pool, else append.
+        start = free.pop()[0] if free and free[-1][0] + free[-1][1] == end else end
+        end = start + size
+        return start
+
+    def give(start: int, size: int) -> None:
+        free.append([start, size])
+        free.sort()
+        merged: list[list[int]] = []
+        for block in free:
+            if merged and merged[-1][0] + merged[-1][1] == block[0]:
+                merged[-1][1] += block[1]
+            else:
+                merged.append(block)
+        free[:] = merged
+
+    born_lists: list[list[int]] = [[] for _ in range(n)]
+    for s in range(1, n):
+        if birth[s] >= 0 and s != top:
+            born_lists[int(birth[s])].append(s)
+    offsets[top] = take(int(sizes[top]))
+    for step in range(top, 0, -1):
+        for s in born_lists[step]:
+            offsets[s] = take(int(sizes[s]))
+        if birth[step] >= 0:
+            give(int(offsets[step]), int(sizes[step]))
+    born_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in born_lists], out=born_ptr[1:])
+    born = np.array([s for b in born_lists for s in b], dtype=np.int64)
+    return offsets, born_ptr, born, (birth >= 0).astype(np.int64), max(end, 1)
+
+
+_ONES: weakref.WeakKeyDictionary[Plan, np.ndarray] = weakref.WeakKeyDictionary()
+
+
 def _gain_array(plan: Plan, gains: dict[int, float | int] | None) -> np.ndarray:
+    if not gains:  # one read-only array of ones per plan
+        ones = _ONES.get(plan)
+        if ones is None:
+            ones = _ONES[plan] = np.ones(len(plan.tensors), dtype=np.float64)
+            ones.setflags(write=False)
+        return ones
     out = np.ones(len(plan.tensors), dtype=np.float64)
     for index, g in (gains or {}).items():
         out[index] *= float(g)
@@ -214,16 +292,23 @@ def dense_paths(
 
     table = link_table(plan, weighted)
     batch = seeds.shape[1]
-    buf = np.zeros((table.rows, batch), dtype=np.float64)
     top = len(plan.tensors) - 1
-    buf[table.offsets[top] : table.offsets[top + 1]] = seeds
+    pool = np.empty(table.pool_rows * batch, dtype=np.float64)
+    out = np.zeros(int(table.sizes[0]) * batch, dtype=np.float64)
+    start = int(table.offsets[top]) * batch
+    pool[start : start + seeds.size] = seeds.reshape(-1)
     s1 = np.empty(table.scratch_rows * batch, dtype=np.float64)
     s2 = np.empty(table.scratch_rows * batch, dtype=np.float64)
     _dense_sweep(
-        buf.reshape(-1),
+        pool,
+        out,
         batch,
         table.offsets,
         table.shapes,
+        table.born_ptr,
+        table.born,
+        table.sizes,
+        table.live,
         table.first_link,
         table.link_src,
         table.link_maps,
@@ -239,8 +324,9 @@ def dense_paths(
         s1,
         s2,
     )
-    rows = buf[: table.offsets[1]]
-    return np.ascontiguousarray(rows.T).reshape((batch,) + plan.input_shape)
+    if batch == 1:
+        return out.reshape((1,) + plan.input_shape)
+    return np.ascontiguousarray(out.reshape(-1, batch).T).reshape((batch,) + plan.input_shape)
 
 
 def is_chain(plan: Plan) -> bool:
@@ -248,62 +334,15 @@ def is_chain(plan: Plan) -> bool:
     return all(len(t.links) == 1 and t.links[0].source == t.index - 1 for t in plan.tensors[1:])
 
 
-def chain_paths(
-    plan: Plan,
-    *,
-    weighted: bool = False,
-    gains: dict[int, float | int] | None = None,
-) -> list[np.ndarray]:
-    """A chain's map to the single node of its cropped output, as one vector per axis.
-
-    The map is their outer product (times the product of the gains, folded into the first).
-    """
-    from ._kernels_sweep import _chain_sweep
-
-    table = link_table(plan, weighted)
-    top = len(plan.tensors) - 1
-    longest = table.longest
-    vectors = []
-    for axis in range(plan.ndim):
-        start = np.zeros(longest, dtype=np.float64)
-        start[: plan.output.shape[axis]] = 1.0
-        vec = _chain_sweep(
-            start,
-            axis,
-            table.shapes,
-            table.first_link,
-            table.link_maps,
-            table.map_ptr,
-            table.idx_ptr,
-            table.indptr_all,
-            table.indices_all,
-            table.weights_all,
-            top,
-        )
-        vectors.append(vec[: plan.input_shape[axis]])
-    if gains:
-        gain = float(np.prod(_gain_array(plan, gains)))
-        if gain != 1.0:
-            vectors[0] = vectors[0] * gain
-    return vectors
-
-
 def biggest(plan: Plan) -> int:
     """Nodes of the largest tensor of ``plan`` (from its cached table)."""
     return link_table(plan).biggest
 
 
-def outer(vectors: list[np.ndarray]) -> np.ndarray:
-    out = vectors[0]
-    for v in vectors[1:]:
-        out = np.multiply.outer(out, v)
-    return out
-
-
 def sweep_bytes(plan: Plan, batch: int, weighted: bool = False) -> int:
     """Bytes of :func:`dense_paths` for ``batch`` seeds (the buffer, two scratch buffers, the result)."""
     table = link_table(plan, weighted)
-    return 8 * batch * (table.rows + 2 * table.scratch_rows + 2 * int(table.offsets[1]))
+    return 8 * batch * (table.pool_rows + 2 * table.scratch_rows + 2 * int(table.sizes[0]))
 
 
 def stays_factored(plan: Plan) -> bool:
@@ -323,6 +362,102 @@ def stays_factored(plan: Plan) -> bool:
     return True
 
 
+def paths_program(
+    plan: Plan,
+    window: tuple[tuple[int, int], ...] | None = None,
+    full_shape: tuple[int, ...] | None = None,
+    *,
+    weighted: bool = False,
+    gains: dict[int, float | int] | None = None,
+) -> Callable[[], tuple[np.ndarray, float]]:
+    """:func:`float_paths` as a function of no arguments, every array it reads bound once.
+
+    A repeated map of one target (a loop, the page, a benchmark) then costs the allocation of
+    its buffers and one compiled call, not a walk through the Python layers above them.
+    """
+    kind = _kind(plan)
+    if kind == "chain":
+        from ._kernels_sweep import _chain_map
+
+        table = link_table(plan, weighted)
+        full = plan.input_shape if window is None or full_shape is None else full_shape
+        lo = np.array([0] * len(full) if window is None or full_shape is None else [a for a, _ in window], np.int64)
+        gain = float(np.prod(_gain_array(plan, gains))) if gains else 1.0
+        size = math.prod(full)
+        args: tuple[Any, ...] = (
+            np.array(full, dtype=np.int64),
+            lo,
+            plan.ndim,
+            gain,
+            table.shapes,
+            table.first_link,
+            table.link_maps,
+        )
+        args += (table.map_ptr, table.idx_ptr, table.indptr_all, table.indices_all, table.weights_all)
+        args += (len(plan.tensors) - 1,)
+
+        def chain() -> tuple[np.ndarray, float]:
+            out = np.zeros(size, dtype=np.float64)
+            return out.reshape(full), float(_chain_map(out, *args))
+
+        return chain
+    signed = bool(gains) and any(float(g) < 0 for g in (gains or {}).values())
+    inner = None if window is None or full_shape is None else tuple(slice(a, b) for a, b in window)
+    if kind == "dense":
+        run = _dense_program(plan, weighted, gains)
+    else:
+        from ._paths import dense_result, sweep
+
+        def run() -> np.ndarray:
+            g = sweep(plan, [np.ones((1, n)) for n in plan.output.shape], weighted=weighted, gains=gains)
+            return dense_result(g, None)[0]
+
+    def general() -> tuple[np.ndarray, float]:
+        values = run()
+        # Path counts and averaging weights are never negative (only a negative gain makes a sum
+        # so): the peak is then the maximum, without a pass of abs over the map.
+        peak = float((np.abs(values) if signed else values).max(initial=0.0))
+        if inner is None or full_shape is None or values.shape == full_shape:
+            return values, peak
+        out = np.zeros(full_shape)
+        out[inner] = values
+        return out, peak
+
+    return general
+
+
+def _dense_program(plan: Plan, weighted: bool, gains: dict[int, float | int] | None) -> Callable[[], np.ndarray]:
+    """:func:`dense_paths` of one seed of ones, bound."""
+    from ._kernels_sweep import _dense_sweep
+
+    table = link_table(plan, weighted)
+    top = len(plan.tensors) - 1
+    pool_rows, scratch, n_in = table.pool_rows, table.scratch_rows, int(table.sizes[0])
+    start, stop = int(table.offsets[top]), int(table.offsets[top] + table.sizes[top])
+    shape = plan.input_shape
+    args: tuple[Any, ...] = (
+        1,
+        table.offsets,
+        table.shapes,
+        table.born_ptr,
+        table.born,
+        table.sizes,
+        table.live,
+        table.first_link,
+    )
+    args += (table.link_src, table.link_maps, table.map_ptr, table.idx_ptr, table.indptr_all, table.indices_all)
+    args += (table.weights_all, table.map_nin, table.map_window, _gain_array(plan, gains), top)
+
+    def dense() -> np.ndarray:
+        pool = np.empty(pool_rows, dtype=np.float64)
+        pool[start:stop] = 1.0
+        out = np.zeros(n_in, dtype=np.float64)
+        _dense_sweep(pool, out, *args, np.empty(scratch), np.empty(scratch))  # type: ignore[call-arg]  # args: 19 bound
+        return out.reshape(shape)
+
+    return dense
+
+
 def float_paths(
     plan: Plan,
     window: tuple[tuple[int, int], ...] | None = None,
@@ -334,42 +469,12 @@ def float_paths(
     """float64 paths (or weighted sums) of a cropped plan seeded with ones on its whole output,
     and the largest absolute value.
 
-    A chain is swept as one vector per axis (their outer product written straight into the
-    map; its peak is the product of the vectors' peaks, the same float product); a network
-    whose gradient stays a few outer products goes through :func:`rfgraph.engine._paths.sweep`; any
-    other through :func:`dense_paths`.  With ``window`` and ``full_shape`` the map is returned
-    in the uncropped input (zeros outside the window).
+    A chain is one compiled call (:func:`chain_map`); a network whose gradient stays a few outer
+    products goes through :func:`rfgraph.engine._paths.sweep`; any other through the compiled
+    dense sweep.  With ``window`` and ``full_shape`` the map is returned in the uncropped input
+    (zeros outside the window).
     """
-    kind = _kind(plan)
-    if kind == "chain":
-        vectors = chain_paths(plan, weighted=weighted, gains=gains)
-        peak = 1.0
-        for v in vectors:
-            peak *= float(np.abs(v).max(initial=0.0))
-        if window is None or full_shape is None:
-            return outer(vectors), peak
-        out = np.zeros(full_shape)
-        inner = out[tuple(slice(lo, hi) for lo, hi in window)]
-        if len(vectors) == 1:
-            inner[...] = vectors[0]
-        else:
-            first = vectors[0] if len(vectors) == 2 else np.multiply.outer(vectors[0], vectors[1])
-            np.multiply.outer(first, vectors[-1], out=inner)
-        return out, peak
-    if kind == "factored":
-        from ._paths import dense_result, sweep
-
-        g = sweep(plan, [np.ones((1, n)) for n in plan.output.shape], weighted=weighted, gains=gains)
-        values = dense_result(g, None)[0]
-    else:
-        seeds = np.ones((plan.output.size, 1))
-        values = dense_paths(plan, seeds, weighted=weighted, gains=gains)[0]
-    peak = float(np.abs(values).max(initial=0.0))
-    if window is None or full_shape is None or values.shape == full_shape:
-        return values, peak
-    out = np.zeros(full_shape)
-    out[tuple(slice(lo, hi) for lo, hi in window)] = values
-    return out, peak
+    return paths_program(plan, window, full_shape, weighted=weighted, gains=gains)()
 
 
 _KINDS: weakref.WeakKeyDictionary[Plan, str] = weakref.WeakKeyDictionary()
