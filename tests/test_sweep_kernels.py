@@ -1,4 +1,4 @@
-"""The compiled sweep's window kernel against its CSR kernel (issue 28).
+"""The compiled sweep's window kernel against its CSR kernel, and its bound programs (issue 28).
 
 A window map (output ``v`` reads ``v * stride + offset + j * dilation``, ``j < taps``, inside
 the input) is pulled by ``_pull_window`` without reading the CSR arrays; every map it accepts
@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import rfgraph as rf
 from rfgraph.engine._kernels_sweep import _pull_rows, _pull_window
 from rfgraph.engine._sweep import _window
 from rfgraph.geometry import AxisMap
@@ -77,3 +78,52 @@ def test_weighted_maps_keep_the_csr_kernel():
     m = _conv_map(8, 8, 1, 1, -1, 3).with_weights(np.full(22, 1 / 3))
     assert _window(m, weighted=True)[3] == 0
     assert _window(m, weighted=False)[3] == 3
+
+
+# --------------------------------------------------------------------------- bound programs
+
+
+RESNETISH = rf.Sequential(
+    rf.Conv(7, stride=2, padding=3),
+    rf.Pool(3, stride=2, padding=1),
+    rf.Residual(rf.Sequential(rf.Conv(3, padding=1), rf.Conv(3, padding=1))),
+    rf.Residual(rf.Sequential(rf.Conv(3, padding=1), rf.Conv(3, padding=1))),
+)
+
+
+@pytest.mark.parametrize("net", [RESNETISH, rf.Sequential(*[rf.Conv(3)] * 6)], ids=["dag", "chain"])
+@pytest.mark.parametrize("target", [None, (3, 2), "all"])
+@pytest.mark.parametrize("weights", ["ones", "mean"])
+def test_a_repeated_question_gets_the_same_fresh_answer(net, target, weights):
+    plan = rf.build_plan(net, (40, 36))
+    first = rf.engine.plan_contribution_map(plan, "paths", target, weights=weights)
+    again = rf.engine.plan_contribution_map(plan, "paths", target, weights=weights)
+    general = rf.engine.plan_contribution_map(
+        plan, "paths", list(target) if isinstance(target, tuple) else target, weights=weights
+    )
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, general)  # a list target never takes the bound program
+    assert again is not first and again.flags.writeable
+    again[...] = -1  # the caller owns it: the next answer is untouched
+    np.testing.assert_array_equal(rf.engine.plan_contribution_map(plan, "paths", target, weights=weights), first)
+
+
+def test_a_bound_program_hands_back_what_it_cannot_answer(monkeypatch):
+    from rfgraph import engine
+
+    deep = rf.Sequential(*[rf.Conv(9, padding=4) for _ in range(20)])
+    for _ in range(2):  # beyond 2**53: exact ints every time with exact=None
+        assert isinstance(rf.contribution_map(deep, (41,), "paths", exact=None)[20], int)
+    net = rf.Sequential(rf.Conv(3), rf.Conv(3))
+    rf.contribution_map(net, (4000, 4000), "paths")
+    monkeypatch.setattr(engine, "_available_memory", lambda: 1 << 20)
+    with pytest.raises(rf.RFGraphError, match="try a smaller input such as"):
+        rf.contribution_map(net, (4000, 4000), "paths")  # refused on the second asking too
+
+
+@pytest.mark.parametrize("target", [(True, 1), (1.0, 1), (1, 1, 1)])
+def test_look_alike_targets_are_not_the_bound_question(target):
+    net = rf.Sequential(rf.Conv(3), rf.Conv(3))
+    rf.contribution_map(net, (9, 9), "paths", target=(1, 1))
+    with pytest.raises(rf.RFGraphError):
+        rf.contribution_map(net, (9, 9), "paths", target=target)
