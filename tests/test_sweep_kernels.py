@@ -112,8 +112,10 @@ def test_a_bound_program_hands_back_what_it_cannot_answer(monkeypatch):
     from rfgraph import engine
 
     deep = rf.Sequential(*[rf.Conv(9, padding=4) for _ in range(20)])
-    for _ in range(2):  # beyond 2**53: exact ints every time with exact=None
+    for _ in range(2):  # beyond 2**53: exact ints every time with exact=None, rounded floats with False
         assert isinstance(rf.contribution_map(deep, (41,), "paths", exact=None)[20], int)
+        rounded = rf.contribution_map(deep, (41,), "paths")
+        assert rounded.dtype == np.float64 and rounded[20] > 2**53
     net = rf.Sequential(rf.Conv(3), rf.Conv(3))
     rf.contribution_map(net, (4000, 4000), "paths")
     monkeypatch.setattr(engine, "_available_memory", lambda: 1 << 20)

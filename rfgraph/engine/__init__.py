@@ -486,7 +486,7 @@ def _program(
             tgt = None if target == "all" else check_target(plan, target)
         except RFGraphError:
             return None  # the full path raises it with its context
-        program = _build_program(plan, tgt, weights == "mean")
+        program = _build_program(plan, tgt, weights == "mean", exact is None)
         if program is None:
             return None
         if len(per_plan) >= _PROGRAMS_PER_PLAN:
@@ -495,7 +495,9 @@ def _program(
     return program
 
 
-def _build_program(plan: Plan, target: tuple[int, ...] | None, mean: bool) -> Callable[[], np.ndarray | None] | None:
+def _build_program(
+    plan: Plan, target: tuple[int, ...] | None, mean: bool, exact_beyond: bool
+) -> Callable[[], np.ndarray | None] | None:
     cropped = _cropped(plan, target)
     if cropped is None:
         return None
@@ -503,13 +505,16 @@ def _build_program(plan: Plan, target: tuple[int, ...] | None, mean: bool) -> Ca
     run = _sweep.paths_program(cp, window, plan.input_shape, weighted=mean)
     needed = 16 * plan.tensors[0].size + 32 * _sweep.biggest(cp)
 
+    limit = FLOAT_EXACT if exact_beyond else math.inf
+
     def program() -> np.ndarray | None:
-        # None hands the question back to the full path: too little memory now (it refuses), or
-        # counts at or beyond 2**53 (rounded, exact ints or an error, as exact= asks).
+        # None hands the question back to the full path: too little memory now (it refuses),
+        # counts beyond float64's range (an error), or with exact=None counts at or beyond 2**53
+        # (exact ints); exact=False keeps float64 rounded beyond 2**53, as the full path does.
         if needed > _available_memory() // 2:
             return None
         values, peak = run()
-        return values if peak < FLOAT_EXACT else None
+        return values if peak < limit else None
 
     return program
 
