@@ -139,6 +139,7 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
     live,
     first_link,
     link_src,
+    link_kind,
     link_maps,
     map_ptr,
     idx_ptr,
@@ -167,6 +168,8 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
             for i in range(lo, hi):
                 pool[i] *= g
         for li in range(first_link[t], first_link[t + 1]):
+            if link_kind[li] == 1:  # the source shares these rows: nothing to move
+                continue
             src_t = link_src[li]
             dst_buf = out if src_t == 0 else pool
             slo = 0 if src_t == 0 else offsets[src_t] * batch
@@ -175,12 +178,16 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                 if link_maps[li, a] >= 0:
                     last = a
                     break
-            if last < 0:  # identity on every axis: add in place
+            if last < 0:  # identity on every axis: add in place (copy where it is the first write)
                 n = np.uint64(hi - lo)
                 ulo = np.uint64(lo)
                 uslo = np.uint64(slo)
-                for i in range(n):
-                    dst_buf[uslo + i] += pool[ulo + i]
+                if link_kind[li] == 2:
+                    for i in range(n):
+                        dst_buf[uslo + i] = pool[ulo + i]
+                else:
+                    for i in range(n):
+                        dst_buf[uslo + i] += pool[ulo + i]
                 continue
             c0 = shapes[t, 0]
             c1 = shapes[t, 1]

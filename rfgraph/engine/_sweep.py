@@ -54,6 +54,9 @@ class LinkTable:
     shapes: np.ndarray  # (tensors, 3)
     first_link: np.ndarray  # (tensors + 1,) links of tensor t: first_link[t] .. first_link[t + 1]
     link_src: np.ndarray  # (links,)
+    link_kind: (
+        np.ndarray
+    )  # (links,) 0 pull and add, 1 skip (the source shares the rows), 2 copy (identity, first write)
     link_maps: np.ndarray  # (links, 3) map id per axis, -1 = identity
     map_ptr: np.ndarray  # (maps + 1,) start of each map's indptr in indptr_all
     idx_ptr: np.ndarray  # (maps + 1,) start of each map's indices in indices_all
@@ -174,7 +177,8 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
         if maps
         else np.zeros(0)
     )
-    offsets, born_ptr, born, live, pool_rows = _lifetimes(plan, sizes)
+    identity = [all(a < 0 for a in row) for row in link_maps]
+    offsets, born_ptr, born, live, pool_rows, kind = _lifetimes(plan, sizes, first_link, srcs, identity)
     return LinkTable(
         offsets=offsets,
         sizes=sizes,
@@ -185,6 +189,7 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
         shapes=shapes,
         first_link=first_link,
         link_src=np.array(srcs, dtype=np.int64),
+        link_kind=kind,
         link_maps=np.array(link_maps, dtype=np.int64).reshape(-1, NDIM),
         map_ptr=map_ptr,
         idx_ptr=idx_ptr,
@@ -198,23 +203,46 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
     )
 
 
-def _lifetimes(plan: Plan, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Rows of a pool shared by tensors whose gradients are not alive at once.
+def _lifetimes(
+    plan: Plan, sizes: np.ndarray, first_link: np.ndarray, srcs: list[int], identity: list[bool]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+    """Rows of a pool shared by tensors whose gradients are not alive at once, and each link's kind.
 
     Sweeping from the output down, tensor ``s`` is first written while its highest consumer is
     pulled and is dead once ``s`` itself is pulled; first-fit over a free list keeps the pool
     near the largest live set (ResNet-50: a tenth of all the tensors), so the sweep touches
-    less memory.  The input is not in the pool: the kernel writes it into the returned map.
+    less memory.  A tensor whose only consumer reads it through an identity link has that
+    consumer's gradient (after its gain): it shares the consumer's rows and the link is skipped
+    (kind 1).  A tensor first written by an identity link is copied, not zeroed and added
+    (kind 2).  The input is not in the pool: the kernel writes it into the returned map.
     """
     n = len(plan.tensors)
     top = n - 1
     birth = np.full(n, -1, dtype=np.int64)
     birth[top] = top
-    for t in reversed(plan.tensors):
-        if birth[t.index] < 0:
+    uses = np.zeros(n, dtype=np.int64)
+    for t in range(top, 0, -1):
+        if birth[t] < 0:
             continue  # never reached from the output: never written, never pulled
-        for link in t.links:
-            birth[link.source] = max(birth[link.source], t.index)
+        for li in range(first_link[t], first_link[t + 1]):
+            birth[srcs[li]] = max(birth[srcs[li]], t)
+            uses[srcs[li]] += 1
+    kind = np.zeros(len(srcs), dtype=np.int64)
+    owner = np.arange(n)
+    for t in range(top, 0, -1):
+        if birth[t] < 0:
+            continue
+        first_into: dict[int, int] = {}
+        for li in range(first_link[t], first_link[t + 1]):
+            s = srcs[li]
+            if s != 0 and uses[s] == 1 and identity[li]:
+                kind[li] = 1
+                owner[s] = owner[t]
+            elif birth[s] == t and s not in first_into:
+                first_into[s] = li
+                if s != 0 and identity[li]:
+                    kind[li] = 2
+    last_member = {int(o): min(int(m) for m in np.flatnonzero(owner == o)) for o in set(owner.tolist())}
     free: list[list[int]] = []  # [start, length], sorted by start
     end = 0
     offsets = np.zeros(n, dtype=np.int64)
@@ -245,19 +273,24 @@ def _lifetimes(plan: Plan, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
         free[:] = merged
 
     born_lists: list[list[int]] = [[] for _ in range(n)]
-    for s in range(1, n):
-        if birth[s] >= 0 and s != top:
+    zeroed = {srcs[li] for li in range(len(srcs)) if kind[li] == 2}
+    for s in range(1, top):
+        if birth[s] >= 0 and owner[s] == s:
             born_lists[int(birth[s])].append(s)
     offsets[top] = take(int(sizes[top]))
     for step in range(top, 0, -1):
         for s in born_lists[step]:
             offsets[s] = take(int(sizes[s]))
         if birth[step] >= 0:
-            give(int(offsets[step]), int(sizes[step]))
+            if owner[step] != step:
+                offsets[step] = offsets[owner[step]]
+            if last_member[int(owner[step])] == step:
+                give(int(offsets[step]), int(sizes[step]))
+    zero_lists = [[s for s in b if s not in zeroed] for b in born_lists]
     born_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum([len(b) for b in born_lists], out=born_ptr[1:])
-    born = np.array([s for b in born_lists for s in b], dtype=np.int64)
-    return offsets, born_ptr, born, (birth >= 0).astype(np.int64), max(end, 1)
+    np.cumsum([len(b) for b in zero_lists], out=born_ptr[1:])
+    born = np.array([s for b in zero_lists for s in b], dtype=np.int64)
+    return offsets, born_ptr, born, (birth >= 0).astype(np.int64), max(end, 1), kind
 
 
 _ONES: weakref.WeakKeyDictionary[Plan, np.ndarray] = weakref.WeakKeyDictionary()
@@ -311,6 +344,7 @@ def dense_paths(
         table.live,
         table.first_link,
         table.link_src,
+        table.link_kind,
         table.link_maps,
         table.map_ptr,
         table.idx_ptr,
@@ -445,7 +479,15 @@ def _dense_program(plan: Plan, weighted: bool, gains: dict[int, float | int] | N
         table.live,
         table.first_link,
     )
-    args += (table.link_src, table.link_maps, table.map_ptr, table.idx_ptr, table.indptr_all, table.indices_all)
+    args += (
+        table.link_src,
+        table.link_kind,
+        table.link_maps,
+        table.map_ptr,
+        table.idx_ptr,
+        table.indptr_all,
+        table.indices_all,
+    )
     args += (table.weights_all, table.map_nin, table.map_window, _gain_array(plan, gains), top)
 
     def dense() -> np.ndarray:
