@@ -66,6 +66,48 @@ def _tap_bounds(shift, stride, n_out, n_in):  # type: ignore[no-untyped-def]
     return 0, min(n_out, (n_in - 1 - shift) // stride + 1)
 
 
+_GATHER_TAPS = 16
+
+
+@kernel
+def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps):  # type: ignore[no-untyped-def]
+    """:func:`_pull_window` for runs longer than one, by destination row: each input row ``u``
+    adds its sources (taps in ascending order, as the tap-by-tap passes add them) up to four in
+    one pass, so the row is loaded and stored once per four sources instead of once each."""
+    urun = np.uint64(run)
+    srcs = np.empty(taps, dtype=np.uint64)
+    for p in range(pre):
+        cb = c_off + p * n_out * run
+        ob = o_off + p * n_in * run
+        for u in range(n_in):
+            cnt = 0
+            for j in range(taps):
+                w = u - offset - j * dilation
+                if w >= 0 and w % stride == 0 and w // stride < n_out:
+                    srcs[cnt] = np.uint64(cb + (w // stride) * run)
+                    cnt += 1
+            d = np.uint64(ob + u * run)
+            i = 0
+            while i + 4 <= cnt:
+                a0, a1, a2, a3 = srcs[i], srcs[i + 1], srcs[i + 2], srcs[i + 3]
+                for k in range(urun):
+                    o[d + k] = o[d + k] + c[a0 + k] + c[a1 + k] + c[a2 + k] + c[a3 + k]
+                i += 4
+            rest = cnt - i
+            if rest == 3:
+                a0, a1, a2 = srcs[i], srcs[i + 1], srcs[i + 2]
+                for k in range(urun):
+                    o[d + k] = o[d + k] + c[a0 + k] + c[a1 + k] + c[a2 + k]
+            elif rest == 2:
+                a0, a1 = srcs[i], srcs[i + 1]
+                for k in range(urun):
+                    o[d + k] = o[d + k] + c[a0 + k] + c[a1 + k]
+            elif rest == 1:
+                a0 = srcs[i]
+                for k in range(urun):
+                    o[d + k] += c[a0 + k]
+
+
 @kernel
 def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps):  # type: ignore[no-untyped-def]
     """:func:`_pull_rows` for an all-ones window map: output ``v`` reads ``v * stride + offset +
@@ -74,6 +116,9 @@ def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
     and 2 are spelled out (stride 2 two taps at a time, a full interleaved pair) so that the
     compiler vectorises them."""
     urun = np.uint64(run)
+    if run > 1 and stride > 0 and taps <= _GATHER_TAPS:
+        _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps)
+        return
     for p in range(pre):
         cb = c_off + p * n_out * run
         ob = o_off + p * n_in * run
@@ -140,6 +185,7 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
     first_link,
     link_src,
     link_kind,
+    link_order,
     link_maps,
     map_ptr,
     idx_ptr,
@@ -173,8 +219,12 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
             src_t = link_src[li]
             dst_buf = out if src_t == 0 else pool
             slo = 0 if src_t == 0 else offsets[src_t] * batch
-            last = -1  # the lowest non-identity axis is pulled last, straight into the source
-            for a in range(3):
+            # Axes go last-first (order 0) or first-first (order 1, chosen where the last axis
+            # would be a sum along runs of one); the final one is pulled straight into the source.
+            order = link_order[li]
+            last = -1
+            for step in range(3):
+                a = step if order == 0 else 2 - step
                 if link_maps[li, a] >= 0:
                     last = a
                     break
@@ -195,7 +245,8 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
             cur = pool
             cur_off = lo
             flip = 0
-            for a in range(2, -1, -1):
+            for step in range(3):
+                a = 2 - step if order == 0 else step
                 m = link_maps[li, a]
                 if m < 0:
                     continue

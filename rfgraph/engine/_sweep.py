@@ -54,9 +54,9 @@ class LinkTable:
     shapes: np.ndarray  # (tensors, 3)
     first_link: np.ndarray  # (tensors + 1,) links of tensor t: first_link[t] .. first_link[t + 1]
     link_src: np.ndarray  # (links,)
-    link_kind: (
-        np.ndarray
-    )  # (links,) 0 pull and add, 1 skip (the source shares the rows), 2 copy (identity, first write)
+    # (links,) 0: pull and add; 1: skip (the source shares the rows); 2: copy (identity, first write)
+    link_kind: np.ndarray
+    link_order: np.ndarray  # (links,) 0: axes pulled last-first, 1: first-first
     link_maps: np.ndarray  # (links, 3) map id per axis, -1 = identity
     map_ptr: np.ndarray  # (maps + 1,) start of each map's indptr in indptr_all
     idx_ptr: np.ndarray  # (maps + 1,) start of each map's indices in indices_all
@@ -120,6 +120,37 @@ def _window(m: AxisMap, weighted: bool) -> tuple[int, int, int, int]:
     return (step, dilation, offset, taps)
 
 
+def _axis_order(
+    out_shape: np.ndarray, in_shape: np.ndarray, row: list[int], maps: list[AxisMap], weighted: bool
+) -> tuple[int, ...]:
+    """The cheaper of pulling a link's axes last-first or first-first (``(2, 1, 0)`` or ``(0, 1, 2)``).
+
+    An axis costs the values it moves (rows x edges x run); along runs of one that is a scalar
+    loop, and a sum of many outputs into one input (a broadcast's pull) a chain of dependent
+    adds, so those count four times: a squeeze-and-excitation gate's (112, 112) <- (1, 1)
+    link sums 112 rows of 112 (vectorised) before its one row, not 112 rows one by one.
+    """
+
+    def cost(order: tuple[int, ...]) -> float:
+        cur = [int(n) for n in out_shape]
+        total = 0.0
+        for a in order:
+            if row[a] < 0:
+                continue
+            m = maps[row[a]]
+            run = math.prod(cur[a + 1 :])
+            work = math.prod(cur[:a]) * m.nnz * run
+            if run == 1:
+                stride = _window(m, weighted)[0] if _window(m, weighted)[3] else -1
+                work *= 4 if stride <= 0 else 1.5
+            total += work
+            cur[a] = int(in_shape[a])
+        return total
+
+    down, up = tuple(range(NDIM - 1, -1, -1)), tuple(range(NDIM))
+    return up if cost(up) < cost(down) else down
+
+
 def link_table(plan: Plan, weighted: bool = False) -> LinkTable:
     """The flattened table of ``plan`` (cached with the plan); ``weighted`` keeps SPEC section 11's weights."""
     per_plan = _TABLES.setdefault(plan, {})
@@ -141,6 +172,7 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
     link_maps: list[list[int]] = []
     maps: list[AxisMap] = []
     ids: dict[int, int] = {}
+    orders: list[int] = []
     scratch = 0
     for t in plan.tensors:
         first_link[t.index] = len(srcs)
@@ -156,10 +188,12 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
                 row[a] = ids[key]
             srcs.append(link.source)
             link_maps.append(row)
-            # Axis by axis from the last: the intermediate shapes mix output and input sizes.
+            axes_order = _axis_order(shapes[t.index], shapes[link.source], row, maps, weighted)
+            orders.append(0 if axes_order[0] == NDIM - 1 else 1)
+            # Axis by axis: the intermediate shapes mix output and input sizes.
             cur = list(shapes[t.index])
             src_shape = shapes[link.source]
-            for a in range(NDIM - 1, -1, -1):
+            for a in axes_order:
                 if row[a] >= 0:
                     cur[a] = int(src_shape[a])
                     scratch = max(scratch, math.prod(cur))
@@ -190,6 +224,7 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
         first_link=first_link,
         link_src=np.array(srcs, dtype=np.int64),
         link_kind=kind,
+        link_order=np.array(orders, dtype=np.int64),
         link_maps=np.array(link_maps, dtype=np.int64).reshape(-1, NDIM),
         map_ptr=map_ptr,
         idx_ptr=idx_ptr,
@@ -345,6 +380,7 @@ def dense_paths(
         table.first_link,
         table.link_src,
         table.link_kind,
+        table.link_order,
         table.link_maps,
         table.map_ptr,
         table.idx_ptr,
@@ -482,6 +518,7 @@ def _dense_program(plan: Plan, weighted: bool, gains: dict[int, float | int] | N
     args += (
         table.link_src,
         table.link_kind,
+        table.link_order,
         table.link_maps,
         table.map_ptr,
         table.idx_ptr,
