@@ -129,3 +129,16 @@ def test_look_alike_targets_are_not_the_bound_question(target):
     rf.contribution_map(net, (9, 9), "paths", target=(1, 1))
     with pytest.raises(rf.RFGraphError):
         rf.contribution_map(net, (9, 9), "paths", target=target)
+
+
+@pytest.mark.parametrize("shape", [(23,), (17, 12), (13, 11, 12)])
+@pytest.mark.parametrize("where", ["centre", "corner", "all"])
+def test_a_chain_map_written_whole_equals_the_python_sweep(shape, where):
+    # The chain kernel writes every value of the uncropped map (zeros outside the field's window).
+    net = rf.Sequential(rf.Conv(3, padding=1), rf.Pool(2, stride=2), rf.Conv(3, dilation=2), rf.Upsample(2))
+    plan = rf.build_plan(net, shape)
+    target = {"centre": None, "corner": tuple(0 for _ in shape), "all": "all"}[where]
+    fast = rf.engine.plan_contribution_map(plan, "paths", target)
+    python = rf.engine.plan_contribution_map(plan, "paths", target, method="separable")
+    np.testing.assert_array_equal(fast, python)
+    assert (fast == 0).any() or where == "all"
