@@ -70,10 +70,12 @@ _GATHER_TAPS = 16
 
 
 @kernel
-def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps):  # type: ignore[no-untyped-def]
+def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, assign):  # type: ignore[no-untyped-def]
     """:func:`_pull_window` for runs longer than one, by destination row: each input row ``u``
     adds its sources (taps in ascending order, as the tap-by-tap passes add them) up to four in
-    one pass, so the row is loaded and stored once per four sources instead of once each."""
+    one pass, so the row is loaded and stored once per four sources instead of once each.
+    ``assign``: ``o`` holds nothing yet; every row is written (zeros where no tap reads it), so
+    it need not be zeroed first."""
     urun = np.uint64(run)
     srcs = np.empty(taps, dtype=np.uint64)
     for p in range(pre):
@@ -88,6 +90,15 @@ def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
                     cnt += 1
             d = np.uint64(ob + u * run)
             i = 0
+            if assign:
+                if cnt == 0:
+                    for k in range(urun):
+                        o[d + k] = 0.0
+                    continue
+                a0 = srcs[0]
+                for k in range(urun):
+                    o[d + k] = c[a0 + k]
+                i = 1
             while i + 4 <= cnt:
                 a0, a1, a2, a3 = srcs[i], srcs[i + 1], srcs[i + 2], srcs[i + 3]
                 for k in range(urun):
@@ -117,7 +128,7 @@ def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
     compiler vectorises them."""
     urun = np.uint64(run)
     if run > 1 and stride > 0 and taps <= _GATHER_TAPS:
-        _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps)
+        _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, False)
         return
     for p in range(pre):
         cb = c_off + p * n_out * run
@@ -178,8 +189,6 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
     batch,
     offsets,
     shapes,
-    born_ptr,
-    born,
     sizes,
     live,
     first_link,
@@ -200,13 +209,12 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
     s2,
 ):
     """The backward sweep of every tensor ``top .. 1``: tensors live in ``pool`` (nodes x seed
-    columns, rows shared by tensors not alive at once), the input in ``out``."""
+    columns, rows shared by tensors not alive at once), the input in ``out``.  Nothing needs to
+    be zeroed beforehand: a tensor's first write (link kind 2 or 3) copies or assigns, or zeroes
+    its rows just before it adds."""
     for t in range(top, 0, -1):
         if live[t] == 0:
             continue
-        for b in range(born_ptr[t], born_ptr[t + 1]):  # first written now: zero their rows
-            s = born[b]
-            pool[offsets[s] * batch : (offsets[s] + sizes[s]) * batch] = 0.0
         lo = offsets[t] * batch
         hi = lo + sizes[t] * batch
         g = gains[t]
@@ -257,16 +265,38 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                     pre, n_out, run = c0, c1, c2 * batch
                 else:
                     pre, n_out, run = c0 * c1, c2, batch
+                taps = map_window[m, 3]
+                gather = run > 1 and taps > 0 and map_window[m, 0] > 0 and taps <= _GATHER_TAPS
                 if a == last:
                     dest = dst_buf
                     dest_off = slo
+                    assign = gather and link_kind[li] == 3
+                    if link_kind[li] == 3 and not gather:
+                        dst_buf[slo : slo + sizes[src_t] * batch] = 0.0
                 else:
                     dest = s1 if flip == 0 else s2
                     dest_off = 0
                     flip = 1 - flip
-                    dest[: pre * nin * run] = 0.0
-                taps = map_window[m, 3]
-                if taps > 0:
+                    assign = gather
+                    if not gather:
+                        dest[: pre * nin * run] = 0.0
+                if assign:  # every destination row written: nothing to zero first
+                    _gather_rows(
+                        cur,
+                        cur_off,
+                        dest,
+                        dest_off,
+                        pre,
+                        n_out,
+                        nin,
+                        run,
+                        map_window[m, 0],
+                        map_window[m, 1],
+                        map_window[m, 2],
+                        taps,
+                        True,
+                    )
+                elif taps > 0:
                     _pull_window(
                         cur,
                         cur_off,

@@ -47,8 +47,6 @@ class LinkTable:
 
     offsets: np.ndarray  # (tensors,) first row of each tensor in the pool (the input: in its own array)
     sizes: np.ndarray  # (tensors,) rows of each tensor
-    born_ptr: np.ndarray  # (tensors + 1,) tensors first written while tensor t is pulled:
-    born: np.ndarray  # born[born_ptr[t] .. born_ptr[t + 1]], zeroed just before (lifetimes share rows)
     live: np.ndarray  # (tensors,) 1 where some link reaches the tensor from the output
     pool_rows: int  # rows of the pool every tensor but the input lives in
     shapes: np.ndarray  # (tensors, 3)
@@ -212,12 +210,10 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
         else np.zeros(0)
     )
     identity = [all(a < 0 for a in row) for row in link_maps]
-    offsets, born_ptr, born, live, pool_rows, kind = _lifetimes(plan, sizes, first_link, srcs, identity)
+    offsets, live, pool_rows, kind = _lifetimes(plan, sizes, first_link, srcs, identity)
     return LinkTable(
         offsets=offsets,
         sizes=sizes,
-        born_ptr=born_ptr,
-        born=born,
         live=live,
         pool_rows=pool_rows,
         shapes=shapes,
@@ -240,7 +236,7 @@ def _build(plan: Plan, weighted: bool) -> LinkTable:
 
 def _lifetimes(
     plan: Plan, sizes: np.ndarray, first_link: np.ndarray, srcs: list[int], identity: list[bool]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """Rows of a pool shared by tensors whose gradients are not alive at once, and each link's kind.
 
     Sweeping from the output down, tensor ``s`` is first written while its highest consumer is
@@ -248,8 +244,10 @@ def _lifetimes(
     near the largest live set (ResNet-50: a tenth of all the tensors), so the sweep touches
     less memory.  A tensor whose only consumer reads it through an identity link has that
     consumer's gradient (after its gain): it shares the consumer's rows and the link is skipped
-    (kind 1).  A tensor first written by an identity link is copied, not zeroed and added
-    (kind 2).  The input is not in the pool: the kernel writes it into the returned map.
+    (kind 1).  Every other tensor's first write copies (an identity link, kind 2) or assigns
+    (kind 3: the kernel's row gather writes every row; other pulls zero the rows just before),
+    so no tensor is zeroed ahead.  The input is not in the pool: the kernel writes it into the
+    returned map.
     """
     n = len(plan.tensors)
     top = n - 1
@@ -275,8 +273,7 @@ def _lifetimes(
                 owner[s] = owner[t]
             elif birth[s] == t and s not in first_into:
                 first_into[s] = li
-                if s != 0 and identity[li]:
-                    kind[li] = 2
+                kind[li] = 2 if identity[li] else 3
     last_member = {int(o): min(int(m) for m in np.flatnonzero(owner == o)) for o in set(owner.tolist())}
     free: list[list[int]] = []  # [start, length], sorted by start
     end = 0
@@ -308,7 +305,6 @@ def _lifetimes(
         free[:] = merged
 
     born_lists: list[list[int]] = [[] for _ in range(n)]
-    zeroed = {srcs[li] for li in range(len(srcs)) if kind[li] == 2}
     for s in range(1, top):
         if birth[s] >= 0 and owner[s] == s:
             born_lists[int(birth[s])].append(s)
@@ -321,11 +317,7 @@ def _lifetimes(
                 offsets[step] = offsets[owner[step]]
             if last_member[int(owner[step])] == step:
                 give(int(offsets[step]), int(sizes[step]))
-    zero_lists = [[s for s in b if s not in zeroed] for b in born_lists]
-    born_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum([len(b) for b in zero_lists], out=born_ptr[1:])
-    born = np.array([s for b in zero_lists for s in b], dtype=np.int64)
-    return offsets, born_ptr, born, (birth >= 0).astype(np.int64), max(end, 1), kind
+    return offsets, (birth >= 0).astype(np.int64), max(end, 1), kind
 
 
 _ONES: weakref.WeakKeyDictionary[Plan, np.ndarray] = weakref.WeakKeyDictionary()
@@ -362,7 +354,7 @@ def dense_paths(
     batch = seeds.shape[1]
     top = len(plan.tensors) - 1
     pool = np.empty(table.pool_rows * batch, dtype=np.float64)
-    out = np.zeros(int(table.sizes[0]) * batch, dtype=np.float64)
+    out = (np.empty if table.live[0] else np.zeros)(int(table.sizes[0]) * batch, dtype=np.float64)
     start = int(table.offsets[top]) * batch
     pool[start : start + seeds.size] = seeds.reshape(-1)
     s1 = np.empty(table.scratch_rows * batch, dtype=np.float64)
@@ -373,8 +365,6 @@ def dense_paths(
         batch,
         table.offsets,
         table.shapes,
-        table.born_ptr,
-        table.born,
         table.sizes,
         table.live,
         table.first_link,
@@ -505,12 +495,11 @@ def _dense_program(plan: Plan, weighted: bool, gains: dict[int, float | int] | N
     pool_rows, scratch, n_in = table.pool_rows, table.scratch_rows, int(table.sizes[0])
     start, stop = int(table.offsets[top]), int(table.offsets[top] + table.sizes[top])
     shape = plan.input_shape
+    allocate = np.empty if table.live[0] else np.zeros
     args: tuple[Any, ...] = (
         1,
         table.offsets,
         table.shapes,
-        table.born_ptr,
-        table.born,
         table.sizes,
         table.live,
         table.first_link,
@@ -530,7 +519,7 @@ def _dense_program(plan: Plan, weighted: bool, gains: dict[int, float | int] | N
     def dense() -> np.ndarray:
         pool = np.empty(pool_rows, dtype=np.float64)
         pool[start:stop] = 1.0
-        out = np.zeros(n_in, dtype=np.float64)
+        out = allocate(n_in, dtype=np.float64)  # written whole by its first write when reached
         _dense_sweep(pool, out, *args, np.empty(scratch), np.empty(scratch))  # type: ignore[call-arg]  # args: 19 bound
         return out.reshape(shape)
 
