@@ -137,10 +137,10 @@ def _axis_order(
                 continue
             m = maps[row[a]]
             run = math.prod(cur[a + 1 :])
-            work = math.prod(cur[:a]) * m.nnz * run
+            work = float(math.prod(cur[:a]) * m.nnz * run)
             if run == 1:
-                stride = _window(m, weighted)[0] if _window(m, weighted)[3] else -1
-                work *= 4 if stride <= 0 else 1.5
+                window = _window(m, weighted)
+                work *= 4 if window[3] == 0 or window[0] == 0 else 1.5
             total += work
             cur[a] = int(in_shape[a])
         return total
