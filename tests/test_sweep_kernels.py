@@ -142,3 +142,26 @@ def test_a_chain_map_written_whole_equals_the_python_sweep(shape, where):
     python = rf.engine.plan_contribution_map(plan, "paths", target, method="separable")
     np.testing.assert_array_equal(fast, python)
     assert (fast == 0).any() or where == "all"
+
+
+def test_the_same_objects_again_reach_the_bound_program_and_nothing_else():
+    from rfgraph import engine
+    from rfgraph.geometry import limits
+
+    net = rf.Sequential(rf.Conv(3), rf.Conv(3))
+    shape, target = (9, 9), (1, 1)
+    first = rf.contribution_map(net, shape, "paths", target=target)
+    assert any(entry[0]() is net for entry in engine._RECENT.values())
+    np.testing.assert_array_equal(rf.contribution_map(net, shape, "paths", target=target), first)
+    with pytest.raises(rf.RFGraphError):  # equal to (1, 1) but a different object: the full path decides
+        rf.contribution_map(net, shape, "paths", target=(True, 1))
+    with pytest.raises(rf.RFGraphError):
+        rf.contribution_map(net, (9.0, 9), "paths", target=target)
+    old = limits.MAX_OPS
+    try:
+        limits.MAX_OPS = 1  # the limits are part of the question
+        with pytest.raises(rf.RFGraphError, match="MAX_OPS"):
+            rf.contribution_map(net, shape, "paths", target=target)
+    finally:
+        limits.MAX_OPS = old
+    np.testing.assert_array_equal(rf.contribution_map(net, shape, "paths", target=target), first)
