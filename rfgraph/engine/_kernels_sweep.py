@@ -90,15 +90,28 @@ def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
                     cnt += 1
             d = np.uint64(ob + u * run)
             i = 0
-            if assign:
+            if assign:  # the first (up to) four sources set the row: one pass, no zeroing
                 if cnt == 0:
                     for k in range(urun):
                         o[d + k] = 0.0
                     continue
+                i = min(cnt, 4)
                 a0 = srcs[0]
-                for k in range(urun):
-                    o[d + k] = c[a0 + k]
-                i = 1
+                if i == 1:
+                    for k in range(urun):
+                        o[d + k] = c[a0 + k]
+                elif i == 2:
+                    a1 = srcs[1]
+                    for k in range(urun):
+                        o[d + k] = c[a0 + k] + c[a1 + k]
+                elif i == 3:
+                    a1, a2 = srcs[1], srcs[2]
+                    for k in range(urun):
+                        o[d + k] = c[a0 + k] + c[a1 + k] + c[a2 + k]
+                else:
+                    a1, a2, a3 = srcs[1], srcs[2], srcs[3]
+                    for k in range(urun):
+                        o[d + k] = c[a0 + k] + c[a1 + k] + c[a2 + k] + c[a3 + k]
             while i + 4 <= cnt:
                 a0, a1, a2, a3 = srcs[i], srcs[i + 1], srcs[i + 2], srcs[i + 3]
                 for k in range(urun):
