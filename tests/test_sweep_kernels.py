@@ -165,3 +165,12 @@ def test_the_same_objects_again_reach_the_bound_program_and_nothing_else():
     finally:
         limits.MAX_OPS = old
     np.testing.assert_array_equal(rf.contribution_map(net, shape, "paths", target=target), first)
+
+
+@pytest.mark.parametrize("kernel", [3, (3, 5), (5, 3)])
+def test_a_square_chain_reuses_an_axis_only_when_its_maps_are_the_same(kernel):
+    net = rf.Sequential(rf.Conv(kernel), rf.Pool(2, stride=2), rf.Conv(3))
+    plan = rf.build_plan(net, (20, 20))
+    fast = rf.engine.plan_contribution_map(plan, "paths", (2, 3))
+    np.testing.assert_array_equal(fast, rf.engine.plan_contribution_map(plan, "paths", (2, 3), method="separable"))
+    assert not (fast == fast.T).all()  # the target (2, 3) is off the diagonal: the axes' vectors differ

@@ -341,10 +341,23 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
 
 @kernel
 def _chain_vector(
-    cur, nxt, axis, shapes, first_link, link_maps, map_ptr, idx_ptr, indptr_all, indices_all, weights_all, top
+    cur,
+    nxt,
+    axis,
+    shapes,
+    first_link,
+    link_maps,
+    map_ptr,
+    idx_ptr,
+    indptr_all,
+    indices_all,
+    weights_all,
+    map_window,
+    top,
 ):  # type: ignore[no-untyped-def]
-    """One axis of a chain: ``cur`` (ones on the output) pulled through every link ``top .. 1``;
-    returns the buffer that holds the input's vector."""
+    """One axis of a chain: ``cur`` (ones on the output) pulled through every link ``top .. 1``
+    (window maps by :func:`_pull_window`, others by their CSR arrays); returns the buffer that
+    holds the input's vector."""
     for t in range(top, 0, -1):
         m = link_maps[first_link[t], axis]
         if m < 0:
@@ -352,13 +365,29 @@ def _chain_vector(
         n_out = shapes[t, axis]
         n_in = shapes[t - 1, axis]
         nxt[:n_in] = 0.0
-        p = map_ptr[m]
-        q = idx_ptr[m]
-        for v in range(n_out):
-            x = cur[v]
-            if x != 0.0:
-                for e in range(indptr_all[p + v], indptr_all[p + v + 1]):
-                    nxt[indices_all[q + e]] += weights_all[q + e] * x
+        if map_window[m, 3] > 0:
+            _pull_window(
+                cur,
+                0,
+                nxt,
+                0,
+                1,
+                n_out,
+                n_in,
+                1,
+                map_window[m, 0],
+                map_window[m, 1],
+                map_window[m, 2],
+                map_window[m, 3],
+            )
+        else:
+            p = map_ptr[m]
+            q = idx_ptr[m]
+            for v in range(n_out):
+                x = cur[v]
+                if x != 0.0:
+                    for e in range(indptr_all[p + v], indptr_all[p + v + 1]):
+                        nxt[indices_all[q + e]] += weights_all[q + e] * x
         cur, nxt = nxt, cur
     return cur
 
@@ -378,6 +407,7 @@ def _chain_map(  # type: ignore[no-untyped-def]
     indptr_all,
     indices_all,
     weights_all,
+    map_window,
     top,
 ):
     """A chain's whole map in one call: one vector per axis pulled from the output's single node,
@@ -393,11 +423,41 @@ def _chain_map(  # type: ignore[no-untyped-def]
         if a >= ndim:
             vecs[a, 0] = 1.0
             continue
+        same = -1  # an earlier axis with the same maps and seed (a square input): the same vector
+        for b in range(a):
+            if shapes[top, b] == shapes[top, a] and shapes[0, b] == shapes[0, a]:
+                equal = True
+                for t in range(1, top + 1):
+                    if link_maps[first_link[t], a] != link_maps[first_link[t], b]:
+                        equal = False
+                        break
+                if equal:
+                    same = b
+                    break
+        if same >= 0:
+            top_abs = 0.0
+            for i in range(shapes[0, a]):
+                vecs[a, i] = vecs[same, i]
+                top_abs = max(top_abs, abs(vecs[same, i]))
+            peak *= top_abs
+            continue
         cur = np.zeros(longest)
         nxt = np.zeros(longest)
         cur[: shapes[top, a]] = 1.0
         vec = _chain_vector(
-            cur, nxt, a, shapes, first_link, link_maps, map_ptr, idx_ptr, indptr_all, indices_all, weights_all, top
+            cur,
+            nxt,
+            a,
+            shapes,
+            first_link,
+            link_maps,
+            map_ptr,
+            idx_ptr,
+            indptr_all,
+            indices_all,
+            weights_all,
+            map_window,
+            top,
         )
         top_abs = 0.0
         for i in range(shapes[0, a]):

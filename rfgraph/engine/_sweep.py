@@ -454,7 +454,7 @@ def paths_program(
             table.link_maps,
         )
         args += (table.map_ptr, table.idx_ptr, table.indptr_all, table.indices_all, table.weights_all)
-        args += (len(plan.tensors) - 1,)
+        args += (table.map_window, len(plan.tensors) - 1)
 
         def chain() -> tuple[np.ndarray, float]:
             out = np.empty(size, dtype=np.float64)  # the kernel writes every value
