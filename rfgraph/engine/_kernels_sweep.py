@@ -70,14 +70,13 @@ _GATHER_TAPS = 16
 
 
 @kernel
-def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, assign):  # type: ignore[no-untyped-def]
+def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, assign, srcs):  # type: ignore[no-untyped-def]
     """:func:`_pull_window` for runs longer than one, by destination row: each input row ``u``
     adds its sources (taps in ascending order, as the tap-by-tap passes add them) up to four in
     one pass, so the row is loaded and stored once per four sources instead of once each.
     ``assign``: ``o`` holds nothing yet; every row is written (zeros where no tap reads it), so
-    it need not be zeroed first."""
+    it need not be zeroed first.  ``srcs``: room for ``taps`` uint64 offsets."""
     urun = np.uint64(run)
-    srcs = np.empty(taps, dtype=np.uint64)
     for p in range(pre):
         cb = c_off + p * n_out * run
         ob = o_off + p * n_in * run
@@ -141,7 +140,8 @@ def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
     compiler vectorises them."""
     urun = np.uint64(run)
     if run > 1 and stride > 0 and taps <= _GATHER_TAPS:
-        _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, False)
+        srcs = np.empty(taps, dtype=np.uint64)
+        _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, False, srcs)
         return
     for p in range(pre):
         cb = c_off + p * n_out * run
@@ -225,6 +225,7 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
     columns, rows shared by tensors not alive at once), the input in ``out``.  Nothing needs to
     be zeroed beforehand: a tensor's first write (link kind 2 or 3) copies or assigns, or zeroes
     its rows just before it adds."""
+    srcs = np.empty(_GATHER_TAPS, dtype=np.uint64)  # the row gather's source offsets, once
     for t in range(top, 0, -1):
         if live[t] == 0:
             continue
@@ -293,7 +294,7 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                     assign = gather
                     if not gather:
                         dest[: pre * nin * run] = 0.0
-                if assign:  # every destination row written: nothing to zero first
+                if gather:  # assign: every destination row written, nothing to zero first
                     _gather_rows(
                         cur,
                         cur_off,
@@ -307,7 +308,8 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                         map_window[m, 1],
                         map_window[m, 2],
                         taps,
-                        True,
+                        assign,
+                        srcs,
                     )
                 elif taps > 0:
                     _pull_window(
