@@ -143,15 +143,20 @@ def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
         srcs = np.empty(taps, dtype=np.uint64)
         _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, False, srcs)
         return
+    # Each tap's range of outputs, once for all rows.
+    bounds = np.empty((taps, 2), dtype=np.int64)
+    for j in range(taps):
+        bounds[j, 0], bounds[j, 1] = _tap_bounds(offset + j * dilation, stride, n_out, n_in)
+    pairs = run == 1 and stride == 2 and dilation == 1
     for p in range(pre):
         cb = c_off + p * n_out * run
         ob = o_off + p * n_in * run
         j = 0
-        if run == 1 and stride == 2 and dilation == 1:
+        if pairs:
             while j + 1 < taps:
                 sh = offset + j
-                lo_a, hi_a = _tap_bounds(sh, 2, n_out, n_in)
-                lo_b, hi_b = _tap_bounds(sh + 1, 2, n_out, n_in)
+                lo_a, hi_a = bounds[j, 0], bounds[j, 1]
+                lo_b, hi_b = bounds[j + 1, 0], bounds[j + 1, 1]
                 lo = max(lo_a, lo_b)
                 hi = min(hi_a, hi_b)
                 if hi > lo:
@@ -175,8 +180,8 @@ def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
                 j += 2
         while j < taps:
             shift = offset + j * dilation
+            v_lo, v_hi = bounds[j, 0], bounds[j, 1]
             j += 1
-            v_lo, v_hi = _tap_bounds(shift, stride, n_out, n_in)
             if v_hi <= v_lo:
                 continue
             src = np.uint64(cb + v_lo * run)
