@@ -132,25 +132,31 @@ def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
 
 
 @kernel
-def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps):  # type: ignore[no-untyped-def]
+def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero=False):  # type: ignore[no-untyped-def]
     """:func:`_pull_rows` for an all-ones window map: output ``v`` reads ``v * stride + offset +
     j * dilation`` for ``j < taps`` (clipped to the input; stride 0: every output reads the same
     inputs).  One pass per tap over a contiguous range of outputs; for runs of one, strides 1
     and 2 are spelled out (stride 2 two taps at a time, a full interleaved pair) so that the
-    compiler vectorises them."""
+    compiler vectorises them.  ``zero``: ``o`` holds nothing yet; each row's destination is
+    zeroed just before its taps (in cache), not in a separate pass over the whole tensor."""
     urun = np.uint64(run)
     if run > 1 and stride > 0 and taps <= _GATHER_TAPS:
         srcs = np.empty(taps, dtype=np.uint64)
-        _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, False, srcs)
+        _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero, srcs)
         return
     # Each tap's range of outputs, once for all rows.
     bounds = np.empty((taps, 2), dtype=np.int64)
     for j in range(taps):
         bounds[j, 0], bounds[j, 1] = _tap_bounds(offset + j * dilation, stride, n_out, n_in)
     pairs = run == 1 and stride == 2 and dilation == 1
+    block = np.uint64(n_in * run)
     for p in range(pre):
         cb = c_off + p * n_out * run
         ob = o_off + p * n_in * run
+        if zero:
+            uob = np.uint64(ob)
+            for i in range(block):
+                o[uob + i] = 0.0
         j = 0
         if pairs:
             while j + 1 < taps:
@@ -286,19 +292,21 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                     pre, n_out, run = c0 * c1, c2, batch
                 taps = map_window[m, 3]
                 gather = run > 1 and taps > 0 and map_window[m, 0] > 0 and taps <= _GATHER_TAPS
+                # ``fresh``: the destination holds nothing yet (the source's first write, or
+                # scratch); the gather assigns, the window kernel zeroes row by row, the CSR
+                # kernel needs it zeroed first.
                 if a == last:
                     dest = dst_buf
                     dest_off = slo
-                    assign = gather and link_kind[li] == 3
-                    if link_kind[li] == 3 and not gather:
-                        dst_buf[slo : slo + sizes[src_t] * batch] = 0.0
+                    fresh = link_kind[li] == 3
                 else:
                     dest = s1 if flip == 0 else s2
                     dest_off = 0
                     flip = 1 - flip
-                    assign = gather
-                    if not gather:
-                        dest[: pre * nin * run] = 0.0
+                    fresh = True
+                assign = gather and fresh
+                if fresh and taps == 0:
+                    dest[dest_off : dest_off + pre * nin * run] = 0.0
                 if gather:  # assign: every destination row written, nothing to zero first
                     _gather_rows(
                         cur,
@@ -330,6 +338,7 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                         map_window[m, 1],
                         map_window[m, 2],
                         taps,
+                        fresh,
                     )
                 else:
                     indptr = indptr_all[map_ptr[m] : map_ptr[m + 1]]
