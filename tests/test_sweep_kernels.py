@@ -174,3 +174,15 @@ def test_a_square_chain_reuses_an_axis_only_when_its_maps_are_the_same(kernel):
     fast = rf.engine.plan_contribution_map(plan, "paths", (2, 3))
     np.testing.assert_array_equal(fast, rf.engine.plan_contribution_map(plan, "paths", (2, 3), method="separable"))
     assert not (fast == fast.T).all()  # the target (2, 3) is off the diagonal: the axes' vectors differ
+
+
+@pytest.mark.parametrize("shape", [(40, 36), (90, 90)])  # the union window is the whole input / a part
+def test_a_list_swept_one_column_at_a_time_equals_the_single_maps(monkeypatch, shape):
+    from rfgraph.engine import _sweep
+
+    monkeypatch.setattr(_sweep, "_BATCH_ROWS", 1)  # one seed column per sweep, as on large plans
+    plan = rf.build_plan(RESNETISH, shape)
+    targets = [(0, 0), (2, 3), (5, 4), (9, 8)]
+    many = rf.engine.plan_contribution_map(plan, "paths", targets)
+    for got, t in zip(many, targets):
+        np.testing.assert_array_equal(got, rf.engine.plan_contribution_map(plan, "paths", t))

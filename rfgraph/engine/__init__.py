@@ -430,7 +430,8 @@ def _many_paths(plan: Plan, targets: list[tuple[int, ...]], weights: _Weights, e
         values = _sweep.batched_paths(plan, targets, budget, weighted=weights.mean, gains=dict(weights.gains))
     if values is None:
         return None
-    peak = float(np.abs(values).max(initial=0.0))
+    signed = any(float(g) < 0 for g in dict(weights.gains).values())  # else no value is negative
+    peak = float((np.abs(values) if signed else values).max(initial=0.0))
     if not np.isfinite(peak) or (peak >= FLOAT_EXACT and exact is None):
         return None
     return values
