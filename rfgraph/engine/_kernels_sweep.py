@@ -517,3 +517,76 @@ def _chain_map(  # type: ignore[no-untyped-def]
         for k in range(np.uint64(w_hi), np.uint64(width)):
             out[base + k] = 0.0
     return peak
+
+
+# --------------------------------------------------------------------------- packed entries
+# A numba call pays for every argument it types (about 0.4 us each when the caches are cold,
+# after another library ran): the entries below take the link table as one int64 and one
+# float64 array (rfgraph.engine._sweep.packed) and slice it here.  Section i of ``itab`` is
+# itab[itab[i] : itab[i + 1]]; the order is the one of ``_SECTIONS`` in _sweep.
+
+
+@kernel
+def _section(itab, i):  # type: ignore[no-untyped-def]
+    return itab[itab[i] : itab[i + 1]]
+
+
+@kernel
+def _dense_entry(work, out, itab, weights_all, gains, batch):  # type: ignore[no-untyped-def]
+    """:func:`_dense_sweep` on a packed table; ``work`` holds the pool, then two scratch buffers."""
+    n = itab[itab[15]]
+    links = itab[itab[15] + 1]
+    maps = itab[itab[15] + 2]
+    pool_rows = itab[itab[15] + 3] * batch
+    scratch = itab[itab[15] + 4] * batch
+    scratch2 = itab[itab[15] + 5] * batch
+    _dense_sweep(
+        work[:pool_rows],
+        out,
+        batch,
+        _section(itab, 0),
+        _section(itab, 1).reshape(n, 3),
+        _section(itab, 2),
+        _section(itab, 3),
+        _section(itab, 4),
+        _section(itab, 5),
+        _section(itab, 6),
+        _section(itab, 7),
+        _section(itab, 8).reshape(links, 3),
+        _section(itab, 9),
+        _section(itab, 10),
+        _section(itab, 11),
+        _section(itab, 12),
+        weights_all,
+        _section(itab, 13),
+        _section(itab, 14).reshape(maps, 4),
+        gains,
+        n - 1,
+        work[pool_rows : pool_rows + scratch],
+        work[pool_rows + scratch : pool_rows + scratch + scratch2],
+    )
+
+
+@kernel
+def _chain_entry(out, itab, weights_all, full, lo, gain):  # type: ignore[no-untyped-def]
+    """:func:`_chain_map` on a packed table."""
+    n = itab[itab[15]]
+    links = itab[itab[15] + 1]
+    maps = itab[itab[15] + 2]
+    return _chain_map(
+        out,
+        full,
+        lo,
+        itab[itab[15] + 6],
+        gain,
+        _section(itab, 1).reshape(n, 3),
+        _section(itab, 4),
+        _section(itab, 8).reshape(links, 3),
+        _section(itab, 9),
+        _section(itab, 10),
+        _section(itab, 11),
+        _section(itab, 12),
+        weights_all,
+        _section(itab, 14).reshape(maps, 4),
+        n - 1,
+    )

@@ -150,6 +150,44 @@ def _axis_order(
     return up if cost(up) < cost(down) else down
 
 
+# The int64 sections of a packed table, in the order the kernels' packed entries slice them.
+_SECTIONS = (
+    "offsets",
+    "shapes",
+    "sizes",
+    "live",
+    "first_link",
+    "link_src",
+    "link_kind",
+    "link_order",
+    "link_maps",
+    "map_ptr",
+    "idx_ptr",
+    "indptr_all",
+    "indices_all",
+    "map_nin",
+    "map_window",
+)
+_PACKED: weakref.WeakKeyDictionary[LinkTable, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+def packed(table: LinkTable) -> np.ndarray:
+    """The int64 arrays of ``table`` as one array (cached): a header of section starts, the
+    sections of ``_SECTIONS``, then the counts (tensors, links, maps, pool rows, scratch rows,
+    second scratch rows, axes)."""
+    itab = _PACKED.get(table)
+    if itab is None:
+        parts = [np.ascontiguousarray(getattr(table, name), dtype=np.int64).reshape(-1) for name in _SECTIONS]
+        head = len(_SECTIONS) + 1
+        starts = np.cumsum([head] + [p.size for p in parts])
+        counts = [len(table.sizes), len(table.link_src), len(table.map_nin), table.pool_rows]
+        counts += [table.scratch_rows, table.scratch_rows if table.ndim == 3 else 0, table.ndim]
+        itab = np.concatenate([starts, *parts, np.array(counts, dtype=np.int64)]).astype(np.int64)
+        itab.setflags(write=False)
+        _PACKED[table] = itab
+    return itab
+
+
 def link_table(plan: Plan, weighted: bool = False) -> LinkTable:
     """The flattened table of ``plan`` (cached with the plan); ``weighted`` keeps SPEC section 11's weights."""
     per_plan = _TABLES.setdefault(plan, {})
@@ -351,12 +389,13 @@ def dense_paths(
     returns ``(batch, *plan.input_shape)``.  ``out``: for one column, a contiguous float64
     array of the input's size to write the map into (zeros where nothing reaches).
     """
-    from ._kernels_sweep import _dense_sweep
+    from ._kernels_sweep import _dense_entry
 
     table = link_table(plan, weighted)
     batch = seeds.shape[1]
     top = len(plan.tensors) - 1
-    pool = np.empty(table.pool_rows * batch, dtype=np.float64)
+    pool_rows = table.pool_rows * batch
+    work = np.empty(pool_rows + (table.scratch_rows + _scratch2(table)) * batch, dtype=np.float64)
     if out is None:
         out = (np.empty if table.live[0] else np.zeros)(int(table.sizes[0]) * batch, dtype=np.float64)
     else:
@@ -364,37 +403,16 @@ def dense_paths(
         if not table.live[0]:
             out[...] = 0.0
     start = int(table.offsets[top]) * batch
-    pool[start : start + seeds.size] = seeds.reshape(-1)
-    s1 = np.empty(table.scratch_rows * batch, dtype=np.float64)
-    s2 = np.empty(table.scratch_rows * batch, dtype=np.float64)
-    _dense_sweep(
-        pool,
-        out,
-        batch,
-        table.offsets,
-        table.shapes,
-        table.sizes,
-        table.live,
-        table.first_link,
-        table.link_src,
-        table.link_kind,
-        table.link_order,
-        table.link_maps,
-        table.map_ptr,
-        table.idx_ptr,
-        table.indptr_all,
-        table.indices_all,
-        table.weights_all,
-        table.map_nin,
-        table.map_window,
-        _gain_array(plan, gains),
-        top,
-        s1,
-        s2,
-    )
+    work[start : start + seeds.size] = seeds.reshape(-1)
+    _dense_entry(work, out, packed(table), table.weights_all, _gain_array(plan, gains), batch)
     if batch == 1:
         return out.reshape((1,) + plan.input_shape)
     return np.ascontiguousarray(out.reshape(-1, batch).T).reshape((batch,) + plan.input_shape)
+
+
+def _scratch2(table: LinkTable) -> int:
+    """Rows of the second scratch buffer (only a 3-D link pulls through two intermediates)."""
+    return table.scratch_rows if table.ndim == 3 else 0
 
 
 def is_chain(plan: Plan) -> bool:
@@ -445,28 +463,18 @@ def paths_program(
     """
     kind = _kind(plan)
     if kind == "chain":
-        from ._kernels_sweep import _chain_map
+        from ._kernels_sweep import _chain_entry
 
         table = link_table(plan, weighted)
         full = plan.input_shape if window is None or full_shape is None else full_shape
         lo = np.array([0] * len(full) if window is None or full_shape is None else [a for a, _ in window], np.int64)
         gain = float(np.prod(_gain_array(plan, gains))) if gains else 1.0
         size = math.prod(full)
-        args: tuple[Any, ...] = (
-            np.array(full, dtype=np.int64),
-            lo,
-            plan.ndim,
-            gain,
-            table.shapes,
-            table.first_link,
-            table.link_maps,
-        )
-        args += (table.map_ptr, table.idx_ptr, table.indptr_all, table.indices_all, table.weights_all)
-        args += (table.map_window, len(plan.tensors) - 1)
+        itab, weights_all, full_arr = packed(table), table.weights_all, np.array(full, dtype=np.int64)
 
         def chain() -> tuple[np.ndarray, float]:
             out = np.empty(size, dtype=np.float64)  # the kernel writes every value
-            return out.reshape(full), float(_chain_map(out, *args))
+            return out.reshape(full), float(_chain_entry(out, itab, weights_all, full_arr, lo, gain))
 
         return chain
     signed = bool(gains) and any(float(g) < 0 for g in (gains or {}).values())
@@ -496,39 +504,21 @@ def paths_program(
 
 def _dense_program(plan: Plan, weighted: bool, gains: dict[int, float | int] | None) -> Callable[[], np.ndarray]:
     """:func:`dense_paths` of one seed of ones, bound."""
-    from ._kernels_sweep import _dense_sweep
+    from ._kernels_sweep import _dense_entry
 
     table = link_table(plan, weighted)
     top = len(plan.tensors) - 1
-    pool_rows, scratch, n_in = table.pool_rows, table.scratch_rows, int(table.sizes[0])
+    rows, n_in = table.pool_rows + table.scratch_rows + _scratch2(table), int(table.sizes[0])
     start, stop = int(table.offsets[top]), int(table.offsets[top] + table.sizes[top])
     shape = plan.input_shape
     allocate = np.empty if table.live[0] else np.zeros
-    args: tuple[Any, ...] = (
-        1,
-        table.offsets,
-        table.shapes,
-        table.sizes,
-        table.live,
-        table.first_link,
-    )
-    args += (
-        table.link_src,
-        table.link_kind,
-        table.link_order,
-        table.link_maps,
-        table.map_ptr,
-        table.idx_ptr,
-        table.indptr_all,
-        table.indices_all,
-    )
-    args += (table.weights_all, table.map_nin, table.map_window, _gain_array(plan, gains), top)
+    itab, weights_all, gain_array = packed(table), table.weights_all, _gain_array(plan, gains)
 
     def dense() -> np.ndarray:
-        pool = np.empty(pool_rows, dtype=np.float64)
-        pool[start:stop] = 1.0
+        work = np.empty(rows, dtype=np.float64)  # the pool, then the scratch buffers
+        work[start:stop] = 1.0
         out = allocate(n_in, dtype=np.float64)  # written whole by its first write when reached
-        _dense_sweep(pool, out, *args, np.empty(scratch), np.empty(scratch))  # type: ignore[call-arg]  # args: 19 bound
+        _dense_entry(work, out, itab, weights_all, gain_array, 1)
         return out.reshape(shape)
 
     return dense
