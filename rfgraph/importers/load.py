@@ -137,11 +137,13 @@ def torch_input_shape(model: Any, shape: Any) -> tuple[int, ...]:
     return dims
 
 
-def load_torch_model(source: Any, input_shape: Any = None, weights: Any = None, **options: Any) -> Any:
+def load_torch_model(
+    source: Any, input_shape: Any = None, weights: Any = None, *, fit_size: bool = True, **options: Any
+) -> Any:
     """The torch module a source names (see the module docstring), in eval mode, with ``weights`` loaded.
 
     ``timm:`` models that take an image size (ViT, Swin, ...) are built for ``input_shape``
-    when it is given, so that their position embeddings and windows fit it.
+    when it is given (and ``fit_size``), so that their position embeddings and windows fit it.
     """
     from ..erf.trained import load_model
 
@@ -149,7 +151,13 @@ def load_torch_model(source: Any, input_shape: Any = None, weights: Any = None, 
         return load_model(source, weights=weights)
     text = str(source)
     shape = None if input_shape is None else ((input_shape,) if isinstance(input_shape, int) else tuple(input_shape))
-    if text.startswith("timm:") and shape is not None and len(shape) in (1, 2) and "img_size" not in options:
+    if (
+        fit_size
+        and text.startswith("timm:")
+        and shape is not None
+        and len(shape) in (1, 2)
+        and "img_size" not in options
+    ):
         size = shape * 2 if len(shape) == 1 else shape
         try:
             return load_model(text, weights=weights, img_size=size, **options)
@@ -263,8 +271,18 @@ def _on_meta(torch: Any, source: str, shape: Any, options: dict[str, Any]) -> tu
     dims = torch_input_shape(model, shape)
     try:
         return from_torch(model, dims, **options), dims
-    except RFGraphError:
-        raise  # what rfgraph cannot read, it cannot read with real weights either
+    except RFGraphError as err:
+        # What rfgraph cannot read on meta it cannot read with real weights either; but a timm
+        # model built for the input's size may not run at that size at all (CrossViT at 64 px:
+        # its two patch grids no longer match), while built as it is it resizes its input.
+        if not source.startswith("timm:") or shape is None:
+            raise
+        with torch.device("meta"):
+            model = load_torch_model(source, shape, fit_size=False)
+        try:
+            return from_torch(model, torch_input_shape(model, shape), **options), dims
+        except RFGraphError:
+            raise err from None
     except Exception:  # noqa: BLE001 - an op without a meta kernel: build it for real
         return sum(int(p.numel()) for p in model.parameters())
 
