@@ -93,6 +93,16 @@ def test_factories_are_classes_or_functions() -> None:
 
 
 @pytest.mark.slow
+def test_a_timm_model_that_breaks_when_built_for_the_size_is_built_as_it_is() -> None:
+    # CrossViT built with img_size=64 fails in its own forward (its two patch grids disagree);
+    # built as it is, it resizes the input and imports as from_torch of the eager model does.
+    timm = pytest.importorskip("timm")
+    net = rf.load_network("timm:crossvit_tiny_240", (64, 64))
+    eager = rf.from_torch(timm.create_model("crossvit_tiny_240", pretrained=False).eval(), (64, 64))
+    assert rf.receptive_field(net, (64, 64))[-1] == rf.receptive_field(eager, (64, 64))[-1]
+
+
+@pytest.mark.slow
 def test_every_network_command_takes_torch_names(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("timm")
     code, out, err = _cli(capsys, "table", "torchvision:resnet18", "--input", "64x64")
