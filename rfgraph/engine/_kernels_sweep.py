@@ -75,7 +75,7 @@ def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
     adds its sources (taps in ascending order, as the tap-by-tap passes add them) up to four in
     one pass, so the row is loaded and stored once per four sources instead of once each.
     ``assign``: ``o`` holds nothing yet; every row is written (zeros where no tap reads it), so
-    it need not be zeroed first.  ``srcs``: room for ``taps`` uint64 offsets."""
+    it need not be zeroed first.  ``srcs``: int64 room for ``taps`` offsets."""
     urun = np.uint64(run)
     for p in range(pre):
         cb = c_off + p * n_out * run
@@ -85,7 +85,7 @@ def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
             for j in range(taps):
                 w = u - offset - j * dilation
                 if w >= 0 and w % stride == 0 and w // stride < n_out:
-                    srcs[cnt] = np.uint64(cb + (w // stride) * run)
+                    srcs[cnt] = cb + (w // stride) * run
                     cnt += 1
             d = np.uint64(ob + u * run)
             i = 0
@@ -95,57 +95,70 @@ def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
                         o[d + k] = 0.0
                     continue
                 i = min(cnt, 4)
-                a0 = srcs[0]
+                a0 = np.uint64(srcs[0])
                 if i == 1:
                     for k in range(urun):
                         o[d + k] = c[a0 + k]
                 elif i == 2:
-                    a1 = srcs[1]
+                    a1 = np.uint64(srcs[1])
                     for k in range(urun):
                         o[d + k] = c[a0 + k] + c[a1 + k]
                 elif i == 3:
-                    a1, a2 = srcs[1], srcs[2]
+                    a1, a2 = np.uint64(srcs[1]), np.uint64(srcs[2])
                     for k in range(urun):
                         o[d + k] = c[a0 + k] + c[a1 + k] + c[a2 + k]
                 else:
-                    a1, a2, a3 = srcs[1], srcs[2], srcs[3]
+                    a1, a2, a3 = np.uint64(srcs[1]), np.uint64(srcs[2]), np.uint64(srcs[3])
                     for k in range(urun):
                         o[d + k] = c[a0 + k] + c[a1 + k] + c[a2 + k] + c[a3 + k]
             while i + 4 <= cnt:
-                a0, a1, a2, a3 = srcs[i], srcs[i + 1], srcs[i + 2], srcs[i + 3]
+                a0, a1, a2, a3 = (
+                    np.uint64(srcs[i]),
+                    np.uint64(srcs[i + 1]),
+                    np.uint64(srcs[i + 2]),
+                    np.uint64(srcs[i + 3]),
+                )
                 for k in range(urun):
                     o[d + k] = o[d + k] + c[a0 + k] + c[a1 + k] + c[a2 + k] + c[a3 + k]
                 i += 4
             rest = cnt - i
             if rest == 3:
-                a0, a1, a2 = srcs[i], srcs[i + 1], srcs[i + 2]
+                a0, a1, a2 = np.uint64(srcs[i]), np.uint64(srcs[i + 1]), np.uint64(srcs[i + 2])
                 for k in range(urun):
                     o[d + k] = o[d + k] + c[a0 + k] + c[a1 + k] + c[a2 + k]
             elif rest == 2:
-                a0, a1 = srcs[i], srcs[i + 1]
+                a0, a1 = np.uint64(srcs[i]), np.uint64(srcs[i + 1])
                 for k in range(urun):
                     o[d + k] = o[d + k] + c[a0 + k] + c[a1 + k]
             elif rest == 1:
-                a0 = srcs[i]
+                a0 = np.uint64(srcs[i])
                 for k in range(urun):
                     o[d + k] += c[a0 + k]
 
 
 @kernel
 def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero=False):  # type: ignore[no-untyped-def]
+    """:func:`_pull_window_with` with its own work space."""
+    work = np.empty(2 * max(taps, 1), dtype=np.int64)
+    _pull_window_with(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero, work)
+
+
+@kernel
+def _pull_window_with(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero, work):  # type: ignore[no-untyped-def]
     """:func:`_pull_rows` for an all-ones window map: output ``v`` reads ``v * stride + offset +
     j * dilation`` for ``j < taps`` (clipped to the input; stride 0: every output reads the same
     inputs).  One pass per tap over a contiguous range of outputs; for runs of one, strides 1
     and 2 are spelled out (stride 2 two taps at a time, a full interleaved pair) so that the
     compiler vectorises them.  ``zero``: ``o`` holds nothing yet; each row's destination is
-    zeroed just before its taps (in cache), not in a separate pass over the whole tensor."""
+    zeroed just before its taps (in cache), not in a separate pass over the whole tensor.
+    ``work``: int64 room for ``2 * taps`` values (a sweep passes one buffer to every link: an
+    allocation per call is a third of a small link's time)."""
     urun = np.uint64(run)
     if run > 1 and stride > 0 and taps <= _GATHER_TAPS:
-        srcs = np.empty(taps, dtype=np.uint64)
-        _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero, srcs)
+        _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero, work)
         return
     # Each tap's range of outputs, once for all rows.
-    bounds = np.empty((taps, 2), dtype=np.int64)
+    bounds = work[: 2 * taps].reshape(taps, 2)
     for j in range(taps):
         bounds[j, 0], bounds[j, 1] = _tap_bounds(offset + j * dilation, stride, n_out, n_in)
     pairs = run == 1 and stride == 2 and dilation == 1
@@ -236,7 +249,10 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
     columns, rows shared by tensors not alive at once), the input in ``out``.  Nothing needs to
     be zeroed beforehand: a tensor's first write (link kind 2 or 3) copies or assigns, or zeroes
     its rows just before it adds."""
-    srcs = np.empty(_GATHER_TAPS, dtype=np.uint64)  # the row gather's source offsets, once
+    most = _GATHER_TAPS
+    for m in range(map_window.shape[0]):
+        most = max(most, map_window[m, 3])
+    work = np.empty(2 * most, dtype=np.int64)  # the window kernels' work space, once
     for t in range(top, 0, -1):
         if live[t] == 0:
             continue
@@ -322,10 +338,10 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                         map_window[m, 2],
                         taps,
                         assign,
-                        srcs,
+                        work,
                     )
                 elif taps > 0:
-                    _pull_window(
+                    _pull_window_with(
                         cur,
                         cur_off,
                         dest,
@@ -339,6 +355,7 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                         map_window[m, 2],
                         taps,
                         fresh,
+                        work,
                     )
                 else:
                     indptr = indptr_all[map_ptr[m] : map_ptr[m + 1]]
@@ -374,6 +391,10 @@ def _chain_vector(
     """One axis of a chain: ``cur`` (ones on the output) pulled through every link ``top .. 1``
     (window maps by :func:`_pull_window`, others by their CSR arrays); returns the buffer that
     holds the input's vector."""
+    most = 1
+    for m in range(map_window.shape[0]):
+        most = max(most, map_window[m, 3])
+    work = np.empty(2 * most, dtype=np.int64)
     for t in range(top, 0, -1):
         m = link_maps[first_link[t], axis]
         if m < 0:
@@ -382,7 +403,7 @@ def _chain_vector(
         n_in = shapes[t - 1, axis]
         nxt[:n_in] = 0.0
         if map_window[m, 3] > 0:
-            _pull_window(
+            _pull_window_with(
                 cur,
                 0,
                 nxt,
@@ -395,6 +416,8 @@ def _chain_vector(
                 map_window[m, 1],
                 map_window[m, 2],
                 map_window[m, 3],
+                False,
+                work,
             )
         else:
             p = map_ptr[m]
