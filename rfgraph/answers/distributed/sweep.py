@@ -160,6 +160,19 @@ def _timm_options(item: AtlasItem, shape: tuple[int, ...]) -> tuple[dict[str, An
     return options, ""
 
 
+def _runs_on_meta(timm: Any, name: str, options: dict[str, Any], shape: tuple[int, ...]) -> bool:
+    """Whether timm's ``name`` built with ``options`` runs a forward at ``shape`` (on the meta device: no weights)."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            model = timm.create_model(name, pretrained=False, **options).eval()
+            model(torch.zeros((1, int(options.get("in_chans", 3)), *shape)))
+    except Exception:  # noqa: BLE001 - any failure means "not like this"
+        return False
+    return True
+
+
 def _build_torch(item: AtlasItem, shape: tuple[int, ...] = ()) -> tuple[Any, str]:
     if item.source in ("torchvision", "torchvision.segmentation"):
         import inspect
@@ -175,6 +188,14 @@ def _build_torch(item: AtlasItem, shape: tuple[int, ...] = ()) -> tuple[Any, str
         import timm
 
         options, note = _timm_options(item, shape)
+        if (
+            note
+            and not _runs_on_meta(timm, item.name, options, shape)
+            and _runs_on_meta(timm, item.name, item.kwargs, shape)
+        ):
+            # Built for the size it breaks in its own forward (CrossViT at 64 px: its two patch
+            # grids disagree); built as it is, it resizes its input.
+            options, note = dict(item.kwargs), ""
         return timm.create_model(item.name, pretrained=False, **options).eval(), note
     try:  # the one model loader where it exists, else rf.erf.load_model
         from ...importers.load import load_torch_model  # type: ignore[attr-defined,unused-ignore]
