@@ -186,3 +186,30 @@ def test_a_list_swept_one_column_at_a_time_equals_the_single_maps(monkeypatch, s
     many = rf.engine.plan_contribution_map(plan, "paths", targets)
     for got, t in zip(many, targets):
         np.testing.assert_array_equal(got, rf.engine.plan_contribution_map(plan, "paths", t))
+
+
+BIG_2D = rf.Sequential(
+    rf.Conv(7, stride=2, padding=3),
+    rf.Residual(rf.Sequential(rf.Conv(3, padding=1), rf.Conv(5, padding=4, dilation=2))),
+    rf.Conv(3, stride=2),
+    rf.Residual(rf.Conv(3, padding=1)),
+    rf.Conv(5, stride=2),
+    rf.Residual(rf.Sequential(rf.Conv(5, padding=2), rf.Conv(5, padding=2))),
+)
+
+
+@pytest.mark.parametrize("shape", [(150, 131), (97, 260)])
+def test_large_2d_links_swept_in_bands_equal_the_python_sweep(shape):
+    # A list whose fields cover the input sweeps the whole plan (the compiled dense sweep, one
+    # seed column each); its large links are x-pulled band by band of destination rows
+    # (rfgraph.engine._kernels_sweep._BAND_VALUES): strides, dilation, clipping at the borders.
+    plan = rf.build_plan(BIG_2D, shape)
+    h, w = plan.output.shape
+    targets = [(0, 0), (h - 1, w - 1), (h // 2, w // 3), (0, w - 1)]
+    fast = rf.engine.plan_contribution_map(plan, "paths", targets)
+    from rfgraph.engine import _sweep
+
+    union = _sweep._union_crop(plan, tuple(targets))
+    assert union is not None and union[0].tensors[1].size * 2 > 4096  # one crop, larger than a band
+    for got, t in zip(fast, targets):
+        np.testing.assert_array_equal(got, rf.engine.plan_contribution_map(plan, "paths", t, method="separable"))

@@ -235,6 +235,50 @@ def _pull_window_with(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilatio
                         o[d0 + k] += c[s0 + k]
 
 
+_BAND_VALUES = 4096  # x-pulled values one band of a large 2-D link keeps (32 KiB: in L1/L2)
+
+
+@kernel
+def _pull_banded(c, c_off, o, o_off, ny_out, nx_out, ny_in, nx_in, wy, wx, assign, scratch, work):  # type: ignore[no-untyped-def]
+    """A large 2-D link of two window maps (x pulled first, then rows gathered along y), band by
+    band of destination rows: each band x-pulls only the rows its gather reads into a small
+    scratch that stays in cache, instead of the whole intermediate tensor at once.  The same
+    sums in the same order; rows shared by two bands are x-pulled twice."""
+    sy, dy, oy, ty = wy[0], wy[1], wy[2], wy[3]
+    rows = max(1, (_BAND_VALUES // nx_in) * sy)  # destination rows per band
+    for u0 in range(0, ny_in, rows):
+        u1 = min(ny_in, u0 + rows)
+        # Sources of rows u0 .. u1: v = (u - oy - j * dy) / sy for j < ty, inside 0 .. ny_out.
+        top = u1 - 1 - oy
+        bottom = u0 - oy - (ty - 1) * dy
+        v_lo = 0 if bottom <= 0 else (bottom + sy - 1) // sy
+        v_hi = -1 if top < 0 else min(ny_out - 1, top // sy)
+        if v_hi < v_lo:  # no tap reads these rows
+            if assign:
+                for i in range(np.uint64(u0 * nx_in), np.uint64(u1 * nx_in)):
+                    o[np.uint64(o_off) + i] = 0.0
+            continue
+        _pull_window_with(
+            c,
+            c_off + v_lo * nx_out,
+            scratch,
+            0,
+            v_hi - v_lo + 1,
+            nx_out,
+            nx_in,
+            1,
+            wx[0],
+            wx[1],
+            wx[2],
+            wx[3],
+            True,
+            work,
+        )
+        _gather_rows(
+            scratch, -v_lo * nx_in, o, o_off + u0 * nx_in, 1, ny_out, u1 - u0, nx_in, sy, dy, oy - u0, ty, assign, work
+        )
+
+
 @kernel
 def _dense_sweep(  # type: ignore[no-untyped-def]
     pool,
@@ -307,6 +351,35 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
             c0 = shapes[t, 0]
             c1 = shapes[t, 1]
             c2 = shapes[t, 2]
+            my = link_maps[li, 0]
+            mx = link_maps[li, 1]
+            if (
+                order == 0
+                and c2 * batch == 1
+                and link_maps[li, 2] < 0
+                and my >= 0
+                and mx >= 0
+                and map_window[mx, 3] > 0
+                and 0 < map_window[my, 3] <= _GATHER_TAPS
+                and map_window[my, 0] > 0
+                and c0 * map_nin[mx] > _BAND_VALUES
+            ):
+                _pull_banded(
+                    pool,
+                    lo,
+                    dst_buf,
+                    slo,
+                    c0,
+                    c1,
+                    map_nin[my],
+                    map_nin[mx],
+                    map_window[my],
+                    map_window[mx],
+                    link_kind[li] == 3,
+                    s1,
+                    work,
+                )
+                continue
             cur = pool
             cur_off = lo
             flip = 0
