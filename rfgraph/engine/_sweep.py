@@ -3,24 +3,28 @@
 :mod:`rfgraph.engine._paths` pulls the gradient through one link at a time from Python: a copy, a
 numba call and an allocation per link, which is most of a DAG's map (DenseNet-121 has 717
 links, 609 of them identities).  Here a cropped plan is flattened once into arrays (cached
-with the plan):
+with the plan, and packed into one int64 array for the kernels):
 
-* every tensor is a row range of one buffer ``buf`` of shape ``(nodes, batch)``; the batch
-  holds several seeds at once (a list of targets, or ``target="all"`` as one seed of ones);
-* every link is a row of a table: source, destination and per axis the id of a CSR map
-  (``-1`` where the link is the identity on that axis), with the edge weights of SPEC
-  section 11 alongside (ones for path counts);
-* ``_dense_sweep`` (numba, :mod:`rfgraph.engine._kernels_sweep`) walks the table once from the output to the input: identity
-  links are in-place adds, others pull axis by axis through two scratch buffers, per-tensor
-  gains scale a tensor before its links are pulled.
+* every tensor is a row range of one pool of shape ``(rows, batch)``, shared by tensors whose
+  gradients are not alive at once (:func:`_lifetimes`); the batch holds several seeds at once
+  (a list of targets) or one (a target, or ``target="all"`` as one seed of ones); the input is
+  written into the returned map;
+* every link is a row of a table: source, kind (pull, skip, copy, first write), axis order and
+  per axis the id of a map (``-1`` where the link is the identity on that axis); window maps
+  carry (stride, dilation, offset, taps) and need no CSR arrays, others keep theirs with the
+  edge weights of SPEC section 11 (ones for path counts);
+* ``_dense_sweep`` (numba, :mod:`rfgraph.engine._kernels_sweep`) walks the table once from the
+  output to the input; per-tensor gains scale a tensor before its links are pulled.
 
 A chain (each tensor one link and one consumer, as VGG) needs no dense array at all: its map
-is the outer product of one vector per axis, and ``_chain_map`` pulls those vectors through
-the whole table and writes their product into the map in one call.
+is the outer product of one vector per axis, and ``_chain_map``
+(:mod:`rfgraph.engine._kernels_chain`) pulls those vectors through the whole table and writes
+their product into the map in one call.  :func:`paths_program` binds either to a function of
+no arguments (the engine's bound programs).
 
 Every count is a sum of products of the same edges as the reference's, in float64: exact
-below 2**53 (tests/test_engine.py and tests/test_many_targets.py compare with
-:mod:`rfgraph.reference` and the Python sweep).
+below 2**53 (tests/test_engine.py, tests/test_many_targets.py and tests/test_sweep_kernels.py
+compare with :mod:`rfgraph.engine.reference` and the Python sweep).
 """
 
 from __future__ import annotations
@@ -463,7 +467,7 @@ def paths_program(
     """
     kind = _kind(plan)
     if kind == "chain":
-        from ._kernels_sweep import _chain_entry
+        from ._kernels_chain import _chain_entry
 
         table = link_table(plan, weighted)
         full = plan.input_shape if window is None or full_shape is None else full_shape
