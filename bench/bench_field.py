@@ -113,7 +113,8 @@ def versus_torch() -> None:
     row("case", "rfgraph", "median", "torch f64", "median", "torch f32", "vs f64", "vs f32", "previous")
     cases = (("vgg16", "pool5", (224, 224)), ("resnet50", "layer4", (224, 224)), ("unet_same", None, (224, 224)))
     for name, endpoint, shape in cases + (("unet_same", None, (64, 64, 64)),):
-        net = rf.zoo.build(name)
+        # A zoo network knows its rank: the 3-D U-Net is built for its input (input_size).
+        net = rf.zoo.build(name, input_size=shape) if len(shape) == 3 else rf.zoo.build(name)
         contenders: dict[str, Callable[[], Any]] = {"ours": new(net, shape, "paths", endpoint)}
         for dtype in ("float64", "float32"):
             fn = torch_fn(net, shape, endpoint, dtype)

@@ -310,3 +310,17 @@ def test_crop_and_ref_networks_count_paths_like_autograd(name: str, options: dic
     np.testing.assert_allclose(
         rf.contribution_map(net, shape, metric="paths"), paths_by_autograd(net, shape), rtol=1e-9
     )
+
+
+def test_a_zoo_network_built_for_a_3d_input_is_3d(capsys):
+    # U-Net is built for its input: a 3-D input_size gives a 3-D network (the rank check follows
+    # it), in rf.zoo.build, every rf. function that takes a name, and the command line.
+    from rfgraph.cli import main
+
+    net = rf.zoo.build("unet_same", input_size=(32, 32, 32))
+    assert rf.receptive_field(net, (32, 32, 32))[-1].shape == (32, 32, 32)
+    assert rf.contribution_map("unet_same", (32, 32, 32), "paths").shape == (32, 32, 32)
+    with pytest.raises(rf.RFGraphError, match="is 2-D"):
+        rf.receptive_field(rf.zoo.build("unet_same"), (32, 32, 32))
+    assert main(["table", "unet_same", "--input", "32x32x32"]) == 0
+    assert "out" in capsys.readouterr().out

@@ -116,6 +116,8 @@ def expected_ndim(args: argparse.Namespace) -> tuple[int | None, str]:
 
     name = str(args.network)
     if name in zoo.names():
+        if "input_size" in zoo.options(name):
+            return None, ""  # built for the input (U-Net, DeepLab): any rank
         return len(zoo.default_input(name)), f"the zoo network {name!r} is {len(zoo.default_input(name))}-D"
     if name.lower().endswith(".onnx") or _is_torch(args):
         return None, ""  # the importer names the input's rank itself

@@ -28,13 +28,11 @@ def network_from_text(source: Any, input_shape: Any = None) -> Any:
     if not isinstance(source, str | os.PathLike):
         return source
     from .. import zoo
-    from .load import load_network
+    from .load import load_network, zoo_for_input
 
     text = os.fspath(source)
-    if text in zoo.names() and input_shape is not None and "input_size" in zoo.options(text):
-        shape = tuple(input_shape) if isinstance(input_shape, tuple | list) else (input_shape,)
-        if shape and all(isinstance(n, int) for n in shape):
-            return zoo.build(text, input_size=shape[0] if len(set(shape)) == 1 else shape)
+    if text in zoo.names() and input_shape is not None:
+        return zoo_for_input(text, input_shape)
     return load_network(text)
 
 

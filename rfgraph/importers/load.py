@@ -343,12 +343,17 @@ def _file_key(weights: Any) -> Any:
     return (str(weights), st.st_size, st.st_mtime_ns)
 
 
-def _zoo(text: str, shape: Any) -> Any:
+def zoo_for_input(text: str, shape: Any) -> Any:
+    """The zoo network ``text``, built for ``shape`` where its geometry depends on the input
+    (U-Net, DeepLab): a square input of the network's own rank as one size, another rank as the
+    tuple (a 3-D U-Net; the network then has that rank)."""
     from .. import zoo
 
     if shape is not None and "input_size" in zoo.options(text):
         dims = (shape,) if isinstance(shape, int) else tuple(shape)
-        return zoo.build(text, input_size=dims[0] if len(set(dims)) == 1 else dims)
+        if all(isinstance(n, int) for n in dims):
+            same_rank = len(dims) == len(zoo.default_input(text))
+            return zoo.build(text, input_size=dims[0] if len(set(dims)) == 1 and same_rank else dims)
     return zoo.build(text)
 
 
@@ -407,7 +412,7 @@ def load_network(
 
     if text in zoo.names():
         _no_weights(text, weights, "a zoo network")
-        return _zoo(text, input_shape)
+        return zoo_for_input(text, input_shape)
     if is_torch_source(text):
         return _torch_network(text, input_shape, weights, cache, options)[0]
     path = Path(text)

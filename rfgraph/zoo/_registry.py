@@ -129,5 +129,7 @@ def build(name: str, **options: Any) -> Op:
         shown = ", ".join(f"{k}={v!r}" for k, v in allowed.items()) or "none"
         raise RFGraphError(f"zoo network {name!r} has no option {', '.join(map(repr, unknown))}; options: {shown}")
     # The network knows its rank: a 1-D input for a 2-D zoo network is refused everywhere, as in the CLI.
-    ndim = len(entry.default_input)
+    # Built for a given input (``input_size=(64, 64, 64)``: a 3-D U-Net), the rank is that input's.
+    size = options.get("input_size")
+    ndim = len(size) if isinstance(size, tuple | list) else len(entry.default_input)
     return mark_rank(entry.build(**options), ndim, f"the zoo network {name!r} is {ndim}-D")
