@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import rfgraph as rf
 from rfgraph.engine._kernels_sweep import _pull_rows, _pull_window
-from rfgraph.engine._sweep import _window
+from rfgraph.engine._table import _window
 from rfgraph.geometry import AxisMap
 
 

@@ -149,7 +149,7 @@ def _exact_paths(plan: Plan, cp: Plan, target: tuple[int, ...] | None, weights: 
     gains = dict(weights.gains)
     primes = _paths.primes_for_bits(_paths.count_bound_bits(cp, gains=gains))
     rings = len(primes)
-    work = rings * (_sweep_work(cp) + plan.tensors[0].size)
+    work = rings * (_sweep.dense_work(cp) + plan.tensors[0].size)
     if work > MAX_EXACT_WORK:
         raise RFGraphError(
             f"exact path counts for this network need about {work:,} residue operations "
@@ -164,18 +164,6 @@ def _exact_paths(plan: Plan, cp: Plan, target: tuple[int, ...] | None, weights: 
     if values is None:
         values = _paths.to_python_ints(_paths.dense_result(g, primes), primes)
     return values
-
-
-def _sweep_work(cp: Plan) -> int:
-    """Element operations of a dense sweep (an upper bound of the factored one)."""
-    work = 0
-    for t in cp.tensors:
-        for link in t.links:
-            size = t.size
-            for m in link.maps:
-                size = size // max(m.n_out, 1) * max(m.nnz, 1)
-                work += size
-    return work
 
 
 def _paths_map(

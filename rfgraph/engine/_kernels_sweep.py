@@ -464,8 +464,8 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- packed entries
 # A numba call pays for every argument it types (about 0.4 us each when the caches are cold,
 # after another library ran): the entries below take the link table as one int64 and one
-# float64 array (rfgraph.engine._sweep.packed) and slice it here.  Section i of ``itab`` is
-# itab[itab[i] : itab[i + 1]]; the order is the one of ``_SECTIONS`` in _sweep.
+# float64 array (rfgraph.engine._table.packed) and slice it here.  Section i of ``itab`` is
+# itab[itab[i] : itab[i + 1]]; the order is the one of ``_SECTIONS`` in _table.
 
 
 @kernel
