@@ -279,8 +279,7 @@ def _many_paths(plan: Plan, targets: list[tuple[int, ...]], weights: _Weights, e
         values = _sweep.batched_paths(plan, targets, budget, weighted=weights.mean, gains=dict(weights.gains))
     if values is None:
         return None
-    signed = any(float(g) < 0 for g in dict(weights.gains).values())  # else no value is negative
-    peak = float((np.abs(values) if signed else values).max(initial=0.0))
+    peak = _sweep.peak(values, dict(weights.gains))
     if not np.isfinite(peak) or (peak >= FLOAT_EXACT and exact is None):
         return None
     return values
@@ -387,6 +386,11 @@ def plan_contribution_map(
         values = program()
         if values is not None:
             return values
+    return _full_answer(plan, metric, target, exact, method, weights)
+
+
+def _full_answer(plan: Plan, metric: Any, target: Any, exact: Any, method: Any, weights: Any) -> np.ndarray:
+    """Every check and every algorithm: what a bound program hands back (or never had)."""
     metric = _check_metric(metric)
     if method not in METHODS and method not in _PRIVATE_METHODS:
         raise RFGraphError(f"method={method!r} is unknown; choose one of {', '.join(map(repr, METHODS))}")
@@ -515,8 +519,13 @@ def contribution_map(
             return values
     plan = build_plan(network, input_shape, endpoint)
     program = _program(plan, metric, target, exact, method, weights)
-    if program is not None and type(input_shape) is tuple and all(type(n) is int for n in input_shape):
-        _remember(key, network, input_shape, target, program)
+    if program is not None:
+        if type(input_shape) is tuple and all(type(n) is int for n in input_shape):
+            _remember(key, network, input_shape, target, program)
+        values = program()
+        if values is not None:
+            return values
+        return _full_answer(plan, metric, target, exact, method, weights)  # not the program again
     return plan_contribution_map(plan, metric, target, exact=exact, method=method, weights=weights)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels_sweep import _pull_window_with, _section
+from ._kernels_sweep import _most_taps, _pull_window_with, _section
 from ._numba import kernel
 
 
@@ -28,10 +28,7 @@ def _chain_vector(
     """One axis of a chain: ``cur`` (ones on the output) pulled through every link ``top .. 1``
     (window maps by :func:`_pull_window`, others by their CSR arrays); returns the buffer that
     holds the input's vector."""
-    most = 1
-    for m in range(map_window.shape[0]):
-        most = max(most, map_window[m, 3])
-    work = np.empty(2 * most, dtype=np.int64)
+    work = np.empty(2 * _most_taps(map_window, 1), dtype=np.int64)
     for t in range(top, 0, -1):
         m = link_maps[first_link[t], axis]
         if m < 0:

@@ -153,6 +153,15 @@ def _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
 
 
 @kernel
+def _most_taps(map_window, floor):  # type: ignore[no-untyped-def]
+    """The most taps of any window map (at least ``floor``): the window kernels' work space is twice that."""
+    most = floor
+    for m in range(map_window.shape[0]):
+        most = max(most, map_window[m, 3])
+    return most
+
+
+@kernel
 def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero=False):  # type: ignore[no-untyped-def]
     """:func:`_pull_window_with` with its own work space."""
     work = np.empty(2 * max(taps, 1), dtype=np.int64)
@@ -309,10 +318,7 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
     columns, rows shared by tensors not alive at once), the input in ``out``.  Nothing needs to
     be zeroed beforehand: a tensor's first write (link kind 2 or 3) copies or assigns, or zeroes
     its rows just before it adds."""
-    most = _GATHER_TAPS
-    for m in range(map_window.shape[0]):
-        most = max(most, map_window[m, 3])
-    work = np.empty(2 * most, dtype=np.int64)  # the window kernels' work space, once
+    work = np.empty(2 * _most_taps(map_window, _GATHER_TAPS), dtype=np.int64)  # the window kernels' work space, once
     for t in range(top, 0, -1):
         if live[t] == 0:
             continue
@@ -396,10 +402,9 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                 else:
                     pre, n_out, run = c0 * c1, c2, batch
                 taps = map_window[m, 3]
-                gather = run > 1 and taps > 0 and map_window[m, 0] > 0 and taps <= _GATHER_TAPS
                 # ``fresh``: the destination holds nothing yet (the source's first write, or
-                # scratch); the gather assigns, the window kernel zeroes row by row, the CSR
-                # kernel needs it zeroed first.
+                # scratch); the window kernel assigns (row gather) or zeroes row by row, the
+                # CSR kernel needs it zeroed first.
                 if a == last:
                     dest = dst_buf
                     dest_off = slo
@@ -409,27 +414,9 @@ def _dense_sweep(  # type: ignore[no-untyped-def]
                     dest_off = 0
                     flip = 1 - flip
                     fresh = True
-                assign = gather and fresh
                 if fresh and taps == 0:
                     dest[dest_off : dest_off + pre * nin * run] = 0.0
-                if gather:  # assign: every destination row written, nothing to zero first
-                    _gather_rows(
-                        cur,
-                        cur_off,
-                        dest,
-                        dest_off,
-                        pre,
-                        n_out,
-                        nin,
-                        run,
-                        map_window[m, 0],
-                        map_window[m, 1],
-                        map_window[m, 2],
-                        taps,
-                        assign,
-                        work,
-                    )
-                elif taps > 0:
+                if taps > 0:
                     _pull_window_with(
                         cur,
                         cur_off,

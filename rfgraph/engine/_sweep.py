@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -58,25 +58,45 @@ def dense_paths(
     returns ``(batch, *plan.input_shape)``.  ``out``: for one column, a contiguous float64
     array of the input's size to write the map into (zeros where nothing reaches).
     """
-    from ._kernels_sweep import _dense_entry
-
     table = link_table(plan, weighted)
     batch = seeds.shape[1]
-    top = len(plan.tensors) - 1
-    pool_rows = table.pool_rows * batch
-    work = np.empty(pool_rows + (table.scratch_rows + _scratch2(table)) * batch, dtype=np.float64)
     if out is None:
-        out = (np.empty if table.live[0] else np.zeros)(int(table.sizes[0]) * batch, dtype=np.float64)
+        out = _new_map(table, batch)
     else:
         assert batch == 1 and out.size == table.sizes[0] and out.flags.c_contiguous
         if not table.live[0]:
             out[...] = 0.0
-    start = int(table.offsets[top]) * batch
-    work[start : start + seeds.size] = seeds.reshape(-1)
-    _dense_entry(work, out, packed(table), table.weights_all, _gain_array(plan, gains), batch)
+    _run_dense(table, packed(table), _gain_array(plan, gains), batch, seeds.reshape(-1), out)
     if batch == 1:
         return out.reshape((1,) + plan.input_shape)
     return np.ascontiguousarray(out.reshape(-1, batch).T).reshape((batch,) + plan.input_shape)
+
+
+def _new_map(table: LinkTable, batch: int) -> np.ndarray:
+    """The input's buffer: empty when some link reaches the input (its first write fills it), else zeros."""
+    return (np.empty if table.live[0] else np.zeros)(int(table.sizes[0]) * batch, dtype=np.float64)
+
+
+def _run_dense(
+    table: LinkTable, itab: np.ndarray, gain_array: np.ndarray, batch: int, seed: float | np.ndarray, out: np.ndarray
+) -> None:
+    """One compiled dense sweep into ``out``: the pool and scratch buffers in one work array,
+    the output tensor's rows set to ``seed`` (a value, or ``rows x batch`` values)."""
+    from ._kernels_sweep import _dense_entry
+
+    top = len(table.sizes) - 1
+    work = np.empty((table.pool_rows + table.scratch_rows + _scratch2(table)) * batch, dtype=np.float64)
+    start = int(table.offsets[top]) * batch
+    work[start : start + int(table.sizes[top]) * batch] = seed
+    _dense_entry(work, out, itab, table.weights_all, gain_array, batch)
+
+
+def peak(values: np.ndarray, gains: Mapping[int, float | int] | None) -> float:
+    """The largest absolute value of a paths map.  Path counts and averaging weights are never
+    negative (only a negative gain makes a sum so): then it is the maximum, with no pass of
+    ``abs`` over the map."""
+    signed = bool(gains) and any(float(g) < 0 for g in (gains or {}).values())
+    return float((np.abs(values) if signed else values).max(initial=0.0))
 
 
 def _scratch2(table: LinkTable) -> int:
@@ -146,7 +166,6 @@ def paths_program(
             return out.reshape(full), float(_chain_entry(out, itab, weights_all, full_arr, lo, gain))
 
         return chain
-    signed = bool(gains) and any(float(g) < 0 for g in (gains or {}).values())
     inner = None if window is None or full_shape is None else tuple(slice(a, b) for a, b in window)
     if kind == "dense":
         run = _dense_program(plan, weighted, gains)
@@ -159,35 +178,25 @@ def paths_program(
 
     def general() -> tuple[np.ndarray, float]:
         values = run()
-        # Path counts and averaging weights are never negative (only a negative gain makes a sum
-        # so): the peak is then the maximum, without a pass of abs over the map.
-        peak = float((np.abs(values) if signed else values).max(initial=0.0))
+        top = peak(values, gains)
         if inner is None or full_shape is None or values.shape == full_shape:
-            return values, peak
+            return values, top
         out = np.zeros(full_shape)
         out[inner] = values
-        return out, peak
+        return out, top
 
     return general
 
 
 def _dense_program(plan: Plan, weighted: bool, gains: dict[int, float | int] | None) -> Callable[[], np.ndarray]:
     """:func:`dense_paths` of one seed of ones, bound."""
-    from ._kernels_sweep import _dense_entry
-
     table = link_table(plan, weighted)
-    top = len(plan.tensors) - 1
-    rows, n_in = table.pool_rows + table.scratch_rows + _scratch2(table), int(table.sizes[0])
-    start, stop = int(table.offsets[top]), int(table.offsets[top] + table.sizes[top])
     shape = plan.input_shape
-    allocate = np.empty if table.live[0] else np.zeros
-    itab, weights_all, gain_array = packed(table), table.weights_all, _gain_array(plan, gains)
+    itab, gain_array = packed(table), _gain_array(plan, gains)
 
     def dense() -> np.ndarray:
-        work = np.empty(rows, dtype=np.float64)  # the pool, then the scratch buffers
-        work[start:stop] = 1.0
-        out = allocate(n_in, dtype=np.float64)  # written whole by its first write when reached
-        _dense_entry(work, out, itab, weights_all, gain_array, 1)
+        out = _new_map(table, 1)
+        _run_dense(table, itab, gain_array, 1, 1.0, out)
         return out.reshape(shape)
 
     return dense
