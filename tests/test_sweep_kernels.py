@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rfgraph as rf
+from rfgraph.engine import reference
 from rfgraph.engine._kernels_sweep import _pull_rows, _pull_window
 from rfgraph.engine._table import _window
 from rfgraph.geometry import AxisMap
@@ -213,3 +214,58 @@ def test_large_2d_links_swept_in_bands_equal_the_python_sweep(shape):
     assert union is not None and union[0].tensors[1].size * 2 > 4096  # one crop, larger than a band
     for got, t in zip(fast, targets):
         np.testing.assert_array_equal(got, rf.engine.plan_contribution_map(plan, "paths", t, method="separable"))
+
+
+_REPEATED = [
+    pytest.param(rf.Sequential(*[rf.Conv(3) for _ in range(5)]), (15, 15), id="chain"),
+    # The target's field is the whole input (the sweep's own map is returned) or a part of it.
+    pytest.param(rf.Sequential(rf.Conv(3), rf.Residual(rf.Conv(3, padding=1)), rf.Conv(3)), (7, 7), id="dense"),
+    pytest.param(rf.Sequential(rf.Conv(3), rf.Residual(rf.Conv(3, padding=1)), rf.Conv(3)), (20, 20), id="cropped"),
+]
+
+
+@pytest.mark.parametrize("net, shape", _REPEATED)
+def test_a_held_answer_is_never_written_again(net, shape):
+    # A bound program hands its last map's memory out again only once nothing refers to it.
+    first = rf.contribution_map(net, shape, "paths")
+    expected = first.copy()
+    view = rf.contribution_map(net, shape, "paths")[1:]
+    exported = memoryview(rf.contribution_map(net, shape, "paths"))
+    later = [rf.contribution_map(net, shape, "paths") for _ in range(3)]
+    assert np.array_equal(first, expected) and np.array_equal(view, expected[1:])
+    assert np.array_equal(np.asarray(exported), expected)
+    for arr in later:
+        assert np.array_equal(arr, expected)
+        assert not np.shares_memory(arr, first) and not np.shares_memory(arr, view)
+        assert not np.shares_memory(arr, np.asarray(exported))
+    assert len({arr.ctypes.data for arr in later}) == 3
+    first[...] = -1.0  # the caller owns what it holds
+    assert np.array_equal(rf.contribution_map(net, shape, "paths"), expected)
+
+
+@pytest.mark.parametrize("net, shape", _REPEATED)
+def test_a_released_answer_s_memory_serves_the_next_one(net, shape):
+    rf.contribution_map(net, shape, "paths")
+    addresses = {rf.contribution_map(net, shape, "paths").ctypes.data for _ in range(4)}
+    assert len(addresses) == 1
+
+
+@pytest.mark.parametrize("net, shape", _REPEATED)
+def test_threads_asking_one_bound_question_get_their_own_answers(net, shape):
+    import threading
+
+    expected = reference.contribution_map(net, shape, "paths")
+    rf.contribution_map(net, shape, "paths")
+    wrong: list[int] = []
+
+    def ask() -> None:
+        for _ in range(200):
+            if not np.array_equal(rf.contribution_map(net, shape, "paths"), expected):
+                wrong.append(1)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong

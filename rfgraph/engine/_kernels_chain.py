@@ -67,6 +67,7 @@ def _chain_vector(
 @kernel
 def _chain_map(  # type: ignore[no-untyped-def]
     out,
+    tmp,
     full,
     lo,
     ndim,
@@ -84,12 +85,15 @@ def _chain_map(  # type: ignore[no-untyped-def]
 ):
     """A chain's whole map in one call: one vector per axis pulled from the output's single node,
     their outer product (times ``gain``) written into ``out`` (flat, zeros, the uncropped input of
-    shape ``full[:ndim]``) at the window starting at ``lo``; returns the peak |value|."""
+    shape ``full[:ndim]``) at the window starting at ``lo``; returns the peak |value|.  ``tmp``:
+    room for ``5 * longest`` values (a tensor's longest axis), passed in so that no allocation
+    happens here."""
     longest = 1
     for t in range(top + 1):
         for a in range(3):
             longest = max(longest, shapes[t, a])
-    vecs = np.zeros((3, longest))
+    vecs = tmp[: 3 * longest].reshape(3, longest)
+    vecs[:] = 0.0
     peak = abs(gain)
     for a in range(3):
         if a >= ndim:
@@ -113,8 +117,10 @@ def _chain_map(  # type: ignore[no-untyped-def]
                 top_abs = max(top_abs, abs(vecs[same, i]))
             peak *= top_abs
             continue
-        cur = np.zeros(longest)
-        nxt = np.zeros(longest)
+        cur = tmp[3 * longest : 4 * longest]
+        nxt = tmp[4 * longest : 5 * longest]
+        cur[:] = 0.0
+        nxt[:] = 0.0
         cur[: shapes[top, a]] = 1.0
         vec = _chain_vector(
             cur,
@@ -176,13 +182,14 @@ def _chain_map(  # type: ignore[no-untyped-def]
 
 
 @kernel
-def _chain_entry(out, itab, weights_all, full, lo, gain):  # type: ignore[no-untyped-def]
+def _chain_entry(out, tmp, itab, weights_all, full, lo, gain):  # type: ignore[no-untyped-def]
     """:func:`_chain_map` on a packed table."""
     n = itab[itab[15]]
     links = itab[itab[15] + 1]
     maps = itab[itab[15] + 2]
     return _chain_map(
         out,
+        tmp,
         full,
         lo,
         itab[itab[15] + 6],
