@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import rfgraph as rf
 from rfgraph.engine import reference
-from rfgraph.engine._kernels_sweep import _pull_rows, _pull_window
+from rfgraph.engine._kernels_sweep import _pull_rows, _pull_window, _pull_window_with
 from rfgraph.engine._table import _window
 from rfgraph.geometry import AxisMap
 
@@ -269,3 +269,24 @@ def test_threads_asking_one_bound_question_get_their_own_answers(net, shape):
     for t in threads:
         t.join()
     assert not wrong
+
+
+@pytest.mark.parametrize("zero", [True, False])
+def test_three_tap_stride_two_rows_equal_the_taps_summed_one_by_one(zero):
+    # The one-pass kernel of stems and downsampling convolutions, every clipping of both ends.
+    work = np.empty(64, dtype=np.int64)
+    rng = np.random.default_rng(3)
+    for n_out in range(1, 9):
+        for n_in in range(1, 21):
+            for offset in range(-4, 4):
+                pre = 2
+                c = rng.integers(0, 5, size=pre * n_out).astype(np.float64)
+                got = rng.integers(0, 3, size=pre * n_in).astype(np.float64)
+                expected = np.zeros_like(got) if zero else got.copy()
+                for p in range(pre):
+                    for v in range(n_out):
+                        for j in range(3):
+                            if 0 <= 2 * v + offset + j < n_in:
+                                expected[p * n_in + 2 * v + offset + j] += c[p * n_out + v]
+                _pull_window_with(c, 0, got, 0, pre, n_out, n_in, 1, 2, 1, offset, 3, zero, work)
+                assert np.array_equal(got, expected), (n_out, n_in, offset)

@@ -169,6 +169,49 @@ def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
 
 
 @kernel
+def _stride2_taps3(c, cb, o, ob, n_out, n_in, offset, assign):  # type: ignore[no-untyped-def]
+    """One row of a 3-tap stride-2 window pull (the stems and downsampling convolutions):
+    ``o[k]`` gets ``c[v]`` for ``0 <= k - offset - 2 v <= 2``, so with ``k = offset + 2 u``
+    ``o[k] = c[u - 1] + c[u]`` and ``o[k + 1] = c[u]``: one pass that writes each output once
+    (the tap-by-tap passes read and write the row three times)."""
+    u_lo = max(1, (1 - offset) // 2)
+    u_hi = min(n_out - 1, (n_in - 2 - offset) // 2)  # inclusive
+    k_lo = offset + 2 * u_lo
+    k_hi = offset + 2 * u_hi + 2  # exclusive
+    if u_hi < u_lo:
+        k_lo = k_hi = n_in
+    for end in range(2):  # the clipped ends, value by value
+        for k in range(0, k_lo) if end == 0 else range(k_hi, n_in):
+            r = k - offset
+            h = r // 2
+            x = 0.0
+            if 0 <= h < n_out:
+                x += c[cb + h]
+            if r % 2 == 0 and 0 <= h - 1 < n_out:
+                x += c[cb + h - 1]
+            if assign:
+                o[ob + k] = x
+            else:
+                o[ob + k] += x
+    if u_hi < u_lo:
+        return
+    src = np.uint64(cb)
+    dst = np.uint64(ob + offset)
+    two = np.uint64(2)
+    one = np.uint64(1)
+    if assign:
+        for u in range(np.uint64(u_lo), np.uint64(u_hi + 1)):
+            x = c[src + u]
+            o[dst + two * u] = c[src + u - one] + x
+            o[dst + two * u + one] = x
+    else:
+        for u in range(np.uint64(u_lo), np.uint64(u_hi + 1)):
+            x = c[src + u]
+            o[dst + two * u] += c[src + u - one] + x
+            o[dst + two * u + one] += x
+
+
+@kernel
 def _pull_window_with(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero, work):  # type: ignore[no-untyped-def]
     """:func:`_pull_rows` for an all-ones window map: output ``v`` reads ``v * stride + offset +
     j * dilation`` for ``j < taps`` (clipped to the input; stride 0: every output reads the same
@@ -179,6 +222,10 @@ def _pull_window_with(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilatio
     ``work``: int64 room for ``2 * taps`` values (a sweep passes one buffer to every link: an
     allocation per call is a third of a small link's time)."""
     urun = np.uint64(run)
+    if run == 1 and stride == 2 and dilation == 1 and taps == 3:
+        for p in range(pre):
+            _stride2_taps3(c, c_off + p * n_out, o, o_off + p * n_in, n_out, n_in, offset, zero)
+        return
     if run > 1 and stride > 0 and taps <= _GATHER_TAPS:
         _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero, work)
         return
