@@ -290,3 +290,24 @@ def test_three_tap_stride_two_rows_equal_the_taps_summed_one_by_one(zero):
                                 expected[p * n_in + 2 * v + offset + j] += c[p * n_out + v]
                 _pull_window_with(c, 0, got, 0, pre, n_out, n_in, 1, 2, 1, offset, 3, zero, work)
                 assert np.array_equal(got, expected), (n_out, n_in, offset)
+
+
+@pytest.mark.parametrize("taps", [3, 5])
+@pytest.mark.parametrize("zero", [True, False])
+def test_three_and_five_tap_stride_one_rows_equal_the_taps_summed_one_by_one(taps, zero):
+    # The one-pass kernel of depthwise convolutions, every clipping of both ends.
+    work = np.empty(64, dtype=np.int64)
+    rng = np.random.default_rng(5)
+    for n_out in range(1, 9):
+        for n_in in range(1, 16):
+            for offset in range(-taps - 1, 4):
+                c = rng.integers(0, 5, size=2 * n_out).astype(np.float64)
+                got = rng.integers(0, 3, size=2 * n_in).astype(np.float64)
+                expected = np.zeros_like(got) if zero else got.copy()
+                for p in range(2):
+                    for v in range(n_out):
+                        for j in range(taps):
+                            if 0 <= v + offset + j < n_in:
+                                expected[p * n_in + v + offset + j] += c[p * n_out + v]
+                _pull_window_with(c, 0, got, 0, 2, n_out, n_in, 1, 1, 1, offset, taps, zero, work)
+                assert np.array_equal(got, expected), (n_out, n_in, offset)

@@ -212,6 +212,48 @@ def _stride2_taps3(c, cb, o, ob, n_out, n_in, offset, assign):  # type: ignore[n
 
 
 @kernel
+def _stride1_row(c, cb, o, ob, n_out, n_in, offset, taps, assign):  # type: ignore[no-untyped-def]
+    """One row of a 3- or 5-tap stride-1 window pull (depthwise convolutions): ``o[i]`` is the
+    sum of ``c[i - offset - j]`` over the taps ``j`` inside the row, in one pass that writes each
+    output once."""
+    i_lo = max(0, offset + taps - 1)
+    i_hi = min(n_in, n_out + offset)  # exclusive: every tap of i_lo <= i < i_hi is inside
+    if i_hi <= i_lo:
+        i_lo = i_hi = n_in
+    for end in range(2):  # the clipped ends, value by value
+        for i in range(0, i_lo) if end == 0 else range(i_hi, n_in):
+            x = 0.0
+            for j in range(taps):
+                v = i - offset - j
+                if 0 <= v < n_out:
+                    x += c[cb + v]
+            if assign:
+                o[ob + i] = x
+            else:
+                o[ob + i] += x
+    if i_hi <= i_lo:
+        return
+    src = np.uint64(cb - offset)  # c[src + i - j]: i - offset - j >= 0 inside
+    dst = np.uint64(ob)
+    one = np.uint64(1)
+    two = np.uint64(2)
+    if taps == 3:
+        for i in range(np.uint64(i_lo), np.uint64(i_hi)):
+            x = c[src + i - two] + c[src + i - one] + c[src + i]
+            if assign:
+                o[dst + i] = x
+            else:
+                o[dst + i] += x
+    else:
+        for i in range(np.uint64(i_lo), np.uint64(i_hi)):
+            x = c[src + i - np.uint64(4)] + c[src + i - np.uint64(3)] + c[src + i - two] + c[src + i - one] + c[src + i]
+            if assign:
+                o[dst + i] = x
+            else:
+                o[dst + i] += x
+
+
+@kernel
 def _pull_window_with(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero, work):  # type: ignore[no-untyped-def]
     """:func:`_pull_rows` for an all-ones window map: output ``v`` reads ``v * stride + offset +
     j * dilation`` for ``j < taps`` (clipped to the input; stride 0: every output reads the same
@@ -225,6 +267,10 @@ def _pull_window_with(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilatio
     if run == 1 and stride == 2 and dilation == 1 and taps == 3:
         for p in range(pre):
             _stride2_taps3(c, c_off + p * n_out, o, o_off + p * n_in, n_out, n_in, offset, zero)
+        return
+    if run == 1 and stride == 1 and dilation == 1 and (taps == 3 or taps == 5):
+        for p in range(pre):
+            _stride1_row(c, c_off + p * n_out, o, o_off + p * n_in, n_out, n_in, offset, taps, zero)
         return
     if run > 1 and stride > 0 and taps <= _GATHER_TAPS:
         _gather_rows(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, offset, taps, zero, work)
