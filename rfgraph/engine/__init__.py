@@ -302,10 +302,6 @@ _PROGRAMS: weakref.WeakKeyDictionary[Plan, dict[tuple[Any, ...], Callable[[], np
     weakref.WeakKeyDictionary()
 )
 _PROGRAMS_PER_PLAN = 32
-# A program that needs at most this much (nothing big) asks the kernel nothing before it runs:
-# the getrlimit and /proc reads of the memory check cost more than a small map itself when they
-# come cold, right after another program ran (8-25 us against a 12 us VGG-16 map).
-_SMALL_PROGRAM = 32 << 20
 
 
 def _program_key(metric: Any, target: Any, exact: Any, method: Any, weights: Any) -> tuple[Any, ...] | None:
@@ -359,7 +355,10 @@ def _build_program(
     needed = 16 * plan.tensors[0].size + 32 * _sweep.biggest(cp)
 
     limit = FLOAT_EXACT if exact_beyond else math.inf
-    small = needed <= _SMALL_PROGRAM
+    # A program that needs little asks the kernel nothing before it runs: the getrlimit and /proc
+    # reads of the memory check cost more than a small map itself when they come cold, right
+    # after another program ran (8-25 us against a 12 us VGG-16 map).
+    small = needed <= _sweep.SMALL_BYTES
 
     def program() -> np.ndarray | None:
         # None hands the question back to the full path: too little memory now (it refuses),

@@ -12,9 +12,8 @@ from ._numba import kernel
 @kernel
 def _pull_vector(cur, nxt, n_out, n_in, stride, dilation, offset, taps):  # type: ignore[no-untyped-def]
     """``nxt += `` the window map's transpose applied to ``cur`` (output ``v`` reads ``v * stride +
-    offset + j * dilation``, clipped).  A vector of a chain is short: this loop's few
-    instructions cost less than the tensor kernels' specialised paths, whose code is not in
-    cache when the call comes cold (after another program ran)."""
+    offset + j * dilation``, clipped).  A chain's vectors are short: the plain loop is as fast as
+    the tensor kernels' window paths here and needs no work buffer."""
     for v in range(n_out):
         x = cur[v]
         base = v * stride + offset

@@ -169,6 +169,24 @@ def _pull_window(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilation, of
 
 
 @kernel
+def _clipped_ends(c, cb, o, ob, n_out, n_in, stride, offset, taps, assign, k_lo, k_hi):  # type: ignore[no-untyped-def]
+    """The outputs ``k < k_lo`` and ``k >= k_hi`` of one row of a window pull (dilation 1), value
+    by value: ``o[k]`` (=, or += unless ``assign``) the sum of ``c[v]`` with ``k = v * stride +
+    offset + j``, ``j < taps``, ``0 <= v < n_out``; the one-pass kernels below do the rest."""
+    for end in range(2):
+        for k in range(0, min(k_lo, n_in)) if end == 0 else range(max(k_hi, k_lo), n_in):
+            x = 0.0
+            for j in range(taps):
+                r = k - offset - j
+                if r >= 0 and r % stride == 0 and r // stride < n_out:
+                    x += c[cb + r // stride]
+            if assign:
+                o[ob + k] = x
+            else:
+                o[ob + k] += x
+
+
+@kernel
 def _stride2_taps3(c, cb, o, ob, n_out, n_in, offset, assign):  # type: ignore[no-untyped-def]
     """One row of a 3-tap stride-2 window pull (the stems and downsampling convolutions):
     ``o[k]`` gets ``c[v]`` for ``0 <= k - offset - 2 v <= 2``, so with ``k = offset + 2 u``
@@ -176,25 +194,10 @@ def _stride2_taps3(c, cb, o, ob, n_out, n_in, offset, assign):  # type: ignore[n
     (the tap-by-tap passes read and write the row three times)."""
     u_lo = max(1, (1 - offset) // 2)
     u_hi = min(n_out - 1, (n_in - 2 - offset) // 2)  # inclusive
-    k_lo = offset + 2 * u_lo
-    k_hi = offset + 2 * u_hi + 2  # exclusive
     if u_hi < u_lo:
-        k_lo = k_hi = n_in
-    for end in range(2):  # the clipped ends, value by value
-        for k in range(0, k_lo) if end == 0 else range(k_hi, n_in):
-            r = k - offset
-            h = r // 2
-            x = 0.0
-            if 0 <= h < n_out:
-                x += c[cb + h]
-            if r % 2 == 0 and 0 <= h - 1 < n_out:
-                x += c[cb + h - 1]
-            if assign:
-                o[ob + k] = x
-            else:
-                o[ob + k] += x
-    if u_hi < u_lo:
+        _clipped_ends(c, cb, o, ob, n_out, n_in, 2, offset, 3, assign, n_in, n_in)
         return
+    _clipped_ends(c, cb, o, ob, n_out, n_in, 2, offset, 3, assign, offset + 2 * u_lo, offset + 2 * u_hi + 2)
     src = np.uint64(cb)
     dst = np.uint64(ob + offset)
     two = np.uint64(2)
@@ -219,20 +222,9 @@ def _stride1_row(c, cb, o, ob, n_out, n_in, offset, taps, assign):  # type: igno
     i_lo = max(0, offset + taps - 1)
     i_hi = min(n_in, n_out + offset)  # exclusive: every tap of i_lo <= i < i_hi is inside
     if i_hi <= i_lo:
-        i_lo = i_hi = n_in
-    for end in range(2):  # the clipped ends, value by value
-        for i in range(0, i_lo) if end == 0 else range(i_hi, n_in):
-            x = 0.0
-            for j in range(taps):
-                v = i - offset - j
-                if 0 <= v < n_out:
-                    x += c[cb + v]
-            if assign:
-                o[ob + i] = x
-            else:
-                o[ob + i] += x
-    if i_hi <= i_lo:
+        _clipped_ends(c, cb, o, ob, n_out, n_in, 1, offset, taps, assign, n_in, n_in)
         return
+    _clipped_ends(c, cb, o, ob, n_out, n_in, 1, offset, taps, assign, i_lo, i_hi)
     src = np.uint64(cb - offset)  # c[src + i - j]: i - offset - j >= 0 inside
     dst = np.uint64(ob)
     one = np.uint64(1)

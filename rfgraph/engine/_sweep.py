@@ -79,17 +79,32 @@ def _new_map(table: LinkTable, batch: int) -> np.ndarray:
 
 
 def _run_dense(
-    table: LinkTable, itab: np.ndarray, gain_array: np.ndarray, batch: int, seed: float | np.ndarray, out: np.ndarray
-) -> None:
-    """One compiled dense sweep into ``out``: the pool and scratch buffers in one work array,
-    the output tensor's rows set to ``seed`` (a value, or ``rows x batch`` values)."""
+    table: LinkTable,
+    itab: np.ndarray,
+    gain_array: np.ndarray,
+    batch: int,
+    seed: float | np.ndarray,
+    out: np.ndarray,
+    work: np.ndarray | None = None,
+    call: Callable[..., Any] | None = None,
+) -> np.ndarray:
+    """One compiled dense sweep into ``out``: the pool and scratch buffers in one work array
+    (``work``, else a new one; returned), the output tensor's rows set to ``seed`` (a value, or
+    ``rows x batch`` values).  ``call``: the kernel's compiled overload (default: through the
+    dispatcher)."""
     from ._kernels_sweep import _dense_entry
 
-    top = len(table.sizes) - 1
-    work = np.empty((table.pool_rows + table.scratch_rows + _scratch2(table)) * batch, dtype=np.float64)
-    start = int(table.offsets[top]) * batch
-    work[start : start + int(table.sizes[top]) * batch] = seed
-    _dense_entry(work, out, itab, table.weights_all, gain_array, batch)
+    if work is None:
+        work = np.empty(_work_rows(table) * batch, dtype=np.float64)
+    start = int(table.offsets[-1]) * batch
+    work[start : start + int(table.sizes[-1]) * batch] = seed
+    (call or _dense_entry)(work, out, itab, table.weights_all, gain_array, batch)
+    return work
+
+
+def _work_rows(table: LinkTable) -> int:
+    """Rows of a dense sweep's work array per seed column: the pool, then the scratch buffers."""
+    return table.pool_rows + table.scratch_rows + _scratch2(table)
 
 
 def peak(values: np.ndarray, gains: Mapping[int, float | int] | None) -> float:
@@ -163,23 +178,17 @@ def paths_program(
         size = math.prod(full)
         itab, weights_all, full_arr = packed(table), table.weights_all, np.array(full, dtype=np.int64)
 
-        outs: list[np.ndarray] = []
-        tmps: list[np.ndarray] = []
-        keep = size * 8 <= _KEEP_BYTES
-        tmp = np.empty(5 * table.longest, dtype=np.float64)
-        call = entry(_chain_entry, tmp, tmp, itab, weights_all, full_arr, lo, gain)
+        spare = _Spare(size * 8 <= SMALL_BYTES)
+        probe = np.empty(1, dtype=np.float64)
+        call = entry(_chain_entry, probe, probe, itab, weights_all, full_arr, lo, gain)
 
         def chain() -> tuple[np.ndarray, float]:
-            out = _released(outs)
+            out = spare.map()
             if out is None:
                 out = np.empty(size, dtype=np.float64)  # the kernel writes every value
-            work = _pop(tmps)
-            if work is None:
-                work = np.empty(5 * table.longest, dtype=np.float64)
+            work = spare.work(5 * table.longest)
             top = float(call(out, work, itab, weights_all, full_arr, lo, gain))
-            if keep:
-                _keep(outs, out)
-                _keep(tmps, work)
+            spare.keep(out, work)
             return out.reshape(full), top
 
         return chain
@@ -213,58 +222,67 @@ def _dense_program(plan: Plan, weighted: bool, gains: dict[int, float | int] | N
     table = link_table(plan, weighted)
     shape = plan.input_shape
     itab, gain_array = packed(table), _gain_array(plan, gains)
-    rows = table.pool_rows + table.scratch_rows + _scratch2(table)
-    start, stop = int(table.offsets[-1]), int(table.offsets[-1] + table.sizes[-1])
+    rows = _work_rows(table)
     reuse = bool(table.live[0])  # else the map is zeros: allocated as such
-    keep = (rows + int(table.sizes[0])) * 8 <= _KEEP_BYTES
-    outs: list[np.ndarray] = []
-    works: list[np.ndarray] = []
+    spare = _Spare((rows + int(table.sizes[0])) * 8 <= SMALL_BYTES)
     probe = np.empty(1, dtype=np.float64)
     call = entry(_dense_entry, probe, probe, itab, table.weights_all, gain_array, 1)
 
     def dense() -> np.ndarray:
-        out = _released(outs) if reuse else None
+        out = spare.map() if reuse else None
         if out is None:
             out = _new_map(table, 1)
-        work = _pop(works)
-        if work is None:
-            work = np.empty(rows, dtype=np.float64)
-        work[start:stop] = 1.0
-        call(work, out, itab, table.weights_all, gain_array, 1)
-        if keep:
-            _keep(works, work)
-            if reuse:
-                _keep(outs, out)
+        work = _run_dense(table, itab, gain_array, 1, 1.0, out, spare.work(rows), call)
+        spare.keep(out if reuse else None, work)
         return out.reshape(shape)
 
     return dense
 
 
-# A bound program keeps its last map and work buffers (up to this size) for its next call: a
-# fresh allocation is the first large malloc after another library freed thousands of small
-# blocks (10-15 us cold, against a 12 us VGG-16 map).  The map is handed out again only once
-# nothing outside holds it or a view of it, so every answer is a new array to its caller.
-_KEEP_BYTES = 32 << 20
+# Nothing big: a bound program needing at most this much skips the memory check
+# (rfgraph.engine) and keeps its last map and work buffer for its next call (_Spare).
+SMALL_BYTES = 32 << 20
+
+
+class _Spare:
+    """The last map and work buffer of a bound program, for its next call.
+
+    A fresh buffer costs the first large malloc after another library freed thousands of small
+    blocks (10-15 us when the call comes cold, against a 12 us VGG-16 map).  Buffers are taken
+    out while a call runs, so two threads never share one; the map is handed out again only
+    once nothing refers to it or a view of it, so every answer is a new array to its caller.
+    """
+
+    def __init__(self, keep: bool) -> None:
+        self._keep = keep
+        self._maps: list[np.ndarray] = []
+        self._works: list[np.ndarray] = []
+
+    def map(self) -> np.ndarray | None:
+        """The last map if nobody else refers to it (no view, no buffer export), else None."""
+        arr = _pop(self._maps)
+        if arr is not None and sys.getrefcount(arr) == 2:  # this name and the argument
+            return arr
+        return None
+
+    def work(self, rows: int) -> np.ndarray:
+        """The last work buffer (the kernels read nothing of it they have not written), or a new one."""
+        arr = _pop(self._works)
+        return np.empty(rows, dtype=np.float64) if arr is None else arr
+
+    def keep(self, out: np.ndarray | None, work: np.ndarray) -> None:
+        if self._keep:
+            if out is not None and not self._maps:
+                self._maps.append(out)
+            if not self._works:
+                self._works.append(work)
 
 
 def _pop(spare: list[np.ndarray]) -> np.ndarray | None:
     try:
-        return spare.pop()  # taken out while a call runs: two threads never share one
+        return spare.pop()
     except IndexError:
         return None
-
-
-def _released(spare: list[np.ndarray]) -> np.ndarray | None:
-    """The map kept in ``spare`` if nobody else refers to it (no view, no buffer export)."""
-    arr = _pop(spare)
-    if arr is not None and sys.getrefcount(arr) == 2:  # this name and the argument
-        return arr
-    return None
-
-
-def _keep(spare: list[np.ndarray], arr: np.ndarray) -> None:
-    if not spare:
-        spare.append(arr)
 
 
 def float_paths(
