@@ -311,3 +311,28 @@ def test_three_and_five_tap_stride_one_rows_equal_the_taps_summed_one_by_one(tap
                                 expected[p * n_in + v + offset + j] += c[p * n_out + v]
                 _pull_window_with(c, 0, got, 0, 2, n_out, n_in, 1, 1, 1, offset, taps, zero, work)
                 assert np.array_equal(got, expected), (n_out, n_in, offset)
+
+
+def test_the_peak_of_a_map_is_its_largest_magnitude():
+    from rfgraph.engine._kernels_sweep import _peak
+
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 3, 4, 5, 17, 1000):
+        x = rng.normal(size=n) * 10.0 ** rng.integers(-300, 300, size=n)
+        assert _peak(x) == (np.abs(x).max() if n else 0.0)
+    assert _peak(np.array([-0.0, 5e-324])) == 5e-324 and _peak(np.array([2.0, -np.inf])) == np.inf
+
+
+def test_a_bound_dense_program_hands_back_counts_beyond_float_exactness():
+    from rfgraph.engine import _sweep
+    from rfgraph.engine._questions import _cropped
+
+    net = rf.Sequential(*[rf.Residual(rf.Conv(9, padding=4)) for _ in range(20)], rf.Conv(3))
+    plan = rf.build_plan(net, (61, 7))
+    assert _sweep._kind(_cropped(plan, (29, 2))[0]) == "dense"
+    for _ in range(2):  # the bound program's peak (from its kernel) sends exact=None to exact ints
+        exact = rf.contribution_map(net, (61, 7), "paths", exact=None)
+        assert exact.dtype == object and max(exact.ravel()) > 2**53
+        rounded = rf.contribution_map(net, (61, 7), "paths")
+        assert rounded.dtype == np.float64 and rounded.max() > 2**53
+        assert np.allclose(rounded, exact.astype(np.float64), rtol=1e-12, atol=0)  # rounded, not exact

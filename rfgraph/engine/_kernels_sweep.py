@@ -579,3 +579,31 @@ def _dense_entry(work, out, itab, weights_all, gains, batch):  # type: ignore[no
         work[pool_rows : pool_rows + scratch],
         work[pool_rows + scratch : pool_rows + scratch + scratch2],
     )
+
+
+@kernel
+def _dense_ones(work, out, itab, weights_all, gains):  # type: ignore[no-untyped-def]
+    """:func:`_dense_entry` of one seed column of ones, written here (a bound program's map);
+    returns the map's peak |value| (no pass of numpy over it afterwards)."""
+    top = itab[itab[15]] - 1
+    offsets = _section(itab, 0)
+    sizes = _section(itab, 2)
+    for i in range(offsets[top], offsets[top] + sizes[top]):
+        work[i] = 1.0
+    _dense_entry(work, out, itab, weights_all, gains, 1)
+    return _peak(out)
+
+
+@kernel
+def _peak(x):  # type: ignore[no-untyped-def]
+    """max |x| (0 for none).  Compared as the bits of |x| (sign cleared): for doubles they order
+    like the magnitudes, and an integer maximum vectorises where a float one (NaN rules) does not
+    (2.2 us for 224^2 values against 8 us)."""
+    bits = x.view(np.int64)
+    top = np.int64(0)
+    magnitude = np.int64(0x7FFFFFFFFFFFFFFF)
+    for i in range(bits.size):
+        top = max(top, bits[i] & magnitude)
+    one = np.empty(1, dtype=np.int64)
+    one[0] = top
+    return one.view(np.float64)[0]

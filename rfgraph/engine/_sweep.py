@@ -79,27 +79,16 @@ def _new_map(table: LinkTable, batch: int) -> np.ndarray:
 
 
 def _run_dense(
-    table: LinkTable,
-    itab: np.ndarray,
-    gain_array: np.ndarray,
-    batch: int,
-    seed: float | np.ndarray,
-    out: np.ndarray,
-    work: np.ndarray | None = None,
-    call: Callable[..., Any] | None = None,
-) -> np.ndarray:
-    """One compiled dense sweep into ``out``: the pool and scratch buffers in one work array
-    (``work``, else a new one; returned), the output tensor's rows set to ``seed`` (a value, or
-    ``rows x batch`` values).  ``call``: the kernel's compiled overload (default: through the
-    dispatcher)."""
+    table: LinkTable, itab: np.ndarray, gain_array: np.ndarray, batch: int, seed: float | np.ndarray, out: np.ndarray
+) -> None:
+    """One compiled dense sweep into ``out``: the pool and scratch buffers in one work array,
+    the output tensor's rows set to ``seed`` (a value, or ``rows x batch`` values)."""
     from ._kernels_sweep import _dense_entry
 
-    if work is None:
-        work = np.empty(_work_rows(table) * batch, dtype=np.float64)
+    work = np.empty(_work_rows(table) * batch, dtype=np.float64)
     start = int(table.offsets[-1]) * batch
     work[start : start + int(table.sizes[-1]) * batch] = seed
-    (call or _dense_entry)(work, out, itab, table.weights_all, gain_array, batch)
-    return work
+    _dense_entry(work, out, itab, table.weights_all, gain_array, batch)
 
 
 def _work_rows(table: LinkTable) -> int:
@@ -182,11 +171,13 @@ def paths_program(
         probe = np.empty(1, dtype=np.float64)
         call = entry(_chain_entry, probe, probe, itab, weights_all, full_arr, lo, gain)
 
+        room = 5 * table.longest
+
         def chain() -> tuple[np.ndarray, float]:
             out = spare.map()
             if out is None:
                 out = np.empty(size, dtype=np.float64)  # the kernel writes every value
-            work = spare.work(5 * table.longest)
+            work = spare.work(room)
             top = float(call(out, work, itab, weights_all, full_arr, lo, gain))
             spare.keep(out, work)
             return out.reshape(full), top
@@ -198,13 +189,13 @@ def paths_program(
     else:
         from ._paths import dense_result, sweep
 
-        def run() -> np.ndarray:
+        def run() -> tuple[np.ndarray, float]:
             g = sweep(plan, [np.ones((1, n)) for n in plan.output.shape], weighted=weighted, gains=gains)
-            return dense_result(g, None)[0]
+            values = dense_result(g, None)[0]
+            return values, peak(values, gains)
 
     def general() -> tuple[np.ndarray, float]:
-        values = run()
-        top = peak(values, gains)
+        values, top = run()
         if inner is None or full_shape is None or values.shape == full_shape:
             return values, top
         out = np.zeros(full_shape)
@@ -214,9 +205,11 @@ def paths_program(
     return general
 
 
-def _dense_program(plan: Plan, weighted: bool, gains: dict[int, float | int] | None) -> Callable[[], np.ndarray]:
-    """:func:`dense_paths` of one seed of ones, bound."""
-    from ._kernels_sweep import _dense_entry
+def _dense_program(
+    plan: Plan, weighted: bool, gains: dict[int, float | int] | None
+) -> Callable[[], tuple[np.ndarray, float]]:
+    """:func:`dense_paths` of one seed of ones, bound; returns the map and its peak |value|."""
+    from ._kernels_sweep import _dense_ones
     from ._numba import entry
 
     table = link_table(plan, weighted)
@@ -226,15 +219,16 @@ def _dense_program(plan: Plan, weighted: bool, gains: dict[int, float | int] | N
     reuse = bool(table.live[0])  # else the map is zeros: allocated as such
     spare = _Spare((rows + int(table.sizes[0])) * 8 <= SMALL_BYTES)
     probe = np.empty(1, dtype=np.float64)
-    call = entry(_dense_entry, probe, probe, itab, table.weights_all, gain_array, 1)
+    call = entry(_dense_ones, probe, probe, itab, table.weights_all, gain_array)
 
-    def dense() -> np.ndarray:
+    def dense() -> tuple[np.ndarray, float]:
         out = spare.map() if reuse else None
         if out is None:
             out = _new_map(table, 1)
-        work = _run_dense(table, itab, gain_array, 1, 1.0, out, spare.work(rows), call)
+        work = spare.work(rows)
+        top = float(call(work, out, itab, table.weights_all, gain_array))
         spare.keep(out if reuse else None, work)
-        return out.reshape(shape)
+        return out.reshape(shape), top
 
     return dense
 
