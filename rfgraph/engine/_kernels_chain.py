@@ -5,22 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels_sweep import _section
+from ._kernels_sweep import _most_taps, _pull_window_with, _section
 from ._numba import kernel
-
-
-@kernel
-def _pull_vector(cur, nxt, n_out, n_in, stride, dilation, offset, taps):  # type: ignore[no-untyped-def]
-    """``nxt += `` the window map's transpose applied to ``cur`` (output ``v`` reads ``v * stride +
-    offset + j * dilation``, clipped).  A chain's vectors are short: the plain loop is as fast as
-    the tensor kernels' window paths here and needs no work buffer."""
-    for v in range(n_out):
-        x = cur[v]
-        base = v * stride + offset
-        for j in range(taps):
-            i = base + j * dilation
-            if 0 <= i < n_in:
-                nxt[i] += x
 
 
 @kernel
@@ -40,18 +26,20 @@ def _chain_vector(
     top,
 ):  # type: ignore[no-untyped-def]
     """One axis of a chain: ``cur`` (ones on the output) pulled through every link ``top .. 1``
-    (window maps by :func:`_pull_vector`, others by their CSR arrays); returns the buffer that
+    (window maps by the tensor kernels' window pull, others by their CSR arrays); returns the buffer that
     holds the input's vector."""
+    work = np.empty(2 * _most_taps(map_window, 1), dtype=np.int64)
     for t in range(top, 0, -1):
         m = link_maps[first_link[t], axis]
         if m < 0:
             continue
         n_out = shapes[t, axis]
         n_in = shapes[t - 1, axis]
-        nxt[:n_in] = 0.0
-        if map_window[m, 3] > 0:
-            _pull_vector(cur, nxt, n_out, n_in, map_window[m, 0], map_window[m, 1], map_window[m, 2], map_window[m, 3])
+        if map_window[m, 3] > 0:  # assigns every value of nxt[:n_in]
+            w = map_window[m]
+            _pull_window_with(cur, 0, nxt, 0, 1, n_out, n_in, 1, w[0], w[1], w[2], w[3], True, work)
         else:
+            nxt[:n_in] = 0.0
             p = map_ptr[m]
             q = idx_ptr[m]
             for v in range(n_out):
