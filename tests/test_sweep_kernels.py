@@ -314,7 +314,7 @@ def test_three_and_five_tap_stride_one_rows_equal_the_taps_summed_one_by_one(tap
 
 
 def test_the_peak_of_a_map_is_its_largest_magnitude():
-    from rfgraph.engine._kernels_sweep import _peak
+    from rfgraph.engine._kernels_rows import _peak
 
     rng = np.random.default_rng(7)
     for n in (0, 1, 3, 4, 5, 17, 1000):
@@ -336,3 +336,23 @@ def test_a_bound_dense_program_hands_back_counts_beyond_float_exactness():
         rounded = rf.contribution_map(net, (61, 7), "paths")
         assert rounded.dtype == np.float64 and rounded.max() > 2**53
         assert np.allclose(rounded, exact.astype(np.float64), rtol=1e-12, atol=0)  # rounded, not exact
+
+
+@pytest.mark.parametrize("taps", [3, 5])
+def test_same_length_rows_swept_as_one_run_equal_the_taps_summed_one_by_one(taps):
+    # Assigning several rows of one length at once: the ends each row's neighbours spoil are written again.
+    work = np.empty(64, dtype=np.int64)
+    rng = np.random.default_rng(11)
+    for n in range(1, 12):
+        for pre in (2, 3, 7):
+            for offset in range(-taps - 1, 4):
+                c = rng.integers(0, 5, size=pre * n).astype(np.float64)
+                got = np.full(pre * n, np.nan)
+                expected = np.zeros(pre * n)
+                for p in range(pre):
+                    for v in range(n):
+                        for j in range(taps):
+                            if 0 <= v + offset + j < n:
+                                expected[p * n + v + offset + j] += c[p * n + v]
+                _pull_window_with(c, 0, got, 0, pre, n, n, 1, 1, 1, offset, taps, True, work)
+                assert np.array_equal(got, expected), (n, pre, offset)
