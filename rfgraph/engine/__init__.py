@@ -351,23 +351,20 @@ def _build_program(
     if cropped is None:
         return None
     cp, window = cropped
-    run = _sweep.paths_program(cp, window, plan.input_shape, weighted=mean)
-    needed = 16 * plan.tensors[0].size + 32 * _sweep.biggest(cp)
-
     limit = FLOAT_EXACT if exact_beyond else math.inf
-    # A program that needs little asks the kernel nothing before it runs: the getrlimit and /proc
-    # reads of the memory check cost more than a small map itself when they come cold, right
-    # after another program ran (8-25 us against a 12 us VGG-16 map).
-    small = needed <= _sweep.SMALL_BYTES
+    # None hands the question back to the full path: too little memory now (it refuses), counts
+    # beyond float64's range (an error), or with exact=None counts at or beyond 2**53 (exact
+    # ints); exact=False keeps float64 rounded beyond 2**53, as the full path does.
+    run = _sweep.paths_program(cp, window, plan.input_shape, weighted=mean, limit=limit)
+    needed = 16 * plan.tensors[0].size + 32 * _sweep.biggest(cp)
+    if needed <= _sweep.SMALL_BYTES:
+        # A program that needs little asks the kernel nothing before it runs: the getrlimit and
+        # /proc reads of the memory check cost more than a small map itself when they come cold,
+        # right after another program ran (8-25 us against a 12 us VGG-16 map).
+        return run
 
     def program() -> np.ndarray | None:
-        # None hands the question back to the full path: too little memory now (it refuses),
-        # counts beyond float64's range (an error), or with exact=None counts at or beyond 2**53
-        # (exact ints); exact=False keeps float64 rounded beyond 2**53, as the full path does.
-        if not small and needed > _available_memory() // 2:
-            return None
-        values, peak = run()
-        return values if peak < limit else None
+        return None if needed > _available_memory() // 2 else run()
 
     return program
 
@@ -511,16 +508,30 @@ def contribution_map(
     >>> rf.contribution_map(rf.Residual(rf.Conv(3, padding=1, name="c")), (5,), "paths", weights={"res1.c": 2}).tolist()
     [0.0, 2.0, 3.0, 2.0, 0.0]
     """
-    key: tuple[Any, ...] = (id(network), id(input_shape), id(target), endpoint, metric, exact, method, weights)
-    key += (limits.MAX_OPS, limits.MAX_DEPTH, limits.MAX_PLAN_ENTRIES)
+    # One tuple and one lookup: a map repeated in a loop beside another library (a benchmark, a
+    # training step) takes 10-50 us, and each step before its program runs costs 1-3 us cold.
+    key = (
+        id(network),
+        id(input_shape),
+        id(target),
+        endpoint,
+        metric,
+        exact,
+        method,
+        weights,
+        limits.MAX_OPS,
+        limits.MAX_DEPTH,
+        limits.MAX_PLAN_ENTRIES,
+    )
     try:
-        recent = _RECENT.get(key)
-    except TypeError:  # unhashable arguments (a dict of weights): never a bound program
-        recent = None
-    if recent is not None and recent[0]() is network and recent[1] is input_shape and recent[2] is target:
-        values = recent[3]()
-        if values is not None:
-            return values
+        ref, shape, tgt, bound = _RECENT[key]
+    except (KeyError, TypeError):  # TypeError: unhashable arguments (a dict of weights)
+        pass
+    else:
+        if ref() is network and shape is input_shape and tgt is target:
+            values = bound()
+            if values is not None:
+                return values
     plan = build_plan(network, input_shape, endpoint)
     program = _program(plan, metric, target, exact, method, weights)
     if program is not None:

@@ -509,7 +509,7 @@ def _dense_entry(work, out, itab, weights_all, gains, batch):  # type: ignore[no
 
 
 @kernel
-def _dense_ones(work, out, itab, weights_all, gains):  # type: ignore[no-untyped-def]
+def _dense_ones(out, work, itab, weights_all, gains):  # type: ignore[no-untyped-def]
     """:func:`_dense_entry` of one seed column of ones, written here (a bound program's map);
     returns the map's peak |value| (no pass of numpy over it afterwards)."""
     top = itab[itab[15]] - 1

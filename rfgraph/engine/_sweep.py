@@ -149,134 +149,119 @@ def paths_program(
     *,
     weighted: bool = False,
     gains: dict[int, float | int] | None = None,
-) -> Callable[[], tuple[np.ndarray, float]]:
-    """:func:`float_paths` as a function of no arguments, every array it reads bound once.
+    limit: float | None = None,
+) -> Callable[[], np.ndarray | None]:
+    """:func:`float_paths`'s map as a function of no arguments, every array it reads bound once;
+    it returns None instead when the map's peak |value| is ``limit`` or more (or not a number).
 
-    A repeated map of one target (a loop, the page, a benchmark) then costs the allocation of
-    its buffers and one compiled call, not a walk through the Python layers above them.
+    A repeated map of one target (a loop, the page, a benchmark) then costs one compiled call,
+    not a walk through the Python layers above it.
     """
     kind = _kind(plan)
+    full = plan.input_shape if window is None or full_shape is None else full_shape
     if kind == "chain":
         from ._kernels_chain import _chain_entry
         from ._numba import entry
 
         table = link_table(plan, weighted)
-        full = plan.input_shape if window is None or full_shape is None else full_shape
         lo = np.array([0] * len(full) if window is None or full_shape is None else [a for a, _ in window], np.int64)
         gain = float(np.prod(_gain_array(plan, gains))) if gains else 1.0
-        size = math.prod(full)
         itab, weights_all, full_arr = packed(table), table.weights_all, np.array(full, dtype=np.int64)
-
-        spare = _Spare(size * 8 <= SMALL_BYTES)
         probe = np.empty(1, dtype=np.float64)
         call = entry(_chain_entry, probe, probe, itab, weights_all, full_arr, lo, gain)
-
-        room = 5 * table.longest
-
-        def chain() -> tuple[np.ndarray, float]:
-            out = spare.map()
-            if out is None:
-                out = np.empty(size, dtype=np.float64)  # the kernel writes every value
-            work = spare.work(room)
-            top = float(call(out, work, itab, weights_all, full_arr, lo, gain))
-            spare.keep(out, work)
-            return out.reshape(full), top
-
-        return chain
-    inner = None if window is None or full_shape is None else tuple(slice(a, b) for a, b in window)
+        # The kernel writes every value of the map (zeros outside the window).
+        return _bound(call, full, 5 * table.longest, (itab, weights_all, full_arr, lo, gain), True, limit)
     if kind == "dense":
-        run = _dense_program(plan, weighted, gains)
+        from ._kernels_sweep import _dense_ones
+        from ._numba import entry
+
+        table = link_table(plan, weighted)
+        itab, gain_array = packed(table), _gain_array(plan, gains)
+        probe = np.empty(1, dtype=np.float64)
+        call = entry(_dense_ones, probe, probe, itab, table.weights_all, gain_array)
+        # No link reaching the input leaves its map unwritten: zeros, never handed out again.
+        written = bool(table.live[0])
+        run = _bound(call, plan.input_shape, _work_rows(table), (itab, table.weights_all, gain_array), written, limit)
     else:
         from ._paths import dense_result, sweep
 
-        def run() -> tuple[np.ndarray, float]:
+        def run() -> np.ndarray | None:
             g = sweep(plan, [np.ones((1, n)) for n in plan.output.shape], weighted=weighted, gains=gains)
             values = dense_result(g, None)[0]
-            return values, peak(values, gains)
+            return values if limit is None or peak(values, gains) < limit else None
 
-    def general() -> tuple[np.ndarray, float]:
-        values, top = run()
-        if inner is None or full_shape is None or values.shape == full_shape:
-            return values, top
-        out = np.zeros(full_shape)
+    if full == plan.input_shape:
+        return run
+    inner = tuple(slice(a, b) for a, b in window or ())
+
+    def embedded() -> np.ndarray | None:
+        values = run()
+        if values is None:
+            return None
+        out = np.zeros(full)
         out[inner] = values
-        return out, top
+        return out
 
-    return general
-
-
-def _dense_program(
-    plan: Plan, weighted: bool, gains: dict[int, float | int] | None
-) -> Callable[[], tuple[np.ndarray, float]]:
-    """:func:`dense_paths` of one seed of ones, bound; returns the map and its peak |value|."""
-    from ._kernels_sweep import _dense_ones
-    from ._numba import entry
-
-    table = link_table(plan, weighted)
-    shape = plan.input_shape
-    itab, gain_array = packed(table), _gain_array(plan, gains)
-    rows = _work_rows(table)
-    reuse = bool(table.live[0])  # else the map is zeros: allocated as such
-    spare = _Spare((rows + int(table.sizes[0])) * 8 <= SMALL_BYTES)
-    probe = np.empty(1, dtype=np.float64)
-    call = entry(_dense_ones, probe, probe, itab, table.weights_all, gain_array)
-
-    def dense() -> tuple[np.ndarray, float]:
-        out = spare.map() if reuse else None
-        if out is None:
-            out = _new_map(table, 1)
-        work = spare.work(rows)
-        top = float(call(work, out, itab, table.weights_all, gain_array))
-        spare.keep(out if reuse else None, work)
-        return out.reshape(shape), top
-
-    return dense
+    return embedded
 
 
 # Nothing big: a bound program needing at most this much skips the memory check
-# (rfgraph.engine) and keeps its last map and work buffer for its next call (_Spare).
+# (rfgraph.engine) and keeps its last map and work buffer for its next call (_bound).
 SMALL_BYTES = 32 << 20
 
 
-class _Spare:
-    """The last map and work buffer of a bound program, for its next call.
+def _bound(
+    call: Callable[..., float],
+    shape: tuple[int, ...],
+    rows: int,
+    tail: tuple[Any, ...],
+    written: bool,
+    limit: float | None,
+) -> Callable[[], np.ndarray | None]:
+    """``call(map, work, *tail)`` (a compiled kernel that returns the map's peak |value|) as a
+    function of no arguments that returns the map of ``shape``, or None at a peak of ``limit``
+    or more (never with ``limit=None``).
 
-    A fresh buffer costs the first large malloc after another library freed thousands of small
-    blocks (10-15 us when the call comes cold, against a 12 us VGG-16 map).  Buffers are taken
-    out while a call runs, so two threads never share one; the map is handed out again only
-    once nothing refers to it or a view of it, so every answer is a new array to its caller.
+    A program needing at most :data:`SMALL_BYTES` keeps its map (when the kernel writes every
+    value of it: ``written``) and its work buffer for the next call: a fresh buffer costs the
+    first large malloc after another library freed thousands of small blocks (10-15 us when the
+    call comes cold, against a 12 us VGG-16 map).  Buffers are taken out while a call runs, so
+    two threads never share one; the map is handed out again only once nothing refers to it or
+    a view of it, so every answer is a new array to its caller.  The whole call is this one
+    Python function: each frame, method or numpy call on the way costs 1-3 us when it comes cold,
+    right after another library ran.
     """
+    keep = (rows + math.prod(shape)) * 8 <= SMALL_BYTES
+    keep_map = keep and written
+    fresh = np.empty if written else np.zeros
+    maps: list[tuple[np.ndarray, np.ndarray]] = []  # (the map, its flat view for the kernel)
+    works: list[np.ndarray] = []
+    refs = sys.getrefcount
+    below = math.inf if limit is None else limit
 
-    def __init__(self, keep: bool) -> None:
-        self._keep = keep
-        self._maps: list[np.ndarray] = []
-        self._works: list[np.ndarray] = []
+    def program() -> np.ndarray | None:
+        try:
+            whole, flat = maps.pop()
+            if refs(whole) != 3:  # more than this name, the argument and the flat view's base
+                raise IndexError
+        except IndexError:
+            whole = fresh(shape, dtype=np.float64)
+            flat = whole.reshape(-1)
+        try:
+            work = works.pop()
+        except IndexError:
+            work = np.empty(rows, dtype=np.float64)
+        top = call(flat, work, *tail)
+        if keep:
+            if keep_map and not maps:
+                maps.append((whole, flat))
+            if not works:
+                works.append(work)
+        if top < below:
+            return whole
+        return None if limit is not None else whole
 
-    def map(self) -> np.ndarray | None:
-        """The last map if nobody else refers to it (no view, no buffer export), else None."""
-        arr = _pop(self._maps)
-        if arr is not None and sys.getrefcount(arr) == 2:  # this name and the argument
-            return arr
-        return None
-
-    def work(self, rows: int) -> np.ndarray:
-        """The last work buffer (the kernels read nothing of it they have not written), or a new one."""
-        arr = _pop(self._works)
-        return np.empty(rows, dtype=np.float64) if arr is None else arr
-
-    def keep(self, out: np.ndarray | None, work: np.ndarray) -> None:
-        if self._keep:
-            if out is not None and not self._maps:
-                self._maps.append(out)
-            if not self._works:
-                self._works.append(work)
-
-
-def _pop(spare: list[np.ndarray]) -> np.ndarray | None:
-    try:
-        return spare.pop()
-    except IndexError:
-        return None
+    return program
 
 
 def float_paths(
@@ -295,7 +280,9 @@ def float_paths(
     dense sweep.  With ``window`` and ``full_shape`` the map is returned in the uncropped input
     (zeros outside the window).
     """
-    return paths_program(plan, window, full_shape, weighted=weighted, gains=gains)()
+    values = paths_program(plan, window, full_shape, weighted=weighted, gains=gains)()
+    assert values is not None  # no limit
+    return values, peak(values, gains)
 
 
 _KINDS: weakref.WeakKeyDictionary[Plan, str] = weakref.WeakKeyDictionary()

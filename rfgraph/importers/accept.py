@@ -20,6 +20,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from ..ops import Op
+
 __all__ = ["accepting_text", "network_from_text"]
 
 
@@ -41,6 +43,11 @@ def accepting_text(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(network: Any, *args: Any, **kwargs: Any) -> Any:
+        # An op first, by a plain class check and nothing else: a map repeated in a loop beside
+        # another library takes 10-50 us, and every step here costs 1-3 us when it comes cold
+        # (the os.PathLike check below goes through the ABC machinery).
+        if isinstance(network, Op):
+            return func(network, *args, **kwargs)
         shape = args[0] if args else kwargs.get("input_shape", kwargs.get("image_shape"))
         return func(network_from_text(network, shape), *args, **kwargs)
 
