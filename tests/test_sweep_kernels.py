@@ -177,6 +177,24 @@ def test_a_square_chain_reuses_an_axis_only_when_its_maps_are_the_same(kernel):
     assert not (fast == fast.T).all()  # the target (2, 3) is off the diagonal: the axes' vectors differ
 
 
+@pytest.mark.parametrize(
+    ("net", "shape", "target"),
+    [
+        (rf.Sequential(rf.Conv(3, padding=1), rf.Pool(2, stride=2), rf.Conv(3, padding=1)), (16, 16), None),
+        (rf.Sequential(rf.Conv(3, padding=1), rf.Conv(3, padding=1)), (15, 15), (1, 1)),  # both axes clipped alike
+        # The same sizes along both axes, but the first link's taps start one apart (axis 0 clips
+        # at the top border, axis 1 at the bottom): a shared vector would be wrong.
+        (rf.Sequential(rf.Conv(3, padding=1), rf.Conv(3, padding=1)), (15, 15), (0, 14)),
+        (rf.Sequential(rf.Conv(3, padding=1), rf.Flip(0), rf.Conv(3, padding=1)), (16, 16), (3, 3)),
+    ],
+)
+def test_a_square_chain_shares_a_vector_between_axes_only_when_their_geometry_agrees(net, shape, target):
+    # Importers build one map per axis, so equal geometry is recognised by value, not by identity.
+    plan = rf.build_plan(net, shape)
+    fast = rf.engine.plan_contribution_map(plan, "paths", target)
+    np.testing.assert_array_equal(fast, rf.engine.plan_contribution_map(plan, "paths", target, method="separable"))
+
+
 @pytest.mark.parametrize("shape", [(40, 36), (90, 90)])  # the union window is the whole input / a part
 def test_a_list_swept_one_column_at_a_time_equals_the_single_maps(monkeypatch, shape):
     from rfgraph.engine import _sweep

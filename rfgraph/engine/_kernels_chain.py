@@ -86,17 +86,33 @@ def _chain_map(  # type: ignore[no-untyped-def]
         if a >= ndim:
             vecs[a, 0] = 1.0
             continue
-        same = -1  # an earlier axis with the same maps and seed (a square input): the same vector
+        # An earlier axis with the same maps and sizes (a square input): the same vector.  Maps
+        # are the same when they are one map, or two window maps of the same geometry (an
+        # importer builds one map per axis even where the axes agree).
+        same = -1
         for b in range(a):
-            if shapes[top, b] == shapes[top, a] and shapes[0, b] == shapes[0, a]:
-                equal = True
-                for t in range(1, top + 1):
-                    if link_maps[first_link[t], a] != link_maps[first_link[t], b]:
-                        equal = False
-                        break
-                if equal:
-                    same = b
+            equal = True
+            for t in range(top + 1):
+                if shapes[t, b] != shapes[t, a]:
+                    equal = False
                     break
+                if t == 0:
+                    continue
+                ma = link_maps[first_link[t], a]
+                mb = link_maps[first_link[t], b]
+                if ma == mb:
+                    continue
+                if ma < 0 or mb < 0 or map_window[ma, 3] == 0 or map_window[mb, 3] == 0:
+                    equal = False
+                    break
+                for k in range(4):
+                    if map_window[ma, k] != map_window[mb, k]:
+                        equal = False
+                if not equal:
+                    break
+            if equal:
+                same = b
+                break
         if same >= 0:
             top_abs = 0.0
             for i in range(shapes[0, a]):
