@@ -145,6 +145,27 @@ def test_a_chain_map_written_whole_equals_the_python_sweep(shape, where):
     assert (fast == 0).any() or where == "all"
 
 
+def test_the_last_question_answers_only_itself():
+    # The last question is matched by identity alone: alternating networks, metrics, exactness
+    # and endpoints with the same shape and target objects each get their own answer.
+    a = rf.Sequential(rf.Conv(3, name="c1"), rf.Conv(3, name="c2"))
+    b = rf.Sequential(rf.Conv(5, name="c1"), rf.Conv(3, name="c2"))
+    shape, target = (11, 11), (2, 2)
+    want_a = rf.engine.reference.contribution_map(a, shape, "paths", target)
+    want_b = rf.engine.reference.contribution_map(b, shape, "paths", target)
+    for _ in range(2):
+        np.testing.assert_array_equal(rf.contribution_map(a, shape, "paths", target), want_a)
+        np.testing.assert_array_equal(rf.contribution_map(b, shape, "paths", target), want_b)
+        assert rf.contribution_map(b, shape, "paths", target, exact=True).dtype == object
+        assert rf.contribution_map(b, shape, "edges", target).dtype == np.int64
+        assert rf.contribution_map(b, shape, "paths", (0, 0), endpoint="c1").shape == shape
+    del b
+    c = rf.Sequential(rf.Conv(7, name="c1"), rf.Conv(3, name="c2"))  # perhaps at b's address
+    np.testing.assert_array_equal(
+        rf.contribution_map(c, shape, "paths", target), rf.engine.reference.contribution_map(c, shape, "paths", target)
+    )
+
+
 def test_the_same_objects_again_reach_the_bound_program_and_nothing_else():
     from rfgraph import engine
     from rfgraph.geometry import limits
@@ -152,7 +173,8 @@ def test_the_same_objects_again_reach_the_bound_program_and_nothing_else():
     net = rf.Sequential(rf.Conv(3), rf.Conv(3))
     shape, target = (9, 9), (1, 1)
     first = rf.contribution_map(net, shape, "paths", target=target)
-    assert any(entry[0]() is net for entry in engine._RECENT.values())
+    assert any(entry[0]() is net for entry in engine._recent.RECENT.values())
+    assert engine._recent.last[-2]() is net
     np.testing.assert_array_equal(rf.contribution_map(net, shape, "paths", target=target), first)
     with pytest.raises(rf.RFGraphError):  # equal to (1, 1) but a different object: the full path decides
         rf.contribution_map(net, shape, "paths", target=(True, 1))
