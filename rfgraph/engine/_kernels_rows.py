@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import kernel
+from ._numba import helper, kernel
 
 
-@kernel
+@helper
 def _clipped_ends(c, cb, o, ob, n_out, n_in, stride, offset, taps, assign, k_lo, k_hi):  # type: ignore[no-untyped-def]
     """The outputs ``k < k_lo`` and ``k >= k_hi`` of one row of a window pull (dilation 1, stride
     1 or 2), value by value: ``o[k]`` (=, or += unless ``assign``) the sum of ``c[v]`` with
@@ -32,7 +32,7 @@ def _clipped_ends(c, cb, o, ob, n_out, n_in, stride, offset, taps, assign, k_lo,
                 o[ob + k] += x
 
 
-@kernel
+@helper
 def _stride2_taps3(c, cb, o, ob, n_out, n_in, offset, assign):  # type: ignore[no-untyped-def]
     """One row of a 3-tap stride-2 window pull (the stems and downsampling convolutions):
     ``o[k]`` gets ``c[v]`` for ``0 <= k - offset - 2 v <= 2``, so with ``k = offset + 2 u``
@@ -60,7 +60,7 @@ def _stride2_taps3(c, cb, o, ob, n_out, n_in, offset, assign):  # type: ignore[n
             o[dst + two * u + one] += x
 
 
-@kernel
+@helper
 def _stride1_row(c, cb, o, ob, n_out, n_in, offset, taps, assign):  # type: ignore[no-untyped-def]
     """One row of a 3- or 5-tap stride-1 window pull (depthwise convolutions): ``o[i]`` is the
     sum of ``c[i - offset - j]`` over the taps ``j`` inside the row, in one pass that writes each
@@ -91,7 +91,7 @@ def _stride1_rows(c, c_off, o, o_off, pre, n, offset, taps):  # type: ignore[no-
         _clipped_ends(c, c_off + p * n, o, o_off + p * n, n, n, 1, offset, taps, True, i_lo, i_hi)
 
 
-@kernel
+@helper
 def _stride1_inside(c, src, o, dst, i_lo, i_hi, taps, assign):  # type: ignore[no-untyped-def]
     """``o[dst + i]`` (=, or +=) the sum of ``c[src + i - j]`` for ``j < taps`` (3 or 5), every
     index inside: one pass the compiler vectorises."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels_rows import _peak, _stride1_row, _stride1_rows, _stride2_taps3
-from ._numba import kernel
+from ._numba import helper, kernel
 
 
 @kernel
@@ -32,7 +32,7 @@ def _pull_rows(c, c_off, o, o_off, pre, n_out, n_in, run, indptr, indices, weigh
                         o[dst + k] += w * c[src + k]
 
 
-@kernel
+@helper
 def _tap_range(c, src, o, dst, count, stride):  # type: ignore[no-untyped-def]
     """``o[dst + stride * i] += c[src + i]`` for ``i < count`` (one tap of a window map, runs of one)."""
     if stride == 1:
@@ -55,7 +55,7 @@ def _tap_range(c, src, o, dst, count, stride):  # type: ignore[no-untyped-def]
             o[dst + us * i] += c[src + i]
 
 
-@kernel
+@helper
 def _tap_bounds(shift, stride, n_out, n_in):  # type: ignore[no-untyped-def]
     """The outputs ``v_lo .. v_hi`` whose input ``v * stride + shift`` lies inside ``0 .. n_in``."""
     if shift > n_in - 1 or (shift < 0 and stride == 0):
