@@ -332,10 +332,10 @@ def test_three_tap_stride_two_rows_equal_the_taps_summed_one_by_one(zero):
                 assert np.array_equal(got, expected), (n_out, n_in, offset)
 
 
-@pytest.mark.parametrize("taps", [3, 5])
+@pytest.mark.parametrize("taps", [3, 5, 7])
 @pytest.mark.parametrize("zero", [True, False])
-def test_three_and_five_tap_stride_one_rows_equal_the_taps_summed_one_by_one(taps, zero):
-    # The one-pass kernel of depthwise convolutions, every clipping of both ends.
+def test_three_five_and_seven_tap_stride_one_rows_equal_the_taps_summed_one_by_one(taps, zero):
+    # The one-pass kernel of depthwise convolutions (7 taps: ConvNeXt), every clipping of both ends.
     work = np.empty(64, dtype=np.int64)
     rng = np.random.default_rng(5)
     for n_out in range(1, 9):
@@ -378,7 +378,7 @@ def test_a_bound_dense_program_hands_back_counts_beyond_float_exactness():
         assert np.allclose(rounded, exact.astype(np.float64), rtol=1e-12, atol=0)  # rounded, not exact
 
 
-@pytest.mark.parametrize("taps", [3, 5])
+@pytest.mark.parametrize("taps", [3, 5, 7])
 def test_same_length_rows_swept_as_one_run_equal_the_taps_summed_one_by_one(taps):
     # Assigning several rows of one length at once: the ends each row's neighbours spoil are written again.
     work = np.empty(64, dtype=np.int64)

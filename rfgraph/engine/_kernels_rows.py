@@ -62,9 +62,9 @@ def _stride2_taps3(c, cb, o, ob, n_out, n_in, offset, assign):  # type: ignore[n
 
 @helper
 def _stride1_row(c, cb, o, ob, n_out, n_in, offset, taps, assign):  # type: ignore[no-untyped-def]
-    """One row of a 3- or 5-tap stride-1 window pull (depthwise convolutions): ``o[i]`` is the
-    sum of ``c[i - offset - j]`` over the taps ``j`` inside the row, in one pass that writes each
-    output once."""
+    """One row of a 3-, 5- or 7-tap stride-1 window pull (depthwise convolutions; 7 taps:
+    ConvNeXt): ``o[i]`` is the sum of ``c[i - offset - j]`` over the taps ``j`` inside the row, in
+    one pass that writes each output once."""
     i_lo = max(0, offset + taps - 1)
     i_hi = min(n_in, n_out + offset)  # exclusive: every tap of i_lo <= i < i_hi is inside
     if i_hi <= i_lo:
@@ -93,7 +93,7 @@ def _stride1_rows(c, c_off, o, o_off, pre, n, offset, taps):  # type: ignore[no-
 
 @helper
 def _stride1_inside(c, src, o, dst, i_lo, i_hi, taps, assign):  # type: ignore[no-untyped-def]
-    """``o[dst + i]`` (=, or +=) the sum of ``c[src + i - j]`` for ``j < taps`` (3 or 5), every
+    """``o[dst + i]`` (=, or +=) the sum of ``c[src + i - j]`` for ``j < taps`` (3, 5 or 7), every
     index inside: one pass the compiler vectorises."""
     usrc = np.uint64(src)
     udst = np.uint64(dst)
@@ -106,10 +106,25 @@ def _stride1_inside(c, src, o, dst, i_lo, i_hi, taps, assign):  # type: ignore[n
                 o[udst + i] = x
             else:
                 o[udst + i] += x
-    else:
+    elif taps == 5:
         for i in range(np.uint64(i_lo), np.uint64(i_hi)):
             x = (
                 c[usrc + i - np.uint64(4)]
+                + c[usrc + i - np.uint64(3)]
+                + c[usrc + i - two]
+                + c[usrc + i - one]
+                + c[usrc + i]
+            )
+            if assign:
+                o[udst + i] = x
+            else:
+                o[udst + i] += x
+    else:
+        for i in range(np.uint64(i_lo), np.uint64(i_hi)):
+            x = (
+                c[usrc + i - np.uint64(6)]
+                + c[usrc + i - np.uint64(5)]
+                + c[usrc + i - np.uint64(4)]
                 + c[usrc + i - np.uint64(3)]
                 + c[usrc + i - two]
                 + c[usrc + i - one]

@@ -184,7 +184,7 @@ def _pull_window_with(c, c_off, o, o_off, pre, n_out, n_in, run, stride, dilatio
         for p in range(pre):
             _stride2_taps3(c, c_off + p * n_out, o, o_off + p * n_in, n_out, n_in, offset, zero)
         return
-    if run == 1 and stride == 1 and dilation == 1 and (taps == 3 or taps == 5):
+    if run == 1 and stride == 1 and dilation == 1 and (taps == 3 or taps == 5 or taps == 7):
         if zero and pre > 1 and n_out == n_in:
             _stride1_rows(c, c_off, o, o_off, pre, n_in, offset, taps)
             return

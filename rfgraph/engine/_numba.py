@@ -3,6 +3,12 @@
 Every kernel is compiled with :func:`kernel`: ``cache=True`` so that a second
 process pays no compile time, ``nogil=True`` so kernels can run beside other
 threads, and no ``fastmath`` anywhere (counts must be exact).
+
+numba's cache checks only the source file of the function it caches, while a cached kernel
+holds the code of every compiled function it calls (and :func:`helper` inlines its helpers):
+after editing ``_kernels_rows.py``, the kernels of ``_kernels_sweep.py`` and ``_kernels_chain.py``
+still run the old rows until their cache goes (``rm rfgraph/engine/__pycache__/*.nb[ic]``, or a
+fresh ``NUMBA_CACHE_DIR``).  A fresh clone (CI) compiles everything.
 """
 
 from __future__ import annotations
