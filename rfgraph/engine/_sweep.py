@@ -161,27 +161,20 @@ def paths_program(
     full = plan.input_shape if window is None or full_shape is None else full_shape
     if kind == "chain":
         from ._kernels_chain import _chain_entry
-        from ._numba import entry
 
         table = link_table(plan, weighted)
         lo = np.array([0] * len(full) if window is None or full_shape is None else [a for a, _ in window], np.int64)
         gain = float(np.prod(_gain_array(plan, gains))) if gains else 1.0
         itab, weights_all, full_arr = packed(table), table.weights_all, np.array(full, dtype=np.int64)
-        probe = np.empty(1, dtype=np.float64)
-        call = entry(_chain_entry, probe, probe, itab, weights_all, full_arr, lo, gain)
         # The kernel writes every value of the map (zeros outside the window).
-        return _bound(call, full, 5 * table.longest, (itab, weights_all, full_arr, lo, gain), True, limit)
+        return _bound(_chain_entry, full, 5 * table.longest, (itab, weights_all, full_arr, lo, gain), True, limit)
     if kind == "dense":
         from ._kernels_sweep import _dense_ones
-        from ._numba import entry
 
         table = link_table(plan, weighted)
-        itab, gain_array = packed(table), _gain_array(plan, gains)
-        probe = np.empty(1, dtype=np.float64)
-        call = entry(_dense_ones, probe, probe, itab, table.weights_all, gain_array)
+        tail = (packed(table), table.weights_all, _gain_array(plan, gains))
         # No link reaching the input leaves its map unwritten: zeros, never handed out again.
-        written = bool(table.live[0])
-        run = _bound(call, plan.input_shape, _work_rows(table), (itab, table.weights_all, gain_array), written, limit)
+        run = _bound(_dense_ones, plan.input_shape, _work_rows(table), tail, bool(table.live[0]), limit)
     else:
         from ._paths import dense_result, sweep
 
@@ -211,16 +204,16 @@ SMALL_BYTES = 32 << 20
 
 
 def _bound(
-    call: Callable[..., float],
+    kernel: Any,
     shape: tuple[int, ...],
     rows: int,
     tail: tuple[Any, ...],
     written: bool,
     limit: float | None,
 ) -> Callable[[], np.ndarray | None]:
-    """``call(map, work, *tail)`` (a compiled kernel that returns the map's peak |value|) as a
-    function of no arguments that returns the map of ``shape``, or None at a peak of ``limit``
-    or more (never with ``limit=None``).
+    """``kernel(map, work, *tail)`` (a compiled kernel that returns the map's peak |value|,
+    called through its overload for these argument types) as a function of no arguments that
+    returns the map of ``shape``, or None at a peak of ``limit`` or more (never with None).
 
     A program needing at most :data:`SMALL_BYTES` keeps its map (when the kernel writes every
     value of it: ``written``) and its work buffer for the next call: a fresh buffer costs the
@@ -231,6 +224,10 @@ def _bound(
     Python function: each frame, method or numpy call on the way costs 1-3 us when it comes cold,
     right after another library ran.
     """
+    from ._numba import entry
+
+    probe = np.empty(1, dtype=np.float64)
+    call = entry(kernel, probe, probe, *tail)
     keep = (rows + math.prod(shape)) * 8 <= SMALL_BYTES
     keep_map = keep and written
     fresh = np.empty if written else np.zeros
